@@ -1,0 +1,299 @@
+import { parseArgs } from 'node:util';
+import {
+  ConnectInfo,
+  SessionCreated,
+  SessionExtended,
+  SessionView,
+  TallySchema,
+  TokenClaimsSchema,
+  TokenCreated,
+  fromBase64url,
+  fromUtf8,
+  qrTerminal,
+} from '@punch/core';
+import { PunchClient } from './client.js';
+import { UsageError } from './usage.js';
+
+export interface Io {
+  readonly env: NodeJS.ProcessEnv;
+  out(text: string): void;
+}
+
+const COMMON = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function client(
+  values: { server?: string | undefined; token?: string | undefined },
+  io: Io,
+  needToken = true,
+): PunchClient {
+  const server = values.server ?? io.env.PUNCH_SERVER ?? 'http://localhost:8787';
+  const token = values.token ?? io.env.PUNCH_TOKEN;
+  if (needToken && (token === undefined || token === '')) {
+    throw new UsageError(
+      'an admin token is needed: pass --token or set PUNCH_TOKEN (printed by "punch session create")',
+    );
+  }
+  return new PunchClient(server, token === '' ? undefined : token);
+}
+
+/** The session named on the command line, or the one the token is for (read, not verified). */
+function sessionId(positional: string | undefined, token: string | undefined): string {
+  if (positional !== undefined) return positional;
+  const payload = token?.startsWith('p_') === true ? token.slice(2).split('.')[0] : undefined;
+  const bytes = payload === undefined ? undefined : fromBase64url(payload);
+  if (bytes !== undefined) {
+    try {
+      const claims = TokenClaimsSchema.safeParse(JSON.parse(fromUtf8(bytes)));
+      if (claims.success) return claims.data.session;
+    } catch {
+      // Not a token we can read: fall through to the usage error.
+    }
+  }
+  throw new UsageError(
+    'name the session (punch session show SESSION) or set PUNCH_TOKEN to its admin token',
+  );
+}
+
+const list = (text: string | undefined): string[] =>
+  text === undefined || text === ''
+    ? []
+    : text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+
+export async function sessionCommand(argv: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'create':
+      return sessionCreate(rest, io);
+    case 'show':
+      return sessionShow(rest, io);
+    case 'close':
+      return sessionClose(rest, io);
+    case 'extend':
+      return sessionExtend(rest, io);
+    case 'connect':
+      return sessionConnect(rest, io);
+    default:
+      throw new UsageError(
+        `punch session: expected create, show, extend, connect or close (got "${sub ?? ''}")`,
+      );
+  }
+}
+
+async function sessionCreate(argv: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...COMMON,
+      name: { type: 'string' },
+      ttl: { type: 'string' },
+      streams: { type: 'string' },
+    },
+  });
+  const body: Record<string, unknown> = {};
+  if (values.name !== undefined) body.name = values.name;
+  if (values.ttl !== undefined) body.ttl = seconds(values.ttl);
+  if (values.streams !== undefined) body.streams = list(values.streams);
+  const res = SessionCreated.parse(
+    await client(values, io, false).request('POST', '/api/session', body),
+  );
+  if (values.json) {
+    io.out(JSON.stringify(res));
+    return 0;
+  }
+  io.out(
+    [
+      `Session ${res.session} created; it ends at ${new Date(res.expiresAt * 1000).toISOString()}.`,
+      `Streams: ${res.streams.join(', ')}`,
+      '',
+      'Admin token (keep it private; it controls the session):',
+      `  export PUNCH_TOKEN=${res.token}`,
+      '',
+      `Next: punch token --stream ${res.streams[0] ?? 'main'}   (a peer token and QR code for an operator)`,
+    ].join('\n'),
+  );
+  return 0;
+}
+
+async function sessionShow(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: COMMON,
+    allowPositionals: true,
+  });
+  const c = client(values, io);
+  const id = sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN);
+  const view = SessionView.parse(await c.request('GET', `/api/session/${encodeURIComponent(id)}`));
+  if (values.json) {
+    io.out(JSON.stringify(view));
+    return 0;
+  }
+  const left = Math.max(0, view.expiresAt - Math.floor(Date.now() / 1000));
+  const rows = view.streams.map((s) => {
+    const side = (p: { present: boolean; endpoint: boolean; path: string | null }): string =>
+      p.present ? (p.path ?? (p.endpoint ? 'endpoint known' : 'connected')) : '—';
+    const tally = s.tally === 'program' ? 'ON AIR' : s.tally === 'preview' ? 'PREVIEW' : '';
+    return [s.name, s.state, side(s.sender), side(s.receiver), tally];
+  });
+  io.out(`Session ${view.session} — ends in ${Math.floor(left / 60)} min ${left % 60} s\n`);
+  io.out(table([['STREAM', 'STATE', 'SENDER', 'RECEIVER', 'TALLY'], ...rows]));
+  return 0;
+}
+
+async function sessionClose(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: COMMON,
+    allowPositionals: true,
+  });
+  const c = client(values, io);
+  const id = sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN);
+  await c.request('DELETE', `/api/session/${encodeURIComponent(id)}`);
+  io.out(
+    values.json
+      ? JSON.stringify({ session: id, closed: true })
+      : `Session ${id} closed: peers were disconnected and its data deleted.`,
+  );
+  return 0;
+}
+
+async function sessionExtend(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...COMMON, ttl: { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (values.ttl === undefined)
+    throw new UsageError('punch session extend needs --ttl SECONDS (e.g. --ttl 3600)');
+  const c = client(values, io);
+  const id = sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN);
+  const res = SessionExtended.parse(
+    await c.request('PATCH', `/api/session/${encodeURIComponent(id)}`, {
+      ttl: seconds(values.ttl),
+    }),
+  );
+  io.out(
+    values.json
+      ? JSON.stringify(res)
+      : `Session ${id} now ends at ${new Date(res.expiresAt * 1000).toISOString()}.\nNew admin token:\n  export PUNCH_TOKEN=${res.token}`,
+  );
+  return 0;
+}
+
+async function sessionConnect(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: COMMON,
+    allowPositionals: true,
+  });
+  const c = client(values, io);
+  const id = sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN);
+  const info = ConnectInfo.parse(
+    await c.request('GET', `/api/session/${encodeURIComponent(id)}/connect`),
+  );
+  if (values.json) {
+    io.out(JSON.stringify(info));
+    return 0;
+  }
+  for (const s of info.streams) {
+    io.out(`# ${s.name}`);
+    for (const [tool, line] of Object.entries(s.commands)) io.out(`${tool}:\n  ${line}`);
+    io.out('');
+  }
+  return 0;
+}
+
+export async function tokenCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      ...COMMON,
+      stream: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      ttl: { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  if (values.stream === undefined && !values.all) {
+    throw new UsageError(
+      'punch token needs --stream NAME (one stream slot) or --all (every stream)',
+    );
+  }
+  const c = client(values, io);
+  const id = sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN);
+  const body: Record<string, unknown> = { stream: values.all ? null : values.stream };
+  if (values.ttl !== undefined) body.ttl = seconds(values.ttl);
+  const res = TokenCreated.parse(
+    await c.request('POST', `/api/session/${encodeURIComponent(id)}/tokens`, body),
+  );
+  if (values.json) {
+    io.out(
+      JSON.stringify({
+        token: res.token,
+        stream: res.stream,
+        expiresAt: res.expiresAt,
+        url: res.url,
+      }),
+    );
+    return 0;
+  }
+  io.out(
+    [
+      `Peer token for ${res.stream === null ? 'every stream' : `stream "${res.stream}"`} of ${id}, valid until ${new Date(res.expiresAt * 1000).toISOString()}.`,
+      'Anyone with this link or QR code can join that stream slot: share it only with the operator.',
+      '',
+      qrTerminal(res.url),
+      '',
+      `Link:  ${res.url}`,
+      `Token: ${res.token}`,
+    ].join('\n'),
+  );
+  return 0;
+}
+
+export async function tallyCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...COMMON, program: { type: 'string' }, preview: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const c = client(values, io);
+  const id = sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN);
+  const res = TallySchema.parse(
+    await c.request('PUT', `/api/session/${encodeURIComponent(id)}/tally`, {
+      program: list(values.program),
+      preview: list(values.preview),
+    }),
+  );
+  io.out(
+    values.json
+      ? JSON.stringify(res)
+      : `Tally set. ON AIR: ${res.program.join(', ') || '—'}   PREVIEW: ${res.preview.join(', ') || '—'}`,
+  );
+  return 0;
+}
+
+function seconds(text: string): number {
+  const m = /^(\d+)(s|m|h)?$/.exec(text);
+  if (m === null)
+    throw new UsageError(`--ttl takes seconds, or a number with s, m or h (got "${text}")`);
+  return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

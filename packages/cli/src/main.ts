@@ -1,0 +1,71 @@
+import { sessionCommand, tallyCommand, tokenCommand, type Io } from './admin.js';
+import { SERVE_HELP, serve } from './serve.js';
+import { ApiError, UsageError, exitCodeFor } from './usage.js';
+
+const HELP = `punch — connect live media between peers behind NATs
+
+Usage:
+  punch serve [options]                         run the server (punch serve --help)
+  punch session create [--name N] [--ttl 30m] [--streams a,b]
+  punch session show [SESSION]                  streams, pair state, tally
+  punch session extend [SESSION] --ttl 1h       push the end time; prints a fresh admin token
+  punch session connect [SESSION]               passphrase and ready-to-paste commands
+  punch session close [SESSION]                 end it: disconnect peers, delete its data
+  punch token [SESSION] --stream NAME [--ttl S] a peer token + link + QR code for one stream
+  punch tally [SESSION] --program a,b --preview c
+
+Common options: --server URL (or PUNCH_SERVER, default http://localhost:8787),
+--token TOKEN (or PUNCH_TOKEN: the admin token), --json (machine-readable output).
+SESSION defaults to the session of the token.`;
+
+/** Runs the `punch` command; resolves to the process exit code. */
+export async function main(
+  argv: string[],
+  io: Io = { env: process.env, out: (t) => void process.stdout.write(`${t}\n`) },
+): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          io.out(SERVE_HELP);
+          return 0;
+        }
+        return await serve(rest);
+      case 'session':
+        return await sessionCommand(rest, io);
+      case 'token':
+        return await tokenCommand(rest, io);
+      case 'tally':
+        return await tallyCommand(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    process.stderr.write(`punch: ${describe(err)}\n`);
+    const usage = err instanceof UsageError || isParseArgsError(err);
+    if (usage) process.stderr.write('Run "punch --help" for usage.\n');
+    return usage ? 2 : exitCodeFor(err);
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ApiError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function isParseArgsError(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    'code' in err &&
+    typeof err.code === 'string' &&
+    err.code.startsWith('ERR_PARSE_ARGS')
+  );
+}

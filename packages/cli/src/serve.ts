@@ -1,0 +1,86 @@
+import { parseArgs } from 'node:util';
+import { parseLimitOverride, type LimitConfig, type LimitSpec } from '@punch/core';
+import { startServer, type LogLevel } from '@punch/node';
+import { UsageError } from './usage.js';
+
+export const SERVE_HELP = `punch serve — run Punch: HTTP API, WebSocket rooms, STUN, SQLite
+
+  --host ADDR          interface to listen on (default 0.0.0.0)
+  --port N             HTTP port (default 8787; 0 = any free port)
+  --stun-port N        STUN UDP port (default 3478; 0 = any free port)
+  --no-stun            run without the STUN server
+  --data-dir DIR       SQLite database and generated secret (default ./punch-data)
+  --public-host NAME   host name agents send STUN to (default: the host they reached the API at)
+  --public-url URL     base URL for links and QR codes (default: from the request)
+  --trust-proxy        trust X-Forwarded-For/-Proto from a reverse proxy
+  --rate-limit N=V     override a rate limit: create=100, read=600, connect=50/60, message=200/1
+  --log-level LEVEL    debug, info (default), warn, error, silent
+
+Environment: PUNCH_SECRET (signing secret, ≥ 32 bytes; generated into the data dir if unset),
+PUNCH_SECRET_PREVIOUS (still verifies during a rotation, never signs).`;
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string', default: '0.0.0.0' },
+      port: { type: 'string', default: '8787' },
+      'stun-port': { type: 'string', default: '3478' },
+      'no-stun': { type: 'boolean', default: false },
+      'data-dir': { type: 'string', default: process.env.PUNCH_DATA_DIR ?? './punch-data' },
+      'public-host': { type: 'string' },
+      'public-url': { type: 'string' },
+      'trust-proxy': { type: 'boolean', default: false },
+      'rate-limit': { type: 'string', multiple: true, default: [] },
+      'log-level': { type: 'string', default: 'info' },
+    },
+    strict: true,
+  });
+  const rateLimits: Partial<Record<keyof LimitConfig, LimitSpec>> = {};
+  for (const text of values['rate-limit']) {
+    try {
+      const [name, spec] = parseLimitOverride(text);
+      rateLimits[name] = spec;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  const level = values['log-level'];
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level))
+    throw new UsageError(`unknown log level "${level}"`);
+  const server = await startServer({
+    host: values.host,
+    port: port(values.port, '--port'),
+    stunPort: values['no-stun'] ? null : port(values['stun-port'], '--stun-port'),
+    dataDir: values['data-dir'],
+    trustProxy: values['trust-proxy'],
+    rateLimits,
+    logLevel: level as LogLevel,
+    ...(values['public-host'] === undefined ? {} : { publicHost: values['public-host'] }),
+    ...(values['public-url'] === undefined ? {} : { publicUrl: values['public-url'] }),
+  });
+  if (process.stderr.isTTY) {
+    process.stderr.write(
+      `\n  Punch is up: API ${server.url}  STUN ${server.stunPort === null ? 'off' : `udp/${server.stunPort}`}  data ${values['data-dir']}\n` +
+        `  Create a session:  curl -s -X POST ${server.url}/api/session\n\n`,
+    );
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
+
+function port(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`${flag} must be a port number (0-65535)`);
+  return n;
+}

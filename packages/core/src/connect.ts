@@ -1,0 +1,62 @@
+import type { Endpoint } from './wire/common.js';
+
+/** Local ports the agent uses by default (DESIGN.md, "The data path"). */
+export const AGENT_SEND_PORT = 9000;
+export const AGENT_RECEIVE_PORT = 9100;
+/** Base of the agreed rendezvous ports for tools used without the agent (one per stream). */
+export const RENDEZVOUS_BASE_PORT = 20000;
+
+export interface ConnectInput {
+  readonly server: string;
+  readonly session: string;
+  readonly stream: string;
+  readonly index: number;
+  readonly passphrase: string;
+  readonly pbkeylen: number;
+  readonly latencyMs: number;
+  readonly sender: Endpoint | null;
+  readonly receiver: Endpoint | null;
+}
+
+function srtQuery(i: ConnectInput, mode: string, latencyUnit: 'ms' | 'us'): string {
+  const latency = latencyUnit === 'us' ? i.latencyMs * 1000 : i.latencyMs;
+  return `mode=${mode}&passphrase=${i.passphrase}&pbkeylen=${i.pbkeylen}&latency=${latency}`;
+}
+
+function host(ep: Endpoint): string {
+  return ep.ip.includes(':') ? `[${ep.ip}]` : ep.ip;
+}
+
+/**
+ * Ready-to-paste command lines for one stream, keyed by tool. With the agent, the user's tool
+ * talks SRT to the agent on loopback; without it, `*-rendezvous` lines use one agreed port at
+ * both ends (OBS and vMix cannot follow a NAT's port mapping).
+ *
+ * @example
+ * const cmds = connectionStrings({ server: 'https://punch.example', session: 's', stream: 'cam',
+ *   index: 0, passphrase, pbkeylen: 32, latencyMs: 120, sender: null, receiver: null });
+ * cmds['ffmpeg-send'] // 'ffmpeg -re -i input.ts -c copy -f mpegts "srt://127.0.0.1:9000?..."'
+ */
+export function connectionStrings(i: ConnectInput): Record<string, string> {
+  const port = RENDEZVOUS_BASE_PORT + i.index;
+  const sendUrl = `srt://127.0.0.1:${AGENT_SEND_PORT}?${srtQuery(i, 'caller', 'us')}`;
+  const out: Record<string, string> = {
+    'punch-peer-send': `punch peer --server ${i.server} --token "$PUNCH_TOKEN" --stream ${i.stream} --send`,
+    'punch-peer-receive': `punch peer --server ${i.server} --token "$PUNCH_TOKEN" --stream ${i.stream} --receive`,
+    'ffmpeg-send': `ffmpeg -re -i input.ts -c copy -f mpegts "${sendUrl}"`,
+    'ffmpeg-receive': `ffmpeg -i "srt://127.0.0.1:${AGENT_RECEIVE_PORT}?${srtQuery(i, 'listener', 'us')}" -c copy out.ts`,
+    'srt-live-transmit-send': `srt-live-transmit udp://:5000 "srt://127.0.0.1:${AGENT_SEND_PORT}?${srtQuery(i, 'caller', 'ms')}"`,
+    'srt-live-transmit-receive': `srt-live-transmit "srt://:${AGENT_RECEIVE_PORT}?${srtQuery(i, 'listener', 'ms')}" file://con > out.ts`,
+    obs: `Settings → Stream → Service: Custom, Server: ${sendUrl}`,
+    vmix: `Output → SRT: Type Caller, Hostname 127.0.0.1, Port ${AGENT_SEND_PORT}, Latency ${i.latencyMs}, Passphrase ${i.passphrase}, Key length ${i.pbkeylen}`,
+  };
+  if (i.receiver !== null) {
+    out['srt-live-transmit-rendezvous-send'] =
+      `srt-live-transmit udp://:5000 "srt://${host(i.receiver)}:${port}?${srtQuery(i, 'rendezvous', 'ms')}"`;
+  }
+  if (i.sender !== null) {
+    out['srt-live-transmit-rendezvous-receive'] =
+      `srt-live-transmit "srt://${host(i.sender)}:${port}?${srtQuery(i, 'rendezvous', 'ms')}" file://con > out.ts`;
+  }
+  return out;
+}

@@ -1,0 +1,299 @@
+import { Hono, type Context } from 'hono';
+import { routePath } from 'hono/route';
+import { PunchError, toProblem } from '../errors.js';
+import { connectionStrings } from '../connect.js';
+import type { Logger } from '../logger.js';
+import { generatePassphrase, randomId, type RandomBytes, webRandom } from '../passphrase.js';
+import { authorize, coversStream } from '../permissions.js';
+import type { RateLimiter } from '../ratelimit.js';
+import { qrSvg } from '../qr.js';
+import type { SessionRecord } from '../session/record.js';
+import type { Room } from '../session/room.js';
+import type { TokenClaims } from '../token/claims.js';
+import { signToken, type KeyRing } from '../token/token.js';
+import {
+  CreateSessionBody,
+  CreateTokenBody,
+  ExtendSessionBody,
+  SetTallyBody,
+  TTL_DEFAULT,
+} from '../wire/http.js';
+import { NameSchema } from '../wire/common.js';
+import { authenticate } from './auth.js';
+import { readJson } from './body.js';
+import { buildOpenApi } from './openapi.js';
+
+/** Where a host keeps its rooms. */
+export interface RoomDirectory {
+  get(id: string): Room | undefined;
+  /** Creates and stores a room; undefined when the id is taken. */
+  create(record: SessionRecord): Room | undefined;
+}
+
+export interface ApiDeps {
+  readonly keys: KeyRing;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  readonly rooms: RoomDirectory;
+  readonly limits: { readonly create: RateLimiter; readonly read: RateLimiter };
+  /** The client's IP for this request (rate limits; auth-failure logs). */
+  readonly clientIp: (req: Request, env: unknown) => string;
+  /** Base URL clients should use (scheme://host[:port]), from the request or configuration. */
+  readonly publicBase: (req: Request) => string;
+  readonly log: Logger;
+  readonly random?: RandomBytes;
+  readonly onAuthFailure?: (code: string) => void;
+  readonly onRateLimited?: (limit: string) => void;
+  /** Extra routes (metrics, health) the host mounts before the API's not-found handler. */
+  readonly extend?: (app: Hono) => void;
+}
+
+type Ctx = Context;
+
+/**
+ * The sessions HTTP API of DESIGN.md as a Hono app: web standards only, so the Node host and
+ * the Workers host serve the same routes with the same checks.
+ *
+ * @example
+ * const app = createSessionApi(deps);
+ * serve({ fetch: app.fetch, port: 8787 });
+ */
+export function createSessionApi(deps: ApiDeps): Hono {
+  const app = new Hono();
+  const random = deps.random ?? webRandom;
+  const nowS = (): number => Math.floor(deps.now() / 1000);
+
+  const ipOf = (c: Ctx): string => deps.clientIp(c.req.raw, c.env);
+
+  const limit = (c: Ctx, name: 'create' | 'read'): void => {
+    const d = deps.limits[name].take(ipOf(c), deps.now());
+    if (!d.ok) {
+      deps.onRateLimited?.(name);
+      deps.log.warn(
+        { ip: ipOf(c), endpoint: `${c.req.method} ${routePath(c)}`, limit: name },
+        'rate limited',
+      );
+      throw new PunchError('ERR_RATE_LIMITED', `too many requests; retry in ${d.retryAfter} s`, {
+        retryAfter: d.retryAfter,
+      });
+    }
+  };
+
+  /** Authenticates for the session in the path and finds its room. */
+  const session = async (c: Ctx): Promise<{ room: Room; claims: TokenClaims }> => {
+    const id = c.req.param('id') ?? '';
+    if (!NameSchema.safeParse(id).success) throw new PunchError('ERR_SESSION_NOT_FOUND');
+    const { claims } = await authenticate(
+      deps,
+      c.req.raw.headers,
+      id,
+      {
+        ip: ipOf(c),
+        endpoint: `${c.req.method} ${routePath(c)}`,
+      },
+      false,
+    );
+    const room = deps.rooms.get(id);
+    if (room === undefined || room.closed) throw new PunchError('ERR_SESSION_NOT_FOUND');
+    return { room, claims };
+  };
+
+  const urls = (c: Ctx, id: string): { dashboard: string; api: string; ws: string } => {
+    const base = deps.publicBase(c.req.raw);
+    return {
+      dashboard: `${base}/session/${id}`,
+      api: `${base}/api/session/${id}`,
+      ws: `${base.replace(/^http/, 'ws')}/api/session/${id}/ws`,
+    };
+  };
+
+  app.onError((err, c) => {
+    if (!(err instanceof PunchError)) {
+      deps.log.error(
+        { err: err.name, endpoint: `${c.req.method} ${routePath(c)}` },
+        'request failed',
+      );
+    }
+    const problem = toProblem(err);
+    const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+    if (err instanceof PunchError && err.retryAfter !== undefined)
+      headers['retry-after'] = String(err.retryAfter);
+    return new Response(JSON.stringify(problem), { status: problem.status, headers });
+  });
+  app.notFound(() => {
+    throw new PunchError('ERR_NOT_FOUND');
+  });
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/api/openapi.json', (c) => c.json(buildOpenApi()));
+  deps.extend?.(app);
+
+  app.post('/api/session', async (c) => {
+    limit(c, 'create');
+    if (c.req.header('authorization') !== undefined) {
+      const { claims } = await authenticate(deps, c.req.raw.headers, undefined, {
+        ip: ipOf(c),
+        endpoint: 'POST /api/session',
+      });
+      authorize(claims, 'session.create');
+    }
+    const body = await readJson(c.req.raw, CreateSessionBody, {});
+    const now = nowS();
+    const record: SessionRecord = {
+      id: body.name ?? `s-${randomId(6, random)}`,
+      streams: body.streams ?? ['main'],
+      passphrase: generatePassphrase(random),
+      pbkeylen: body.pbkeylen ?? 32,
+      latencyMs: body.latencyMs ?? 120,
+      createdAt: now,
+      expiresAt: now + (body.ttl ?? TTL_DEFAULT),
+      tally: { program: [], preview: [] },
+    };
+    const room = deps.rooms.create(record);
+    if (room === undefined)
+      throw new PunchError('ERR_SESSION_EXISTS', `session "${record.id}" exists`);
+    const token = await signToken(deps.keys, {
+      session: record.id,
+      role: 'admin',
+      stream: null,
+      exp: record.expiresAt,
+      iat: now,
+    });
+    deps.log.info(
+      { session: record.id, streams: record.streams.length, ttl: record.expiresAt - now },
+      'session created',
+    );
+    return c.json(
+      {
+        session: record.id,
+        token,
+        expiresAt: record.expiresAt,
+        streams: record.streams,
+        urls: urls(c, record.id),
+      },
+      201,
+    );
+  });
+
+  app.get('/api/session/:id', async (c) => {
+    limit(c, 'read');
+    const { room, claims } = await session(c);
+    return c.json(room.view(claims));
+  });
+
+  app.patch('/api/session/:id', async (c) => {
+    const { room, claims } = await session(c);
+    authorize(claims, 'session.close');
+    const body = await readJson(c.req.raw, ExtendSessionBody);
+    const expiresAt = nowS() + body.ttl;
+    await room.extend(expiresAt);
+    const token = await signToken(deps.keys, { ...claims, exp: expiresAt, iat: nowS() });
+    deps.log.info({ session: room.id, ttl: body.ttl }, 'session extended');
+    return c.json({ session: room.id, token, expiresAt });
+  });
+
+  app.delete('/api/session/:id', async (c) => {
+    const { room, claims } = await session(c);
+    authorize(claims, 'session.close');
+    room.close('closed');
+    return c.body(null, 204);
+  });
+
+  app.post('/api/session/:id/tokens', async (c) => {
+    const { room, claims } = await session(c);
+    authorize(claims, 'token.create');
+    const body = await readJson(c.req.raw, CreateTokenBody);
+    if (body.stream !== null && !room.hasStream(body.stream)) {
+      throw new PunchError('ERR_STREAM_UNKNOWN', `no stream "${body.stream}" in this session`);
+    }
+    const now = nowS();
+    const exp = Math.min(room.record.expiresAt, body.ttl === undefined ? Infinity : now + body.ttl);
+    const token = await signToken(deps.keys, {
+      session: room.id,
+      role: 'peer',
+      stream: body.stream,
+      exp,
+      iat: now,
+    });
+    const url = `${deps.publicBase(c.req.raw)}/s/${room.id}?t=${token}`;
+    deps.log.info({ session: room.id, scoped: body.stream !== null }, 'peer token created');
+    return c.json({ token, stream: body.stream, expiresAt: exp, url, qr: qrSvg(url) }, 201);
+  });
+
+  app.get('/api/session/:id/connect', async (c) => {
+    limit(c, 'read');
+    const { room, claims } = await session(c);
+    authorize(claims, 'session.connect');
+    const r = room.record;
+    const server = deps.publicBase(c.req.raw);
+    return c.json({
+      passphrase: r.passphrase,
+      pbkeylen: r.pbkeylen,
+      latencyMs: r.latencyMs,
+      streams: r.streams.map((name, index) => {
+        const ep = room.endpoints(name);
+        return {
+          name,
+          sender: ep.sender,
+          receiver: ep.receiver,
+          rendezvousPort: 20000 + index,
+          commands: connectionStrings({
+            server,
+            session: room.id,
+            stream: name,
+            index,
+            passphrase: r.passphrase,
+            pbkeylen: r.pbkeylen,
+            latencyMs: r.latencyMs,
+            sender: ep.sender,
+            receiver: ep.receiver,
+          }),
+        };
+      }),
+    });
+  });
+
+  app.put('/api/session/:id/tally', async (c) => {
+    const { room, claims } = await session(c);
+    authorize(claims, 'tally.set');
+    const body = await readJson(c.req.raw, SetTallyBody);
+    room.setTally(body);
+    return c.json(room.record.tally);
+  });
+
+  app.get('/api/session/:id/health', async (c) => {
+    limit(c, 'read');
+    const { room, claims } = await session(c);
+    const stream = c.req.query('stream');
+    const limitParam = Number(c.req.query('limit') ?? '600');
+    const max = Number.isInteger(limitParam) && limitParam > 0 ? Math.min(limitParam, 3600) : 600;
+    let streams: string[] | null;
+    if (stream !== undefined) {
+      if (!room.hasStream(stream))
+        throw new PunchError('ERR_STREAM_UNKNOWN', `no stream "${stream}" in this session`);
+      authorize(claims, 'health.view.own', stream);
+      streams = [stream];
+    } else if (claims.role === 'admin') {
+      authorize(claims, 'health.view.all');
+      streams = null;
+    } else if (claims.stream !== null) {
+      streams = [claims.stream];
+    } else {
+      // A peer token for every stream still may not view all health at once (seed role table).
+      authorize(claims, 'health.view.all');
+      streams = null;
+    }
+    const visible = streams?.filter((s) => coversStream(claims, s)) ?? null;
+    return c.json({ session: room.id, samples: room.healthHistory(visible, max) });
+  });
+
+  app.get('/api/session/:id/ws', async (c) => {
+    await session(c);
+    throw new PunchError(
+      'ERR_UPGRADE_REQUIRED',
+      'connect with a WebSocket client (Upgrade: websocket)',
+    );
+  });
+
+  return app;
+}

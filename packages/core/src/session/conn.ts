@@ -1,0 +1,17 @@
+import type { TokenClaims } from '../token/claims.js';
+import type { ServerMessage } from '../wire/messages.js';
+
+/**
+ * One WebSocket as a room sees it: the contract a host fills over `ws` (Node) or a
+ * hibernatable WebSocket (Workers).
+ */
+export interface Conn {
+  readonly id: string;
+  /** The client's IP as the host saw it (for `endpoint` checks; never logged). */
+  readonly ip: string;
+  /** Where this client should send its STUN Binding request, or null when the host has no STUN. */
+  readonly stun: { readonly host: string; readonly port: number } | null;
+  claims: TokenClaims;
+  send(message: ServerMessage): void;
+  close(code: number, reason: string): void;
+}

@@ -1,0 +1,462 @@
+import { PunchError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { randomId } from '../passphrase.js';
+import { coversStream } from '../permissions.js';
+import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
+import type { TokenClaims } from '../token/claims.js';
+import type { Endpoint, PeerRole, Stats, Tally } from '../wire/common.js';
+import type { StreamStateName } from '../wire/http.js';
+import { decodeClientMessage, type ServerMessage } from '../wire/messages.js';
+import type { BindRegistry } from './bindings.js';
+import type { Conn } from './conn.js';
+import { HANDLERS } from './handlers.js';
+import type { HealthSample, SessionRecord, SessionStore } from './record.js';
+
+/** How long after its last health report a path still counts as live. */
+export const HEALTH_LIVE_MS = 5_000;
+
+export interface RoomDeps {
+  readonly store: SessionStore;
+  readonly log: Logger;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  /** Signs claims with the current key (token refresh). */
+  readonly sign: (claims: TokenClaims) => Promise<string>;
+  /** Shared STUN username registry, when the host runs a STUN server. */
+  readonly bindings: BindRegistry | null;
+  readonly messageLimit?: LimitSpec;
+  /** Called when `peer` goes out to both sides of a stream (metrics). */
+  readonly onPaired?: () => void;
+}
+
+/** One side of a stream slot. */
+interface Slot {
+  readonly conn: Conn;
+  readonly username: string;
+  public: Endpoint | undefined;
+  local: Endpoint[];
+  lastHealth: { path: Stats['path']; at: number } | undefined;
+}
+
+interface StreamSlots {
+  sender: Slot | undefined;
+  receiver: Slot | undefined;
+  /** The remotes last sent in `peer`, so an unchanged pair is not sent again. */
+  pairedKey: string | undefined;
+}
+
+interface ConnState {
+  readonly limiter: MessageLimiter;
+  readonly slots: Set<string>; // `${stream}/${role}`
+}
+
+const other = (role: PeerRole): PeerRole => (role === 'sender' ? 'receiver' : 'sender');
+
+/**
+ * A session's live state: who is connected, who holds which stream slot, each side's UDP
+ * endpoint, pairing, tally and health. Pure: the host supplies sockets, storage and a clock.
+ * Every method runs in one turn; messages are handled in the order they arrive.
+ */
+export class Room {
+  readonly record: SessionRecord;
+  readonly #deps: RoomDeps;
+  readonly #conns = new Map<Conn, ConnState>();
+  readonly #streams = new Map<string, StreamSlots>();
+  #closed = false;
+
+  constructor(record: SessionRecord, deps: RoomDeps) {
+    this.record = record;
+    this.#deps = deps;
+    for (const name of record.streams) {
+      this.#streams.set(name, { sender: undefined, receiver: undefined, pairedKey: undefined });
+    }
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get connectionCount(): number {
+    return this.#conns.size;
+  }
+
+  get log(): Logger {
+    return this.#deps.log;
+  }
+
+  now(): number {
+    return this.#deps.now();
+  }
+
+  // ---- connections ------------------------------------------------------------------------
+
+  /** A new authenticated socket: it gets `welcome` at once. */
+  join(conn: Conn): void {
+    if (this.#closed) {
+      conn.close(4410, 'session closed');
+      return;
+    }
+    this.#conns.set(conn, {
+      limiter: new MessageLimiter(this.#deps.messageLimit ?? RATE_LIMITS.message),
+      slots: new Set(),
+    });
+    conn.send({
+      type: 'welcome',
+      session: this.id,
+      role: conn.claims.role,
+      stream: conn.claims.stream,
+      expiresAt: this.record.expiresAt,
+      tally: this.tallyFor(conn.claims),
+      stun: conn.stun,
+    });
+  }
+
+  /** The socket is gone: free its slots and tell the other sides. */
+  leave(conn: Conn): void {
+    const state = this.#conns.get(conn);
+    if (state === undefined) return;
+    this.#conns.delete(conn);
+    for (const key of state.slots) {
+      const [stream, role] = key.split('/') as [string, PeerRole];
+      this.#release(stream, role, conn);
+    }
+  }
+
+  /** Handles one text frame from `conn`: rate limit, decode, dispatch; errors go back as `error`. */
+  receive(conn: Conn, text: string): void {
+    const state = this.#conns.get(conn);
+    if (state === undefined) return;
+    const verdict = state.limiter.take(this.now());
+    if (verdict === 'close') {
+      this.sendError(conn, 'ERR_RATE_LIMITED', 'message flood: closing');
+      conn.close(4429, 'rate limited');
+      this.leave(conn);
+      return;
+    }
+    if (verdict !== 'ok') {
+      if (verdict === 'warn') {
+        this.sendError(
+          conn,
+          'ERR_RATE_LIMITED',
+          `at most ${RATE_LIMITS.message.limit} messages per second`,
+        );
+      }
+      return;
+    }
+    try {
+      if (conn.claims.exp <= this.now() / 1000) {
+        throw new PunchError('ERR_TOKEN_EXPIRED');
+      }
+      const message = decodeClientMessage(text);
+      const handler = HANDLERS[message.type] as (room: Room, conn: Conn, m: typeof message) => void;
+      handler(this, conn, message);
+    } catch (err) {
+      if (!(err instanceof PunchError)) throw err;
+      this.sendError(conn, err.code, err.message);
+      if (err.code === 'ERR_TOKEN_EXPIRED') {
+        conn.close(err.closeCode, 'token expired');
+        this.leave(conn);
+      }
+    }
+  }
+
+  sendError(conn: Conn, code: ErrorCode, message: string): void {
+    conn.send({ type: 'error', code, message });
+  }
+
+  // ---- slots and pairing ------------------------------------------------------------------
+
+  /** Registers `conn` as `role` of `stream` (permission already checked). */
+  register(conn: Conn, stream: string, role: PeerRole): void {
+    const slots = this.#slots(stream);
+    const state = this.#conns.get(conn);
+    if (state === undefined) return;
+    const existing = slots[role];
+    if (existing?.conn === conn) {
+      conn.send({ type: 'registered', stream, role, bind: this.#bind(conn, existing.username) });
+      return;
+    }
+    if (existing !== undefined) {
+      // A newer registration wins: an agent that restarted must not wait for its old socket.
+      this.sendError(
+        existing.conn,
+        'ERR_REPLACED',
+        `a newer connection registered as ${role} of "${stream}"`,
+      );
+      existing.conn.close(4409, 'replaced');
+      this.leave(existing.conn);
+    }
+    const username = randomId(16);
+    slots[role] = { conn, username, public: undefined, local: [], lastHealth: undefined };
+    state.slots.add(`${stream}/${role}`);
+    this.#deps.bindings?.add(username, { session: this.id, stream, role, connId: conn.id });
+    this.#deps.log.info(
+      { session: this.id, stream, role, tokenRole: conn.claims.role },
+      'peer registered',
+    );
+    conn.send({ type: 'registered', stream, role, bind: this.#bind(conn, username) });
+  }
+
+  /** The slot `conn` holds, or ERR_NOT_REGISTERED. */
+  slotOf(conn: Conn, stream: string, role: PeerRole): Slot {
+    const slot = this.#slots(stream)[role];
+    if (slot?.conn !== conn) {
+      throw new PunchError('ERR_NOT_REGISTERED', `register as ${role} of "${stream}" first`);
+    }
+    return slot;
+  }
+
+  /** A UDP endpoint for a slot: observed by STUN, or claimed and checked by the handler. */
+  setEndpoint(
+    stream: string,
+    role: PeerRole,
+    update: { public?: Endpoint; local?: Endpoint[] },
+  ): void {
+    const slot = this.#slots(stream)[role];
+    if (slot === undefined) return;
+    if (update.public !== undefined) slot.public = update.public;
+    if (update.local !== undefined) slot.local = update.local;
+    this.#maybePair(stream);
+  }
+
+  /** A STUN Binding request arrived with a username handed out by this room. */
+  observe(username: string, stream: string, role: PeerRole, endpoint: Endpoint): void {
+    const slot = this.#slots(stream)[role];
+    if (slot?.username !== username) return;
+    const p = slot.public;
+    if (p?.ip === endpoint.ip && p.port === endpoint.port) return;
+    this.setEndpoint(stream, role, { public: endpoint });
+  }
+
+  #maybePair(stream: string): void {
+    const s = this.#slots(stream);
+    const { sender, receiver } = s;
+    if (sender?.public === undefined || receiver?.public === undefined) return;
+    const key = JSON.stringify([sender.public, sender.local, receiver.public, receiver.local]);
+    if (s.pairedKey === key) return;
+    s.pairedKey = key;
+    const base = {
+      type: 'peer' as const,
+      stream,
+      passphrase: this.record.passphrase,
+      pbkeylen: this.record.pbkeylen,
+      latencyMs: this.record.latencyMs,
+    };
+    sender.conn.send({ ...base, role: 'sender', remote: remoteOf(receiver) });
+    receiver.conn.send({ ...base, role: 'receiver', remote: remoteOf(sender) });
+    this.#deps.onPaired?.();
+    this.#deps.log.info({ session: this.id, stream }, 'stream paired');
+  }
+
+  #release(stream: string, role: PeerRole, conn: Conn): void {
+    const s = this.#slots(stream);
+    const slot = s[role];
+    if (slot?.conn !== conn) return;
+    s[role] = undefined;
+    s.pairedKey = undefined;
+    this.#deps.bindings?.delete(slot.username);
+    const peer = s[other(role)];
+    if (peer !== undefined) peer.conn.send({ type: 'peer-left', stream, role });
+    this.#deps.log.info({ session: this.id, stream, role }, 'peer left');
+  }
+
+  #slots(stream: string): StreamSlots {
+    const s = this.#streams.get(stream);
+    if (s === undefined)
+      throw new PunchError('ERR_STREAM_UNKNOWN', `no stream "${stream}" in this session`);
+    return s;
+  }
+
+  #bind(conn: Conn, username: string): { host: string; port: number; username: string } | null {
+    return conn.stun === null ? null : { ...conn.stun, username };
+  }
+
+  hasStream(stream: string): boolean {
+    return this.#streams.has(stream);
+  }
+
+  // ---- health and tally -------------------------------------------------------------------
+
+  /** A health report from the holder of a slot: stored, and fanned out to admins. */
+  reportHealth(slot: Slot, stream: string, role: PeerRole, stats: Stats): void {
+    const at = this.now();
+    slot.lastHealth = { path: stats.path, at };
+    const sample: HealthSample = { stream, role, at, stats };
+    this.#deps.store.appendHealth(this.id, sample);
+    for (const c of this.#conns.keys()) {
+      if (c.claims.role === 'admin') c.send({ type: 'health', stream, role, stats, at });
+    }
+  }
+
+  /** Sets tally and pushes it to everyone, each filtered to the streams its token covers. */
+  setTally(tally: Tally): void {
+    for (const name of [...tally.program, ...tally.preview]) this.#slots(name);
+    this.record.tally = {
+      program: [...new Set(tally.program)],
+      preview: [...new Set(tally.preview)],
+    };
+    this.#deps.store.saveSession(this.record);
+    for (const c of this.#conns.keys()) c.send({ type: 'tally', ...this.tallyFor(c.claims) });
+  }
+
+  tallyFor(claims: TokenClaims): Tally {
+    const { program, preview } = this.record.tally;
+    return {
+      program: program.filter((s) => coversStream(claims, s)),
+      preview: preview.filter((s) => coversStream(claims, s)),
+    };
+  }
+
+  healthHistory(streams: readonly string[] | null, limit: number): HealthSample[] {
+    return this.#deps.store.healthHistory(this.id, streams, limit);
+  }
+
+  // ---- views ------------------------------------------------------------------------------
+
+  /** The dashboard's view of the session; a peer sees only the streams its token covers. */
+  view(claims: TokenClaims): {
+    session: string;
+    createdAt: number;
+    expiresAt: number;
+    tally: Tally;
+    streams: {
+      name: string;
+      state: StreamStateName;
+      sender: PresenceView;
+      receiver: PresenceView;
+      tally: 'program' | 'preview' | 'none';
+    }[];
+  } {
+    const now = this.now();
+    const tally = this.tallyFor(claims);
+    return {
+      session: this.id,
+      createdAt: this.record.createdAt,
+      expiresAt: this.record.expiresAt,
+      tally,
+      streams: this.record.streams
+        .filter((name) => coversStream(claims, name))
+        .map((name) => {
+          const s = this.#slots(name);
+          return {
+            name,
+            state: streamState(s, now),
+            sender: presence(s.sender, now),
+            receiver: presence(s.receiver, now),
+            tally: tally.program.includes(name)
+              ? 'program'
+              : tally.preview.includes(name)
+                ? 'preview'
+                : 'none',
+          };
+        }),
+    };
+  }
+
+  /** Known public endpoints per stream (for `/connect`). */
+  endpoints(stream: string): { sender: Endpoint | null; receiver: Endpoint | null } {
+    const s = this.#slots(stream);
+    return { sender: s.sender?.public ?? null, receiver: s.receiver?.public ?? null };
+  }
+
+  // ---- lifetime -----------------------------------------------------------------------------
+
+  /**
+   * Moves expiry to `expiresAt`. Sockets whose tokens lived as long as the session get fresh
+   * tokens (`token`), signed with the current key.
+   */
+  async extend(expiresAt: number): Promise<void> {
+    const old = this.record.expiresAt;
+    this.record.expiresAt = expiresAt;
+    this.#deps.store.saveSession(this.record);
+    const refreshes = [...this.#conns.keys()]
+      .filter((c) => c.claims.exp >= old)
+      .map(async (c) => {
+        await this.refreshToken(c, expiresAt);
+      });
+    await Promise.all(refreshes);
+  }
+
+  /** Signs a fresh token for `conn` (same role and stream) and sends it. */
+  async refreshToken(conn: Conn, exp: number = conn.claims.exp): Promise<void> {
+    const claims: TokenClaims = { ...conn.claims, exp, iat: Math.floor(this.now() / 1000) };
+    const token = await this.#deps.sign(claims);
+    if (!this.#conns.has(conn)) return;
+    conn.claims = claims;
+    conn.send({ type: 'token', token, expiresAt: exp });
+  }
+
+  /**
+   * Time passes: sockets whose tokens have expired are closed. Returns true when the session
+   * itself has expired (the host then calls `close('expired')`).
+   */
+  tick(nowMs: number): boolean {
+    const now = nowMs / 1000;
+    for (const c of [...this.#conns.keys()]) {
+      if (c.claims.exp <= now && c.claims.exp < this.record.expiresAt) {
+        this.sendError(c, 'ERR_TOKEN_EXPIRED', 'the token has expired');
+        c.close(4401, 'token expired');
+        this.leave(c);
+      }
+    }
+    return this.record.expiresAt <= now;
+  }
+
+  /** Ends the session: everyone is told and disconnected, and every row is deleted. */
+  close(reason: 'closed' | 'expired'): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of [...this.#conns.keys()]) {
+      c.send({ type: 'closed', reason });
+      c.close(4410, reason);
+      this.leave(c);
+    }
+    this.#deps.store.deleteSession(this.id);
+    this.#deps.log.info({ session: this.id, reason }, 'session closed');
+  }
+
+  /** Sends to every socket (host shutdown notices). */
+  broadcast(message: ServerMessage): void {
+    for (const c of this.#conns.keys()) c.send(message);
+  }
+}
+
+interface PresenceView {
+  present: boolean;
+  endpoint: boolean;
+  path: 'direct' | 'relay' | 'none' | null;
+}
+
+function remoteOf(slot: Slot): { ip: string; port: number; local?: Endpoint[] } {
+  const p = slot.public as Endpoint;
+  return slot.local.length > 0
+    ? { ip: p.ip, port: p.port, local: slot.local }
+    : { ip: p.ip, port: p.port };
+}
+
+function liveness(slot: Slot | undefined, now: number): 'direct' | 'relay' | 'none' | null {
+  const h = slot?.lastHealth;
+  if (h === undefined || now - h.at > HEALTH_LIVE_MS) return null;
+  return h.path ?? null;
+}
+
+function presence(slot: Slot | undefined, now: number): PresenceView {
+  return {
+    present: slot !== undefined,
+    endpoint: slot?.public !== undefined,
+    path: liveness(slot, now),
+  };
+}
+
+function streamState(s: StreamSlots, now: number): StreamStateName {
+  if (s.sender === undefined && s.receiver === undefined) return 'idle';
+  if (s.pairedKey === undefined) return 'waiting';
+  const live = [liveness(s.sender, now), liveness(s.receiver, now)];
+  return live.some((p) => p === 'direct' || p === 'relay') ? 'connected' : 'paired';
+}
+
+export type { Slot };

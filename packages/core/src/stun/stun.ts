@@ -1,0 +1,508 @@
+/**
+ * A minimal STUN (RFC 8489) codec for a Binding server and its clients: parse Binding requests,
+ * build Binding success responses, and the inverse pair for tests and agents.
+ *
+ * Everything here handles bytes straight off a UDP socket that may also carry other protocols
+ * (SRT, RTP, DTLS), so parsers never throw: anything that is not exactly a well-formed message of
+ * the expected kind is `undefined`, and the caller silently drops it (RFC 8489 §6.3).
+ *
+ * Web standards only: no Buffer, no `node:*`.
+ */
+
+/** Fixed value at header offset 4 that distinguishes RFC 5389/8489 STUN from RFC 3489 (§5). */
+export const STUN_MAGIC_COOKIE = 0x2112a442;
+
+/** A transport address as carried in (XOR-)MAPPED-ADDRESS (RFC 8489 §14.1, §14.2). */
+export interface StunAddress {
+  /** Canonical text: dotted quad, or RFC 5952 compressed lowercase IPv6 as Node prints it. */
+  ip: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** What a Binding server needs from a request: who to answer and (optionally) who is asking. */
+export interface BindingRequest {
+  transactionId: Uint8Array;
+  username?: string;
+}
+
+/** 20-byte message header (RFC 8489 §5). */
+const HEADER_SIZE = 20;
+const TRANSACTION_ID_SIZE = 12;
+
+/**
+ * Largest datagram we accept: 1096 bytes (2 × 548). RFC 8489 §6.1 asks senders without path MTU
+ * knowledge to stay under 576 bytes of IPv4 datagram (548 bytes of STUN after IP and UDP
+ * headers); we allow twice that so a maximal RFC 5389 USERNAME (763 bytes, §14.3) plus integrity
+ * and ICE attributes still fits, while bounding the work any single junk datagram can cost us.
+ */
+const MAX_PACKET_SIZE = 1096;
+
+/** Message types: method Binding (0x001) in the request and success classes (RFC 8489 §5). */
+const BINDING_REQUEST = 0x0001;
+const BINDING_SUCCESS = 0x0101;
+
+/** Attribute types (RFC 8489 §18.3). */
+const ATTR_MAPPED_ADDRESS = 0x0001;
+const ATTR_USERNAME = 0x0006;
+const ATTR_MESSAGE_INTEGRITY = 0x0008;
+const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
+const ATTR_MESSAGE_INTEGRITY_SHA256 = 0x001c;
+const ATTR_SOFTWARE = 0x8022;
+const ATTR_FINGERPRINT = 0x8028;
+
+/** FINGERPRINT is CRC-32 XOR this ("STUN" in ASCII) so it never collides with other CRCs (§14.7). */
+const FINGERPRINT_XOR = 0x5354554e;
+
+/** Parsers must accept up to 763 bytes (RFC 5389 compatibility); senders must stay under 509. */
+const USERNAME_MAX_PARSE = 763;
+const USERNAME_MAX_SEND = 508;
+
+const FAMILY_IPV4 = 0x01;
+const FAMILY_IPV6 = 0x02;
+
+/** Sent as SOFTWARE (§14.14) so operators can tell which server answered. */
+const SOFTWARE = 'punch';
+
+const encoder = new TextEncoder();
+// Fatal: a username that is not valid UTF-8 makes the request malformed (§14.3), never U+FFFD.
+// ignoreBOM: keep the bytes exactly as sent so usernames compare byte-for-byte with ICE ufrags.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+const CRC_TABLE = buildCrcTable();
+
+function buildCrcTable(): Uint32Array {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+}
+
+/**
+ * CRC-32 (ISO-HDLC / IEEE 802.3, reflected polynomial 0xEDB88320), as used by FINGERPRINT
+ * (RFC 8489 §14.7, which defers to ITU-T V.42 / the same CRC as zlib). Returns an unsigned 32-bit
+ * value; FINGERPRINT is this XOR 0x5354554e.
+ *
+ * @example
+ * crc32(new TextEncoder().encode('123456789')) // 0xcbf43926
+ */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = (CRC_TABLE[(c ^ b) & 0xff] ?? 0) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function view(packet: Uint8Array): DataView {
+  return new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+}
+
+/**
+ * Header checks shared by every entry point (RFC 8489 §5, §6.3): top two bits zero (so STUN can be
+ * demultiplexed from RTP/DTLS/SRT, RFC 7983), magic cookie present, and a length that is a multiple
+ * of 4 and accounts for exactly the rest of the datagram.
+ */
+function headerLooksValid(packet: Uint8Array, dv: DataView): boolean {
+  if (packet.length < HEADER_SIZE) return false;
+  if ((dv.getUint8(0) & 0xc0) !== 0) return false;
+  if (dv.getUint32(4) !== STUN_MAGIC_COOKIE) return false;
+  const length = dv.getUint16(2);
+  return length % 4 === 0 && length === packet.length - HEADER_SIZE;
+}
+
+/**
+ * True if the first bytes look like STUN (top two bits zero, magic cookie at offset 4, length
+ * multiple of 4 matching the packet) — used to tell STUN apart from other traffic on a shared
+ * socket (RFC 8489 §7, RFC 7983 §7). It does not check the message type, attributes or
+ * FINGERPRINT, and has no size cap: an oversized STUN-shaped datagram is still "STUN" (to be
+ * dropped by the parsers), not something to hand to another protocol.
+ *
+ * @example
+ * const req = encodeBindingRequest(crypto.getRandomValues(new Uint8Array(12)));
+ * isStunPacket(req); // true
+ * isStunPacket(new Uint8Array([0x47, 0x40, 0x00, 0x10])); // false (an MPEG-TS sync byte)
+ */
+export function isStunPacket(packet: Uint8Array): boolean {
+  if (packet.length < HEADER_SIZE) return false;
+  return headerLooksValid(packet, view(packet));
+}
+
+interface Attribute {
+  readonly type: number;
+  /** Offset of the value (after the 4-byte attribute header). */
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * Validates the header for `type`, walks the attributes with bounds checks and 4-byte padding
+ * (§14), and verifies FINGERPRINT if present. Returns the attributes that are meaningful to us:
+ * per §14.5/§14.6, anything after MESSAGE-INTEGRITY(-SHA256) other than FINGERPRINT must be
+ * ignored, so those are left out. Undefined for any malformation.
+ */
+function readMessage(
+  packet: Uint8Array,
+  type: number,
+): { dv: DataView; attributes: Attribute[] } | undefined {
+  if (packet.length < HEADER_SIZE || packet.length > MAX_PACKET_SIZE) return undefined;
+  const dv = view(packet);
+  if (!headerLooksValid(packet, dv) || dv.getUint16(0) !== type) return undefined;
+
+  const attributes: Attribute[] = [];
+  let afterIntegrity = false;
+  let offset = HEADER_SIZE;
+  while (offset < packet.length) {
+    if (offset + 4 > packet.length) return undefined;
+    const attrType = dv.getUint16(offset);
+    const length = dv.getUint16(offset + 2);
+    const valueOffset = offset + 4;
+    // Values are padded to a multiple of 4 (§14); both the value and its padding must fit.
+    const next = valueOffset + Math.ceil(length / 4) * 4;
+    if (next > packet.length) return undefined;
+
+    if (attrType === ATTR_FINGERPRINT) {
+      // §14.7: FINGERPRINT is exactly 4 bytes and MUST be the last attribute. The CRC covers
+      // the message up to the attribute, with a header length that already includes it, which
+      // is what the wire bytes contain when it is last.
+      if (length !== 4 || next !== packet.length) return undefined;
+      const expected = (crc32(packet.subarray(0, offset)) ^ FINGERPRINT_XOR) >>> 0;
+      if (dv.getUint32(valueOffset) !== expected) return undefined;
+    } else if (attrType === ATTR_MESSAGE_INTEGRITY || attrType === ATTR_MESSAGE_INTEGRITY_SHA256) {
+      // A plain Binding server has no credentials to check these against (§9 short-term auth is
+      // the application's business); we only honour their effect on attribute ordering.
+      afterIntegrity = true;
+    } else if (!afterIntegrity) {
+      attributes.push({ type: attrType, offset: valueOffset, length });
+    }
+    offset = next;
+  }
+  return { dv, attributes };
+}
+
+/**
+ * Parses a STUN Binding request (RFC 8489 §6.3.1). Returns undefined for anything that is not a
+ * well-formed STUN Binding request (silently drop junk). Never throws.
+ *
+ * Rules: 20-byte header with type 0x0001, the magic cookie, and a length that is a multiple of 4
+ * equal to the datagram size minus 20; attributes must fit their padded length; a FINGERPRINT, if
+ * present, must be last and correct; USERNAME (first occurrence) must be valid UTF-8 of at most
+ * 763 bytes. Datagrams over 1096 bytes are rejected. MESSAGE-INTEGRITY is not verified, and
+ * unknown comprehension-required attributes are ignored: a Binding server that authenticates
+ * nobody has nothing to gain from rejecting them with a 420 (§6.3.1.1) and would only add a
+ * reflection vector.
+ *
+ * @example
+ * const tid = crypto.getRandomValues(new Uint8Array(12));
+ * parseBindingRequest(encodeBindingRequest(tid, 'alice')); // { transactionId: tid, username: 'alice' }
+ * parseBindingRequest(new Uint8Array(3)); // undefined
+ */
+export function parseBindingRequest(packet: Uint8Array): BindingRequest | undefined {
+  try {
+    const message = readMessage(packet, BINDING_REQUEST);
+    if (message === undefined) return undefined;
+    const request: BindingRequest = { transactionId: transactionIdOf(packet) };
+    const username = message.attributes.find((a) => a.type === ATTR_USERNAME);
+    if (username !== undefined) {
+      if (username.length > USERNAME_MAX_PARSE) return undefined;
+      const bytes = packet.subarray(username.offset, username.offset + username.length);
+      request.username = utf8Decoder.decode(bytes); // throws on invalid UTF-8 → caught below
+    }
+    return request;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Parses a Binding success response (RFC 8489 §6.3.3) and returns its XOR-MAPPED-ADDRESS, or
+ * MAPPED-ADDRESS as a fallback for RFC 3489-era servers (§14.1), or undefined if the message is
+ * malformed (same framing rules as {@link parseBindingRequest}) or carries neither. Never throws.
+ * The caller is responsible for matching `transactionId` against its outstanding request.
+ *
+ * @example
+ * const tid = crypto.getRandomValues(new Uint8Array(12));
+ * const res = encodeBindingSuccess(tid, { ip: '192.0.2.1', port: 32853, family: 4 });
+ * parseBindingResponse(res)?.mapped; // { ip: '192.0.2.1', port: 32853, family: 4 }
+ */
+export function parseBindingResponse(
+  packet: Uint8Array,
+): { transactionId: Uint8Array; mapped: StunAddress } | undefined {
+  try {
+    const message = readMessage(packet, BINDING_SUCCESS);
+    if (message === undefined) return undefined;
+    // Only the first occurrence of an attribute type needs processing (§14); a malformed
+    // XOR-MAPPED-ADDRESS falls back to MAPPED-ADDRESS rather than failing outright.
+    const first = (type: number): Attribute | undefined =>
+      message.attributes.find((a) => a.type === type);
+    const xored = first(ATTR_XOR_MAPPED_ADDRESS);
+    const plain = first(ATTR_MAPPED_ADDRESS);
+    let mapped = xored === undefined ? undefined : decodeAddress(packet, message.dv, xored, true);
+    if (mapped === undefined && plain !== undefined) {
+      mapped = decodeAddress(packet, message.dv, plain, false);
+    }
+    if (mapped === undefined) return undefined;
+    return { transactionId: transactionIdOf(packet), mapped };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Builds a Binding success response (0x0101, RFC 8489 §6.3.1.3) carrying XOR-MAPPED-ADDRESS for
+ * `mapped` (§14.2), SOFTWARE "punch" (§14.14) and FINGERPRINT last (§14.7).
+ *
+ * An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, which is what a dual-stack Node socket reports
+ * for IPv4 peers) is sent as family IPv4: the client really is on IPv4 and would not recognise
+ * its address in the mapped form (RFC 4291 §2.5.5.2). A zone suffix (`%eth0`) is dropped since
+ * it is local to this host (RFC 4007 §6).
+ *
+ * Throws TypeError/RangeError for a transaction id that is not 12 bytes, an unparseable or
+ * family-mismatched IP, or a port outside 0..65535: those are programming errors, not input.
+ *
+ * @example
+ * const req = parseBindingRequest(datagram);
+ * if (req) socket.send(encodeBindingSuccess(req.transactionId, { ip: '198.51.100.7', port: 4242, family: 4 }));
+ */
+export function encodeBindingSuccess(
+  transactionId: Uint8Array,
+  mapped: StunAddress,
+): Uint8Array<ArrayBuffer> {
+  checkTransactionId(transactionId);
+  const { family, bytes } = addressBytes(mapped);
+  if (!Number.isInteger(mapped.port) || mapped.port < 0 || mapped.port > 0xffff) {
+    throw new RangeError(`STUN: port out of range: ${mapped.port}`);
+  }
+
+  // XOR-MAPPED-ADDRESS value (§14.2): reserved, family, port ^ top half of the cookie, address ^
+  // cookie (‖ transaction id for IPv6). XORing stops NATs that rewrite addresses in payloads.
+  const value = new Uint8Array(4 + bytes.length);
+  const dv = view(value);
+  dv.setUint8(1, family === 4 ? FAMILY_IPV4 : FAMILY_IPV6);
+  dv.setUint16(2, mapped.port ^ (STUN_MAGIC_COOKIE >>> 16));
+  const mask = xorMask(transactionId);
+  for (let i = 0; i < bytes.length; i++) value[4 + i] = (bytes[i] ?? 0) ^ (mask[i] ?? 0);
+
+  return encodeMessage(BINDING_SUCCESS, transactionId, [
+    [ATTR_XOR_MAPPED_ADDRESS, value],
+    [ATTR_SOFTWARE, encoder.encode(SOFTWARE)],
+  ]);
+}
+
+/**
+ * Builds a Binding request (0x0001, RFC 8489 §6.1) with an optional USERNAME (§14.3) and a
+ * FINGERPRINT (§14.7), for clients, tests and the agent. No MESSAGE-INTEGRITY: the server does
+ * not authenticate Binding requests.
+ *
+ * Throws TypeError for a transaction id that is not 12 bytes, RangeError for a username of 509
+ * UTF-8 bytes or more (§14.3 caps what senders may emit).
+ *
+ * @example
+ * const tid = crypto.getRandomValues(new Uint8Array(12));
+ * socket.send(encodeBindingRequest(tid, 'room42:alice'));
+ */
+export function encodeBindingRequest(
+  transactionId: Uint8Array,
+  username?: string,
+): Uint8Array<ArrayBuffer> {
+  checkTransactionId(transactionId);
+  const attributes: [number, Uint8Array][] = [];
+  if (username !== undefined) {
+    const bytes = encoder.encode(username);
+    if (bytes.length > USERNAME_MAX_SEND) {
+      throw new RangeError(`STUN: USERNAME is ${bytes.length} bytes; the limit is 508`);
+    }
+    attributes.push([ATTR_USERNAME, bytes]);
+  }
+  return encodeMessage(BINDING_REQUEST, transactionId, attributes);
+}
+
+/** Serialises header + attributes (zero padding, §14) and appends FINGERPRINT (§14.7). */
+function encodeMessage(
+  type: number,
+  transactionId: Uint8Array,
+  attributes: readonly (readonly [number, Uint8Array])[],
+): Uint8Array<ArrayBuffer> {
+  let size = HEADER_SIZE + 8; // header + FINGERPRINT
+  for (const [, value] of attributes) size += 4 + Math.ceil(value.length / 4) * 4;
+
+  const out = new Uint8Array(size); // zero-filled, so padding is already zero
+  const dv = view(out);
+  dv.setUint16(0, type);
+  dv.setUint16(2, size - HEADER_SIZE); // already counts FINGERPRINT, as its CRC requires
+  dv.setUint32(4, STUN_MAGIC_COOKIE);
+  out.set(transactionId, 8);
+
+  let offset = HEADER_SIZE;
+  for (const [attrType, value] of attributes) {
+    dv.setUint16(offset, attrType);
+    dv.setUint16(offset + 2, value.length);
+    out.set(value, offset + 4);
+    offset += 4 + Math.ceil(value.length / 4) * 4;
+  }
+  dv.setUint16(offset, ATTR_FINGERPRINT);
+  dv.setUint16(offset + 2, 4);
+  dv.setUint32(offset + 4, (crc32(out.subarray(0, offset)) ^ FINGERPRINT_XOR) >>> 0);
+  return out;
+}
+
+function checkTransactionId(transactionId: Uint8Array): void {
+  if (transactionId.length !== TRANSACTION_ID_SIZE) {
+    throw new TypeError(`STUN: transaction id must be 12 bytes, got ${transactionId.length}`);
+  }
+}
+
+function transactionIdOf(packet: Uint8Array): Uint8Array<ArrayBuffer> {
+  // A copy, so callers can keep it after the socket reuses its receive buffer.
+  return packet.slice(8, HEADER_SIZE);
+}
+
+/** Magic cookie ‖ transaction id: the XOR key for (XOR-)MAPPED-ADDRESS addresses (§14.2). */
+function xorMask(transactionId: Uint8Array): Uint8Array {
+  const mask = new Uint8Array(16);
+  view(mask).setUint32(0, STUN_MAGIC_COOKIE);
+  mask.set(transactionId, 4);
+  return mask;
+}
+
+/** Decodes a (XOR-)MAPPED-ADDRESS value (§14.1, §14.2); undefined if its family/length is off. */
+function decodeAddress(
+  packet: Uint8Array,
+  dv: DataView,
+  attr: Attribute,
+  xored: boolean,
+): StunAddress | undefined {
+  if (attr.length < 4) return undefined;
+  const familyCode = dv.getUint8(attr.offset + 1);
+  const size = familyCode === FAMILY_IPV4 ? 4 : familyCode === FAMILY_IPV6 ? 16 : 0;
+  if (size === 0 || attr.length !== 4 + size) return undefined;
+
+  let port = dv.getUint16(attr.offset + 2);
+  const address = packet.slice(attr.offset + 4, attr.offset + 4 + size);
+  if (xored) {
+    port ^= STUN_MAGIC_COOKIE >>> 16;
+    const mask = xorMask(packet.subarray(8, HEADER_SIZE));
+    for (let i = 0; i < size; i++) address[i] = (address[i] ?? 0) ^ (mask[i] ?? 0);
+  }
+  return size === 4
+    ? { ip: formatIPv4(address), port, family: 4 }
+    : { ip: formatIPv6(address), port, family: 6 };
+}
+
+/** Wire family and bytes for `mapped`, folding IPv4-mapped IPv6 into IPv4 (see encoder). */
+function addressBytes(mapped: StunAddress): { family: 4 | 6; bytes: Uint8Array } {
+  if (mapped.family === 4) {
+    const bytes = parseIPv4(mapped.ip);
+    if (bytes === undefined) throw new TypeError(`STUN: not an IPv4 address: ${mapped.ip}`);
+    return { family: 4, bytes };
+  }
+  if (mapped.family === 6) {
+    const bytes = parseIPv6(mapped.ip);
+    if (bytes === undefined) throw new TypeError(`STUN: not an IPv6 address: ${mapped.ip}`);
+    const v4mapped =
+      bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+    if (v4mapped) return { family: 4, bytes: bytes.slice(12) };
+    return { family: 6, bytes };
+  }
+  throw new TypeError(`STUN: unknown address family: ${String(mapped.family)}`);
+}
+
+function formatIPv4(bytes: Uint8Array): string {
+  return Array.from(bytes.subarray(0, 4)).join('.');
+}
+
+/**
+ * RFC 5952 text, matching libuv's inet_ntop6 (what Node puts in `rinfo.address`): lowercase, no
+ * leading zeros, the first longest run of two or more zero groups as "::", and the last 32 bits
+ * as a dotted quad for IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses.
+ */
+function formatIPv6(bytes: Uint8Array): string {
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+
+  let bestBase = -1;
+  let bestLen = 0;
+  let curBase = -1;
+  for (let i = 0; i <= 8; i++) {
+    if (i < 8 && words[i] === 0) {
+      if (curBase === -1) curBase = i;
+    } else if (curBase !== -1) {
+      if (i - curBase > bestLen) {
+        bestBase = curBase;
+        bestLen = i - curBase;
+      }
+      curBase = -1;
+    }
+  }
+  if (bestLen < 2) bestBase = -1;
+
+  if (bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
+    return (bestLen === 5 ? '::ffff:' : '::') + formatIPv4(bytes.subarray(12, 16));
+  }
+  if (bestBase === -1) return words.map((w) => w.toString(16)).join(':');
+  const head = words.slice(0, bestBase).map((w) => w.toString(16));
+  const tail = words.slice(bestBase + bestLen).map((w) => w.toString(16));
+  return `${head.join(':')}::${tail.join(':')}`;
+}
+
+const IPV4_PART = /^(?:0|[1-9]\d{0,2})$/;
+const IPV6_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/** Strict dotted quad: four decimal parts 0..255, no leading zeros (as inet_pton). */
+function parseIPv4(text: string): Uint8Array | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const part = parts[i] ?? '';
+    if (!IPV4_PART.test(part)) return undefined;
+    const n = Number(part);
+    if (n > 255) return undefined;
+    out[i] = n;
+  }
+  return out;
+}
+
+/** RFC 4291 §2.2 text forms, including "::" and a trailing dotted quad; zone ids are dropped. */
+function parseIPv6(text: string): Uint8Array | undefined {
+  const zone = text.indexOf('%');
+  const addr = zone === -1 ? text : text.slice(0, zone);
+  const halves = addr.split('::');
+  if (halves.length > 2) return undefined;
+
+  const groups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const out: number[] = [];
+    const items = part.split(':');
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] ?? '';
+      if (i === items.length - 1 && item.includes('.')) {
+        const v4 = parseIPv4(item);
+        if (v4 === undefined) return undefined;
+        out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
+      } else {
+        if (!IPV6_GROUP.test(item)) return undefined;
+        out.push(parseInt(item, 16));
+      }
+    }
+    return out;
+  };
+
+  const head = groups(halves[0] ?? '');
+  const tail = halves.length === 2 ? groups(halves[1] ?? '') : [];
+  if (head === undefined || tail === undefined) return undefined;
+  // A dotted quad is only allowed as the very last 32 bits.
+  if (halves.length === 2 && (halves[0] ?? '').includes('.')) return undefined;
+  const used = head.length + tail.length;
+  // Without "::" all 8 groups are spelled out; with it, "::" stands for at least one group.
+  if (halves.length === 1 ? used !== 8 : used > 7) return undefined;
+
+  const words = [...head, ...new Array<number>(8 - used).fill(0), ...tail];
+  const out = new Uint8Array(16);
+  words.forEach((w, i) => {
+    out[2 * i] = w >>> 8;
+    out[2 * i + 1] = w & 0xff;
+  });
+  return out;
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { NAME_PATTERN } from '../names.js';
+
+export const ROLES = ['admin', 'peer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The `p_` token payload (seed: session, role, stream, exp; may add iat, jti). */
+export const TokenClaimsSchema = z
+  .object({
+    session: z.string().regex(NAME_PATTERN),
+    role: z.enum(ROLES),
+    stream: z.string().regex(NAME_PATTERN).nullable(),
+    exp: z.number().int().positive(),
+    iat: z.number().int().nonnegative().optional(),
+    jti: z.string().max(64).optional(),
+  })
+  .strict();
+
+export type TokenClaims = z.infer<typeof TokenClaimsSchema>;

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { NAME_PATTERN } from '../names.js';
+
+export const NameSchema = z
+  .string()
+  .regex(
+    NAME_PATTERN,
+    'lowercase letters, digits and "-", 2 to 63 characters, starting with a letter or digit',
+  );
+
+export const PeerRoleSchema = z.enum(['sender', 'receiver']);
+export type PeerRole = z.infer<typeof PeerRoleSchema>;
+
+export const EndpointSchema = z
+  .object({
+    ip: z.union([z.ipv4(), z.ipv6()]),
+    port: z.number().int().min(1).max(65535),
+  })
+  .strict();
+export type Endpoint = z.infer<typeof EndpointSchema>;
+
+export const TallySchema = z
+  .object({
+    program: z.array(NameSchema).max(64),
+    preview: z.array(NameSchema).max(64),
+  })
+  .strict();
+export type Tally = z.infer<typeof TallySchema>;
+
+/** Link health as reported by an agent once a second. Every field is optional. */
+export const StatsSchema = z
+  .object({
+    path: z.enum(['direct', 'relay', 'none']).optional(),
+    rttMs: z.number().nonnegative().max(600_000).optional(),
+    sendBps: z.number().nonnegative().optional(),
+    recvBps: z.number().nonnegative().optional(),
+    sendBytes: z.number().int().nonnegative().optional(),
+    recvBytes: z.number().int().nonnegative().optional(),
+    sendPackets: z.number().int().nonnegative().optional(),
+    recvPackets: z.number().int().nonnegative().optional(),
+    lossPct: z.number().min(0).max(100).optional(),
+    retransmits: z.number().int().nonnegative().optional(),
+    srt: z
+      .record(z.string().max(64), z.union([z.number(), z.string().max(256), z.boolean()]))
+      .refine((r) => Object.keys(r).length <= 64, 'at most 64 SRT statistics')
+      .optional(),
+  })
+  .strict();
+export type Stats = z.infer<typeof StatsSchema>;

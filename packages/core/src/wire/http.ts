@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { EndpointSchema, NameSchema, PeerRoleSchema, StatsSchema, TallySchema } from './common.js';
+
+/** TTL bounds, seconds. Default 1800 (seed: 30 minutes). */
+export const TTL_DEFAULT = 1800;
+export const TTL_MIN = 10;
+export const TTL_MAX = 7 * 24 * 3600;
+export const MAX_STREAMS = 32;
+export const MAX_BODY_BYTES = 16 * 1024;
+
+const Ttl = z.number().int().min(TTL_MIN).max(TTL_MAX);
+
+export const CreateSessionBody = z
+  .object({
+    name: NameSchema.optional(),
+    ttl: Ttl.optional(),
+    streams: z
+      .array(NameSchema)
+      .min(1)
+      .max(MAX_STREAMS)
+      .refine((s) => new Set(s).size === s.length, 'stream names must be unique')
+      .optional(),
+    pbkeylen: z.union([z.literal(16), z.literal(24), z.literal(32)]).optional(),
+    latencyMs: z.number().int().min(20).max(8000).optional(),
+  })
+  .strict();
+
+export const ExtendSessionBody = z.object({ ttl: Ttl }).strict();
+
+export const CreateTokenBody = z
+  .object({ stream: NameSchema.nullable(), ttl: Ttl.optional() })
+  .strict();
+
+export const SetTallyBody = TallySchema;
+
+// ---- responses (for the OpenAPI description and typed clients) ---------------------------
+
+export const SessionUrls = z.object({
+  dashboard: z.string(),
+  api: z.string(),
+  ws: z.string(),
+});
+
+export const SessionCreated = z.object({
+  session: z.string(),
+  token: z.string(),
+  expiresAt: z.number().int(),
+  streams: z.array(z.string()),
+  urls: SessionUrls,
+});
+
+export const PresenceView = z.object({
+  present: z.boolean(),
+  endpoint: z.boolean(),
+  path: z.enum(['direct', 'relay', 'none']).nullable(),
+});
+
+export const StreamState = z.enum(['idle', 'waiting', 'paired', 'connected']);
+export type StreamStateName = z.infer<typeof StreamState>;
+
+export const StreamView = z.object({
+  name: z.string(),
+  state: StreamState,
+  sender: PresenceView,
+  receiver: PresenceView,
+  tally: z.enum(['program', 'preview', 'none']),
+});
+
+export const SessionView = z.object({
+  session: z.string(),
+  createdAt: z.number().int(),
+  expiresAt: z.number().int(),
+  tally: TallySchema,
+  streams: z.array(StreamView),
+});
+
+export const SessionExtended = z.object({
+  session: z.string(),
+  token: z.string(),
+  expiresAt: z.number().int(),
+});
+
+export const TokenCreated = z.object({
+  token: z.string(),
+  stream: z.string().nullable(),
+  expiresAt: z.number().int(),
+  url: z.string(),
+  qr: z.string(),
+});
+
+export const ConnectStream = z.object({
+  name: z.string(),
+  sender: EndpointSchema.nullable(),
+  receiver: EndpointSchema.nullable(),
+  rendezvousPort: z.number().int(),
+  commands: z.record(z.string(), z.string()),
+});
+
+export const ConnectInfo = z.object({
+  passphrase: z.string(),
+  pbkeylen: z.number().int(),
+  latencyMs: z.number().int(),
+  streams: z.array(ConnectStream),
+});
+
+export const HealthSampleSchema = z.object({
+  stream: z.string(),
+  role: PeerRoleSchema,
+  at: z.number(),
+  stats: StatsSchema,
+});
+
+export const HealthHistory = z.object({
+  session: z.string(),
+  samples: z.array(HealthSampleSchema),
+});
+
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  code: z.string(),
+  detail: z.string(),
+});

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { PunchError, type ErrorCode } from '../errors.js';
+import { utf8 } from '../encoding.js';
+import {
+  EndpointSchema,
+  NameSchema,
+  PeerRoleSchema,
+  StatsSchema,
+  TallySchema,
+  type Endpoint,
+  type PeerRole,
+  type Stats,
+  type Tally,
+} from './common.js';
+
+/** Largest WebSocket frame accepted, in bytes (a bigger one closes the socket with 1009). */
+export const MAX_FRAME_BYTES = 16 * 1024;
+
+// ---- client → server -------------------------------------------------------------------
+
+export const RegisterMessage = z
+  .object({ type: z.literal('register'), stream: NameSchema, role: PeerRoleSchema })
+  .strict();
+
+export const EndpointMessage = z
+  .object({
+    type: z.literal('endpoint'),
+    stream: NameSchema,
+    role: PeerRoleSchema,
+    public: EndpointSchema.optional(),
+    local: z.array(EndpointSchema).max(8).optional(),
+  })
+  .strict();
+
+export const HealthMessage = z
+  .object({
+    type: z.literal('health'),
+    stream: NameSchema,
+    role: PeerRoleSchema,
+    stats: StatsSchema,
+  })
+  .strict();
+
+export const TallyMessage = TallySchema.extend({ type: z.literal('tally') }).strict();
+
+export const PingMessage = z.object({ type: z.literal('ping') }).strict();
+
+export const ClientMessageSchema = z.discriminatedUnion('type', [
+  RegisterMessage,
+  EndpointMessage,
+  HealthMessage,
+  TallyMessage,
+  PingMessage,
+]);
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+export type ClientMessageType = ClientMessage['type'];
+
+// ---- server → client -------------------------------------------------------------------
+
+export interface Bind {
+  host: string;
+  port: number;
+  username: string;
+}
+
+export interface RemoteEndpoint extends Endpoint {
+  local?: Endpoint[];
+}
+
+export type ServerMessage =
+  | {
+      type: 'welcome';
+      session: string;
+      role: 'admin' | 'peer';
+      stream: string | null;
+      expiresAt: number;
+      tally: Tally;
+      stun: { host: string; port: number } | null;
+    }
+  | { type: 'registered'; stream: string; role: PeerRole; bind: Bind | null }
+  | {
+      type: 'peer';
+      stream: string;
+      role: PeerRole;
+      remote: RemoteEndpoint;
+      passphrase: string;
+      pbkeylen: number;
+      latencyMs: number;
+    }
+  | { type: 'peer-left'; stream: string; role: PeerRole }
+  | ({ type: 'tally' } & Tally)
+  | { type: 'health'; stream: string; role: PeerRole; stats: Stats; at: number }
+  | { type: 'token'; token: string; expiresAt: number }
+  | { type: 'closed'; reason: 'closed' | 'expired' }
+  | { type: 'error'; code: ErrorCode; message: string }
+  | { type: 'pong'; at: number };
+
+export type ServerMessageType = ServerMessage['type'];
+
+/**
+ * Decodes one text frame into a client message. Size is checked before parsing; anything
+ * that is not a known message throws ERR_BAD_REQUEST (or ERR_PAYLOAD_TOO_LARGE) with a detail
+ * naming the problem.
+ *
+ * @example
+ * const msg = decodeClientMessage('{"type":"register","stream":"cam-wide","role":"sender"}');
+ * if (msg.type === 'register') console.log(msg.stream);
+ */
+export function decodeClientMessage(text: string): ClientMessage {
+  if (text.length > MAX_FRAME_BYTES || utf8(text).byteLength > MAX_FRAME_BYTES) {
+    throw new PunchError('ERR_PAYLOAD_TOO_LARGE', `a message is at most ${MAX_FRAME_BYTES} bytes`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new PunchError('ERR_BAD_REQUEST', 'a message is one JSON object', { cause });
+  }
+  const parsed = ClientMessageSchema.safeParse(json);
+  if (!parsed.success) throw new PunchError('ERR_BAD_REQUEST', describeIssues(parsed.error));
+  return parsed.data;
+}
+
+/** One line naming what is wrong with a parse, for the `detail` of an error. */
+export function describeIssues(error: z.ZodError): string {
+  const first = error.issues.slice(0, 3).map((i) => {
+    const path = i.path.length > 0 ? i.path.join('.') : 'message';
+    return `${path}: ${i.message}`;
+  });
+  return first.join('; ');
+}
+
+export type { Endpoint, PeerRole, Stats, Tally };

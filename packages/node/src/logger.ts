@@ -1,0 +1,41 @@
+import pino from 'pino';
+import type { Logger } from '@punch/core';
+
+/** Field names that must never reach a log line, whatever code path adds them. */
+const REDACT = [
+  'token',
+  'passphrase',
+  'secret',
+  'authorization',
+  '*.token',
+  '*.passphrase',
+  '*.authorization',
+];
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/**
+ * pino JSON logs to `destination` (stdout by default). Redaction is a second line of defence:
+ * the code logs no secrets in the first place, and the log-audit test checks it.
+ */
+export function createLogger(
+  level: LogLevel = 'info',
+  destination?: pino.DestinationStream,
+): Logger & { raw: pino.Logger } {
+  const raw = pino(
+    { level, base: { service: 'punch' }, redact: { paths: REDACT, censor: '[redacted]' } },
+    destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+  return {
+    raw,
+    info: (fields, message) => {
+      raw.info(fields, message);
+    },
+    warn: (fields, message) => {
+      raw.warn(fields, message);
+    },
+    error: (fields, message) => {
+      raw.error(fields, message);
+    },
+  };
+}

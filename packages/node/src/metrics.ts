@@ -1,0 +1,68 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The Node host's Prometheus metrics, on their own registry. */
+export function createMetrics(sources: { sessions: () => number; connections: () => number }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'punch_process_' });
+  const metrics = {
+    registry,
+    sessionsCreated: new Counter({
+      name: 'punch_sessions_created_total',
+      help: 'Sessions created',
+      registers: [registry],
+    }),
+    sessionsClosed: new Counter({
+      name: 'punch_sessions_closed_total',
+      help: 'Sessions ended, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    pairings: new Counter({
+      name: 'punch_pairings_total',
+      help: 'Stream pairings sent (peer to both sides)',
+      registers: [registry],
+    }),
+    stunRequests: new Counter({
+      name: 'punch_stun_requests_total',
+      help: 'STUN Binding requests answered, by whether the USERNAME was a known registration',
+      labelNames: ['known'] as const,
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'punch_auth_failures_total',
+      help: 'Authentication failures by error code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'punch_rate_limited_total',
+      help: 'Requests refused by a rate limit',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+    wsMessages: new Counter({
+      name: 'punch_ws_messages_total',
+      help: 'WebSocket messages received',
+      registers: [registry],
+    }),
+  };
+  new Gauge({
+    name: 'punch_sessions_active',
+    help: 'Live sessions',
+    registers: [registry],
+    collect() {
+      this.set(sources.sessions());
+    },
+  });
+  new Gauge({
+    name: 'punch_ws_connections',
+    help: 'Open WebSocket connections',
+    registers: [registry],
+    collect() {
+      this.set(sources.connections());
+    },
+  });
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,267 @@
+import { mkdirSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import { join } from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import { createServer as createHttpServer } from 'node:http';
+import {
+  BindRegistry,
+  KeyRing,
+  RATE_LIMITS,
+  RateLimiter,
+  Room,
+  createSessionApi,
+  normalizeIp,
+  signToken,
+  type LimitConfig,
+  type Logger,
+  type SessionRecord,
+} from '@punch/core';
+import { createLogger, type LogLevel } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { loadSecrets } from './secret.js';
+import { SqliteStore } from './store.js';
+import { startStunServer } from './stun-server.js';
+import { WsEndpoint } from './ws.js';
+
+export interface ServeOptions {
+  /** Interface to listen on (HTTP and STUN). Default 0.0.0.0. */
+  readonly host?: string;
+  /** HTTP port; 0 picks a free one. Default 8787. */
+  readonly port?: number;
+  /** STUN UDP port; 0 picks a free one; null turns STUN off. Default 3478. */
+  readonly stunPort?: number | null;
+  /** Where SQLite and the generated secret live. Default ./punch-data. */
+  readonly dataDir?: string;
+  /** Host name handed to agents for STUN (`registered.bind.host`); default: the host the client used. */
+  readonly publicHost?: string;
+  /** Base URL for links (`urls`, `/s/:id?t=`); default: scheme and Host of the request. */
+  readonly publicUrl?: string;
+  /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */
+  readonly trustProxy?: boolean;
+  readonly rateLimits?: Partial<LimitConfig>;
+  readonly logLevel?: LogLevel;
+  readonly logger?: Logger;
+  /** Environment to read PUNCH_SECRET / PUNCH_SECRET_PREVIOUS from. Default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly stunPort: number | null;
+  readonly store: SqliteStore;
+  close(): Promise<void>;
+}
+
+const TICK_MS = 1000;
+const HEALTH_KEEP_MS = 3600_000;
+
+/**
+ * Starts Punch on Node: the sessions HTTP API, the WebSocket rooms, STUN on UDP, SQLite.
+ *
+ * @example
+ * const server = await startServer({ port: 0, stunPort: 0, dataDir: '/tmp/punch' });
+ * console.log(server.url);
+ * await server.close();
+ */
+export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '0.0.0.0';
+  const dataDir = options.dataDir ?? './punch-data';
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const log = options.logger ?? createLogger(options.logLevel ?? 'info');
+  const secrets = loadSecrets(dataDir, options.env ?? process.env);
+  if (secrets.source === 'generated') {
+    log.warn(
+      { file: secrets.file },
+      'no PUNCH_SECRET set: generated a signing secret in the data directory',
+    );
+  }
+  const keys = await KeyRing.fromSecrets(secrets.current, secrets.previous);
+  const limits: LimitConfig = { ...RATE_LIMITS, ...options.rateLimits };
+  const store = new SqliteStore(join(dataDir, 'punch.sqlite'));
+  const bindings = new BindRegistry();
+  const rooms = new Map<string, Room>();
+  const now = (): number => Date.now();
+  let connections = (): number => 0;
+  const metrics = createMetrics({ sessions: () => rooms.size, connections: () => connections() });
+
+  const roomDeps = {
+    store,
+    log,
+    now,
+    bindings,
+    sign: (claims: Parameters<typeof signToken>[1]) => signToken(keys, claims),
+    messageLimit: limits.message,
+    onPaired: () => {
+      metrics.pairings.inc();
+    },
+  };
+
+  // Sessions that outlived a restart come back; expired ones are deleted now.
+  const nowS = Math.floor(now() / 1000);
+  for (const record of store.loadSessions()) {
+    if (record.expiresAt <= nowS) store.deleteSession(record.id);
+    else rooms.set(record.id, new Room(record, roomDeps));
+  }
+
+  const clientIp = (req: IncomingMessage): string => {
+    if (options.trustProxy === true) {
+      const fwd = req.headers['x-forwarded-for'];
+      const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+      if (first !== undefined && first !== '') return normalizeIp(first);
+    }
+    return normalizeIp(req.socket.remoteAddress ?? 'unknown');
+  };
+
+  const app = createSessionApi({
+    keys,
+    now,
+    log,
+    limits: { create: new RateLimiter(limits.create), read: new RateLimiter(limits.read) },
+    clientIp: (_req, env) => clientIp((env as { incoming: IncomingMessage }).incoming),
+    publicBase: (req) => {
+      if (options.publicUrl !== undefined) return options.publicUrl.replace(/\/+$/, '');
+      const url = new URL(req.url);
+      const proto =
+        options.trustProxy === true
+          ? (req.headers.get('x-forwarded-proto') ?? url.protocol.slice(0, -1))
+          : url.protocol.slice(0, -1);
+      return `${proto}://${url.host}`;
+    },
+    rooms: {
+      get: (id) => rooms.get(id),
+      create: (record: SessionRecord) => {
+        if (rooms.has(record.id)) return undefined;
+        store.saveSession(record);
+        const room = new Room(record, roomDeps);
+        rooms.set(record.id, room);
+        metrics.sessionsCreated.inc();
+        return room;
+      },
+    },
+    onAuthFailure: (code) => {
+      metrics.authFailures.inc({ code });
+    },
+    onRateLimited: (limit) => {
+      metrics.rateLimited.inc({ limit });
+    },
+    extend: (a) => {
+      a.get('/metrics', async (c) =>
+        c.text(await metrics.registry.metrics(), 200, {
+          'content-type': metrics.registry.contentType,
+        }),
+      );
+    },
+  });
+
+  let stun: Awaited<ReturnType<typeof startStunServer>> | undefined;
+  if (options.stunPort !== null) {
+    stun = await startStunServer({
+      host,
+      port: options.stunPort ?? 3478,
+      onRequest: (o) => {
+        const target = o === undefined ? undefined : bindings.get(o.username);
+        metrics.stunRequests.inc({ known: target === undefined ? 'false' : 'true' });
+        if (o === undefined || target === undefined) return;
+        rooms
+          .get(target.session)
+          ?.observe(o.username, target.stream, target.role, { ip: o.ip, port: o.port });
+      },
+    });
+  }
+  const stunPort = stun?.port ?? null;
+
+  const ws = new WsEndpoint({
+    keys,
+    now,
+    log,
+    rooms,
+    connectLimiter: new RateLimiter(limits.connect),
+    clientIp,
+    stunFor: (hostHeader) => {
+      if (stunPort === null) return null;
+      return { host: options.publicHost ?? hostName(hostHeader) ?? '127.0.0.1', port: stunPort };
+    },
+    onAuthFailure: (code) => {
+      metrics.authFailures.inc({ code });
+    },
+    onRateLimited: (limit) => {
+      metrics.rateLimited.inc({ limit });
+    },
+    onMessage: () => {
+      metrics.wsMessages.inc();
+    },
+  });
+  connections = () => ws.size;
+
+  const listener = getRequestListener((req, env) => app.fetch(req, env));
+  const server: Server = createHttpServer((req, res) => {
+    void listener(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (ws.matches(req)) ws.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+
+  let ticks = 0;
+  const timer = setInterval(() => {
+    const t = now();
+    for (const room of [...rooms.values()]) {
+      if (room.tick(t)) {
+        room.close('expired');
+        rooms.delete(room.id);
+        metrics.sessionsClosed.inc({ reason: 'expired' });
+      } else if (room.closed) {
+        rooms.delete(room.id);
+        metrics.sessionsClosed.inc({ reason: 'closed' });
+      }
+    }
+    if (++ticks % 60 === 0) store.pruneHealth(t - HEALTH_KEEP_MS);
+  }, TICK_MS);
+  timer.unref();
+
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  log.info(
+    { port, stunPort, host, sessions: rooms.size, secret: undefined, secretSource: secrets.source },
+    'listening',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    stunPort,
+    store,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(timer);
+        await ws.close();
+        await new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        );
+        server.closeAllConnections();
+        await stun?.close();
+        store.close();
+      })()),
+  };
+}
+
+/** The host part of a Host header (`example.com:8787`, `[::1]:8787`). */
+function hostName(header: string | undefined): string | undefined {
+  if (header === undefined || header === '') return undefined;
+  const m = /^\[([^\]]+)\]/.exec(header);
+  if (m !== null) return m[1];
+  return header.replace(/:\d+$/, '');
+}

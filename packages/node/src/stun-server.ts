@@ -1,0 +1,57 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { encodeBindingSuccess, normalizeIp, parseBindingRequest } from '@punch/core';
+
+export interface StunObservation {
+  readonly username: string;
+  readonly ip: string;
+  readonly port: number;
+}
+
+/**
+ * Punch's STUN server (RFC 8489 Binding): answers every well-formed Binding request with
+ * XOR-MAPPED-ADDRESS, drops junk silently, and reports requests that carry a USERNAME so the
+ * host can record the observed endpoint of a registration.
+ */
+export async function startStunServer(options: {
+  host: string;
+  port: number;
+  onRequest: (o: StunObservation | undefined) => void;
+}): Promise<{ port: number; close: () => Promise<void>; socket: Socket }> {
+  const socket = createSocket({
+    type: options.host.includes(':') ? 'udp6' : 'udp4',
+    reuseAddr: false,
+  });
+  socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+    const req = parseBindingRequest(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
+    if (req === undefined) return;
+    const ip = normalizeIp(rinfo.address);
+    const family = ip.includes(':') ? 6 : 4;
+    socket.send(
+      encodeBindingSuccess(req.transactionId, { ip, port: rinfo.port, family }),
+      rinfo.port,
+      rinfo.address,
+    );
+    options.onRequest(
+      req.username === undefined ? undefined : { username: req.username, ip, port: rinfo.port },
+    );
+  });
+  // A send to a vanished peer surfaces here on some platforms; it concerns that peer only.
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(options.port, options.host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: socket.address().port,
+    socket,
+    close: () =>
+      new Promise<void>((resolve) =>
+        socket.close(() => {
+          resolve();
+        }),
+      ),
+  };
+}

@@ -1,0 +1,222 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket } from 'ws';
+import {
+  MAX_FRAME_BYTES,
+  PunchError,
+  WS_PROTOCOL,
+  authenticate,
+  randomId,
+  toProblem,
+  type AuthDeps,
+  type Conn,
+  type RateLimiter,
+  type Room,
+  type ServerMessage,
+  type TokenClaims,
+} from '@punch/core';
+
+/** A socket that buffers more than this is too slow to keep up with: it is dropped. */
+const MAX_BUFFERED = 1 << 20;
+/** Dead peers (a Wi-Fi drop) are found with pings; two missed rounds end the socket. */
+const PING_INTERVAL_MS = 15_000;
+
+export interface WsDeps extends AuthDeps {
+  readonly rooms: { get(id: string): Room | undefined };
+  readonly connectLimiter: RateLimiter;
+  readonly clientIp: (req: IncomingMessage) => string;
+  /** The STUN address for a client that reached the API at `hostHeader`, or null. */
+  readonly stunFor: (hostHeader: string | undefined) => { host: string; port: number } | null;
+  readonly onRateLimited?: (limit: string) => void;
+  readonly onMessage?: () => void;
+}
+
+const WS_PATH = /^\/api\/session\/([^/?]+)\/ws(?:\?.*)?$/;
+
+/**
+ * WebSocket endpoint `GET /api/session/:id/ws`: authenticates at upgrade (401 before any
+ * WebSocket exists), then adapts each `ws` socket to the core's `Conn` and feeds frames to
+ * the session room in arrival order.
+ */
+export class WsEndpoint {
+  readonly #deps: WsDeps;
+  readonly #wss: WebSocketServer;
+  readonly #sockets = new Set<WebSocket>();
+  readonly #alive = new WeakSet<WebSocket>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(deps: WsDeps) {
+    this.#deps = deps;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+    });
+    this.#timer = setInterval(() => {
+      this.#heartbeat();
+    }, PING_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** True when this endpoint owns the request's path. */
+  matches(req: IncomingMessage): boolean {
+    return WS_PATH.test(req.url ?? '');
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {
+      socket.destroy();
+    });
+    this.#upgrade(req, socket, head).catch((err: unknown) => {
+      reject(socket, err);
+    });
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const id = decodeURIComponent(WS_PATH.exec(req.url ?? '')?.[1] ?? '');
+    const ip = this.#deps.clientIp(req);
+    const d = this.#deps.connectLimiter.take(ip, this.#deps.now());
+    if (!d.ok) {
+      this.#deps.onRateLimited?.('connect');
+      this.#deps.log.warn(
+        { ip, endpoint: 'GET /api/session/:id/ws', limit: 'connect' },
+        'rate limited',
+      );
+      throw new PunchError('ERR_RATE_LIMITED', `too many connections; retry in ${d.retryAfter} s`, {
+        retryAfter: d.retryAfter,
+      });
+    }
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (typeof v === 'string') headers.set(k, v);
+    }
+    const { claims, stale } = await authenticate(
+      this.#deps,
+      headers,
+      id,
+      { ip, endpoint: 'GET /api/session/:id/ws' },
+      true,
+    );
+    const room = this.#deps.rooms.get(id);
+    if (room === undefined || room.closed) throw new PunchError('ERR_SESSION_NOT_FOUND');
+    if (socket.destroyed) return;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      this.#accept(ws, room, claims, ip, this.#deps.stunFor(req.headers.host));
+      if (stale) {
+        // Verified by a rotated-out secret: hand over a token signed with the current one.
+        room.refreshToken(conn(ws)).catch(() => {
+          ws.close(1011, 'token refresh failed');
+        });
+      }
+    });
+  }
+
+  #accept(
+    ws: WebSocket,
+    room: Room,
+    claims: TokenClaims,
+    ip: string,
+    stun: { host: string; port: number } | null,
+  ): void {
+    const c: Conn = {
+      id: randomId(8),
+      ip,
+      stun,
+      claims,
+      send(message: ServerMessage) {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        if (ws.bufferedAmount > MAX_BUFFERED) {
+          ws.terminate();
+          return;
+        }
+        ws.send(JSON.stringify(message));
+      },
+      close(code: number, reason: string) {
+        ws.close(code, reason);
+      },
+    };
+    conns.set(ws, c);
+    this.#sockets.add(ws);
+    this.#alive.add(ws);
+    ws.on('pong', () => this.#alive.add(ws));
+    ws.on('message', (data, isBinary) => {
+      this.#deps.onMessage?.();
+      if (isBinary) {
+        c.send({ type: 'error', code: 'ERR_BAD_REQUEST', message: 'send JSON text frames' });
+        return;
+      }
+      room.receive(c, rawText(data));
+    });
+    ws.on('close', () => {
+      this.#sockets.delete(ws);
+      room.leave(c);
+    });
+    ws.on('error', () => {
+      // ws closes the socket itself after an error (e.g. a frame over maxPayload → 1009).
+    });
+    room.join(c);
+  }
+
+  #heartbeat(): void {
+    for (const ws of this.#sockets) {
+      if (!this.#alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      this.#alive.delete(ws);
+      ws.ping();
+    }
+  }
+
+  /** Closes every socket with `code` (server shutdown: 1001, peers reconnect). */
+  async close(code = 1001, reason = 'server shutting down'): Promise<void> {
+    clearInterval(this.#timer);
+    const closing = [...this.#sockets].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.once('close', () => {
+            resolve();
+          });
+          ws.close(code, reason);
+          setTimeout(() => {
+            ws.terminate();
+            resolve();
+          }, 1000).unref();
+        }),
+    );
+    await Promise.all(closing);
+    this.#wss.close();
+  }
+}
+
+const conns = new WeakMap<WebSocket, Conn>();
+function conn(ws: WebSocket): Conn {
+  const c = conns.get(ws);
+  if (c === undefined) throw new Error('socket has no connection');
+  return c;
+}
+
+function rawText(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+/** Answers a refused upgrade with a plain HTTP problem response and closes the socket. */
+function reject(socket: Duplex, err: unknown): void {
+  if (socket.destroyed) return;
+  const p = toProblem(err);
+  const body = JSON.stringify(p);
+  const retry =
+    err instanceof PunchError && err.retryAfter !== undefined
+      ? `Retry-After: ${err.retryAfter}\r\n`
+      : '';
+  socket.end(
+    `HTTP/1.1 ${p.status} ${p.title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`,
+  );
+}
