@@ -3,7 +3,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 /** The Node host's Prometheus metrics, on their own registry. */
 export function createMetrics(sources: { sessions: () => number; connections: () => number }) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'punch_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'punch_' });
   const metrics = {
     registry,
     sessionsCreated: new Counter({

@@ -95,6 +95,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     onPaired: () => {
       metrics.pairings.inc();
     },
+    onClosed: (room: Room, reason: 'closed' | 'expired') => {
+      if (rooms.get(room.id) === room) rooms.delete(room.id);
+      metrics.sessionsClosed.inc({ reason });
+    },
   };
 
   // Sessions that outlived a restart come back; expired ones are deleted now.
@@ -216,14 +220,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const timer = setInterval(() => {
     const t = now();
     for (const room of [...rooms.values()]) {
-      if (room.tick(t)) {
-        room.close('expired');
-        rooms.delete(room.id);
-        metrics.sessionsClosed.inc({ reason: 'expired' });
-      } else if (room.closed) {
-        rooms.delete(room.id);
-        metrics.sessionsClosed.inc({ reason: 'closed' });
-      }
+      if (room.tick(t)) room.close('expired');
     }
     if (++ticks % 60 === 0) store.pruneHealth(t - HEALTH_KEEP_MS);
   }, TICK_MS);

@@ -27,6 +27,8 @@ export interface RoomDeps {
   readonly messageLimit?: LimitSpec;
   /** Called when `peer` goes out to both sides of a stream (metrics). */
   readonly onPaired?: () => void;
+  /** Called once when the session ends, after its rows are deleted (the host forgets the room). */
+  readonly onClosed?: (room: Room, reason: 'closed' | 'expired') => void;
 }
 
 /** One side of a stream slot. */
@@ -417,6 +419,7 @@ export class Room {
     }
     this.#deps.store.deleteSession(this.id);
     this.#deps.log.info({ session: this.id, reason }, 'session closed');
+    this.#deps.onClosed?.(this, reason);
   }
 
   /** Sends to every socket (host shutdown notices). */

@@ -3,7 +3,7 @@ import { EndpointSchema, NameSchema, PeerRoleSchema, StatsSchema, TallySchema } 
 
 /** TTL bounds, seconds. Default 1800 (seed: 30 minutes). */
 export const TTL_DEFAULT = 1800;
-export const TTL_MIN = 10;
+export const TTL_MIN = 5;
 export const TTL_MAX = 7 * 24 * 3600;
 export const MAX_STREAMS = 32;
 export const MAX_BODY_BYTES = 16 * 1024;

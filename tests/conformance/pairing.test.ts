@@ -1,0 +1,286 @@
+/**
+ * Endpoint discovery and pairing with real UDP sockets speaking STUN to the host's STUN port,
+ * as `punch peer` does from its media socket.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHost, type Host } from './host.js';
+import {
+  UdpPeer,
+  WsClient,
+  call,
+  createSession,
+  peerToken,
+  type Created,
+  type Msg,
+} from './client.js';
+
+let host: Host;
+beforeAll(async () => {
+  host = await startHost();
+});
+afterAll(async () => {
+  await host.stop();
+});
+
+interface Side {
+  ws: WsClient;
+  udp: UdpPeer;
+  bind: { host: string; port: number; username: string };
+}
+
+async function join(
+  s: Created,
+  token: string,
+  role: 'sender' | 'receiver',
+  stream = 'cam-1',
+): Promise<Side> {
+  const ws = await WsClient.connect(host.url, s.session, token);
+  ws.send({ type: 'register', stream, role });
+  const reg = await ws.next('registered');
+  expect(reg).toMatchObject({ stream, role });
+  const bind = reg.bind as Side['bind'];
+  return { ws, udp: await UdpPeer.open(), bind };
+}
+
+async function stun(side: Side): Promise<{ ip: string; port: number }> {
+  return side.udp.stun(side.bind.host, side.bind.port, side.bind.username);
+}
+
+function close(...sides: Side[]): void {
+  for (const x of sides) {
+    x.ws.close();
+    x.udp.close();
+  }
+}
+
+const state = async (s: Created): Promise<string> => {
+  const r = await call(host.url, 'GET', `/api/session/${s.session}`, { token: s.token });
+  return (r.json as { streams: { state: string }[] }).streams[0]!.state;
+};
+
+describe('pairing', () => {
+  it("STUN from each media socket pairs the stream: both get `peer` with the other's observed endpoint", async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    expect(await state(s)).toBe('idle');
+    const sender = await join(s, await peerToken(host.url, s, 'cam-1'), 'sender');
+    expect(sender.bind).toMatchObject({ host: '127.0.0.1', port: host.stunPort });
+    expect(sender.bind.username).toMatch(/^[a-z0-9]{16,}$/);
+    expect(await state(s)).toBe('waiting');
+    const receiver = await join(s, await peerToken(host.url, s, 'cam-1'), 'receiver');
+
+    const mappedS = await stun(sender);
+    expect(mappedS).toEqual({ ip: '127.0.0.1', port: sender.udp.port });
+    expect(await state(s)).toBe('waiting');
+    const mappedR = await stun(receiver);
+    expect(mappedR).toEqual({ ip: '127.0.0.1', port: receiver.udp.port });
+
+    const [ps, pr] = await Promise.all([sender.ws.next('peer'), receiver.ws.next('peer')]);
+    expect(ps).toMatchObject({
+      stream: 'cam-1',
+      role: 'sender',
+      remote: { ip: '127.0.0.1', port: receiver.udp.port },
+    });
+    expect(pr).toMatchObject({
+      stream: 'cam-1',
+      role: 'receiver',
+      remote: { ip: '127.0.0.1', port: sender.udp.port },
+    });
+    expect(ps.passphrase).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(pr.passphrase).toBe(ps.passphrase);
+    expect(ps).toMatchObject({ pbkeylen: 32, latencyMs: 120 });
+    expect(await state(s)).toBe('paired');
+
+    const connect = await call(host.url, 'GET', `/api/session/${s.session}/connect`, {
+      token: s.token,
+    });
+    const info = connect.json as {
+      passphrase: string;
+      streams: { sender: unknown; receiver: unknown }[];
+    };
+    expect(info.passphrase).toBe(ps.passphrase);
+    expect(info.streams[0]).toMatchObject({
+      sender: { ip: '127.0.0.1', port: sender.udp.port },
+      receiver: { ip: '127.0.0.1', port: receiver.udp.port },
+    });
+
+    // A health report with a live path makes the stream `connected`.
+    sender.ws.send({
+      type: 'health',
+      stream: 'cam-1',
+      role: 'sender',
+      stats: { path: 'direct', rttMs: 3 },
+    });
+    sender.ws.send({ type: 'ping' });
+    await sender.ws.next('pong');
+    expect(await state(s)).toBe('connected');
+    close(sender, receiver);
+  });
+
+  it('each session has its own passphrase', async () => {
+    const a = await createSession(host.url);
+    const b = await createSession(host.url);
+    const pa = (
+      await call(host.url, 'GET', `/api/session/${a.session}/connect`, { token: a.token })
+    ).json as { passphrase: string };
+    const pb = (
+      await call(host.url, 'GET', `/api/session/${b.session}/connect`, { token: b.token })
+    ).json as { passphrase: string };
+    expect(pa.passphrase).not.toBe(pb.passphrase);
+  });
+
+  it('repeating STUN from the same socket does not pair again; a new socket re-pairs both sides', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    const sender = await join(s, s.token, 'sender');
+    const receiver = await join(s, s.token, 'receiver');
+    await stun(sender);
+    await stun(receiver);
+    await sender.ws.next('peer');
+    await receiver.ws.next('peer');
+    await stun(sender);
+    await stun(receiver);
+    // The NAT mapping moved (a new media socket): the other side learns the new endpoint.
+    const moved = await UdpPeer.open();
+    await moved.stun(sender.bind.host, sender.bind.port, sender.bind.username);
+    const again = await receiver.ws.next('peer');
+    expect(again.remote).toMatchObject({ port: moved.port });
+    expect((await sender.ws.next('peer')).remote).toMatchObject({ port: receiver.udp.port });
+    expect(sender.ws.all('peer')).toHaveLength(2);
+    moved.close();
+    close(sender, receiver);
+  });
+
+  it('`local` candidates travel to the other side for peers behind the same NAT', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    const sender = await join(s, s.token, 'sender');
+    const receiver = await join(s, s.token, 'receiver');
+    sender.ws.send({
+      type: 'endpoint',
+      stream: 'cam-1',
+      role: 'sender',
+      local: [{ ip: '192.168.1.20', port: 40000 }],
+    });
+    await stun(sender);
+    await stun(receiver);
+    const pr = await receiver.ws.next('peer');
+    expect(pr.remote).toEqual({
+      ip: '127.0.0.1',
+      port: sender.udp.port,
+      local: [{ ip: '192.168.1.20', port: 40000 }],
+    });
+    close(sender, receiver);
+  });
+
+  it("a claimed public endpoint is accepted only from the connection's own IP", async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    const sender = await join(s, s.token, 'sender');
+    sender.ws.send({
+      type: 'endpoint',
+      stream: 'cam-1',
+      role: 'sender',
+      public: { ip: '198.51.100.7', port: 5000 },
+    });
+    expect(await sender.ws.next('error')).toMatchObject({ code: 'ERR_ENDPOINT_MISMATCH' });
+    const receiver = await join(s, s.token, 'receiver');
+    sender.ws.send({
+      type: 'endpoint',
+      stream: 'cam-1',
+      role: 'sender',
+      public: { ip: '127.0.0.1', port: 5000 },
+    });
+    receiver.ws.send({
+      type: 'endpoint',
+      stream: 'cam-1',
+      role: 'receiver',
+      public: { ip: '127.0.0.1', port: 5002 },
+    });
+    expect((await sender.ws.next('peer')).remote).toMatchObject({ ip: '127.0.0.1', port: 5002 });
+    expect((await receiver.ws.next('peer')).remote).toMatchObject({ ip: '127.0.0.1', port: 5000 });
+    close(sender, receiver);
+  });
+
+  it('`endpoint` and `health` before `register` are refused', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    const c = await WsClient.connect(host.url, s.session, s.token);
+    c.send({ type: 'endpoint', stream: 'cam-1', role: 'sender', local: [] });
+    expect(await c.next('error')).toMatchObject({ code: 'ERR_NOT_REGISTERED' });
+    c.send({ type: 'health', stream: 'cam-1', role: 'sender', stats: {} });
+    expect(await c.next('error')).toMatchObject({ code: 'ERR_NOT_REGISTERED' });
+    c.send({ type: 'register', stream: 'nope', role: 'sender' });
+    expect(await c.next('error')).toMatchObject({ code: 'ERR_STREAM_UNKNOWN' });
+    c.close();
+  });
+
+  it('when one side leaves the other gets `peer-left`; when it returns they pair again', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    const sender = await join(s, s.token, 'sender');
+    const receiver = await join(s, s.token, 'receiver');
+    await stun(sender);
+    await stun(receiver);
+    await receiver.ws.next('peer');
+    sender.ws.close();
+    expect(await receiver.ws.next('peer-left')).toMatchObject({ stream: 'cam-1', role: 'sender' });
+    expect(await state(s)).toBe('waiting');
+    const back = await join(s, s.token, 'sender');
+    await stun(back);
+    const again = await receiver.ws.next('peer');
+    expect(again.remote).toMatchObject({ port: back.udp.port });
+    expect((await back.ws.next('peer')).remote).toMatchObject({ port: receiver.udp.port });
+    sender.udp.close();
+    close(back, receiver);
+  });
+
+  it('a newer registration for the same slot replaces the older connection', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    const first = await join(s, s.token, 'sender');
+    const second = await join(s, s.token, 'sender');
+    expect(await first.ws.next('error')).toMatchObject({ code: 'ERR_REPLACED' });
+    expect(await first.ws.closed).toBe(4409);
+    await stun(second);
+    const receiver = await join(s, s.token, 'receiver');
+    await stun(receiver);
+    expect((await receiver.ws.next('peer')).remote).toMatchObject({ port: second.udp.port });
+    close(first, second, receiver);
+  });
+
+  it('messages sent right after the socket opens are handled in order', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    const c = await WsClient.connect(host.url, s.session, s.token);
+    c.send({ type: 'register', stream: 'cam-1', role: 'sender' });
+    c.send({ type: 'health', stream: 'cam-1', role: 'sender', stats: { rttMs: 1 } });
+    c.send({ type: 'ping' });
+    await c.next('pong');
+    const types = c.received.map((m: Msg) => m.type);
+    // An admin socket also receives the health it reported (admins get every stream's health).
+    expect(types).toEqual(['welcome', 'registered', 'health', 'pong']);
+    c.close();
+  });
+});
+
+describe('the STUN port', () => {
+  it('answers a Binding request without USERNAME, and one with an unknown USERNAME', async () => {
+    const u = await UdpPeer.open();
+    expect(await u.stun('127.0.0.1', host.stunPort!)).toEqual({ ip: '127.0.0.1', port: u.port });
+    expect(await u.stun('127.0.0.1', host.stunPort!, 'not-a-registration')).toEqual({
+      ip: '127.0.0.1',
+      port: u.port,
+    });
+    u.close();
+  });
+
+  it('drops junk silently and keeps answering', async () => {
+    const u = await UdpPeer.open();
+    let answers = 0;
+    u.socket.on('message', () => answers++);
+    const junk = [
+      new Uint8Array([1, 2, 3]),
+      new Uint8Array(20),
+      new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n'),
+      new Uint8Array(2000).fill(0x41),
+    ];
+    for (const j of junk) u.sendRaw(j, '127.0.0.1', host.stunPort!);
+    // A well-formed request after the junk is answered; nothing before it was.
+    await u.stun('127.0.0.1', host.stunPort!);
+    expect(answers).toBe(1);
+    u.close();
+  });
+});

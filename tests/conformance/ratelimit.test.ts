@@ -1,0 +1,90 @@
+/**
+ * The seed's four rate limits at their default values. Each test acts from its own loopback
+ * address (127.0.0.0/8), so per-IP limits are seen per client.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHost, type Host } from './host.js';
+import { WsClient, call, codeOf, createSession, refusedUpgrade, type Created } from './client.js';
+
+let host: Host;
+let s: Created;
+beforeAll(async () => {
+  host = await startHost({ rateLimits: 'default' });
+  s = await createSession(host.url, { streams: ['cam-1'] }, '127.0.0.40');
+});
+afterAll(async () => {
+  await host.stop();
+});
+
+function retryAfter(h: string | string[] | undefined): number {
+  return Number(Array.isArray(h) ? h[0] : h);
+}
+
+describe('rate limits', () => {
+  it('POST /api/session: 10 per minute per IP, then 429 with Retry-After', async () => {
+    const from = '127.0.0.41';
+    for (let i = 0; i < 10; i++) {
+      expect((await call(host.url, 'POST', '/api/session', { body: {}, from })).status).toBe(201);
+    }
+    const r = await call(host.url, 'POST', '/api/session', { body: {}, from });
+    expect([r.status, codeOf(r)]).toEqual([429, 'ERR_RATE_LIMITED']);
+    expect(retryAfter(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(retryAfter(r.headers['retry-after'])).toBeLessThanOrEqual(60);
+    // Another client is not affected.
+    expect(
+      (await call(host.url, 'POST', '/api/session', { body: {}, from: '127.0.0.42' })).status,
+    ).toBe(201);
+  });
+
+  it('GET /api/session/:id: 60 per minute per IP, then 429 with Retry-After', async () => {
+    const from = '127.0.0.43';
+    for (let i = 0; i < 60; i++) {
+      expect(
+        (await call(host.url, 'GET', `/api/session/${s.session}`, { token: s.token, from })).status,
+      ).toBe(200);
+    }
+    const r = await call(host.url, 'GET', `/api/session/${s.session}`, { token: s.token, from });
+    expect([r.status, codeOf(r)]).toEqual([429, 'ERR_RATE_LIMITED']);
+    expect(retryAfter(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(
+      (
+        await call(host.url, 'GET', `/api/session/${s.session}`, {
+          token: s.token,
+          from: '127.0.0.44',
+        })
+      ).status,
+    ).toBe(200);
+  });
+
+  it('WebSocket connect: 20 per minute per IP, then the upgrade is refused with 429', async () => {
+    const from = '127.0.0.45';
+    const open: WsClient[] = [];
+    for (let i = 0; i < 20; i++)
+      open.push(await WsClient.connect(host.url, s.session, s.token, { from }));
+    const refused = await refusedUpgrade(host.url, s.session, s.token, { from });
+    expect([refused.status, refused.code]).toEqual([429, 'ERR_RATE_LIMITED']);
+    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+    for (const c of open) c.close();
+    const other = await WsClient.connect(host.url, s.session, s.token, { from: '127.0.0.46' });
+    other.close();
+  });
+
+  it('WebSocket messages: 100 per second per connection; a flood gets `error`, then a close', async () => {
+    const c = await WsClient.connect(host.url, s.session, s.token, { from: '127.0.0.47' });
+    await c.next('welcome');
+    for (let i = 0; i < 300; i++) c.send({ type: 'ping' });
+    expect(await c.next('error')).toMatchObject({ code: 'ERR_RATE_LIMITED' });
+    expect(await c.closed).toBe(4429);
+    const pongs = c.all('pong').length;
+    expect(pongs).toBeLessThanOrEqual(100);
+    expect(pongs).toBeGreaterThan(0);
+  });
+
+  it('a connection under the message limit is not affected', async () => {
+    const c = await WsClient.connect(host.url, s.session, s.token, { from: '127.0.0.48' });
+    for (let i = 0; i < 50; i++) c.send({ type: 'ping' });
+    for (let i = 0; i < 50; i++) await c.next('pong');
+    expect(c.all('error')).toEqual([]);
+    c.close();
+  });
+});
