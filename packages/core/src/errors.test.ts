@@ -1,5 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { ERRORS, ERROR_CODES, PunchError, isErrorCode, toProblem, type ErrorCode } from './errors.js';
+import {
+  ERRORS,
+  ERROR_CODES,
+  PunchError,
+  isErrorCode,
+  toProblem,
+  type ErrorCode,
+} from './errors.js';
 
 /** The documented exceptions to "close code = 4000 + HTTP status" (RFC 6455 §7.4.1 codes). */
 const CLOSE_EXCEPTIONS: Partial<Record<ErrorCode, number>> = {
@@ -15,19 +22,22 @@ describe('error table', () => {
     expect(ERROR_CODES.length).toBeGreaterThan(20);
   });
 
-  it.each(ERROR_CODES.map((c) => [c]))('%s: close code is 4000 + status or a documented exception', (code) => {
-    const spec = ERRORS[code];
-    const expected = CLOSE_EXCEPTIONS[code] ?? 4000 + spec.status;
-    expect(spec.close).toBe(expected);
-    const e = new PunchError(code);
-    expect(e.closeCode).toBe(expected);
-    expect(e.status).toBe(spec.status);
-    expect(e.code).toBe(code);
-    expect(e.message).toBe(spec.title);
-    expect(spec.status).toBeGreaterThanOrEqual(400);
-    expect(spec.status).toBeLessThan(600);
-    expect(spec.title.length).toBeGreaterThan(0);
-  });
+  it.each(ERROR_CODES.map((c) => [c]))(
+    '%s: close code is 4000 + status or a documented exception',
+    (code) => {
+      const spec = ERRORS[code];
+      const expected = CLOSE_EXCEPTIONS[code] ?? 4000 + spec.status;
+      expect(spec.close).toBe(expected);
+      const e = new PunchError(code);
+      expect(e.closeCode).toBe(expected);
+      expect(e.status).toBe(spec.status);
+      expect(e.code).toBe(code);
+      expect(e.message).toBe(spec.title);
+      expect(spec.status).toBeGreaterThanOrEqual(400);
+      expect(spec.status).toBeLessThan(600);
+      expect(spec.title.length).toBeGreaterThan(0);
+    },
+  );
 
   it('the exceptions are exactly the three documented ones', () => {
     const exceptions = ERROR_CODES.filter((c) => ERRORS[c].close !== 4000 + ERRORS[c].status);

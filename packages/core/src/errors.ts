@@ -12,7 +12,6 @@ interface ErrorSpec {
 
 export const ERRORS = {
   ERR_BAD_REQUEST: { status: 400, close: 4400, title: 'The request is malformed' },
-  ERR_INVALID_NAME: { status: 400, close: 4400, title: 'The name is not valid' },
   ERR_UNAUTHENTICATED: { status: 401, close: 4401, title: 'A bearer token is required' },
   ERR_TOKEN_MALFORMED: { status: 401, close: 4401, title: 'The token is malformed' },
   ERR_TOKEN_SIGNATURE: { status: 401, close: 4401, title: 'The token signature is not valid' },
@@ -32,7 +31,6 @@ export const ERRORS = {
   ERR_NOT_FOUND: { status: 404, close: 4404, title: 'No such resource' },
   ERR_SESSION_NOT_FOUND: { status: 404, close: 4404, title: 'No such session' },
   ERR_STREAM_UNKNOWN: { status: 404, close: 4404, title: 'No such stream in this session' },
-  ERR_METHOD_NOT_ALLOWED: { status: 405, close: 4405, title: 'Method not allowed' },
   ERR_SESSION_EXISTS: { status: 409, close: 4409, title: 'A session with this name exists' },
   ERR_NOT_REGISTERED: {
     status: 409,

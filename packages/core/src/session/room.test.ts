@@ -49,7 +49,9 @@ class MemoryStore implements SessionStore {
   }
   healthHistory(session: string, streams: readonly string[] | null, limit: number): HealthSample[] {
     return this.health
-      .filter((h) => h.session === session && (streams === null || streams.includes(h.sample.stream)))
+      .filter(
+        (h) => h.session === session && (streams === null || streams.includes(h.sample.stream)),
+      )
       .map((h) => h.sample)
       .slice(-limit);
   }
@@ -252,7 +254,12 @@ describe('register', () => {
   it('bind is null when the host has no STUN', () => {
     const p = join(peerClaims('cam-wide'), '203.0.113.9', null);
     send(p, { type: 'register', stream: 'cam-wide', role: 'sender' });
-    expect(p.last()).toEqual({ type: 'registered', stream: 'cam-wide', role: 'sender', bind: null });
+    expect(p.last()).toEqual({
+      type: 'registered',
+      stream: 'cam-wide',
+      role: 'sender',
+      bind: null,
+    });
   });
 
   it('usernames differ per registration', () => {
@@ -382,7 +389,9 @@ describe('pairing by STUN observation', () => {
   it('leave → peer-left to the other; on return they are paired again', () => {
     const { s, r, se } = pairUp();
     room.leave(r);
-    expect(s.of('peer-left')).toEqual([{ type: 'peer-left', stream: 'cam-wide', role: 'receiver' }]);
+    expect(s.of('peer-left')).toEqual([
+      { type: 'peer-left', stream: 'cam-wide', role: 'receiver' },
+    ]);
     expect(stateOf('cam-wide')).toBe('waiting');
     expect(bindings.size).toBe(1);
 
@@ -399,15 +408,14 @@ describe('pairing by STUN observation', () => {
   });
 
   it('even an unchanged pair is sent again after a leave and return', () => {
-    const { s, su, se } = pairUp();
+    const { s, r, su, se, re } = pairUp();
     room.leave(s);
-    const r = join(adminClaims());
-    void r;
     const s2 = join(adminClaims(), '198.51.100.1');
     const su2 = register(s2, 'cam-wide', 'sender');
     expect(su2).not.toBe(su);
     room.observe(su2, 'cam-wide', 'sender', se); // same address as before
-    expect(s2.of('peer')).toHaveLength(1);
+    expect(s2.of('peer').map((m) => m.remote)).toEqual([re]);
+    expect(r.of('peer').map((m) => m.remote)).toEqual([se, se]);
   });
 });
 

@@ -113,9 +113,7 @@ describe('verifyToken failures have distinct codes', () => {
     expect(await codeOf(verifyToken(keys, good, opts))).toBe('resolved');
 
     expect(await codeOf(verifyToken(keys, good.slice(2), opts))).toBe('ERR_TOKEN_MALFORMED');
-    expect(await codeOf(verifyToken(keys, 'x_' + good.slice(2), opts))).toBe(
-      'ERR_TOKEN_MALFORMED',
-    );
+    expect(await codeOf(verifyToken(keys, 'x_' + good.slice(2), opts))).toBe('ERR_TOKEN_MALFORMED');
     expect(await codeOf(verifyToken(keys, good.replace('.', ''), opts))).toBe(
       'ERR_TOKEN_MALFORMED',
     );
@@ -136,9 +134,7 @@ describe('verifyToken failures have distinct codes', () => {
       'ERR_TOKEN_MALFORMED',
     );
     // "QR" has stray low bits ("QQ" is the canonical encoding of "A").
-    expect(await codeOf(verifyToken(keys, sign('p_QR'), { now: NOW }))).toBe(
-      'ERR_TOKEN_MALFORMED',
-    );
+    expect(await codeOf(verifyToken(keys, sign('p_QR'), { now: NOW }))).toBe('ERR_TOKEN_MALFORMED');
   });
 
   it(`ERR_TOKEN_MALFORMED above ${MAX_TOKEN_LENGTH} characters, even when validly signed`, async () => {
@@ -243,7 +239,9 @@ describe('verifyToken failures have distinct codes', () => {
     const good = await signToken(keys, claims());
     const codes = [
       await codeOf(verifyToken(keys, 'junk', { now: NOW })),
-      await codeOf(verifyToken(keys, reference(JSON.stringify(claims()), OTHER_SECRET), { now: NOW })),
+      await codeOf(
+        verifyToken(keys, reference(JSON.stringify(claims()), OTHER_SECRET), { now: NOW }),
+      ),
       await codeOf(verifyToken(keys, good, { now: NOW + 999_999 })),
       await codeOf(verifyToken(keys, good, { session: 'other-show', now: NOW })),
     ];

@@ -1,0 +1,155 @@
+/** The `punch` admin commands against a running host, as a producer would type them. */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import jsqr from 'jsqr';
+import { startHost, type Host } from '../conformance/host.js';
+import { call } from '../conformance/client.js';
+
+// jsqr's typings declare a default export that its CommonJS build exposes as `.default`.
+const jsQR = jsqr.default;
+const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
+
+let host: Host;
+beforeAll(async () => {
+  host = await startHost();
+});
+afterAll(async () => {
+  await host.stop();
+});
+
+function punch(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, PUNCH_SERVER: host.url, PUNCH_TOKEN: '', ...env } },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Reads the half-block QR code `punch token` prints back into pixels and decodes it. */
+function decodeTerminalQr(text: string): string | undefined {
+  const rows = text.split('\n').filter((l) => /^[ ▀▄█]+$/.test(l));
+  const width = Math.max(...rows.map((r) => [...r].length));
+  const modules: boolean[][] = [];
+  for (const row of rows) {
+    const top: boolean[] = [];
+    const bottom: boolean[] = [];
+    for (const ch of [...row.padEnd(width)]) {
+      // Light modules are printed as blocks (so the code scans on a dark terminal).
+      top.push(!(ch === '█' || ch === '▀'));
+      bottom.push(!(ch === '█' || ch === '▄'));
+    }
+    modules.push(top, bottom);
+  }
+  const scale = 4;
+  const size = modules.length * scale;
+  const w = width * scale;
+  const data = new Uint8ClampedArray(w * size * 4).fill(255);
+  modules.forEach((row, y) =>
+    row.forEach((dark, x) => {
+      if (!dark) return;
+      for (let dy = 0; dy < scale; dy++)
+        for (let dx = 0; dx < scale; dx++)
+          data.fill(
+            0,
+            ((y * scale + dy) * w + x * scale + dx) * 4,
+            ((y * scale + dy) * w + x * scale + dx) * 4 + 3,
+          );
+    }),
+  );
+  return jsQR(data, w, size)?.data;
+}
+
+describe('punch admin commands', () => {
+  it('creates a session, hands out a token with a scannable QR code, sets tally, shows and closes', async () => {
+    const created = await punch([
+      'session',
+      'create',
+      '--name',
+      'cli-show',
+      '--streams',
+      'cam-wide,cam-close',
+      '--ttl',
+      '30m',
+      '--json',
+    ]);
+    expect(created.code).toBe(0);
+    const s = JSON.parse(created.stdout) as { session: string; token: string; streams: string[] };
+    expect(s).toMatchObject({ session: 'cli-show', streams: ['cam-wide', 'cam-close'] });
+    const env = { PUNCH_TOKEN: s.token };
+
+    const human = await punch(['session', 'create', '--streams', 'a1']);
+    expect(human.stdout).toMatch(/export PUNCH_TOKEN=p_/);
+
+    const token = await punch(['token', '--stream', 'cam-wide'], env);
+    expect(token.code).toBe(0);
+    const link = /Link: +(\S+)/.exec(token.stdout)?.[1];
+    expect(link).toMatch(new RegExp(`^${host.url}/s/cli-show\\?t=p_`));
+    expect(decodeTerminalQr(token.stdout)).toBe(link);
+
+    const tally = await punch(['tally', '--program', 'cam-wide', '--preview', 'cam-close'], env);
+    expect(tally.stdout).toContain('ON AIR: cam-wide');
+    const state = await call(host.url, 'GET', '/api/session/cli-show', { token: s.token });
+    expect(state.json).toMatchObject({ tally: { program: ['cam-wide'], preview: ['cam-close'] } });
+
+    const show = await punch(['session', 'show'], env);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/cam-wide\s+idle\s+—\s+—\s+ON AIR/);
+    expect(show.stdout).toMatch(/cam-close\s+idle\s+—\s+—\s+PREVIEW/);
+
+    const connect = await punch(['session', 'connect', '--json'], env);
+    expect((JSON.parse(connect.stdout) as { passphrase: string }).passphrase).toMatch(
+      /^[A-Za-z0-9]{32}$/,
+    );
+
+    const extend = await punch(['session', 'extend', '--ttl', '2h'], env);
+    expect(extend.stdout).toMatch(/export PUNCH_TOKEN=p_/);
+
+    const close = await punch(['session', 'close', 'cli-show'], env);
+    expect(close.code).toBe(0);
+    expect((await call(host.url, 'GET', '/api/session/cli-show', { token: s.token })).status).toBe(
+      404,
+    );
+  });
+
+  it('says clearly what went wrong, with distinct exit codes', async () => {
+    const created = JSON.parse((await punch(['session', 'create', '--json'])).stdout) as {
+      session: string;
+      token: string;
+    };
+    const forged = `${created.token.slice(0, -2)}AA`;
+    const refused = await punch(['session', 'show'], { PUNCH_TOKEN: forged });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('ERR_TOKEN_SIGNATURE');
+
+    const missing = await punch(['session', 'show', 'no-such-session'], {
+      PUNCH_TOKEN: created.token,
+    });
+    expect(missing.code).toBe(3); // the token is for another session
+    expect(missing.stderr).toContain('ERR_TOKEN_WRONG_SESSION');
+
+    const noToken = await punch(['session', 'show']);
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('PUNCH_TOKEN');
+
+    const usage = await punch(['token'], { PUNCH_TOKEN: created.token });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--stream');
+
+    const unknown = await punch(['session', 'create', '--colour', 'red']);
+    expect(unknown.code).toBe(2);
+
+    const down = await punch(['session', 'create'], { PUNCH_SERVER: 'http://127.0.0.1:9' });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain('cannot reach Punch');
+  });
+});

@@ -1,0 +1,37 @@
+/** The reference docs stay complete: every error code and every wire message is documented. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ClientMessageSchema, ERRORS, type ServerMessageType } from '@punch/core';
+
+const read = (p: string): string =>
+  readFileSync(new URL(`../../docs/${p}`, import.meta.url), 'utf8');
+
+describe('docs', () => {
+  it('errors.md lists every code with its HTTP status and close code', () => {
+    const doc = read('errors.md');
+    for (const [code, spec] of Object.entries(ERRORS)) {
+      expect(doc).toMatch(new RegExp(`\\| \`${code}\` \\| ${spec.status} \\| ${spec.close} \\|`));
+    }
+    const documented = [...doc.matchAll(/\| `(ERR_[A-Z_]+)` \|/g)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(Object.keys(ERRORS).sort());
+  });
+
+  it('protocol.md documents every client and server message type', () => {
+    const doc = read('protocol.md');
+    const client = ClientMessageSchema.options.map((o) => o.shape.type.value);
+    // `satisfies` makes the compiler reject this list when a server message type is added.
+    const server = Object.keys({
+      welcome: 0,
+      registered: 0,
+      peer: 0,
+      'peer-left': 0,
+      tally: 0,
+      health: 0,
+      token: 0,
+      closed: 0,
+      error: 0,
+      pong: 0,
+    } satisfies Record<ServerMessageType, 0>);
+    for (const t of [...client, ...server]) expect(doc).toContain(`| \`${t}\` |`);
+  });
+});
