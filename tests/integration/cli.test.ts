@@ -38,12 +38,12 @@ function punch(
 /** Reads the half-block QR code `punch token` prints back into pixels and decodes it. */
 function decodeTerminalQr(text: string): string | undefined {
   const rows = text.split('\n').filter((l) => /^[ ▀▄█]+$/.test(l));
-  const width = Math.max(...rows.map((r) => [...r].length));
+  const width = Math.max(...rows.map((r) => Array.from(r).length));
   const modules: boolean[][] = [];
   for (const row of rows) {
     const top: boolean[] = [];
     const bottom: boolean[] = [];
-    for (const ch of [...row.padEnd(width)]) {
+    for (const ch of Array.from(row.padEnd(width))) {
       // Light modules are printed as blocks (so the code scans on a dark terminal).
       top.push(!(ch === '█' || ch === '▀'));
       bottom.push(!(ch === '█' || ch === '▄'));
@@ -54,7 +54,7 @@ function decodeTerminalQr(text: string): string | undefined {
   const size = modules.length * scale;
   const w = width * scale;
   const data = new Uint8ClampedArray(w * size * 4).fill(255);
-  modules.forEach((row, y) =>
+  modules.forEach((row, y) => {
     row.forEach((dark, x) => {
       if (!dark) return;
       for (let dy = 0; dy < scale; dy++)
@@ -64,8 +64,8 @@ function decodeTerminalQr(text: string): string | undefined {
             ((y * scale + dy) * w + x * scale + dx) * 4,
             ((y * scale + dy) * w + x * scale + dx) * 4 + 3,
           );
-    }),
-  );
+    });
+  });
   return jsQR(data, w, size)?.data;
 }
 

@@ -14,7 +14,7 @@ import {
   type Msg,
 } from '../conformance/client.js';
 
-const PEER_IPS = ['127.0.0.60', '127.0.0.61', '127.0.0.62'];
+const PEER_IPS = ['127.0.0.60', '127.0.0.61', '127.0.0.62'] as const;
 const ATTACKER_IP = '127.0.0.99';
 
 let host: Host;

@@ -32,11 +32,11 @@ export function generatePassphrase(random: RandomBytes = webRandom): string {
 }
 
 /**
- * A random identifier of `bytes` random bytes, base62-free hex-ish alphabet for URLs and
- * STUN usernames.
+ * A random identifier from [a-z0-9] carrying at least `bytes` × 8 bits of randomness (rejection
+ * sampling, as above), for session names and STUN usernames.
  *
  * @example
- * randomId(16) // 'k3v9...' (22 characters, 128 bits)
+ * randomId(16) // 'k3v9…' (25 characters, ≥ 128 bits)
  */
 export function randomId(bytes = 16, random: RandomBytes = webRandom): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';

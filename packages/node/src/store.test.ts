@@ -121,6 +121,13 @@ describe('health history', () => {
     expect(store.healthHistory('no-such', null, 10)).toEqual([]);
   });
 
+  it("finds a quiet stream's samples however many newer samples other streams have", () => {
+    store.appendHealth('nab-floor', sample('cam-close', 1));
+    for (let i = 0; i < 40; i++) store.appendHealth('nab-floor', sample('cam-wide', 100 + i));
+    const got = store.healthHistory('nab-floor', ['cam-close'], 1);
+    expect(got.map((x) => [x.stream, x.at])).toEqual([['cam-close', 1]]);
+  });
+
   it('pruneHealth deletes samples older than the cut-off and says how many', () => {
     for (let i = 0; i < 5; i++) store.appendHealth('nab-floor', sample('cam-wide', 1000 * i));
     expect(store.pruneHealth(2000)).toBe(2);

@@ -59,6 +59,7 @@ export class SqliteStore implements SessionStore {
         stats TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS health_by_session ON health (session, at);
+      CREATE INDEX IF NOT EXISTS health_by_stream ON health (session, stream, at);
     `);
     this.#stmts = {
       upsert: this.#db.prepare(
@@ -71,6 +72,11 @@ export class SqliteStore implements SessionStore {
       ),
       history: this.#db.prepare(
         'SELECT stream, role, at, stats FROM health WHERE session = ? ORDER BY at DESC, rowid DESC LIMIT ?',
+      ),
+      historyOf: this.#db.prepare(
+        `SELECT stream, role, at, stats FROM health
+         WHERE session = ? AND stream IN (SELECT value FROM json_each(?))
+         ORDER BY at DESC, rowid DESC LIMIT ?`,
       ),
       deleteSession: this.#db.prepare('DELETE FROM sessions WHERE id = ?'),
       deleteHealth: this.#db.prepare('DELETE FROM health WHERE session = ?'),
@@ -100,21 +106,21 @@ export class SqliteStore implements SessionStore {
   }
 
   healthHistory(session: string, streams: readonly string[] | null, limit: number): HealthSample[] {
-    // Filter after the query: a session has few streams, and the row limit keeps it bounded.
-    const rows = this.#stmts.history.all(session, streams === null ? limit : limit * 32);
-    const out: HealthSample[] = [];
-    for (const raw of rows) {
-      const row = HealthRow.parse(raw);
-      if (streams !== null && !streams.includes(row.stream)) continue;
-      out.push({
-        stream: row.stream,
-        role: row.role,
-        at: row.at,
-        stats: StatsSchema.parse(JSON.parse(row.stats)),
-      });
-      if (out.length >= limit) break;
-    }
-    return out.reverse();
+    const rows =
+      streams === null
+        ? this.#stmts.history.all(session, limit)
+        : this.#stmts.historyOf.all(session, JSON.stringify(streams), limit);
+    return rows
+      .map((raw) => {
+        const row = HealthRow.parse(raw);
+        return {
+          stream: row.stream,
+          role: row.role,
+          at: row.at,
+          stats: StatsSchema.parse(JSON.parse(row.stats)),
+        };
+      })
+      .reverse();
   }
 
   deleteSession(session: string): void {

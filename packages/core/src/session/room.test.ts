@@ -489,6 +489,39 @@ describe('endpoint message (hosts without STUN)', () => {
     expect(s.of('peer')[0]!.remote).toEqual({ ip: '198.51.100.2', port: 5000 });
   });
 
+  it('a repeated identical endpoint is not re-sent; a changed local list re-pairs', () => {
+    const s = join(adminClaims(), '198.51.100.1', null);
+    const r = join(adminClaims(), '198.51.100.2', null);
+    register(s, 'cam-wide', 'sender');
+    register(r, 'cam-wide', 'receiver');
+    const sEndpoint = {
+      type: 'endpoint',
+      stream: 'cam-wide',
+      role: 'sender',
+      public: { ip: '198.51.100.1', port: 4000 },
+    };
+    send(s, sEndpoint);
+    send(r, {
+      type: 'endpoint',
+      stream: 'cam-wide',
+      role: 'receiver',
+      public: { ip: '198.51.100.2', port: 5000 },
+    });
+    expect(s.of('peer')).toHaveLength(1);
+    expect(r.of('peer')).toHaveLength(1);
+
+    send(s, sEndpoint); // keepalive-style repeat
+    expect(s.of('peer')).toHaveLength(1);
+    expect(r.of('peer')).toHaveLength(1);
+    expect(paired).toBe(1);
+
+    const local = [{ ip: '10.0.0.5', port: 9000 }];
+    send(s, { ...sEndpoint, local });
+    expect(r.of('peer')).toHaveLength(2);
+    expect(r.of('peer')[1]!.remote).toEqual({ ip: '198.51.100.1', port: 4000, local });
+    expect(s.of('peer')).toHaveLength(2);
+  });
+
   it('requires holding the slot (ERR_NOT_REGISTERED) and a covering token', () => {
     const a = join(adminClaims(), '198.51.100.1', null);
     send(a, {

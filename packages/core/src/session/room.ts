@@ -141,10 +141,11 @@ export class Room {
     }
     if (verdict !== 'ok') {
       if (verdict === 'warn') {
+        const { limit, windowMs } = this.#deps.messageLimit ?? RATE_LIMITS.message;
         this.sendError(
           conn,
           'ERR_RATE_LIMITED',
-          `at most ${RATE_LIMITS.message.limit} messages per second`,
+          `at most ${limit} messages per ${windowMs / 1000} s`,
         );
       }
       return;
@@ -157,7 +158,15 @@ export class Room {
       const handler = HANDLERS[message.type] as (room: Room, conn: Conn, m: typeof message) => void;
       handler(this, conn, message);
     } catch (err) {
-      if (!(err instanceof PunchError)) throw err;
+      if (!(err instanceof PunchError)) {
+        // A bug, not bad input: this client gets ERR_INTERNAL, everyone else is unaffected.
+        this.#deps.log.error(
+          { session: this.id, err: err instanceof Error ? err.name : 'unknown' },
+          'message handler failed',
+        );
+        this.sendError(conn, 'ERR_INTERNAL', 'internal error');
+        return;
+      }
       this.sendError(conn, err.code, err.message);
       if (err.code === 'ERR_TOKEN_EXPIRED') {
         conn.close(err.closeCode, 'token expired');

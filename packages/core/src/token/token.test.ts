@@ -137,6 +137,33 @@ describe('verifyToken failures have distinct codes', () => {
     expect(await codeOf(verifyToken(keys, sign('p_QR'), { now: NOW }))).toBe('ERR_TOKEN_MALFORMED');
   });
 
+  it('ERR_TOKEN_MALFORMED for non-canonical base64url: one token text per value', async () => {
+    const keys = await ring();
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // Setting the lowest bit of the last character touches only the unused trailing bits.
+    const bump = (b64: string): string =>
+      b64.slice(0, -1) + ALPHABET.charAt(ALPHABET.indexOf(b64.slice(-1)) + 1);
+
+    // A valid payload whose encoding has trailing bits (length not a multiple of 4).
+    let payload = JSON.stringify(claims());
+    while (Buffer.from(payload).toString('base64url').length % 4 === 0) payload += ' ';
+    const canonical = reference(payload);
+    expect(await codeOf(verifyToken(keys, canonical, { now: NOW }))).toBe('resolved');
+    const head = 'p_' + bump(Buffer.from(payload).toString('base64url'));
+    expect(Buffer.from(head.slice(2), 'base64url').toString()).toBe(payload); // same bytes
+    const sig = createHmac('sha256', Buffer.from(SECRET, 'utf8')).update(head).digest('base64url');
+    expect(await codeOf(verifyToken(keys, `${head}.${sig}`, { now: NOW }))).toBe(
+      'ERR_TOKEN_MALFORMED',
+    );
+
+    // The same for the signature: 43 characters carry 2 unused bits.
+    const [cHead, cSig] = canonical.split('.') as [string, string];
+    expect(Buffer.from(bump(cSig), 'base64url').equals(Buffer.from(cSig, 'base64url'))).toBe(true);
+    expect(await codeOf(verifyToken(keys, `${cHead}.${bump(cSig)}`, { now: NOW }))).toBe(
+      'ERR_TOKEN_MALFORMED',
+    );
+  });
+
   it(`ERR_TOKEN_MALFORMED above ${MAX_TOKEN_LENGTH} characters, even when validly signed`, async () => {
     const keys = await ring();
     // JSON whitespace pads a valid payload to any length, so only the length rule can refuse it.
