@@ -58,6 +58,20 @@ function sessionId(positional: string | undefined, token: string | undefined): s
   );
 }
 
+/** Parses the common options of a command on one session: client, session id, flags. */
+function target(argv: string[], io: Io): { values: { json: boolean }; c: PunchClient; id: string } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: COMMON,
+    allowPositionals: true,
+  });
+  return {
+    values,
+    c: client(values, io),
+    id: sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN),
+  };
+}
+
 const list = (text: string | undefined): string[] =>
   text === undefined || text === ''
     ? []
@@ -122,13 +136,7 @@ async function sessionCreate(argv: string[], io: Io): Promise<number> {
 }
 
 async function sessionShow(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: COMMON,
-    allowPositionals: true,
-  });
-  const c = client(values, io);
-  const id = sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN);
+  const { values, c, id } = target(argv, io);
   const view = SessionView.parse(await c.request('GET', `/api/session/${encodeURIComponent(id)}`));
   if (values.json) {
     io.out(JSON.stringify(view));
@@ -147,13 +155,7 @@ async function sessionShow(argv: string[], io: Io): Promise<number> {
 }
 
 async function sessionClose(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: COMMON,
-    allowPositionals: true,
-  });
-  const c = client(values, io);
-  const id = sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN);
+  const { values, c, id } = target(argv, io);
   await c.request('DELETE', `/api/session/${encodeURIComponent(id)}`);
   io.out(
     values.json
@@ -187,13 +189,7 @@ async function sessionExtend(argv: string[], io: Io): Promise<number> {
 }
 
 async function sessionConnect(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: COMMON,
-    allowPositionals: true,
-  });
-  const c = client(values, io);
-  const id = sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN);
+  const { values, c, id } = target(argv, io);
   const info = ConnectInfo.parse(
     await c.request('GET', `/api/session/${encodeURIComponent(id)}/connect`),
   );

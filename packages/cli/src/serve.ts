@@ -58,6 +58,21 @@ export async function serve(argv: string[]): Promise<number> {
     logLevel: level as LogLevel,
     ...(values['public-host'] === undefined ? {} : { publicHost: values['public-host'] }),
     ...(values['public-url'] === undefined ? {} : { publicUrl: values['public-url'] }),
+  }).catch((err: unknown) => {
+    const e = err as NodeJS.ErrnoException & { port?: number };
+    if (e.code === 'EADDRINUSE') {
+      throw new Error(
+        `port ${e.port ?? '?'} is already in use: is another Punch running? Choose another with --port or --stun-port`,
+        { cause: err },
+      );
+    }
+    if (e.code === 'EACCES') {
+      throw new Error(
+        `not allowed to listen on port ${e.port ?? '?'}: ports below 1024 need privileges`,
+        { cause: err },
+      );
+    }
+    throw err;
   });
   if (process.stderr.isTTY) {
     process.stderr.write(

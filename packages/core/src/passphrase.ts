@@ -6,7 +6,6 @@
  */
 export const PASSPHRASE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const PASSPHRASE_LENGTH = 32;
-const LIMIT = 256 - (256 % PASSPHRASE_ALPHABET.length); // 248
 
 /** A source of random bytes; the default is WebCrypto. Injected in tests. */
 export type RandomBytes = (n: number) => Uint8Array;
@@ -20,15 +19,7 @@ export const webRandom: RandomBytes = (n) => crypto.getRandomValues(new Uint8Arr
  * generatePassphrase() // 'q8ZkT0...' (32 alphanumeric characters)
  */
 export function generatePassphrase(random: RandomBytes = webRandom): string {
-  let out = '';
-  while (out.length < PASSPHRASE_LENGTH) {
-    for (const b of random(PASSPHRASE_LENGTH)) {
-      if (b >= LIMIT) continue;
-      out += PASSPHRASE_ALPHABET.charAt(b % PASSPHRASE_ALPHABET.length);
-      if (out.length === PASSPHRASE_LENGTH) break;
-    }
-  }
-  return out;
+  return sample(PASSPHRASE_ALPHABET, PASSPHRASE_LENGTH, random);
 }
 
 /**
@@ -40,14 +31,18 @@ export function generatePassphrase(random: RandomBytes = webRandom): string {
  */
 export function randomId(bytes = 16, random: RandomBytes = webRandom): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return sample(alphabet, Math.ceil((bytes * 8) / Math.log2(alphabet.length)), random);
+}
+
+/** `length` characters of `alphabet`, each uniform: bytes past the last whole multiple are skipped. */
+function sample(alphabet: string, length: number, random: RandomBytes): string {
   const limit = 256 - (256 % alphabet.length);
-  const want = Math.ceil((bytes * 8) / Math.log2(alphabet.length));
   let out = '';
-  while (out.length < want) {
-    for (const b of random(want)) {
+  while (out.length < length) {
+    for (const b of random(length)) {
       if (b >= limit) continue;
       out += alphabet.charAt(b % alphabet.length);
-      if (out.length === want) break;
+      if (out.length === length) break;
     }
   }
   return out;

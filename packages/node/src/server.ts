@@ -163,6 +163,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     stun = await startStunServer({
       host,
       port: options.stunPort ?? 3478,
+      onError: (err) => {
+        log.warn({ code: (err as NodeJS.ErrnoException).code ?? err.name }, 'STUN socket error');
+      },
       onRequest: (o) => {
         const target = o === undefined ? undefined : bindings.get(o.username);
         metrics.stunRequests.inc({ known: target === undefined ? 'false' : 'true' });

@@ -16,6 +16,8 @@ export async function startStunServer(options: {
   host: string;
   port: number;
   onRequest: (o: StunObservation | undefined) => void;
+  /** A socket error after start (e.g. ICMP unreachable surfacing on send): logged, not fatal. */
+  onError: (err: Error) => void;
 }): Promise<{ port: number; close: () => Promise<void>; socket: Socket }> {
   const socket = createSocket({
     type: options.host.includes(':') ? 'udp6' : 'udp4',
@@ -35,12 +37,12 @@ export async function startStunServer(options: {
       req.username === undefined ? undefined : { username: req.username, ip, port: rinfo.port },
     );
   });
-  // A send to a vanished peer surfaces here on some platforms; it concerns that peer only.
-  socket.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(options.port, options.host, () => {
       socket.off('error', reject);
+      // A send to a vanished peer surfaces here on some platforms; it concerns that peer only.
+      socket.on('error', options.onError);
       resolve();
     });
   });
