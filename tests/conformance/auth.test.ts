@@ -8,6 +8,7 @@ import {
   createSession,
   peerToken,
   refusedUpgrade,
+  sidOf,
   type Created,
 } from './client.js';
 
@@ -22,10 +23,12 @@ afterAll(async () => {
   await host.stop();
 });
 
+/** Signs claims for this test's session with the host's secret (same instance unless told). */
 const mint = async (
   claims: { session: string; role: 'admin' | 'peer'; stream: string | null; exp: number },
   secret = host.secret,
-) => signToken(await KeyRing.fromSecrets(secret), claims);
+  sid = sidOf(s.token),
+) => signToken(await KeyRing.fromSecrets(secret), { ...claims, sid });
 
 /** Replaces one character of `text` at `index` with a different base64url character. */
 const flip = (text: string, index: number): string =>
@@ -144,5 +147,42 @@ describe('token verification', () => {
     const err = await c.next('error', (m) => m.code === 'ERR_TOKEN_EXPIRED', 6000);
     expect(err.code).toBe('ERR_TOKEN_EXPIRED');
     expect(await c.closed).toBe(4401);
+  });
+
+  it('a token minted for the session without its instance id is refused', async () => {
+    const r = await call(host.url, 'GET', `/api/session/${s.session}`, {
+      token: await signToken(await KeyRing.fromSecrets(host.secret), {
+        session: s.session,
+        role: 'admin',
+        stream: null,
+        exp: s.expiresAt,
+      }),
+    });
+    expect([r.status, codeOf(r)]).toEqual([401, 'ERR_TOKEN_WRONG_SESSION']);
+  });
+
+  it('tokens of a closed session never open a new session created under the same name', async () => {
+    const first = await createSession(host.url, { streams: ['cam-1'] });
+    const oldPeer = await peerToken(host.url, first, 'cam-1');
+    expect(
+      (await call(host.url, 'DELETE', `/api/session/${first.session}`, { token: first.token }))
+        .status,
+    ).toBe(204);
+    const second = await createSession(host.url, { name: first.session, streams: ['cam-1'] });
+    for (const token of [first.token, oldPeer]) {
+      const r = await call(host.url, 'GET', `/api/session/${second.session}`, { token });
+      expect([r.status, codeOf(r)]).toEqual([401, 'ERR_TOKEN_WRONG_SESSION']);
+      expect((await refusedUpgrade(host.url, second.session, token)).code).toBe(
+        'ERR_TOKEN_WRONG_SESSION',
+      );
+    }
+    const connect = await call(host.url, 'GET', `/api/session/${second.session}/connect`, {
+      token: first.token,
+    });
+    expect(connect.status).toBe(401);
+    expect(
+      (await call(host.url, 'GET', `/api/session/${second.session}`, { token: second.token }))
+        .status,
+    ).toBe(200);
   });
 });

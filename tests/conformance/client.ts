@@ -151,7 +151,13 @@ export class WsClient {
     base: string,
     session: string,
     token: string | undefined,
-    o: { via?: 'header' | 'protocol'; from?: string; protocols?: string[]; query?: string } = {},
+    o: {
+      via?: 'header' | 'protocol';
+      from?: string;
+      protocols?: string[];
+      query?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<WsClient> {
     const url = `${base.replace(/^http/, 'ws')}/api/session/${session}/ws${o.query ?? ''}`;
     const protocols =
@@ -159,7 +165,7 @@ export class WsClient {
       (o.via === 'protocol' && token !== undefined
         ? ['punch.v1', `punch.token.${token}`]
         : ['punch.v1']);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...o.headers };
     if (o.via !== 'protocol' && token !== undefined) headers.authorization = `Bearer ${token}`;
     const ws = new WebSocket(url, protocols, {
       headers,
@@ -321,4 +327,10 @@ export class UdpPeer {
   close(): void {
     this.socket.close();
   }
+}
+
+/** The `sid` claim of a token (read, not verified): which instance of the session it is for. */
+export function sidOf(token: string): string {
+  const payload = token.slice(2).split('.')[0] ?? '';
+  return (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sid: string }).sid;
 }

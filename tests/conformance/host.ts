@@ -14,6 +14,8 @@ export interface HostOptions {
   readonly rateLimits?: 'default' | 'raised';
   readonly secret?: string;
   readonly previousSecret?: string;
+  /** Extra `punch serve` flags (host-specific tests only). */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface Host {
@@ -70,6 +72,7 @@ async function startNodeHost(options: HostOptions): Promise<Host> {
         '--data-dir',
         dataDir,
         ...limits,
+        ...(options.extraArgs ?? []),
       ],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );

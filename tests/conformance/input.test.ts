@@ -2,6 +2,7 @@
  * Bad input: malformed bodies, names, frames and tokens get a clear error with a stable code,
  * and the server keeps serving every other session.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from './host.js';
 import { WsClient, call, codeOf, createSession, type Created } from './client.js';
@@ -123,6 +124,22 @@ describe('WebSocket frames', () => {
     c.send({ type: 'ping' });
     expect(await c.next('pong')).toMatchObject({ type: 'pong' });
     c.close();
+  });
+
+  it('an upgrade to an unknown path, reset by the client at once, does not take the server down', async () => {
+    const { port, hostname } = new URL(host.url);
+    for (const path of ['/nope', `/api/session/${s.session}/ws`]) {
+      await new Promise<void>((resolve) => {
+        const sock = connect(Number(port), hostname, () => {
+          sock.write(
+            `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          );
+          sock.resetAndDestroy();
+          resolve();
+        });
+      });
+    }
+    await stillServing();
   });
 
   it('a binary frame gets `error`', async () => {

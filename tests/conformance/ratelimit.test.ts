@@ -80,6 +80,15 @@ describe('rate limits', () => {
     expect(pongs).toBeGreaterThan(0);
   });
 
+  it('binary frames count towards the message limit too', async () => {
+    const c = await WsClient.connect(host.url, s.session, s.token, { from: '127.0.0.49' });
+    await c.next('welcome');
+    for (let i = 0; i < 300; i++) c.ws.send(Buffer.from([i & 0xff]));
+    expect(await c.closed).toBe(4429);
+    // 100 refusals within the limit, one warning, one last error before the close.
+    expect(c.all('error').length).toBeLessThanOrEqual(102);
+  });
+
   it('a connection under the message limit is not affected', async () => {
     const c = await WsClient.connect(host.url, s.session, s.token, { from: '127.0.0.48' });
     for (let i = 0; i < 50; i++) c.send({ type: 'ping' });

@@ -123,11 +123,27 @@ describe('Register as peer — admin: yes, peer: own stream only', () => {
     expect(await c.next('registered')).toMatchObject({ stream: 'cam-wide', role: 'sender' });
     c.close();
   });
-  it('a peer token for all streams registers on any stream', async () => {
+  it('a peer token for all streams (the MCR receiver) is read-only: receiver slots only', async () => {
     const c = await WsClient.connect(host.url, s.session, all);
-    c.send({ type: 'register', stream: 'cam-close', role: 'sender' });
-    expect(await c.next('registered')).toMatchObject({ stream: 'cam-close' });
+    c.send({ type: 'register', stream: 'cam-close', role: 'receiver' });
+    expect(await c.next('registered')).toMatchObject({ stream: 'cam-close', role: 'receiver' });
+    c.send({ type: 'register', stream: 'cam-wide', role: 'sender' });
+    expect(await c.next('error')).toMatchObject({ code: 'ERR_FORBIDDEN' });
     c.close();
+  });
+
+  it("a peer cannot evict an admin's registration; the admin can take the slot back", async () => {
+    const adminC = await WsClient.connect(host.url, s.session, s.token);
+    adminC.send({ type: 'register', stream: 'cam-wide', role: 'receiver' });
+    await adminC.next('registered');
+    const peerC = await WsClient.connect(host.url, s.session, wide);
+    peerC.send({ type: 'register', stream: 'cam-wide', role: 'receiver' });
+    expect(await peerC.next('error')).toMatchObject({ code: 'ERR_SLOT_TAKEN' });
+    peerC.send({ type: 'ping' });
+    await peerC.next('pong');
+    expect(adminC.all('error')).toEqual([]);
+    adminC.close();
+    peerC.close();
   });
 });
 
@@ -141,7 +157,7 @@ describe('View stream health — admin: all; peer: own stream only', () => {
     peerWs = await WsClient.connect(host.url, s.session, wide);
     await adminWs.next('welcome');
     await peerWs.next('welcome');
-    sender = await WsClient.connect(host.url, s.session, all);
+    sender = await WsClient.connect(host.url, s.session, s.token);
     for (const stream of ['cam-wide', 'cam-close']) {
       sender.send({ type: 'register', stream, role: 'sender' });
       await sender.next('registered');
@@ -181,6 +197,11 @@ describe('View stream health — admin: all; peer: own stream only', () => {
       token: wide,
     });
     expect([other.status, codeOf(other)]).toEqual([403, 'ERR_STREAM_FORBIDDEN']);
+    // Whether a stream name exists is not revealed either.
+    const probe = await call(host.url, 'GET', `/api/session/${s.session}/health?stream=no-such`, {
+      token: wide,
+    });
+    expect([probe.status, codeOf(probe)]).toEqual([403, 'ERR_STREAM_FORBIDDEN']);
   });
   it('a peer token for all streams still cannot read all health at once', async () => {
     const r = await call(host.url, 'GET', `/api/session/${s.session}/health`, { token: all });

@@ -42,6 +42,11 @@ export const ERRORS = {
     close: 4409,
     title: 'A newer connection registered for this stream and role',
   },
+  ERR_SLOT_TAKEN: {
+    status: 409,
+    close: 4409,
+    title: 'The slot is held by a connection with a broader token',
+  },
   ERR_SESSION_CLOSED: { status: 410, close: 4410, title: 'The session has ended' },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, close: 1009, title: 'The message is too large' },
   ERR_UNSUPPORTED_MEDIA_TYPE: {

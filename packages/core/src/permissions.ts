@@ -48,6 +48,38 @@ export function authorize(claims: TokenClaims, permission: Permission, stream?: 
   }
 }
 
+/**
+ * `register` (and the `endpoint`/`health` messages of a slot): the seed's "own stream only" for
+ * peers, plus its "MCR receiver … scoped to all streams (read-only)": a peer token for every
+ * stream may take receiver slots only, never send.
+ *
+ * @example
+ * authorizeSlot(claims, 'cam-wide', 'sender');
+ */
+export function authorizeSlot(
+  claims: TokenClaims,
+  stream: string,
+  role: 'sender' | 'receiver',
+): void {
+  authorize(claims, 'peer.register', stream);
+  if (claims.role === 'peer' && claims.stream === null && role === 'sender') {
+    throw new PunchError(
+      'ERR_FORBIDDEN',
+      'a peer token for every stream is read-only: it can register as receiver only',
+    );
+  }
+}
+
+/**
+ * How broad a token is: a newer registration may replace a slot's holder only with a token at
+ * least as broad (an agent reconnecting with its own token always can; a peer cannot evict an
+ * admin's registration).
+ */
+export function scopeRank(claims: TokenClaims): number {
+  if (claims.role === 'admin') return 3;
+  return claims.stream === null ? 1 : 2;
+}
+
 /** True when `authorize` would pass. */
 export function can(claims: TokenClaims, permission: Permission, stream?: string): boolean {
   try {

@@ -82,6 +82,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const bindings = new BindRegistry();
   const rooms = new Map<string, Room>();
   const now = (): number => Date.now();
+  const authLogLimiter = new RateLimiter({ limit: 20, windowMs: 60_000 });
   let connections = (): number => 0;
   const metrics = createMetrics({ sessions: () => rooms.size, connections: () => connections() });
 
@@ -110,9 +111,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
 
   const clientIp = (req: IncomingMessage): string => {
     if (options.trustProxy === true) {
+      // The proxy appends the address it saw; everything left of it was written by the client.
       const fwd = req.headers['x-forwarded-for'];
-      const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-      if (first !== undefined && first !== '') return normalizeIp(first);
+      const last = (Array.isArray(fwd) ? fwd.join(',') : fwd)?.split(',').pop()?.trim();
+      if (last !== undefined && last !== '') return normalizeIp(last);
     }
     return normalizeIp(req.socket.remoteAddress ?? 'unknown');
   };
@@ -121,6 +123,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     keys,
     now,
     log,
+    authLogLimiter,
     limits: { create: new RateLimiter(limits.create), read: new RateLimiter(limits.read) },
     clientIp: (_req, env) => clientIp((env as { incoming: IncomingMessage }).incoming),
     publicBase: (req) => {
@@ -182,6 +185,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     keys,
     now,
     log,
+    authLogLimiter,
     rooms,
     connectLimiter: new RateLimiter(limits.connect),
     clientIp,
@@ -206,6 +210,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     void listener(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
+    // Node drops its own error listener once a request is an upgrade: a reset must not crash us.
+    socket.on('error', () => {
+      socket.destroy();
+    });
     if (ws.matches(req)) ws.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });

@@ -22,6 +22,7 @@ afterEach(() => {
 
 const record = (over: Partial<SessionRecord> = {}): SessionRecord => ({
   id: 'nab-floor',
+  instance: 'inst0001',
   streams: ['cam-wide', 'cam-close'],
   passphrase: 'AbCdEfGhIjKlMnOpQrStUvWxYz012345',
   pbkeylen: 24,

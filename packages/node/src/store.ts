@@ -12,6 +12,7 @@ import {
 
 const SessionRow = z.object({
   id: NameSchema,
+  instance: z.string(),
   streams: z.string(),
   passphrase: z.string(),
   pbkeylen: z.union([z.literal(16), z.literal(24), z.literal(32)]),
@@ -43,6 +44,7 @@ export class SqliteStore implements SessionStore {
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS sessions (
         id TEXT PRIMARY KEY,
+        instance TEXT NOT NULL,
         streams TEXT NOT NULL,
         passphrase TEXT NOT NULL,
         pbkeylen INTEGER NOT NULL,
@@ -63,8 +65,8 @@ export class SqliteStore implements SessionStore {
     `);
     this.#stmts = {
       upsert: this.#db.prepare(
-        `INSERT INTO sessions (id, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally)
-         VALUES (@id, @streams, @passphrase, @pbkeylen, @latency_ms, @created_at, @expires_at, @tally)
+        `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally)
+         VALUES (@id, @instance, @streams, @passphrase, @pbkeylen, @latency_ms, @created_at, @expires_at, @tally)
          ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, tally = excluded.tally`,
       ),
       insertHealth: this.#db.prepare(
@@ -91,6 +93,7 @@ export class SqliteStore implements SessionStore {
   saveSession(r: SessionRecord): void {
     this.#stmts.upsert.run({
       id: r.id,
+      instance: r.instance,
       streams: JSON.stringify(r.streams),
       passphrase: r.passphrase,
       pbkeylen: r.pbkeylen,
@@ -136,6 +139,7 @@ export class SqliteStore implements SessionStore {
       const row = SessionRow.parse(raw);
       return {
         id: row.id,
+        instance: row.instance,
         streams: z.array(NameSchema).parse(JSON.parse(row.streams)),
         passphrase: row.passphrase,
         pbkeylen: row.pbkeylen,

@@ -24,18 +24,25 @@ export async function startStunServer(options: {
     reuseAddr: false,
   });
   socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+    // Port 0 cannot be answered (and only a forged packet has it): drop, as any junk.
+    if (rinfo.port === 0) return;
     const req = parseBindingRequest(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
     if (req === undefined) return;
-    const ip = normalizeIp(rinfo.address);
-    const family = ip.includes(':') ? 6 : 4;
-    socket.send(
-      encodeBindingSuccess(req.transactionId, { ip, port: rinfo.port, family }),
-      rinfo.port,
-      rinfo.address,
-    );
-    options.onRequest(
-      req.username === undefined ? undefined : { username: req.username, ip, port: rinfo.port },
-    );
+    try {
+      const ip = normalizeIp(rinfo.address);
+      const family = ip.includes(':') ? 6 : 4;
+      socket.send(
+        encodeBindingSuccess(req.transactionId, { ip, port: rinfo.port, family }),
+        rinfo.port,
+        rinfo.address,
+      );
+      options.onRequest(
+        req.username === undefined ? undefined : { username: req.username, ip, port: rinfo.port },
+      );
+    } catch (err) {
+      // One datagram's problem never takes the server down.
+      options.onError(err instanceof Error ? err : new Error(String(err)));
+    }
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);

@@ -5,7 +5,7 @@ import {
   MAX_FRAME_BYTES,
   PunchError,
   WS_PROTOCOL,
-  authenticate,
+  authenticateSession,
   randomId,
   toProblem,
   type AuthDeps,
@@ -95,15 +95,13 @@ export class WsEndpoint {
     for (const [k, v] of Object.entries(req.headers)) {
       if (typeof v === 'string') headers.set(k, v);
     }
-    const { claims, stale } = await authenticate(
+    const { claims, stale, room } = await authenticateSession(
       this.#deps,
       headers,
       id,
       { ip, endpoint: 'GET /api/session/:id/ws' },
       true,
     );
-    const room = this.#deps.rooms.get(id);
-    if (room === undefined || room.closed) throw new PunchError('ERR_SESSION_NOT_FOUND');
     if (socket.destroyed) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       this.#accept(ws, room, claims, ip, this.#deps.stunFor(req.headers.host));
@@ -146,11 +144,8 @@ export class WsEndpoint {
     ws.on('pong', () => this.#alive.add(ws));
     ws.on('message', (data, isBinary) => {
       this.#deps.onMessage?.();
-      if (isBinary) {
-        c.send({ type: 'error', code: 'ERR_BAD_REQUEST', message: 'send JSON text frames' });
-        return;
-      }
-      room.receive(c, rawText(data));
+      // Binary frames are refused by the room, after its message rate limit counted them.
+      room.receive(c, isBinary ? null : rawText(data));
     });
     ws.on('close', () => {
       this.#sockets.delete(ws);

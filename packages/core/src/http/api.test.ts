@@ -368,6 +368,7 @@ describe('other routes use the same body rules', () => {
       role: 'peer',
       stream: 'cam-wide',
       exp: T0 / 1000 + 600,
+      sid: rooms.get('show')!.record.instance,
     };
     const res = await app.request('/api/session/show', {
       method: 'DELETE',

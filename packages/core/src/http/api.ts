@@ -19,7 +19,7 @@ import {
   TTL_DEFAULT,
 } from '../wire/http.js';
 import { NameSchema } from '../wire/common.js';
-import { authenticate } from './auth.js';
+import { authenticate, authenticateSession } from './auth.js';
 import { readJson } from './body.js';
 import { buildOpenApi } from './openapi.js';
 
@@ -43,6 +43,7 @@ export interface ApiDeps {
   readonly log: Logger;
   readonly random?: RandomBytes;
   readonly onAuthFailure?: (code: string) => void;
+  readonly authLogLimiter?: RateLimiter;
   readonly onRateLimited?: (limit: string) => void;
   /** Extra routes (metrics, health) the host mounts before the API's not-found handler. */
   readonly extend?: (app: Hono) => void;
@@ -83,18 +84,10 @@ export function createSessionApi(deps: ApiDeps): Hono {
   const session = async (c: Ctx): Promise<{ room: Room; claims: TokenClaims }> => {
     const id = c.req.param('id') ?? '';
     if (!NameSchema.safeParse(id).success) throw new PunchError('ERR_SESSION_NOT_FOUND');
-    const { claims } = await authenticate(
-      deps,
-      c.req.raw.headers,
-      id,
-      {
-        ip: ipOf(c),
-        endpoint: `${c.req.method} ${routePath(c)}`,
-      },
-      false,
-    );
-    const room = deps.rooms.get(id);
-    if (room === undefined || room.closed) throw new PunchError('ERR_SESSION_NOT_FOUND');
+    const { claims, room } = await authenticateSession(deps, c.req.raw.headers, id, {
+      ip: ipOf(c),
+      endpoint: `${c.req.method} ${routePath(c)}`,
+    });
     return { room, claims };
   };
 
@@ -141,6 +134,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
     const now = nowS();
     const record: SessionRecord = {
       id: body.name ?? `s-${randomId(6, random)}`,
+      instance: randomId(10, random),
       streams: body.streams ?? ['main'],
       passphrase: generatePassphrase(random),
       pbkeylen: body.pbkeylen ?? 32,
@@ -158,6 +152,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
       stream: null,
       exp: record.expiresAt,
       iat: now,
+      sid: record.instance,
     });
     deps.log.info(
       { session: record.id, streams: record.streams.length, ttl: record.expiresAt - now },
@@ -214,6 +209,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
       stream: body.stream,
       exp,
       iat: now,
+      sid: room.record.instance,
     });
     const url = `${deps.publicBase(c.req.raw)}/s/${room.id}?t=${token}`;
     deps.log.info({ session: room.id, scoped: body.stream !== null }, 'peer token created');
@@ -269,9 +265,10 @@ export function createSessionApi(deps: ApiDeps): Hono {
     const max = Number.isInteger(limitParam) && limitParam > 0 ? Math.min(limitParam, 3600) : 600;
     let streams: string[] | null;
     if (stream !== undefined) {
+      // Authorise first: a peer must not learn which other stream names exist.
+      authorize(claims, 'health.view.own', stream);
       if (!room.hasStream(stream))
         throw new PunchError('ERR_STREAM_UNKNOWN', `no stream "${stream}" in this session`);
-      authorize(claims, 'health.view.own', stream);
       streams = [stream];
     } else if (claims.role === 'admin') {
       authorize(claims, 'health.view.all');

@@ -1,5 +1,7 @@
 import { PunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { RateLimiter } from '../ratelimit.js';
+import type { Room } from '../session/room.js';
 import {
   bearer,
   tokenFromProtocols,
@@ -13,6 +15,18 @@ export interface AuthDeps {
   readonly now: () => number;
   readonly log: Logger;
   readonly onAuthFailure?: (code: string) => void;
+  /**
+   * Bounds the auth-failure log lines per IP (a client hammering with bad tokens must not flood
+   * the logs); failures past it are still refused and counted, just not logged.
+   */
+  readonly authLogLimiter?: RateLimiter;
+}
+
+function logFailure(deps: AuthDeps, where: { ip: string; endpoint: string }, code: string): void {
+  deps.onAuthFailure?.(code);
+  if (deps.authLogLimiter !== undefined && !deps.authLogLimiter.take(where.ip, deps.now()).ok)
+    return;
+  deps.log.warn({ ip: where.ip, endpoint: where.endpoint, code }, 'authentication failed');
 }
 
 /**
@@ -36,13 +50,32 @@ export async function authenticate(
       session === undefined ? { now: deps.now() / 1000 } : { session, now: deps.now() / 1000 };
     return await verifyToken(deps.keys, token, opts);
   } catch (err) {
-    if (err instanceof PunchError) {
-      deps.log.warn(
-        { ip: where.ip, endpoint: where.endpoint, code: err.code },
-        'authentication failed',
-      );
-      deps.onAuthFailure?.(err.code);
-    }
+    if (err instanceof PunchError) logFailure(deps, where, err.code);
     throw err;
   }
+}
+
+/**
+ * Authenticates a request for session `id` and finds its room. A token must be for this very
+ * instance of the session (`sid`), not merely its name: ERR_TOKEN_WRONG_SESSION otherwise.
+ */
+export async function authenticateSession(
+  deps: AuthDeps & { readonly rooms: { get(id: string): Room | undefined } },
+  headers: Headers,
+  id: string,
+  where: { ip: string; endpoint: string },
+  allowProtocol = false,
+): Promise<Verified & { room: Room }> {
+  const verified = await authenticate(deps, headers, id, where, allowProtocol);
+  const room = deps.rooms.get(id);
+  if (room === undefined || room.closed) throw new PunchError('ERR_SESSION_NOT_FOUND');
+  if (verified.claims.sid !== room.record.instance) {
+    const err = new PunchError(
+      'ERR_TOKEN_WRONG_SESSION',
+      'the token is for an earlier session of this name',
+    );
+    logFailure(deps, where, err.code);
+    throw err;
+  }
+  return { ...verified, room };
 }

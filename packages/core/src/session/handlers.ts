@@ -1,5 +1,5 @@
 import { PunchError } from '../errors.js';
-import { authorize } from '../permissions.js';
+import { authorize, authorizeSlot } from '../permissions.js';
 import type { Endpoint } from '../wire/common.js';
 import type { ClientMessage, ClientMessageType } from '../wire/messages.js';
 import type { Conn } from './conn.js';
@@ -17,14 +17,14 @@ type Handler<T extends ClientMessageType> = (
  */
 export const HANDLERS: { [T in ClientMessageType]: Handler<T> } = {
   register(room, conn, m) {
-    authorize(conn.claims, 'peer.register', m.stream);
+    authorizeSlot(conn.claims, m.stream, m.role);
     if (!room.hasStream(m.stream))
       throw new PunchError('ERR_STREAM_UNKNOWN', `no stream "${m.stream}" in this session`);
     room.register(conn, m.stream, m.role);
   },
 
   endpoint(room, conn, m) {
-    authorize(conn.claims, 'peer.register', m.stream);
+    authorizeSlot(conn.claims, m.stream, m.role);
     room.slotOf(conn, m.stream, m.role);
     if (m.public !== undefined && !sameIp(m.public.ip, conn.ip)) {
       // A claimed public endpoint must come from the address the socket itself came from;

@@ -3,6 +3,8 @@ import type { Endpoint, PeerRole, Stats, Tally } from '../wire/common.js';
 /** What a session is, as stored. Times are Unix seconds. */
 export interface SessionRecord {
   readonly id: string;
+  /** Random per instance: tokens carry it as `sid`, so a reused name never honours old tokens. */
+  readonly instance: string;
   readonly streams: readonly string[];
   readonly passphrase: string;
   readonly pbkeylen: 16 | 24 | 32;

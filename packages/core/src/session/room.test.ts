@@ -78,6 +78,7 @@ let nextId = 0;
 function makeRoom(over: Partial<SessionRecord> = {}): Room {
   const record: SessionRecord = {
     id: 'show',
+    instance: 'inst0001',
     streams: ['cam-wide', 'cam-close'],
     passphrase: PASSPHRASE,
     pbkeylen: 24,
@@ -558,6 +559,29 @@ describe('health', () => {
       { session: 'show', sample: { stream: 'cam-wide', role: 'sender', at: T0 + 1234, stats } },
     ]);
     expect(room.healthHistory(['cam-wide'], 10)).toHaveLength(1);
+  });
+
+  it('stores and fans out at most one report per slot per 500 ms; faster ones only refresh the path', () => {
+    const s = join(peerClaims('cam-wide'));
+    register(s, 'cam-wide', 'sender');
+    const admin = join(adminClaims());
+    for (let i = 0; i < 20; i++) {
+      clock = T0 + i * 10;
+      send(s, { type: 'health', stream: 'cam-wide', role: 'sender', stats: { rttMs: i } });
+    }
+    clock = T0 + 600;
+    send(s, {
+      type: 'health',
+      stream: 'cam-wide',
+      role: 'sender',
+      stats: { rttMs: 99, path: 'direct' },
+    });
+    expect(store.health.map((h) => h.sample.stats.rttMs)).toEqual([0, 99]);
+    expect(admin.of('health').map((h) => h.stats.rttMs)).toEqual([0, 99]);
+    // A throttled report still says the path is live.
+    clock = T0 + 700;
+    send(s, { type: 'health', stream: 'cam-wide', role: 'sender', stats: { path: 'relay' } });
+    expect(room.view(adminClaims()).streams[0]!.sender.path).toBe('relay');
   });
 
   it('refused without the slot (ERR_NOT_REGISTERED) or for another stream', () => {

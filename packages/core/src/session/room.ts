@@ -1,7 +1,7 @@
 import { PunchError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { randomId } from '../passphrase.js';
-import { coversStream } from '../permissions.js';
+import { coversStream, scopeRank } from '../permissions.js';
 import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
 import type { TokenClaims } from '../token/claims.js';
 import type { Endpoint, PeerRole, Stats, Tally } from '../wire/common.js';
@@ -14,6 +14,8 @@ import type { HealthSample, SessionRecord, SessionStore } from './record.js';
 
 /** How long after its last health report a path still counts as live. */
 export const HEALTH_LIVE_MS = 5_000;
+/** At most one stored health sample per slot per this many milliseconds. */
+export const HEALTH_STORE_INTERVAL_MS = 500;
 
 export interface RoomDeps {
   readonly store: SessionStore;
@@ -38,6 +40,8 @@ interface Slot {
   public: Endpoint | undefined;
   local: Endpoint[];
   lastHealth: { path: Stats['path']; at: number } | undefined;
+  /** When a report was last stored and fanned out (storage is throttled per slot). */
+  lastStoredAt: number;
 }
 
 interface StreamSlots {
@@ -128,8 +132,11 @@ export class Room {
     }
   }
 
-  /** Handles one text frame from `conn`: rate limit, decode, dispatch; errors go back as `error`. */
-  receive(conn: Conn, text: string): void {
+  /**
+   * Handles one frame from `conn` (`null` for a binary frame): rate limit, decode, dispatch;
+   * errors go back as `error`.
+   */
+  receive(conn: Conn, text: string | null): void {
     const state = this.#conns.get(conn);
     if (state === undefined) return;
     const verdict = state.limiter.take(this.now());
@@ -154,6 +161,7 @@ export class Room {
       if (conn.claims.exp <= this.now() / 1000) {
         throw new PunchError('ERR_TOKEN_EXPIRED');
       }
+      if (text === null) throw new PunchError('ERR_BAD_REQUEST', 'send JSON text frames');
       const message = decodeClientMessage(text);
       const handler = HANDLERS[message.type] as (room: Room, conn: Conn, m: typeof message) => void;
       handler(this, conn, message);
@@ -191,6 +199,12 @@ export class Room {
       conn.send({ type: 'registered', stream, role, bind: this.#bind(conn, existing.username) });
       return;
     }
+    if (existing !== undefined && scopeRank(conn.claims) < scopeRank(existing.conn.claims)) {
+      throw new PunchError(
+        'ERR_SLOT_TAKEN',
+        `the ${role} of "${stream}" is held by a connection with a broader token`,
+      );
+    }
     if (existing !== undefined) {
       // A newer registration wins: an agent that restarted must not wait for its old socket.
       this.sendError(
@@ -202,7 +216,14 @@ export class Room {
       this.leave(existing.conn);
     }
     const username = randomId(16);
-    slots[role] = { conn, username, public: undefined, local: [], lastHealth: undefined };
+    slots[role] = {
+      conn,
+      username,
+      public: undefined,
+      local: [],
+      lastHealth: undefined,
+      lastStoredAt: Number.NEGATIVE_INFINITY,
+    };
     state.slots.add(`${stream}/${role}`);
     this.#deps.bindings?.add(username, { session: this.id, stream, role, connId: conn.id });
     this.#deps.log.info(
@@ -296,6 +317,10 @@ export class Room {
   reportHealth(slot: Slot, stream: string, role: PeerRole, stats: Stats): void {
     const at = this.now();
     slot.lastHealth = { path: stats.path, at };
+    // Agents report once a second; faster reports refresh the live path but are not stored or
+    // fanned out, so no client can fill the disk or flood the dashboards.
+    if (at - slot.lastStoredAt < HEALTH_STORE_INTERVAL_MS) return;
+    slot.lastStoredAt = at;
     const sample: HealthSample = { stream, role, at, stats };
     this.#deps.store.appendHealth(this.id, sample);
     for (const c of this.#conns.keys()) {

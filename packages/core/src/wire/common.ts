@@ -41,8 +41,8 @@ export const StatsSchema = z
     lossPct: z.number().min(0).max(100).optional(),
     retransmits: z.number().int().nonnegative().optional(),
     srt: z
-      .record(z.string().max(64), z.union([z.number(), z.string().max(256), z.boolean()]))
-      .refine((r) => Object.keys(r).length <= 64, 'at most 64 SRT statistics')
+      .record(z.string().max(64), z.union([z.number(), z.string().max(64), z.boolean()]))
+      .refine((r) => Object.keys(r).length <= 32, 'at most 32 SRT statistics')
       .optional(),
   })
   .strict();
