@@ -21,13 +21,20 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export function createLogger(
   level: LogLevel = 'info',
   destination?: pino.DestinationStream,
-): Logger & { raw: pino.Logger } {
+): Logger & { raw: pino.Logger; flush: () => void } {
+  // Asynchronous writes keep logging off the hot path (pairing, session creation); `flush`
+  // writes out what is buffered at shutdown.
+  const own = destination === undefined ? pino.destination({ dest: 1, sync: false }) : undefined;
+  const stream = destination ?? own;
   const raw = pino(
     { level, base: { service: 'punch' }, redact: { paths: REDACT, censor: '[redacted]' } },
-    destination ?? pino.destination({ dest: 1, sync: true }),
+    stream,
   );
   return {
     raw,
+    flush: () => {
+      own?.flushSync();
+    },
     info: (fields, message) => {
       raw.info(fields, message);
     },

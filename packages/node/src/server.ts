@@ -68,7 +68,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const host = options.host ?? '0.0.0.0';
   const dataDir = options.dataDir ?? './punch-data';
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const log = options.logger ?? createLogger(options.logLevel ?? 'info');
+  const own = options.logger === undefined ? createLogger(options.logLevel ?? 'info') : undefined;
+  const log: Logger = options.logger ?? own ?? createLogger('silent');
   const secrets = loadSecrets(dataDir, options.env ?? process.env);
   if (secrets.source === 'generated') {
     log.warn(
@@ -262,6 +263,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         server.closeAllConnections();
         await stun?.close();
         store.close();
+        own?.flush();
       })()),
   };
 }

@@ -22,6 +22,9 @@ export async function startStunServer(options: {
   const socket = createSocket({
     type: options.host.includes(':') ? 'udp6' : 'udp4',
     reuseAddr: false,
+    // Bursts of Binding requests (many agents re-registering after a restart) overflow the
+    // default ~208 KiB buffer; the kernel caps this at net.core.rmem_max.
+    recvBufferSize: 4 << 20,
   });
   socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
     // Port 0 cannot be answered (and only a forged packet has it): drop, as any junk.

@@ -1,0 +1,787 @@
+#!/usr/bin/env node
+// Punch benchmarks: `npm run bench` (builds first), `node bench/run.mjs [--quick] [--json FILE]`.
+//
+//   1. idle WebSocket connections vs server RSS: Punch, PeerJS server, bare `ws`
+//   2. pairing latency (two STUN datagrams → both `peer` messages) at 100 and 1,000 sessions
+//   3. session creations per second (POST /api/session, keep-alive, concurrency 32)
+//
+// Every server and the load generator (bench/load.mjs) are separate processes, all on
+// 127.0.0.1; each measurement gets a fresh server. All children are killed and the temp dir
+// removed at the end, on error and on SIGINT/SIGTERM.
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  fmt,
+  mdTable,
+  mib,
+  sleep,
+  stableRss,
+  threadCpuNs,
+  udpCounters,
+  udpSocketDrops,
+} from './lib.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (opts.help) {
+  process.stdout.write(
+    'usage: node bench/run.mjs [--quick] [--json FILE]\n' +
+      '  --quick      smoke run: 1k connections, 100 sessions, 1,000 creations\n' +
+      '  --json FILE  also write the results as JSON\n',
+  );
+  process.exit(0);
+}
+
+const CONFIG = {
+  quick: opts.quick,
+  idleSizes: opts.quick ? [1000] : [1000, 5000, 10000],
+  idleServers: ['punch', 'peerjs', 'bare'],
+  /** Punch connections are spread over sessions of this many connections each. */
+  connsPerSession: 100,
+  connectConcurrency: 200,
+  /** Connections opened and closed on every server before the "before" reading. */
+  idleWarmup: 20,
+  /**
+   * Sizes that get a second reading 16 s after the last connection opened: Punch pings every
+   * socket every 15 s (ws heartbeat), so this reading includes one ping/pong round.
+   */
+  lateReadingSizes: opts.quick ? [] : [10000],
+  lateReadingDelayMs: 16_000,
+  pairingSizes: opts.quick ? [100] : [100, 1000],
+  /** Sessions pairing at once: 1 (one after another), 50 (waves), 0 (all at once). */
+  pairingModes: [
+    { name: 'serial', wave: 1 },
+    { name: 'waves', wave: 50 },
+    { name: 'burst', wave: 0 },
+  ],
+  pairingWarmup: 20,
+  creations: opts.quick ? 1000 : 5000,
+  creationWarmup: 200,
+  creationConcurrency: 32,
+};
+const PUNCH_RATE_LIMITS = [
+  'create=1000000',
+  'read=1000000',
+  'connect=1000000/60',
+  'message=100000/1',
+].flatMap((r) => ['--rate-limit', r]);
+
+// ---- process bookkeeping -------------------------------------------------------------------
+
+const children = new Set();
+let tmpRoot;
+
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function cleanupSync() {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  children.clear();
+  if (tmpRoot !== undefined) {
+    rmSync(tmpRoot, { recursive: true, force: true });
+    tmpRoot = undefined;
+  }
+}
+process.on('exit', cleanupSync);
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+]) {
+  process.on(sig, () => {
+    process.stderr.write(
+      `\n${sig}: stopping every process and removing ${tmpRoot ?? 'temp dirs'}\n`,
+    );
+    cleanupSync();
+    process.exit(code);
+  });
+}
+
+const exited = (child) => child.exitCode !== null || child.signalCode !== null;
+
+function waitExit(child, ms) {
+  if (exited(child)) return Promise.resolve(true);
+  return new Promise((res) => {
+    const t = setTimeout(() => {
+      child.off('exit', on);
+      res(false);
+    }, ms);
+    const on = () => {
+      clearTimeout(t);
+      res(true);
+    };
+    child.once('exit', on);
+  });
+}
+
+async function stopProc(child, graceMs = 5000) {
+  if (exited(child)) return;
+  child.kill('SIGTERM');
+  if (await waitExit(child, graceMs)) return;
+  child.kill('SIGKILL');
+  await waitExit(child, 2000);
+}
+
+const log = (text) => process.stderr.write(`[bench ${elapsed()}] ${text}\n`);
+const T0 = Date.now();
+const elapsed = () => `${((Date.now() - T0) / 1000).toFixed(1)}s`;
+
+// ---- servers -------------------------------------------------------------------------------
+
+/**
+ * Starts a server process and waits for its `"msg":"listening"` line. Its stdout is drained
+ * for the whole run (Punch logs synchronously to stdout: an unread pipe would stall it);
+ * warn/error log lines are counted and sampled for the report.
+ */
+async function startServer(kind) {
+  let args;
+  let env = process.env;
+  let dataDir;
+  if (kind === 'punch') {
+    dataDir = mkdtempSync(join(tmpRoot, 'punch-data-'));
+    args = [
+      join(ROOT, 'packages/cli/bin/punch.js'),
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--stun-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+      ...PUNCH_RATE_LIMITS,
+    ];
+    env = { ...process.env, PUNCH_SECRET: randomBytes(32).toString('hex') };
+  } else {
+    const file = kind === 'bare' ? 'bare-ws.mjs' : 'peerjs.mjs';
+    args = [join(ROOT, 'bench/servers', file), '--host', '127.0.0.1', '--port', '0'];
+  }
+  const child = track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'pipe' }));
+  const srv = {
+    kind,
+    child,
+    pid: child.pid,
+    dataDir,
+    tail: [],
+    logLines: 0,
+    warnings: 0,
+    warnSamples: [],
+    stderr: [],
+  };
+  const keep = (line) => {
+    srv.tail.push(line.slice(0, 400));
+    if (srv.tail.length > 30) srv.tail.shift();
+  };
+  const listening = new Promise((res, rej) => {
+    const timer = setTimeout(
+      () => rej(new Error(`${kind}: no "listening" line within 20 s`)),
+      20_000,
+    );
+    child.once('exit', (code, sig) =>
+      rej(new Error(`${kind} exited before listening (${code ?? sig}):\n${srv.tail.join('\n')}`)),
+    );
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      srv.logLines++;
+      keep(line);
+      let j;
+      try {
+        j = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (typeof j.level === 'number' && j.level >= 40) {
+        srv.warnings++;
+        if (srv.warnSamples.length < 5) srv.warnSamples.push(line.slice(0, 300));
+      }
+      if (j.msg === 'listening') {
+        clearTimeout(timer);
+        srv.port = j.port;
+        srv.stunPort = j.stunPort;
+        res();
+      }
+    });
+  });
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    keep(`stderr: ${line}`);
+    if (srv.stderr.length < 20) srv.stderr.push(line.slice(0, 300));
+  });
+  child.stdin.on('error', () => {});
+  await listening;
+  return srv;
+}
+
+function assertAlive(srv, what) {
+  if (exited(srv.child)) {
+    throw new Error(
+      `${srv.kind} server died during ${what} (exit ${srv.child.exitCode ?? srv.child.signalCode}):\n${srv.tail.join('\n')}`,
+    );
+  }
+}
+
+// ---- load generator ------------------------------------------------------------------------
+
+async function startLoadgen() {
+  const child = track(
+    fork(join(ROOT, 'bench/load.mjs'), [], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const pending = new Map();
+  let nextId = 1;
+  let readyResolve;
+  const ready = new Promise((r) => (readyResolve = r));
+  const api = { onEvent: undefined };
+  child.on('message', (m) => {
+    if (m.ready) {
+      readyResolve();
+      return;
+    }
+    if (m.event !== undefined) {
+      api.onEvent?.(m);
+      return;
+    }
+    const p = pending.get(m.id);
+    if (p === undefined) return;
+    pending.delete(m.id);
+    clearTimeout(p.timer);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(new Error(`load generator: ${m.error}`));
+  });
+  child.on('exit', (code, sig) => {
+    for (const p of pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`load generator exited (${code ?? sig})`));
+    }
+    pending.clear();
+  });
+  const started = await Promise.race([
+    ready.then(() => true),
+    waitExit(child, 10_000).then(() => false),
+  ]);
+  if (!started) throw new Error('load generator did not start');
+  return Object.assign(api, {
+    call(cmd, args = {}, timeoutMs = 150_000) {
+      return new Promise((res, rej) => {
+        if (exited(child)) {
+          rej(new Error('load generator is not running'));
+          return;
+        }
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          rej(new Error(`load generator: ${cmd} took over ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, { resolve: res, reject: rej, timer });
+        child.send({ id, cmd, args });
+      });
+    },
+    async stop() {
+      if (child.connected) child.disconnect();
+      await stopProc(child, 3000);
+    },
+  });
+}
+
+/** Runs `fn(srv, lg)` with a fresh server of `kind` and a fresh load generator, then stops both. */
+async function withServer(kind, fn) {
+  const srv = await startServer(kind);
+  let lg;
+  try {
+    lg = await startLoadgen();
+    return await fn(srv, lg);
+  } catch (err) {
+    if (exited(srv.child)) {
+      throw new Error(
+        `the ${kind} server (pid ${srv.pid}) exited (${srv.child.exitCode ?? srv.child.signalCode}) ` +
+          `during the run; last output:\n${srv.tail.join('\n')}\ncaused: ${err?.message ?? err}`,
+      );
+    }
+    throw err;
+  } finally {
+    if (lg !== undefined) await lg.stop();
+    await stopProc(srv.child);
+  }
+}
+
+async function createSessions(lg, srv, count) {
+  const r = await lg.call('create', {
+    port: srv.port,
+    count,
+    concurrency: 16,
+    body: { streams: ['cam-1'] },
+    collect: true,
+  });
+  if (r.ok !== count) {
+    throw new Error(
+      `creating ${count} sessions: ${r.ok} ok, statuses ${JSON.stringify(r.statuses)}, errors ${JSON.stringify(r.errors)}`,
+    );
+  }
+  return r.sessions;
+}
+
+// ---- 1. idle connections -------------------------------------------------------------------
+
+async function idleRun(kind, size) {
+  return withServer(kind, async (srv, lg) => {
+    let sessions = [];
+    if (kind === 'punch')
+      sessions = await createSessions(lg, srv, Math.ceil(size / CONFIG.connsPerSession));
+    const warm = await lg.call('connect', {
+      kind,
+      port: srv.port,
+      n: CONFIG.idleWarmup,
+      concurrency: 10,
+      sessions,
+      idPrefix: 'warm-',
+    });
+    if (warm.opened !== CONFIG.idleWarmup)
+      throw new Error(`${kind} warm-up: ${JSON.stringify(warm)}`);
+    await lg.call('closeAll');
+    const before = await stableRss(srv.pid);
+    const c = await lg.call('connect', {
+      kind,
+      port: srv.port,
+      n: size,
+      concurrency: CONFIG.connectConcurrency,
+      sessions,
+      idPrefix: 'c-',
+      deadlineMs: 120_000,
+    });
+    const connectedAt = Date.now();
+    const after = await stableRss(srv.pid);
+    let state = await lg.call('count');
+    assertAlive(srv, 'idle connections');
+    const perConn = c.opened > 0 ? (after.kib - before.kib) / c.opened : NaN;
+    let late;
+    if (CONFIG.lateReadingSizes.includes(size)) {
+      await sleep(Math.max(0, connectedAt + CONFIG.lateReadingDelayMs - 1000 - Date.now()));
+      late = await stableRss(srv.pid, { settleMs: 0 });
+      state = await lg.call('count');
+      assertAlive(srv, 'idle connections (late reading)');
+    }
+    const row = {
+      kind,
+      size,
+      sessions: sessions.length,
+      opened: c.opened,
+      failed: c.failed,
+      errors: c.errors,
+      openAtReading: state.open,
+      closedAfterReady: state.closedAfterReady,
+      connectMs: c.elapsedMs,
+      rssBeforeKiB: before.kib,
+      rssAfterKiB: after.kib,
+      rssSamples: { before: before.samples, after: after.samples },
+      kibPerConn: perConn,
+      rssLateKiB: late?.kib,
+      kibPerConnLate: late === undefined ? undefined : (late.kib - before.kib) / c.opened,
+      serverWarnings: srv.warnings,
+      serverWarnSamples: srv.warnSamples,
+    };
+    log(
+      `idle ${kind} ${size}: opened ${c.opened}/${size} in ${fmt(c.elapsedMs / 1000, 1)} s, ` +
+        `RSS ${mib(before.kib)} → ${mib(after.kib)} MiB, ${fmt(perConn, 2)} KiB/conn` +
+        (c.failed > 0 ? `, errors ${JSON.stringify(c.errors)}` : ''),
+    );
+    return row;
+  });
+}
+
+// ---- 2. pairing latency --------------------------------------------------------------------
+
+async function pairingRun(size, mode) {
+  return withServer('punch', async (srv, lg) => {
+    const sessions = await createSessions(lg, srv, size + CONFIG.pairingWarmup);
+    const udpBefore = udpCounters();
+    // The server's JS thread CPU time over the measured phase (the loadgen says when).
+    const cpu = {};
+    lg.onEvent = (e) => {
+      if (e.phase === 'pair-start') cpu.start = threadCpuNs(srv.pid);
+      if (e.phase === 'pair-end') cpu.end = threadCpuNs(srv.pid);
+    };
+    const r = await lg.call(
+      'pairing',
+      {
+        port: srv.port,
+        sessions,
+        wave: mode.wave,
+        warmup: CONFIG.pairingWarmup,
+        deadlineMs: 120_000,
+      },
+      150_000,
+    );
+    const udpAfter = udpCounters();
+    r.stunSocketDrops = udpSocketDrops(srv.stunPort);
+    r.udpRcvbufErrors = (udpAfter.RcvbufErrors ?? 0) - (udpBefore.RcvbufErrors ?? 0);
+    r.udpInErrors = (udpAfter.InErrors ?? 0) - (udpBefore.InErrors ?? 0);
+    lg.onEvent = undefined;
+    r.serverCpuMs = cpu.end !== undefined ? (cpu.end - cpu.start) / 1e6 : NaN;
+    assertAlive(srv, 'pairing');
+    log(
+      `pairing ${size} (${mode.name}): ${r.paired}/${r.measured} paired, p50 ${fmt(r.latency.p50, 2)} ms, ` +
+        `p99 ${fmt(r.latency.p99, 2)} ms, setup ${fmt(r.setupMs / 1000, 1)} s` +
+        (r.failed + r.setupFailed > 0 ? `, errors ${JSON.stringify(r.errors)}` : ''),
+    );
+    return {
+      size,
+      mode: mode.name,
+      ...r,
+      serverWarnings: srv.warnings,
+      serverWarnSamples: srv.warnSamples,
+    };
+  });
+}
+
+// ---- 3. creations per second ---------------------------------------------------------------
+
+async function creationRun() {
+  return withServer('punch', async (srv, lg) => {
+    const base = {
+      port: srv.port,
+      concurrency: CONFIG.creationConcurrency,
+      body: { streams: ['cam-1'] },
+    };
+    const warm = await lg.call('create', { ...base, count: CONFIG.creationWarmup });
+    const cpu0 = threadCpuNs(srv.pid);
+    const r = await lg.call('create', { ...base, count: CONFIG.creations, deadlineMs: 120_000 });
+    r.serverCpuMs = (threadCpuNs(srv.pid) - cpu0) / 1e6;
+    assertAlive(srv, 'creations');
+    const wal = existsSync(join(srv.dataDir, 'punch.sqlite-wal'));
+    const rate = r.ok / (r.elapsedMs / 1000);
+    log(
+      `creations: ${r.ok}/${CONFIG.creations} in ${fmt(r.elapsedMs / 1000, 2)} s = ${fmt(rate, 0)}/s`,
+    );
+    return {
+      warmupOk: warm.ok,
+      ...r,
+      perSecond: rate,
+      walFile: wal,
+      serverWarnings: srv.warnings,
+      serverWarnSamples: srv.warnSamples,
+    };
+  });
+}
+
+// ---- machine -------------------------------------------------------------------------------
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model =
+    /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  const meminfo = readFileSync('/proc/meminfo', 'utf8');
+  const memKiB = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
+  const limits = readFileSync('/proc/self/limits', 'utf8');
+  const nofile = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(limits);
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    if (dirty.trim() !== '') commit += ' + uncommitted changes in packages/';
+  } catch {
+    // not a git checkout
+  }
+  return {
+    cpu: model,
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    ramGiB: memKiB / 1024 / 1024,
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+    nofileSoft: nofile?.[1] ?? 'unknown',
+    nofileHard: nofile?.[2] ?? 'unknown',
+    commit,
+  };
+}
+
+// ---- main ----------------------------------------------------------------------------------
+
+async function main() {
+  tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-'));
+  const m = machine();
+  const out = [];
+  const say = (s = '') => {
+    out.push(s);
+    process.stdout.write(`${s}\n`);
+  };
+
+  say(`# Punch benchmarks${CONFIG.quick ? ' (--quick)' : ''}`);
+  say();
+  say(
+    mdTable(
+      ['machine', ''],
+      [
+        ['CPU', m.cpu],
+        ['cores', m.cores],
+        ['RAM', `${fmt(m.ramGiB, 1)} GiB`],
+        ['Node', m.node],
+        ['kernel', m.kernel],
+        ['open files (ulimit -n)', `${m.nofileSoft} (hard ${m.nofileHard})`],
+        ['Punch commit', m.commit],
+        ['date', new Date().toISOString()],
+      ],
+      'll',
+    ),
+  );
+  say();
+
+  const maxConns = Math.max(...CONFIG.idleSizes);
+  const nofile = m.nofileSoft === 'unlimited' ? Infinity : Number(m.nofileSoft);
+  if (nofile < maxConns + 500) {
+    throw new Error(
+      `ulimit -n is ${m.nofileSoft}: the load generator and each server must each hold ${maxConns} sockets (+ a margin); raise it to ≥ ${maxConns + 500}`,
+    );
+  }
+
+  const results = { machine: m, config: CONFIG, idle: [], pairing: [], creations: undefined };
+
+  // 1. idle connections
+  for (const size of CONFIG.idleSizes) {
+    for (const kind of CONFIG.idleServers) results.idle.push(await idleRun(kind, size));
+  }
+  // 2. pairing latency
+  for (const size of CONFIG.pairingSizes) {
+    for (const mode of CONFIG.pairingModes) results.pairing.push(await pairingRun(size, mode));
+  }
+  // 3. creations
+  results.creations = await creationRun();
+
+  // ---- tables ----
+  const NAMES = {
+    punch: 'Punch (authenticated)',
+    peerjs: 'PeerJS server 1.0.2',
+    bare: 'bare ws 8',
+  };
+  say(
+    `## 1. Idle WebSocket connections vs server RSS\n\n` +
+      `Target: Punch ≤ 1.3× bare ws per connection. Fresh server process per row; ${CONFIG.idleWarmup} ` +
+      `connections opened and closed before "before"; Punch connections use admin tokens spread over ` +
+      `sessions of ${CONFIG.connsPerSession} (created before "before"), each waits for \`welcome\`; PeerJS ` +
+      `waits for \`OPEN\`; bare ws for \`open\`. RSS = VmRSS, median of 3 readings 500 ms apart after 1.5 s ` +
+      `settle. Load generator is a separate process, ${CONFIG.connectConcurrency} handshakes in flight. ` +
+      (CONFIG.lateReadingSizes.length === 0
+        ? ''
+        : `"+16 s" columns (${CONFIG.lateReadingSizes.join(', ')} connections): the same, read ` +
+          `16 s after the last connection opened, so it includes one round of Punch's 15 s ws ping ` +
+          `(PeerJS and bare ws do not ping from the server).`),
+  );
+  say();
+  const idleRows = [];
+  for (const size of CONFIG.idleSizes) {
+    const bare = results.idle.find((r) => r.kind === 'bare' && r.size === size);
+    for (const kind of CONFIG.idleServers) {
+      const r = results.idle.find((x) => x.kind === kind && x.size === size);
+      r.ratioToBare = r.kibPerConn / bare.kibPerConn;
+      r.ratioToBareLate =
+        r.kibPerConnLate === undefined ? undefined : r.kibPerConnLate / bare.kibPerConnLate;
+      idleRows.push([
+        NAMES[kind],
+        size.toLocaleString('en-US'),
+        `${r.openAtReading}${r.failed > 0 ? ` (${r.failed} failed)` : ''}`,
+        fmt(r.connectMs / 1000, 2),
+        mib(r.rssBeforeKiB),
+        mib(r.rssAfterKiB),
+        fmt(r.kibPerConn, 2),
+        `${fmt(r.ratioToBare, 2)}×${kind === 'punch' ? (r.ratioToBare <= 1.3 ? ' ✓' : ' ✗') : ''}`,
+        r.kibPerConnLate === undefined ? '—' : fmt(r.kibPerConnLate, 2),
+        r.ratioToBareLate === undefined ? '—' : `${fmt(r.ratioToBareLate, 2)}×`,
+      ]);
+    }
+  }
+  say(
+    mdTable(
+      [
+        'server',
+        'connections',
+        'open at reading',
+        'connect s',
+        'RSS before MiB',
+        'RSS after MiB',
+        'KiB / conn',
+        '÷ bare ws',
+        'KiB / conn +16 s',
+        '÷ bare +16 s',
+      ],
+      idleRows,
+      'lrrrrrrrrr',
+    ),
+  );
+  say();
+
+  say(
+    `## 2. Pairing latency (Punch)\n\n` +
+      `Target: p99 < 5 ms at 1,000 sessions. Per session: sender and receiver WebSockets registered on ` +
+      `"cam-1" (admin token), each with its own UDP socket; with every session registered, the sender's ` +
+      `STUN Binding request then the receiver's is sent; latency = from right after the second datagram ` +
+      `is sent until BOTH \`peer\` messages arrived. All N sessions stay connected and registered ` +
+      `throughout; they pair in waves: a wave's datagrams go out back to back and the next wave starts ` +
+      `when every session of the previous one is paired. "1 at a time" = waves of 1 (service time), ` +
+      `"waves of 50", "burst" = one wave of all N (2 × N datagrams at once). Fresh server per row; ` +
+      `${CONFIG.pairingWarmup} warm-up sessions pair and disconnect before the measurement. A lost ` +
+      `datagram is resent (RTO 250 ms doubling, jittered, at most 6 times) and its latency includes the ` +
+      `wait; "STUN drops" = datagrams the kernel dropped at the server's STUN socket (receive buffer ` +
+      `full; /proc/net/udp). CPU ` +
+      `columns: on-CPU time of the server's main thread (/proc schedstat) and of the load generator ` +
+      `over the measured phase, per pairing.`,
+  );
+  say();
+  say(
+    mdTable(
+      [
+        'sessions',
+        'mode',
+        'paired',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'max ms',
+        'sessions resent',
+        'STUN drops',
+        'pairings/s',
+        'server CPU µs/pairing',
+        'loadgen CPU µs/pairing',
+      ],
+      results.pairing.map((r) => [
+        r.size.toLocaleString('en-US'),
+        r.waveSize === 1
+          ? '1 at a time'
+          : r.mode === 'burst'
+            ? `burst (all ${r.measured})`
+            : `waves of ${r.waveSize}`,
+        `${r.paired}/${r.measured}`,
+        fmt(r.latency.p50, 2),
+        fmt(r.latency.p95, 2),
+        `${fmt(r.latency.p99, 2)}${r.size === 1000 ? (r.latency.p99 < 5 ? ' ✓' : ' ✗') : ''}`,
+        fmt(r.latency.max, 2),
+        r.sessionsRetransmitted,
+        r.stunSocketDrops,
+        fmt(r.paired / (r.pairMs / 1000), 0),
+        fmt((r.serverCpuMs * 1000) / r.paired, 0),
+        fmt((r.loadgenCpuMs * 1000) / r.paired, 0),
+      ]),
+      'llrrrrrrrrrr',
+    ),
+  );
+  say();
+
+  const c = results.creations;
+  say(
+    `## 3. Session creations per second (Punch)\n\n` +
+      `Target: ≥ 2,000/s. ${CONFIG.creations.toLocaleString('en-US')} \`POST /api/session\` ` +
+      `\`{"streams":["cam-1"]}\` over keep-alive (http.Agent, concurrency ${CONFIG.creationConcurrency}) ` +
+      `against a fresh server after ${CONFIG.creationWarmup} warm-up creations; each creation is ` +
+      `persisted to SQLite (WAL) before the 201. Server CPU = on-CPU time of its main thread ` +
+      `during the run, per creation.`,
+  );
+  say();
+  say(
+    mdTable(
+      [
+        'creations',
+        'concurrency',
+        'TCP conns',
+        '201s',
+        'seconds',
+        'creations/s',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'server CPU µs/creation',
+      ],
+      [
+        [
+          CONFIG.creations.toLocaleString('en-US'),
+          CONFIG.creationConcurrency,
+          c.tcpConnections,
+          c.ok,
+          fmt(c.elapsedMs / 1000, 2),
+          `${fmt(c.perSecond, 0)}${c.perSecond >= 2000 ? ' ✓' : ' ✗'}`,
+          fmt(c.latency.p50, 2),
+          fmt(c.latency.p99, 2),
+          fmt(c.latency.max, 2),
+          fmt((c.serverCpuMs * 1000) / c.ok, 0),
+        ],
+      ],
+      'rrrrrrrrrr',
+    ),
+  );
+  say();
+
+  // Anything odd the servers said or did.
+  const notes = [];
+  for (const r of results.idle) {
+    if (r.failed > 0)
+      notes.push(
+        `idle ${r.kind} ${r.size}: ${r.failed} connections failed: ${JSON.stringify(r.errors)}`,
+      );
+    if (r.openAtReading !== r.opened)
+      notes.push(
+        `idle ${r.kind} ${r.size}: ${r.opened - r.openAtReading} connections closed before the reading`,
+      );
+  }
+  for (const r of results.pairing) {
+    if (r.failed + r.setupFailed > 0)
+      notes.push(
+        `pairing ${r.size} ${r.mode}: ${r.setupFailed} setup failures, ${r.failed} unpaired: ${JSON.stringify(r.errors)}`,
+      );
+  }
+  if (c.ok !== CONFIG.creations)
+    notes.push(`creations: statuses ${JSON.stringify(c.statuses)} ${JSON.stringify(c.errors)}`);
+  const warned = [...results.idle, ...results.pairing, c].filter((r) => r.serverWarnings > 0);
+  for (const r of warned)
+    notes.push(
+      `server logged ${r.serverWarnings} warn/error lines, e.g. ${r.serverWarnSamples[0]}`,
+    );
+  if (notes.length > 0) {
+    say('Notes:');
+    for (const n of notes) say(`- ${n}`);
+    say();
+  }
+  results.runtimeSeconds = (Date.now() - T0) / 1000;
+  say(`Total runtime: ${fmt(results.runtimeSeconds, 1)} s`);
+
+  if (opts.json !== undefined) {
+    writeFileSync(resolve(opts.json), `${JSON.stringify(results, null, 2)}\n`);
+    log(`results written to ${resolve(opts.json)}`);
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
+  process.exitCode = 1;
+} finally {
+  for (const c of [...children]) await stopProc(c, 2000);
+  cleanupSync();
+}
