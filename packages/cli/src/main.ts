@@ -1,4 +1,5 @@
 import { sessionCommand, tallyCommand, tokenCommand, type Io } from './admin.js';
+import { peerCommand } from './peer/command.js';
 import { SERVE_HELP, serve } from './serve.js';
 import { ApiError, UsageError, exitCodeFor } from './usage.js';
 
@@ -13,6 +14,8 @@ Usage:
   punch session close [SESSION]                 end it: disconnect peers, delete its data
   punch token [SESSION] --stream NAME [--ttl S] a peer token + link + QR code for one stream
   punch tally [SESSION] --program a,b --preview c
+  punch peer LINK (--send | --receive)         the SRT agent beside an encoder or decoder
+                                                (punch peer --help)
 
 Common options: --server URL (or PUNCH_SERVER, default http://localhost:8787),
 --token TOKEN (or PUNCH_TOKEN: the admin token), --json (machine-readable output).
@@ -38,6 +41,8 @@ export async function main(
         return await tokenCommand(rest, io);
       case 'tally':
         return await tallyCommand(rest, io);
+      case 'peer':
+        return await peerCommand(rest, io.env, io.out);
       case undefined:
       case 'help':
       case '--help':

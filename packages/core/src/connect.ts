@@ -16,6 +16,9 @@ export interface ConnectInput {
   readonly latencyMs: number;
   readonly sender: Endpoint | null;
   readonly receiver: Endpoint | null;
+  /** The agent's local ports, when not the defaults (`--srt-listen`, `--srt-target`). */
+  readonly sendPort?: number;
+  readonly receivePort?: number;
 }
 
 function srtQuery(i: ConnectInput, mode: string, latencyUnit: 'ms' | 'us'): string {
@@ -39,16 +42,18 @@ function host(ep: Endpoint): string {
  */
 export function connectionStrings(i: ConnectInput): Record<string, string> {
   const port = RENDEZVOUS_BASE_PORT + i.index;
-  const sendUrl = `srt://127.0.0.1:${AGENT_SEND_PORT}?${srtQuery(i, 'caller', 'us')}`;
+  const sendPort = i.sendPort ?? AGENT_SEND_PORT;
+  const receivePort = i.receivePort ?? AGENT_RECEIVE_PORT;
+  const sendUrl = `srt://127.0.0.1:${sendPort}?${srtQuery(i, 'caller', 'us')}`;
   const out: Record<string, string> = {
     'punch-peer-send': `punch peer --server ${i.server} --token "$PUNCH_TOKEN" --stream ${i.stream} --send`,
     'punch-peer-receive': `punch peer --server ${i.server} --token "$PUNCH_TOKEN" --stream ${i.stream} --receive`,
     'ffmpeg-send': `ffmpeg -re -i input.ts -c copy -f mpegts "${sendUrl}"`,
-    'ffmpeg-receive': `ffmpeg -i "srt://127.0.0.1:${AGENT_RECEIVE_PORT}?${srtQuery(i, 'listener', 'us')}" -c copy out.ts`,
-    'srt-live-transmit-send': `srt-live-transmit udp://:5000 "srt://127.0.0.1:${AGENT_SEND_PORT}?${srtQuery(i, 'caller', 'ms')}"`,
-    'srt-live-transmit-receive': `srt-live-transmit "srt://:${AGENT_RECEIVE_PORT}?${srtQuery(i, 'listener', 'ms')}" file://con > out.ts`,
+    'ffmpeg-receive': `ffmpeg -i "srt://127.0.0.1:${receivePort}?${srtQuery(i, 'listener', 'us')}" -c copy out.ts`,
+    'srt-live-transmit-send': `srt-live-transmit udp://:5000 "srt://127.0.0.1:${sendPort}?${srtQuery(i, 'caller', 'ms')}"`,
+    'srt-live-transmit-receive': `srt-live-transmit "srt://:${receivePort}?${srtQuery(i, 'listener', 'ms')}" file://con > out.ts`,
     obs: `Settings → Stream → Service: Custom, Server: ${sendUrl}`,
-    vmix: `Output → SRT: Type Caller, Hostname 127.0.0.1, Port ${AGENT_SEND_PORT}, Latency ${i.latencyMs}, Passphrase ${i.passphrase}, Key length ${i.pbkeylen}`,
+    vmix: `Output → SRT: Type Caller, Hostname 127.0.0.1, Port ${sendPort}, Latency ${i.latencyMs}, Passphrase ${i.passphrase}, Key length ${i.pbkeylen}`,
   };
   if (i.receiver !== null) {
     out['srt-live-transmit-rendezvous-send'] =

@@ -22,3 +22,4 @@ export * from './http/auth.js';
 export * from './http/body.js';
 export * from './http/api.js';
 export * from './http/openapi.js';
+export * from './tunnel/packet.js';

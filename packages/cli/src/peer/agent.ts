@@ -1,0 +1,597 @@
+import { randomBytes } from 'node:crypto';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import WebSocket from 'ws';
+import {
+  PacketType,
+  connectionStrings,
+  deriveTunnelKey,
+  encodeBindingRequest,
+  isStunPacket,
+  packetType,
+  parseBindingResponse,
+  type Endpoint,
+  type Stats,
+} from '@punch/core';
+import { SrtLiveTransmit } from './exec.js';
+import { LocalSide } from './local.js';
+import type { PeerOptions } from './options.js';
+import { PunchedPath, type Addr } from './path.js';
+
+export type Status = 'connecting' | 'waiting' | 'paired' | 'punching' | 'direct' | 'streaming';
+
+export type AgentEvent =
+  | { event: 'status'; status: Status; detail?: string }
+  | { event: 'registered'; stream: string; role: string; stun: 'punch' | 'external' }
+  | { event: 'paired'; remote: Addr & { local?: Endpoint[] } }
+  | {
+      event: 'path';
+      path: 'direct' | 'none';
+      via?: 'public' | 'local';
+      remote?: Addr;
+      reason?: string;
+    }
+  | { event: 'health'; stats: Stats }
+  | { event: 'tally'; tally: 'program' | 'preview' | 'none' }
+  | { event: 'peer-left' }
+  | { event: 'local'; commands: Record<string, string> }
+  | { event: 'error'; code: string; message: string; fatal: boolean }
+  | { event: 'closed'; reason: string };
+
+/** Exit codes of `punch peer` (documented in its help and docs/operators.md). */
+export const EXIT = {
+  ended: 0,
+  error: 1,
+  refused: 3,
+  notFound: 4,
+  noDirectPath: 6,
+  portInUse: 7,
+} as const;
+
+const STUN_RETRY_MS = 500;
+const STUN_REFRESH_MS = 10_000;
+const HEALTH_MS = 1000;
+
+/**
+ * The `punch peer` agent: registers over the WebSocket, learns its public UDP endpoint with
+ * STUN from its media socket, punches a direct path when paired, forwards SRT packets between
+ * that path and the local tool unchanged, reports health once a second, and rides out
+ * restarts of either side or of Punch by reconnecting with backoff.
+ */
+export class Agent {
+  readonly #o: PeerOptions;
+  readonly #emit: (e: AgentEvent) => void;
+  #token: string;
+  #media!: Socket;
+  #local!: LocalSide;
+  #ws: WebSocket | undefined;
+  #path: PunchedPath | undefined;
+  #exec: SrtLiveTransmit | undefined;
+  #srtStats: Record<string, number> | undefined;
+  #stun: { host: string; port: number; username?: string } | undefined;
+  #stunTid: Buffer | undefined;
+  #stunTimer: NodeJS.Timeout | undefined;
+  #mapped: Addr | undefined;
+  #healthTimer: NodeJS.Timeout | undefined;
+  #backoffMs = 500;
+  #done!: (code: number) => void;
+  #finished = false;
+  #status: Status = 'connecting';
+  readonly #counters = { sendBytes: 0, recvBytes: 0, sendPackets: 0, recvPackets: 0 };
+  #lastCounters = { sendBytes: 0, recvBytes: 0, at: Date.now() };
+  #pairing = 0;
+
+  constructor(options: PeerOptions, emit: (e: AgentEvent) => void) {
+    this.#o = options;
+    this.#emit = emit;
+    this.#token = options.token;
+  }
+
+  /** Runs until the session ends or a fatal error; resolves with the exit code. */
+  async run(): Promise<number> {
+    const exit = new Promise<number>((resolve) => {
+      this.#done = resolve;
+    });
+    try {
+      this.#local = await LocalSide.open(
+        this.#o.role === 'sender' ? 'send' : 'receive',
+        this.#o.srtListen,
+        this.#o.srtTarget,
+        (packet) => {
+          this.#fromLocal(packet);
+        },
+      );
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const where = `${this.#o.srtListen.host}:${this.#o.srtListen.port}`;
+      this.#fail(
+        e.code === 'EADDRINUSE' ? 'ERR_PORT_IN_USE' : 'ERR_LOCAL_SOCKET',
+        e.code === 'EADDRINUSE'
+          ? `${where} is already in use: another agent or SRT tool holds it; choose another with --srt-listen`
+          : `cannot open ${where}: ${e.message}`,
+        EXIT.portInUse,
+      );
+      return exit;
+    }
+    this.#media = createSocket('udp4');
+    this.#media.on('message', (msg, rinfo) => {
+      this.#fromMedia(msg, rinfo);
+    });
+    this.#media.on('error', () => undefined);
+    await new Promise<void>((resolve) =>
+      this.#media.bind(this.#o.mediaPort, () => {
+        resolve();
+      }),
+    );
+    this.#healthTimer = setInterval(() => {
+      this.#reportHealth();
+    }, HEALTH_MS);
+    this.#connect();
+    return exit;
+  }
+
+  /** Stops everything (SIGINT). */
+  stop(code: number = EXIT.ended): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    clearInterval(this.#healthTimer);
+    clearTimeout(this.#stunTimer);
+    this.#path?.close();
+    this.#exec?.stop();
+    this.#ws?.removeAllListeners();
+    this.#ws?.on('error', () => undefined);
+    this.#ws?.close(1000);
+    try {
+      this.#media.close();
+    } catch {
+      // not open yet
+    }
+    try {
+      this.#local.close();
+    } catch {
+      // not open yet
+    }
+    this.#done(code);
+  }
+
+  #setStatus(status: Status, detail?: string): void {
+    if (status === this.#status && detail === undefined) return;
+    this.#status = status;
+    this.#emit(
+      detail === undefined ? { event: 'status', status } : { event: 'status', status, detail },
+    );
+  }
+
+  #fail(code: string, message: string, exit: number): void {
+    this.#emit({ event: 'error', code, message, fatal: true });
+    this.stop(exit);
+  }
+
+  // ---- signalling ---------------------------------------------------------------------------
+
+  #connect(): void {
+    if (this.#finished) return;
+    this.#setStatus('connecting');
+    const url = `${this.#o.server.replace(/^http/, 'ws')}/api/session/${encodeURIComponent(this.#o.session)}/ws`;
+    const ws = new WebSocket(url, ['punch.v1'], {
+      headers: { authorization: `Bearer ${this.#token}` },
+    });
+    this.#ws = ws;
+    ws.on('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let code = `HTTP_${res.statusCode ?? 0}`;
+        let detail = '';
+        try {
+          const p = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            code?: string;
+            detail?: string;
+          };
+          code = p.code ?? code;
+          detail = p.detail ?? '';
+        } catch {
+          // not a problem body (a proxy's page): keep the status
+        }
+        const status = res.statusCode ?? 0;
+        if (status === 401 || status === 403) {
+          this.#fail(
+            code,
+            `Punch refused the token (${code}${detail === '' ? '' : `: ${detail}`}). Ask the producer for a new link.`,
+            EXIT.refused,
+          );
+        } else if (status === 404) {
+          this.#fail(
+            code,
+            `no session "${this.#o.session}" on ${this.#o.server}: it has ended, or the link is wrong`,
+            EXIT.notFound,
+          );
+        } else {
+          const retry = Number(res.headers['retry-after']);
+          this.#retry(
+            `Punch answered ${status} ${code}`,
+            Number.isFinite(retry) ? retry * 1000 : undefined,
+          );
+        }
+      });
+    });
+    ws.on('error', (err) => {
+      // Connection refused, DNS, reset: Punch may be restarting. Keep trying.
+      if (ws.readyState !== WebSocket.OPEN)
+        this.#retry(
+          `cannot reach Punch at ${this.#o.server} (${(err as NodeJS.ErrnoException).code ?? err.message})`,
+        );
+    });
+    ws.on('open', () => {
+      this.#backoffMs = 500;
+    });
+    ws.on('message', (data: Buffer) => {
+      this.#onMessage(data.toString('utf8'));
+    });
+    ws.on('close', (code, reason) => {
+      if (this.#ws !== ws || this.#finished) return;
+      this.#ws = undefined;
+      this.#dropPath();
+      if (code === 4410) {
+        this.#emit({ event: 'closed', reason: reason.toString() || 'closed' });
+        this.stop(EXIT.ended);
+      } else if (code === 4401 || code === 4403) {
+        this.#fail(
+          'ERR_TOKEN_EXPIRED',
+          'the token is no longer valid; ask the producer for a new link',
+          EXIT.refused,
+        );
+      } else if (code === 4409) {
+        this.#fail(
+          'ERR_REPLACED',
+          `another agent registered as ${this.#o.role} of "${this.#o.stream}"; this one stops`,
+          EXIT.error,
+        );
+      } else if (code !== 1006 || ws.readyState === WebSocket.CLOSED) {
+        this.#retry(`connection to Punch closed (${code})`);
+      }
+    });
+  }
+
+  #retry(why: string, afterMs?: number): void {
+    if (this.#finished) return;
+    const wait = afterMs ?? this.#backoffMs * (0.75 + Math.random() * 0.5);
+    this.#backoffMs = Math.min(this.#backoffMs * 2, 8000);
+    this.#setStatus('connecting', `${why}; retrying in ${(wait / 1000).toFixed(1)} s`);
+    const ws = this.#ws;
+    this.#ws = undefined;
+    ws?.removeAllListeners();
+    ws?.on('error', () => undefined);
+    ws?.terminate();
+    setTimeout(() => {
+      if (this.#ws === undefined) this.#connect();
+    }, wait).unref();
+  }
+
+  #send(message: unknown): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
+  }
+
+  #onMessage(text: string): void {
+    let m: { type?: unknown } & Record<string, unknown>;
+    try {
+      m = JSON.parse(text) as typeof m;
+    } catch {
+      return;
+    }
+    const { stream, role } = this.#o;
+    switch (m.type) {
+      case 'welcome':
+        this.#send({ type: 'register', stream, role });
+        this.#applyTally(m.tally);
+        break;
+      case 'registered': {
+        const local = lanCandidates(this.#mediaPort());
+        if (local.length > 0) this.#send({ type: 'endpoint', stream, role, local });
+        const bind = m.bind as { host: string; port: number; username: string } | null;
+        if (bind !== null) this.#startStun(bind);
+        else if (this.#o.stun !== undefined) this.#startStun(this.#o.stun);
+        else {
+          this.#fail(
+            'ERR_NO_STUN',
+            'this Punch server has no STUN: pass --stun HOST:PORT (a public STUN server)',
+            EXIT.error,
+          );
+          return;
+        }
+        this.#emit({
+          event: 'registered',
+          stream,
+          role,
+          stun: bind === null ? 'external' : 'punch',
+        });
+        this.#setStatus('waiting');
+        break;
+      }
+      case 'peer':
+        void this.#onPeer(m as unknown as PeerMessage);
+        break;
+      case 'peer-left':
+        this.#dropPath();
+        this.#emit({ event: 'peer-left' });
+        this.#setStatus('waiting');
+        break;
+      case 'tally':
+        this.#applyTally(m);
+        break;
+      case 'token':
+        if (typeof m.token === 'string') this.#token = m.token;
+        break;
+      case 'closed':
+        this.#emit({ event: 'closed', reason: typeof m.reason === 'string' ? m.reason : 'closed' });
+        this.stop(EXIT.ended);
+        break;
+      case 'error': {
+        const code = typeof m.code === 'string' ? m.code : 'ERR_UNKNOWN';
+        const message = typeof m.message === 'string' ? m.message : code;
+        if (code === 'ERR_STREAM_FORBIDDEN' || code === 'ERR_FORBIDDEN') {
+          this.#fail(code, `${message}: this token cannot be ${role} of "${stream}"`, EXIT.refused);
+        } else if (code === 'ERR_STREAM_UNKNOWN') {
+          this.#fail(code, `${message}: check --stream`, EXIT.notFound);
+        } else if (code === 'ERR_SLOT_TAKEN') {
+          this.#fail(code, message, EXIT.error);
+        } else {
+          this.#emit({ event: 'error', code, message, fatal: false });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  #applyTally(t: unknown): void {
+    const tally = t as { program?: unknown; preview?: unknown } | undefined;
+    const has = (list: unknown): boolean => Array.isArray(list) && list.includes(this.#o.stream);
+    const state = has(tally?.program) ? 'program' : has(tally?.preview) ? 'preview' : 'none';
+    this.#emit({ event: 'tally', tally: state });
+  }
+
+  // ---- endpoint discovery -------------------------------------------------------------------
+
+  #mediaPort(): number {
+    return this.#media.address().port;
+  }
+
+  #startStun(target: { host: string; port: number; username?: string }): void {
+    this.#stun = target;
+    this.#mapped = undefined;
+    this.#sendStun();
+  }
+
+  #sendStun(): void {
+    clearTimeout(this.#stunTimer);
+    const t = this.#stun;
+    if (t === undefined || this.#finished) return;
+    this.#stunTid = randomBytes(12);
+    this.#media.send(encodeBindingRequest(this.#stunTid, t.username), t.port, t.host);
+    // Until answered, retry fast; then refresh: it keeps the NAT mapping to Punch alive and
+    // tells Punch if the mapping moved.
+    this.#stunTimer = setTimeout(
+      () => {
+        this.#sendStun();
+      },
+      this.#mapped === undefined ? STUN_RETRY_MS : STUN_REFRESH_MS,
+    );
+  }
+
+  #onStun(packet: Uint8Array): void {
+    const r = parseBindingResponse(packet);
+    if (
+      r === undefined ||
+      this.#stunTid === undefined ||
+      !Buffer.from(r.transactionId).equals(this.#stunTid)
+    )
+      return;
+    const first = this.#mapped === undefined;
+    const moved =
+      this.#mapped !== undefined &&
+      (this.#mapped.ip !== r.mapped.ip || this.#mapped.port !== r.mapped.port);
+    this.#mapped = { ip: r.mapped.ip, port: r.mapped.port };
+    if (this.#stun?.username === undefined && (first || moved)) {
+      // An external STUN server: tell Punch what it saw (Punch checks the IP).
+      this.#send({
+        type: 'endpoint',
+        stream: this.#o.stream,
+        role: this.#o.role,
+        public: this.#mapped,
+      });
+    }
+    if (first) {
+      clearTimeout(this.#stunTimer);
+      this.#stunTimer = setTimeout(() => {
+        this.#sendStun();
+      }, STUN_REFRESH_MS);
+    }
+  }
+
+  // ---- pairing and the punched path ---------------------------------------------------------
+
+  async #onPeer(m: PeerMessage): Promise<void> {
+    this.#dropPath();
+    const pairing = this.#pairing;
+    this.#emit({ event: 'paired', remote: m.remote });
+    this.#setStatus('punching');
+    const key = await deriveTunnelKey(m.passphrase, this.#o.session, this.#o.stream);
+    if (pairing !== this.#pairing || this.#finished) return;
+    this.#showLocal(m);
+    this.#path = new PunchedPath({
+      socket: this.#media,
+      key,
+      role: this.#o.role,
+      remote: m.remote,
+      punchTimeoutMs: this.#o.punchTimeout * 1000,
+      events: {
+        up: (remote, via) => {
+          this.#emit({ event: 'path', path: 'direct', via, remote });
+          this.#setStatus('direct');
+        },
+        down: (reason) => {
+          this.#emit({ event: 'path', path: 'none', reason });
+          this.#setStatus('punching');
+        },
+        failed: (seconds) => {
+          this.#fail(
+            'ERR_DIRECT_PATH_FAILED',
+            `no direct path to the other side after ${seconds} s. One of the two networks probably has a symmetric NAT ` +
+              '(a new public port for every destination) or blocks UDP. Direct SRT cannot pass it: use another network ' +
+              '(e.g. a phone hotspot), forward a UDP port on one router, or use a relay.',
+            EXIT.noDirectPath,
+          );
+        },
+      },
+    });
+  }
+
+  #showLocal(m: PeerMessage): void {
+    const commands = connectionStrings({
+      server: this.#o.server,
+      session: this.#o.session,
+      stream: this.#o.stream,
+      index: 0,
+      passphrase: m.passphrase,
+      pbkeylen: m.pbkeylen,
+      latencyMs: m.latencyMs,
+      sender: null,
+      receiver: null,
+      sendPort: this.#o.srtListen.port,
+      receivePort: this.#o.srtTarget.port,
+    });
+    const mine = Object.fromEntries(
+      Object.entries(commands)
+        .filter(([k]) =>
+          this.#o.role === 'sender'
+            ? k.endsWith('-send') || k === 'obs' || k === 'vmix'
+            : k.endsWith('-receive'),
+        )
+        .filter(([k]) => !k.startsWith('punch-peer') && !k.includes('rendezvous')),
+    );
+    this.#emit({ event: 'local', commands: mine });
+    if (this.#o.exec !== undefined && this.#exec === undefined) this.#startExec(m);
+  }
+
+  #startExec(m: PeerMessage): void {
+    const q = `passphrase=${m.passphrase}&pbkeylen=${m.pbkeylen}&latency=${m.latencyMs}`;
+    const exec = this.#o.exec ?? '';
+    const [input, output] =
+      this.#o.role === 'sender'
+        ? [exec, `srt://${this.#o.srtListen.host}:${this.#o.srtListen.port}?mode=caller&${q}`]
+        : [`srt://${this.#o.srtTarget.host}:${this.#o.srtTarget.port}?mode=listener&${q}`, exec];
+    this.#exec = new SrtLiveTransmit(
+      input,
+      output,
+      (stats) => {
+        this.#srtStats = stats;
+      },
+      (code) => {
+        this.#emit({
+          event: 'error',
+          code: 'ERR_EXEC_EXITED',
+          message: `srt-live-transmit exited (${code ?? 'signal'}); restarting`,
+          fatal: false,
+        });
+      },
+    );
+    this.#exec.start();
+  }
+
+  #dropPath(): void {
+    this.#pairing++;
+    this.#path?.close();
+    this.#path = undefined;
+  }
+
+  // ---- data ---------------------------------------------------------------------------------
+
+  #fromMedia(msg: Buffer, rinfo: RemoteInfo): void {
+    if (isStunPacket(msg)) {
+      this.#onStun(msg);
+      return;
+    }
+    const path = this.#path;
+    if (path === undefined) return;
+    const from = { ip: rinfo.address, port: rinfo.port };
+    switch (packetType(msg)) {
+      case 'probe':
+      case 'probeAck':
+        void path.onProbe(msg, from);
+        break;
+      case 'ping':
+      case 'pong':
+        path.onPing(msg, from);
+        break;
+      case 'data':
+        if (!path.isRemote(from)) return;
+        path.heard(from);
+        this.#counters.recvBytes += msg.byteLength - 1;
+        this.#counters.recvPackets++;
+        this.#local.deliver(msg.subarray(1));
+        if (this.#status === 'direct') this.#setStatus('streaming');
+        break;
+      default:
+        break;
+    }
+  }
+
+  #fromLocal(packet: Buffer): void {
+    const remote = this.#path?.remote;
+    if (remote === undefined) return; // not connected yet: SRT retransmits its handshake
+    this.#counters.sendBytes += packet.byteLength;
+    this.#counters.sendPackets++;
+    this.#media.send([DATA, packet], remote.port, remote.ip);
+    if (this.#status === 'direct') this.#setStatus('streaming');
+  }
+
+  #reportHealth(): void {
+    const now = Date.now();
+    const dt = Math.max(1, now - this.#lastCounters.at) / 1000;
+    const c = this.#counters;
+    const stats: Stats = {
+      path: this.#path?.remote === undefined ? 'none' : 'direct',
+      sendBps: Math.round(((c.sendBytes - this.#lastCounters.sendBytes) * 8) / dt),
+      recvBps: Math.round(((c.recvBytes - this.#lastCounters.recvBytes) * 8) / dt),
+      sendBytes: c.sendBytes,
+      recvBytes: c.recvBytes,
+      sendPackets: c.sendPackets,
+      recvPackets: c.recvPackets,
+    };
+    this.#lastCounters = { sendBytes: c.sendBytes, recvBytes: c.recvBytes, at: now };
+    const rtt = this.#path?.rttMs;
+    if (rtt !== undefined) stats.rttMs = Math.round(rtt * 100) / 100;
+    if (this.#path?.remote !== undefined) stats.lossPct = Math.round(this.#path.lossPct * 10) / 10;
+    if (this.#srtStats !== undefined) stats.srt = this.#srtStats;
+    if (this.#status === 'streaming' && stats.sendBps === 0 && stats.recvBps === 0)
+      this.#setStatus('direct');
+    if (this.#ws?.readyState === WebSocket.OPEN && this.#stun !== undefined) {
+      this.#send({ type: 'health', stream: this.#o.stream, role: this.#o.role, stats });
+    }
+    if (this.#path !== undefined) this.#emit({ event: 'health', stats });
+  }
+}
+
+interface PeerMessage {
+  stream: string;
+  role: string;
+  remote: Endpoint & { local?: Endpoint[] };
+  passphrase: string;
+  pbkeylen: number;
+  latencyMs: number;
+}
+
+const DATA = Buffer.from([PacketType.data]);
+
+/** This machine's LAN addresses with the media port: candidates for peers behind the same NAT. */
+function lanCandidates(port: number): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === 'IPv4' && !a.internal) out.push({ ip: a.address, port });
+    }
+  }
+  return out.slice(0, 8);
+}

@@ -1,0 +1,28 @@
+import { Agent } from './agent.js';
+import { PEER_HELP, parsePeerOptions } from './options.js';
+import { createReporter } from './ui.js';
+
+/** `punch peer`: runs the agent until the session ends, a fatal error, or Ctrl-C. */
+export async function peerCommand(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: (t: string) => void,
+): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out(PEER_HELP);
+    return 0;
+  }
+  const options = parsePeerOptions(argv, env);
+  const agent = new Agent(options, createReporter(options.json, process.stdout));
+  const stop = (): void => {
+    agent.stop(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await agent.run();
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}

@@ -1,0 +1,139 @@
+import { parseArgs } from 'node:util';
+import { TokenClaimsSchema, fromBase64url, fromUtf8, type TokenClaims } from '@punch/core';
+import { UsageError } from '../usage.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface PeerOptions {
+  readonly server: string;
+  readonly token: string;
+  readonly session: string;
+  readonly stream: string;
+  readonly role: 'sender' | 'receiver';
+  /** --send: where the user's SRT caller connects. */
+  readonly srtListen: HostPort;
+  /** --receive: the user's SRT listener. */
+  readonly srtTarget: HostPort;
+  /** Local UDP port of the media socket (0 = any). */
+  readonly mediaPort: number;
+  /** External STUN server, for hosts without STUN (`registered.bind` is null). */
+  readonly stun: HostPort | undefined;
+  /** srt-live-transmit's other end, when the agent runs it (`--exec`). */
+  readonly exec: string | undefined;
+  readonly json: boolean;
+  /** Seconds of probing without a direct path before giving up (exit 6). */
+  readonly punchTimeout: number;
+}
+
+export const PEER_HELP = `punch peer — the SRT agent: punches through NATs and carries SRT end to end
+
+  punch peer OPERATOR_URL (--send | --receive) [options]
+  punch peer --server URL --token TOKEN (--send | --receive) [options]
+
+  OPERATOR_URL          the link from the QR code (https://…/s/SESSION?t=TOKEN)
+  --server URL          Punch's address (or PUNCH_SERVER)
+  --token TOKEN         a peer or admin token (or PUNCH_TOKEN)
+  --send                this side sends: your encoder connects to --srt-listen as SRT caller
+  --receive             this side receives: the agent calls your SRT listener at --srt-target
+  --stream NAME         the stream slot (default: the one the token is for)
+  --srt-listen H:P      default 127.0.0.1:9000
+  --srt-target H:P      default 127.0.0.1:9100
+  --port N              local UDP port for the media socket (default: any)
+  --stun H:P            STUN server to use when Punch has none (e.g. on Cloudflare)
+  --exec URI            run srt-live-transmit with URI as its input (--send) or output (--receive)
+  --punch-timeout S     give up after S seconds without a direct path (default 30; exit code 6)
+  --json                NDJSON events instead of the status line
+
+Exit codes: 0 the session ended, 1 error, 2 usage, 3 token refused, 4 no such session or stream,
+6 no direct path (symmetric NAT or UDP blocked), 7 a local port is in use.`;
+
+function hostPort(text: string, flag: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (m === null || port > 65535) throw new UsageError(`${flag} takes HOST:PORT (got "${text}")`);
+  return { host: m[1] ?? (m[2] === '' || m[2] === undefined ? '127.0.0.1' : m[2]), port };
+}
+
+/** The claims of a token, read without verifying (the server verifies). */
+export function readClaims(token: string): TokenClaims | undefined {
+  const payload = token.startsWith('p_') ? token.slice(2).split('.')[0] : undefined;
+  const bytes = payload === undefined ? undefined : fromBase64url(payload);
+  if (bytes === undefined) return undefined;
+  try {
+    const parsed = TokenClaimsSchema.safeParse(JSON.parse(fromUtf8(bytes)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function parsePeerOptions(argv: string[], env: NodeJS.ProcessEnv): PeerOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      server: { type: 'string' },
+      token: { type: 'string' },
+      send: { type: 'boolean', default: false },
+      receive: { type: 'boolean', default: false },
+      stream: { type: 'string' },
+      'srt-listen': { type: 'string', default: '127.0.0.1:9000' },
+      'srt-target': { type: 'string', default: '127.0.0.1:9100' },
+      port: { type: 'string', default: '0' },
+      stun: { type: 'string' },
+      exec: { type: 'string' },
+      'punch-timeout': { type: 'string', default: '30' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  let server = values.server ?? env.PUNCH_SERVER;
+  let token = values.token ?? env.PUNCH_TOKEN;
+  const link = positionals[0];
+  if (link !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(link);
+    } catch {
+      throw new UsageError(`"${link}" is not an operator link (https://…/s/SESSION?t=TOKEN)`);
+    }
+    const t = url.searchParams.get('t');
+    if (!/^\/s\/[^/]+\/?$/.test(url.pathname) || t === null) {
+      throw new UsageError(`"${link}" is not an operator link (https://…/s/SESSION?t=TOKEN)`);
+    }
+    server = url.origin;
+    token = t;
+  }
+  if (values.send === values.receive)
+    throw new UsageError('say which side this is: --send or --receive');
+  if (server === undefined || server === '')
+    throw new UsageError('--server (or PUNCH_SERVER, or an operator link) is required');
+  if (token === undefined || token === '')
+    throw new UsageError('--token (or PUNCH_TOKEN, or an operator link) is required');
+  const claims = readClaims(token);
+  if (claims === undefined) throw new UsageError('the token is not a Punch token (p_…)');
+  const stream = values.stream ?? claims.stream ?? undefined;
+  if (stream === undefined)
+    throw new UsageError('this token covers every stream: name one with --stream');
+  const mediaPort = Number(values.port);
+  if (!Number.isInteger(mediaPort) || mediaPort < 0 || mediaPort > 65535)
+    throw new UsageError('--port takes a port number');
+  const punchTimeout = Number(values['punch-timeout']);
+  if (!(punchTimeout > 0)) throw new UsageError('--punch-timeout takes a number of seconds');
+  return {
+    server: server.replace(/\/+$/, ''),
+    token,
+    session: claims.session,
+    stream,
+    role: values.send ? 'sender' : 'receiver',
+    srtListen: hostPort(values['srt-listen'], '--srt-listen'),
+    srtTarget: hostPort(values['srt-target'], '--srt-target'),
+    mediaPort,
+    stun: values.stun === undefined ? undefined : hostPort(values.stun, '--stun'),
+    exec: values.exec,
+    json: values.json,
+    punchTimeout,
+  };
+}

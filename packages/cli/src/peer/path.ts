@@ -1,0 +1,208 @@
+import { randomBytes, type webcrypto } from 'node:crypto';
+
+type CryptoKey = webcrypto.CryptoKey;
+import type { Socket } from 'node:dgram';
+import { decodePing, encodePing, encodeProbe, verifyProbe, type Endpoint } from '@punch/core';
+
+export interface Addr {
+  readonly ip: string;
+  readonly port: number;
+}
+
+const PROBE_INTERVAL_MS = 200;
+const PING_INTERVAL_MS = 1000;
+/** Silence from the other side for this long means the path is gone (re-punch). */
+const PATH_TIMEOUT_MS = 8000;
+
+const same = (a: Addr, b: Addr): boolean => a.ip === b.ip && a.port === b.port;
+const key = (a: Addr): string => `${a.ip}:${a.port}`;
+
+export interface PathEvents {
+  up(remote: Addr, via: 'public' | 'local'): void;
+  down(reason: string): void;
+  failed(seconds: number): void;
+}
+
+/**
+ * The punched path to the other agent: probes every candidate (public endpoint first, then
+ * LAN candidates) until an authenticated ack proves two-way reachability, then pings once a
+ * second for RTT and to keep both NAT mappings open. Both sides' first probes are dropped
+ * until that side has sent outbound, so probing continues until the other side confirms.
+ */
+export class PunchedPath {
+  readonly #socket: Socket;
+  readonly #key: CryptoKey;
+  readonly #role: 'sender' | 'receiver';
+  readonly #other: 'sender' | 'receiver';
+  readonly #events: PathEvents;
+  readonly #punchTimeoutMs: number;
+  #candidates: { addr: Addr; via: 'public' | 'local' }[];
+  readonly #nonces = new Map<string, Addr>();
+  readonly #proven = new Set<string>();
+  #remote: Addr | undefined;
+  #via: 'public' | 'local' | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #deadline: NodeJS.Timeout | undefined;
+  #lastHeard = 0;
+  #seq = 0;
+  #pingsSent = 0;
+  #pongs = 0;
+  #rttMs: number | undefined;
+  #closed = false;
+
+  constructor(options: {
+    socket: Socket;
+    key: CryptoKey;
+    role: 'sender' | 'receiver';
+    remote: Endpoint & { local?: Endpoint[] };
+    events: PathEvents;
+    punchTimeoutMs: number;
+  }) {
+    this.#socket = options.socket;
+    this.#key = options.key;
+    this.#role = options.role;
+    this.#other = options.role === 'sender' ? 'receiver' : 'sender';
+    this.#events = options.events;
+    this.#punchTimeoutMs = options.punchTimeoutMs;
+    this.#candidates = [
+      { addr: { ip: options.remote.ip, port: options.remote.port }, via: 'public' },
+      ...(options.remote.local ?? []).map((l) => ({
+        addr: { ip: l.ip, port: l.port },
+        via: 'local' as const,
+      })),
+    ];
+    this.#punch();
+  }
+
+  get remote(): Addr | undefined {
+    return this.#remote;
+  }
+  get rttMs(): number | undefined {
+    return this.#rttMs;
+  }
+  /** Ping loss over the path's life, in percent. */
+  get lossPct(): number {
+    // The last ping may still be in flight: count it neither way.
+    const settled = this.#pingsSent - 1;
+    if (settled <= 0) return 0;
+    return (100 * Math.max(0, settled - this.#pongs)) / settled;
+  }
+
+  /**
+   * True when `addr` proved it holds the passphrase (an authenticated probe or ack came from
+   * it): only such addresses' data is forwarded. The two sides may settle on different
+   * addresses of each other (one on the LAN address, one on the public), so any proven address
+   * counts, not only the one this side sends to.
+   */
+  isRemote(addr: Addr): boolean {
+    return this.#remote !== undefined && this.#proven.has(key(addr));
+  }
+
+  /** Any datagram from the remote proves the path is alive. */
+  heard(addr: Addr): void {
+    if (this.isRemote(addr)) this.#lastHeard = Date.now();
+  }
+
+  /** Handles a probe or ack datagram. */
+  async onProbe(packet: Uint8Array, from: Addr): Promise<void> {
+    const p = await verifyProbe(this.#key, packet, this.#other);
+    if (p === undefined || this.#closed) return;
+    if (this.#proven.size < 16) this.#proven.add(key(from));
+    if (p.kind === 'probe') {
+      this.#send(await encodeProbe(this.#key, 'probeAck', this.#role, p.nonce), from);
+      // The probe came from where the other side really is (its NAT may map differently than
+      // it thinks): probe back there too.
+      if (!this.#candidates.some((c) => same(c.addr, from)))
+        this.#candidates.push({ addr: from, via: 'public' });
+      this.heard(from);
+      return;
+    }
+    const sent = this.#nonces.get(Buffer.from(p.nonce).toString('hex'));
+    if (sent === undefined || !same(sent, from)) return;
+    const via = this.#candidates.find((c) => same(c.addr, from))?.via ?? 'public';
+    // A LAN path wins over the public one (no hairpin through the NAT needed).
+    if (this.#remote === undefined || (via === 'local' && this.#via !== 'local'))
+      this.#confirm(from, via);
+  }
+
+  /** Handles a ping or pong datagram. */
+  onPing(packet: Uint8Array, from: Addr): void {
+    if (!this.isRemote(from)) return;
+    const p = decodePing(packet);
+    if (p === undefined) return;
+    this.#lastHeard = Date.now();
+    if (p.kind === 'ping') this.#send(encodePing('pong', p.seq, p.sentAt), from);
+    else {
+      this.#pongs++;
+      this.#rttMs = Math.max(0, performance.now() - p.sentAt);
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#probeTimer);
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#deadline);
+  }
+
+  #punch(): void {
+    this.#remote = undefined;
+    this.#via = undefined;
+    clearInterval(this.#pingTimer);
+    const probe = async (): Promise<void> => {
+      for (const c of this.#candidates) {
+        const nonce = randomBytes(8);
+        this.#nonces.set(nonce.toString('hex'), c.addr);
+        this.#send(await encodeProbe(this.#key, 'probe', this.#role, nonce), c.addr);
+      }
+      if (this.#nonces.size > 512) {
+        const keep = [...this.#nonces].slice(-256);
+        this.#nonces.clear();
+        for (const [k, v] of keep) this.#nonces.set(k, v);
+      }
+    };
+    void probe();
+    this.#probeTimer = setInterval(() => void probe(), PROBE_INTERVAL_MS);
+    clearTimeout(this.#deadline);
+    this.#deadline = setTimeout(() => {
+      if (this.#remote === undefined && !this.#closed)
+        this.#events.failed(this.#punchTimeoutMs / 1000);
+    }, this.#punchTimeoutMs);
+  }
+
+  #confirm(remote: Addr, via: 'public' | 'local'): void {
+    const first = this.#remote === undefined;
+    this.#remote = remote;
+    this.#via = via;
+    this.#lastHeard = Date.now();
+    clearTimeout(this.#deadline);
+    // Keep probing a little while a LAN candidate might still confirm, then stop.
+    if (via === 'local' || !this.#candidates.some((c) => c.via === 'local'))
+      clearInterval(this.#probeTimer);
+    else setTimeout(() => clearInterval(this.#probeTimer), 2000).unref();
+    if (first) {
+      this.#pingTimer = setInterval(() => {
+        this.#tick();
+      }, PING_INTERVAL_MS);
+    }
+    this.#events.up(remote, via);
+  }
+
+  #tick(): void {
+    const remote = this.#remote;
+    if (remote === undefined) return;
+    if (Date.now() - this.#lastHeard > PATH_TIMEOUT_MS) {
+      this.#events.down(`nothing from ${remote.ip}:${remote.port} for ${PATH_TIMEOUT_MS / 1000} s`);
+      this.#punch();
+      return;
+    }
+    this.#pingsSent++;
+    this.#send(encodePing('ping', ++this.#seq, performance.now()), remote);
+  }
+
+  #send(packet: Uint8Array, to: Addr): void {
+    if (this.#closed) return;
+    this.#socket.send(packet, to.port, to.ip);
+  }
+}

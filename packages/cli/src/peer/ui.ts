@@ -1,0 +1,99 @@
+import type { AgentEvent } from './agent.js';
+
+/**
+ * How the agent talks to its operator: NDJSON events (`--json`), or readable lines with a live
+ * status line on a terminal: waiting → paired → punching → direct → streaming, and tally as an
+ * ON AIR / PREVIEW badge (words as well as colour).
+ */
+export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: AgentEvent) => void {
+  if (json) {
+    return (e) => {
+      out.write(`${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`);
+    };
+  }
+  const tty = out.isTTY;
+  const colour = (code: string, text: string): string =>
+    tty ? `\x1b[${code}m${text}\x1b[0m` : text;
+  let tally = '';
+  let live = false;
+  const line = (text: string): void => {
+    if (live) out.write('\r\x1b[2K');
+    live = false;
+    out.write(`${text}\n`);
+  };
+  const status = (text: string): void => {
+    const full = `${tally}${text}`;
+    if (tty) {
+      out.write(`\r\x1b[2K${full}`);
+      live = true;
+    } else line(full);
+  };
+  return (e) => {
+    switch (e.event) {
+      case 'status':
+        if (e.status === 'streaming' && tty) return; // the health line says it
+        if (e.status === 'connecting' && e.detail !== undefined) line(`… ${e.detail}`);
+        else line(`● ${describe(e.status)}`);
+        break;
+      case 'registered':
+        line(`✓ registered as ${e.role} of "${e.stream}"`);
+        break;
+      case 'paired':
+        line(`✓ paired with ${e.remote.ip}:${e.remote.port}: punching through the NATs`);
+        break;
+      case 'path':
+        line(
+          e.path === 'direct'
+            ? `✓ direct path up (${e.via === 'local' ? 'same network' : 'through the NATs'})`
+            : `✗ path lost: ${e.reason ?? ''}; punching again`,
+        );
+        break;
+      case 'local':
+        line('Point your SRT tool at this agent:');
+        for (const [tool, cmd] of Object.entries(e.commands)) line(`  ${tool}: ${cmd}`);
+        break;
+      case 'health': {
+        const s = e.stats;
+        const mbit = (bps: number | undefined): string => ((bps ?? 0) / 1e6).toFixed(1);
+        if (tty)
+          status(
+            `▶ ${s.path} ↑ ${mbit(s.sendBps)} Mbit/s ↓ ${mbit(s.recvBps)} Mbit/s  RTT ${s.rttMs?.toFixed(1) ?? '—'} ms  loss ${s.lossPct ?? 0}%`,
+          );
+        break;
+      }
+      case 'tally':
+        tally =
+          e.tally === 'program'
+            ? `${colour('41;97;1', ' ON AIR ')} `
+            : e.tally === 'preview'
+              ? `${colour('42;30;1', ' PREVIEW ')} `
+              : '';
+        line(e.tally === 'none' ? 'tally: off' : `tally: ${tally}`);
+        break;
+      case 'peer-left':
+        line('✗ the other side left; waiting for it to come back');
+        break;
+      case 'error':
+        line(`${e.fatal ? '✗ error' : '! warning'} ${e.code}: ${e.message}`);
+        break;
+      case 'closed':
+        line(`■ the session ended (${e.reason})`);
+        break;
+    }
+  };
+}
+
+function describe(status: string): string {
+  switch (status) {
+    case 'connecting':
+      return 'connecting to Punch';
+    case 'waiting':
+      return 'waiting for the other side';
+    case 'punching':
+      return 'punching';
+    case 'direct':
+      return 'direct path up; waiting for SRT';
+    default:
+      return status;
+  }
+}
