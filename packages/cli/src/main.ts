@@ -42,7 +42,9 @@ export async function main(
       case 'tally':
         return await tallyCommand(rest, io);
       case 'peer':
-        return await peerCommand(rest, io.env, io.out);
+        return await peerCommand(rest, io.env, (t) => {
+          io.out(t);
+        });
       case undefined:
       case 'help':
       case '--help':

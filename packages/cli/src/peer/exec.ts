@@ -28,7 +28,7 @@ export class SrtLiveTransmit {
     if (this.#stopped) return;
     const child = spawn('srt-live-transmit', this.#args, { stdio: ['ignore', 'inherit', 'pipe'] });
     this.#child = child;
-    createInterface({ input: child.stderr! }).on('line', (line) => {
+    createInterface({ input: child.stderr }).on('line', (line) => {
       const stats = parseStats(line);
       if (stats !== undefined) this.#onStats(stats);
     });

@@ -1,6 +1,4 @@
-import { randomBytes, type webcrypto } from 'node:crypto';
-
-type CryptoKey = webcrypto.CryptoKey;
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { decodePing, encodePing, encodeProbe, verifyProbe, type Endpoint } from '@punch/core';
 
@@ -180,7 +178,10 @@ export class PunchedPath {
     // Keep probing a little while a LAN candidate might still confirm, then stop.
     if (via === 'local' || !this.#candidates.some((c) => c.via === 'local'))
       clearInterval(this.#probeTimer);
-    else setTimeout(() => clearInterval(this.#probeTimer), 2000).unref();
+    else
+      setTimeout(() => {
+        clearInterval(this.#probeTimer);
+      }, 2000).unref();
     if (first) {
       this.#pingTimer = setInterval(() => {
         this.#tick();
