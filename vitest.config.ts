@@ -34,6 +34,17 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          // Network namespaces, ffmpeg and SRT: one file at a time.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

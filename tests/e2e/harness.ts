@@ -1,0 +1,276 @@
+/** Drives Punch, `punch peer`, ffmpeg and srt-live-transmit inside a NatLab. */
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { PUBLIC_IP, type NatLab } from './natlab.js';
+
+export const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
+export const SERVER = `http://${PUBLIC_IP}:8787`;
+
+export type Event = { event: string } & Record<string, unknown>;
+
+/** A running `punch peer` with its NDJSON events. */
+export class AgentProc {
+  readonly child: ChildProcess;
+  readonly events: Event[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<number>;
+  #waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
+
+  constructor(child: ChildProcess) {
+    this.child = child;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let e: Event;
+      try {
+        e = JSON.parse(line) as Event;
+      } catch {
+        this.stderr.push(line);
+        return;
+      }
+      this.events.push(e);
+      this.#waiters = this.#waiters.filter((w) => {
+        if (!w.pred(e)) return true;
+        w.resolve(e);
+        return false;
+      });
+    });
+    createInterface({ input: child.stderr! }).on('line', (l) => this.stderr.push(l));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => { resolve(code ?? -1); }));
+  }
+
+  /** Resolves with the first event (already seen or future) that matches. */
+  waitFor(pred: (e: Event) => boolean, what: string, timeoutMs = 20_000): Promise<Event> {
+    const seen = this.events.find(pred);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new Error(
+            `agent: no ${what} within ${timeoutMs} ms; events: ${JSON.stringify(this.events.filter((e) => e.event !== 'health').slice(-8))} stderr: ${this.stderr.slice(-5).join(' | ')}`,
+          ),
+        );
+      }, timeoutMs);
+      this.#waiters.push({
+        pred,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
+    });
+  }
+
+  waitDirect(timeoutMs?: number): Promise<Event> {
+    return this.waitFor((e) => e.event === 'path' && e.path === 'direct', 'direct path', timeoutMs);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.child.kill(signal);
+  }
+}
+
+/** Runs a command in a namespace to completion and returns stdout. */
+export function runIn(lab: NatLab, ns: string, command: string, args: string[]): string {
+  return execFileSync('ip', ['netns', 'exec', lab.ns(ns), command, ...args], { encoding: 'utf8' });
+}
+
+export interface Show {
+  session: string;
+  admin: string;
+  passphrase: string;
+  token(stream: string | null): string;
+}
+
+/** Starts Punch in the lab's public network and creates a session there. */
+export async function startPunch(lab: NatLab, streams = ['cam-1']): Promise<Show> {
+  const data = mkdtempSync(join(tmpdir(), 'punch-e2e-'));
+  const server = lab.spawn(
+    'pub',
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--host',
+      PUBLIC_IP,
+      '--port',
+      '8787',
+      '--stun-port',
+      '3478',
+      '--data-dir',
+      data,
+      '--log-level',
+      'warn',
+    ],
+    {
+      ...process.env,
+      PUNCH_SECRET: 'e2e-secret-0123456789-0123456789-abcdef',
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    const lines: string[] = [];
+    const timer = setTimeout(
+      () => { reject(new Error(`Punch did not start: ${lines.join('\n')}`)); },
+      15_000,
+    );
+    createInterface({ input: server.stdout! }).on('line', (l) => {
+      lines.push(l);
+    });
+    createInterface({ input: server.stderr! }).on('line', (l) => lines.push(l));
+    // --log-level warn hides "listening": poll /healthz instead.
+    const poll = (): void => {
+      try {
+        runIn(lab, 'pub', process.execPath, [
+          '-e',
+          `fetch('${SERVER}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+        ]);
+        clearTimeout(timer);
+        resolve();
+      } catch {
+        setTimeout(poll, 200);
+      }
+    };
+    poll();
+  });
+  const admin = (args: string[]): string =>
+    runIn(lab, 'pub', process.execPath, [CLI, ...args, '--server', SERVER, '--json']);
+  const created = JSON.parse(admin(['session', 'create', '--streams', streams.join(',')])) as {
+    session: string;
+    token: string;
+  };
+  const connect = JSON.parse(
+    admin(['session', 'connect', created.session, '--token', created.token]),
+  ) as { passphrase: string };
+  return {
+    session: created.session,
+    admin: created.token,
+    passphrase: connect.passphrase,
+    token: (stream) =>
+      (
+        JSON.parse(
+          admin([
+            'token',
+            created.session,
+            '--token',
+            created.token,
+            ...(stream === null ? ['--all'] : ['--stream', stream]),
+          ]),
+        ) as { token: string }
+      ).token,
+  };
+}
+
+export function startAgent(
+  lab: NatLab,
+  ns: string,
+  token: string,
+  mode: '--send' | '--receive',
+  extra: string[] = [],
+): AgentProc {
+  return new AgentProc(
+    lab.spawn(ns, process.execPath, [
+      CLI,
+      'peer',
+      '--server',
+      SERVER,
+      '--token',
+      token,
+      mode,
+      '--json',
+      ...extra,
+    ]),
+  );
+}
+
+/** srt-live-transmit as the user's SRT listener, writing what it receives to a file. */
+export function startListener(
+  lab: NatLab,
+  ns: string,
+  passphrase: string,
+  out: string,
+): ChildProcess {
+  const child = lab.spawn(ns, 'srt-live-transmit', [
+    '-ll:error',
+    `srt://127.0.0.1:9100?mode=listener&passphrase=${passphrase}&pbkeylen=32`,
+    'file://con',
+  ]);
+  child.stdout!.pipe(createWriteStream(out));
+  return child;
+}
+
+/** ffmpeg encoding a test pattern as MPEG-TS over SRT to the sending agent. */
+export function startFfmpeg(
+  lab: NatLab,
+  ns: string,
+  passphrase: string,
+  seconds: number,
+): ChildProcess {
+  return lab.spawn(ns, 'ffmpeg', [
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=320x240:rate=25',
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-g',
+    '25',
+    '-f',
+    'mpegts',
+    `srt://127.0.0.1:9000?mode=caller&passphrase=${passphrase}&pbkeylen=32&latency=200000`,
+  ]);
+}
+
+export function exited(child: ChildProcess, timeoutMs = 60_000): Promise<number> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error('process did not exit in time')); }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code ?? -1);
+    });
+  });
+}
+
+/** What ffprobe finds in a received file: the video codec and the duration in seconds. */
+export function probe(file: string): { video: string | undefined; duration: number } {
+  let out = '';
+  try {
+    out = execFileSync(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-show_entries',
+        'stream=codec_type,codec_name:format=duration',
+        '-of',
+        'json',
+        file,
+      ],
+      { encoding: 'utf8' },
+    );
+  } catch {
+    return { video: undefined, duration: 0 };
+  }
+  const j = JSON.parse(out) as {
+    streams?: { codec_type: string; codec_name: string }[];
+    format?: { duration?: string };
+  };
+  return {
+    video: j.streams?.find((s) => s.codec_type === 'video')?.codec_name,
+    duration: Number(j.format?.duration ?? 0),
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
