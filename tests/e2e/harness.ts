@@ -38,7 +38,11 @@ export class AgentProc {
       });
     });
     createInterface({ input: child.stderr! }).on('line', (l) => this.stderr.push(l));
-    this.exited = new Promise((resolve) => child.once('exit', (code) => { resolve(code ?? -1); }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        resolve(code ?? -1);
+      }),
+    );
   }
 
   /** Resolves with the first event (already seen or future) that matches. */
@@ -111,10 +115,9 @@ export async function startPunch(lab: NatLab, streams = ['cam-1']): Promise<Show
   );
   await new Promise<void>((resolve, reject) => {
     const lines: string[] = [];
-    const timer = setTimeout(
-      () => { reject(new Error(`Punch did not start: ${lines.join('\n')}`)); },
-      15_000,
-    );
+    const timer = setTimeout(() => {
+      reject(new Error(`Punch did not start: ${lines.join('\n')}`));
+    }, 15_000);
     createInterface({ input: server.stdout! }).on('line', (l) => {
       lines.push(l);
     });
@@ -235,7 +238,9 @@ export function startFfmpeg(
 export function exited(child: ChildProcess, timeoutMs = 60_000): Promise<number> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error('process did not exit in time')); }, timeoutMs);
+    const timer = setTimeout(() => {
+      reject(new Error('process did not exit in time'));
+    }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve(code ?? -1);

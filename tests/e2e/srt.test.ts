@@ -3,7 +3,7 @@
  * sides of `punch peer`. Needs root, iproute2, iptables, srt-tools and ffmpeg (.ci/run installs
  * them); without them the suite says so loudly and skips.
  */
-import { mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,5 +60,165 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
       .filter((e) => e.event === 'health')
       .map((e) => e.stats as { path: string; sendBytes: number });
     expect(health.some((h) => h.path === 'direct' && h.sendBytes > 100_000)).toBe(true);
+  });
+
+  it('--exec on both sides, both peers behind the same NAT: the LAN path is found and SRT statistics reported', async () => {
+    lab = NatLab.create({ hostsA: 2, hostsB: 0 });
+    const show = await startPunch(lab);
+    // The sending agent's srt-live-transmit reads MPEG-TS on udp://:5000; the receiving one
+    // writes to udp://127.0.0.1:6000, where a plain copier saves it.
+    const sender = startAgent(lab, 'a1', show.token('cam-1'), '--send', ['--exec', 'udp://:5000']);
+    const receiver = startAgent(lab, 'a2', show.token('cam-1'), '--receive', [
+      '--exec',
+      'udp://127.0.0.1:6000',
+    ]);
+    const [ds, dr] = await Promise.all([sender.waitDirect(), receiver.waitDirect()]);
+    expect(ds.via).toBe('local');
+    expect(dr.via).toBe('local');
+    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
+    const copier = lab.spawn('a2', 'srt-live-transmit', [
+      '-ll:error',
+      'udp://127.0.0.1:6000',
+      'file://con',
+    ]);
+    copier.stdout!.pipe(createWriteStream(out));
+    await sleep(1500);
+    const ffmpeg = lab.spawn('a1', 'ffmpeg', [
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=25',
+      '-t',
+      String(SECONDS),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-g',
+      '25',
+      '-f',
+      'mpegts',
+      'udp://127.0.0.1:5000?pkt_size=1316',
+    ]);
+    expect(await exited(ffmpeg)).toBe(0);
+    await sleep(1500);
+    copier.kill('SIGINT');
+    await exited(copier);
+    const got = probe(out);
+    expect(got.video).toBe('h264');
+    expect(got.duration).toBeGreaterThanOrEqual(SECONDS * 0.9);
+    const srt = sender.events
+      .filter((e) => e.event === 'health')
+      .map((e) => (e.stats as { srt?: Record<string, number> }).srt)
+      .filter((x) => x !== undefined);
+    expect(srt.length).toBeGreaterThan(0);
+    expect(
+      Object.keys(srt.at(-1)!).some((k) => k.startsWith('send.') || k.startsWith('link.')),
+    ).toBe(true);
+  });
+
+  it('the receiving agent killed and restarted mid-stream: the stream resumes by itself', async () => {
+    lab = NatLab.create();
+    const show = await startPunch(lab);
+    const token = show.token('cam-1');
+    const sender = startAgent(lab, 'a1', show.token('cam-1'), '--send');
+    let receiver = startAgent(lab, 'b1', token, '--receive');
+    await Promise.all([sender.waitDirect(), receiver.waitDirect()]);
+    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
+    const listener = startListener(lab, 'b1', show.passphrase, out);
+    await sleep(300);
+    const total = 16;
+    const ffmpeg = startFfmpeg(lab, 'a1', show.passphrase, total);
+    await receiver.waitFor((e) => e.event === 'status' && e.status === 'streaming', 'streaming');
+    await sleep(4000);
+    receiver.kill('SIGKILL');
+    await receiver.exited;
+    receiver = startAgent(lab, 'b1', token, '--receive');
+    await sender.waitFor((e) => e.event === 'peer-left', 'peer-left');
+    await receiver.waitFor(
+      (e) => e.event === 'status' && e.status === 'streaming',
+      'streaming after the restart',
+    );
+    expect(await exited(ffmpeg)).toBe(0);
+    await sleep(1500);
+    listener.kill('SIGINT');
+    await exited(listener);
+    const got = probe(out);
+    expect(got.video).toBe('h264');
+    // The picture kept coming after the restart, to the end (a second or two lost in between).
+    expect(got.duration).toBeGreaterThanOrEqual(total * 0.75);
+    const last = receiver.events.filter((e) => e.event === 'health').at(-1)?.stats as {
+      recvBytes: number;
+    };
+    expect(last.recvBytes).toBeGreaterThan(100_000);
+  });
+
+  it('a symmetric NAT: the agents say plainly that the direct path failed, and exit 6', async () => {
+    lab = NatLab.create({ symmetricB: true });
+    const show = await startPunch(lab);
+    const sender = startAgent(lab, 'a1', show.token('cam-1'), '--send', ['--punch-timeout', '6']);
+    const receiver = startAgent(lab, 'b1', show.token('cam-1'), '--receive', [
+      '--punch-timeout',
+      '6',
+    ]);
+    await Promise.all([
+      sender.waitFor((e) => e.event === 'paired', 'paired'),
+      receiver.waitFor((e) => e.event === 'paired', 'paired'),
+    ]);
+    expect(await sender.exited).toBe(6);
+    expect(await receiver.exited).toBe(6);
+    for (const a of [sender, receiver]) {
+      const err = a.events.find((e) => e.event === 'error');
+      expect(err).toMatchObject({ code: 'ERR_DIRECT_PATH_FAILED', fatal: true });
+      expect(err?.message).toMatch(/symmetric NAT/);
+      expect(a.events.some((e) => e.event === 'path' && e.path === 'direct')).toBe(false);
+    }
+  });
+
+  it('a wrong token, an expired token and a token for another stream: clear errors and exit 3', async () => {
+    lab = NatLab.create({ hostsB: 0 });
+    const show = await startPunch(lab, ['cam-1', 'cam-2']);
+    const good = show.token('cam-1');
+    const forged = `${good.slice(0, -4)}AAAA`;
+    const wrong = startAgent(lab, 'a1', forged, '--send');
+    expect(await wrong.exited).toBe(3);
+    expect(wrong.events.find((e) => e.event === 'error')).toMatchObject({
+      code: 'ERR_TOKEN_SIGNATURE',
+    });
+
+    const other = startAgent(lab, 'a1', show.token('cam-2'), '--send', ['--stream', 'cam-1']);
+    expect(await other.exited).toBe(3);
+    const otherErr = other.events.find((e) => e.event === 'error');
+    expect(otherErr).toMatchObject({ code: 'ERR_STREAM_FORBIDDEN' });
+    expect(otherErr?.message).toContain('cam-1');
+
+    const short = JSON.parse(
+      (await import('./harness.js')).runIn(lab, 'pub', process.execPath, [
+        (await import('./harness.js')).CLI,
+        'token',
+        show.session,
+        '--token',
+        show.admin,
+        '--stream',
+        'cam-1',
+        '--ttl',
+        '5',
+        '--json',
+        '--server',
+        (await import('./harness.js')).SERVER,
+      ]),
+    ) as { token: string };
+    await sleep(6000);
+    const expired = startAgent(lab, 'a1', short.token, '--send');
+    expect(await expired.exited).toBe(3);
+    const expiredErr = expired.events.find((e) => e.event === 'error');
+    expect(expiredErr).toMatchObject({ code: 'ERR_TOKEN_EXPIRED' });
+    expect(expiredErr?.message).toMatch(/new link/);
   });
 });

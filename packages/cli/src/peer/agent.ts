@@ -103,11 +103,14 @@ export class Agent {
       );
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      const where = `${this.#o.srtListen.host}:${this.#o.srtListen.port}`;
+      const where =
+        this.#o.role === 'sender'
+          ? `${this.#o.srtListen.host}:${this.#o.srtListen.port}`
+          : `127.0.0.1:${this.#o.srtTarget.port + 1} (the agent's source port toward --srt-target)`;
       this.#fail(
         e.code === 'EADDRINUSE' ? 'ERR_PORT_IN_USE' : 'ERR_LOCAL_SOCKET',
         e.code === 'EADDRINUSE'
-          ? `${where} is already in use: another agent or SRT tool holds it; choose another with --srt-listen`
+          ? `${where} is already in use: another agent or SRT tool holds it; choose another with --srt-listen or --srt-target`
           : `cannot open ${where}: ${e.message}`,
         EXIT.portInUse,
       );

@@ -34,7 +34,10 @@ export class LocalSide {
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      const [port, host] = mode === 'send' ? [listen.port, listen.host] : [0, '127.0.0.1'];
+      // --receive binds a fixed source port (the target's + 1): after the agent restarts, the
+      // listener sees the same peer address and the SRT session carries on.
+      const [port, host] =
+        mode === 'send' ? [listen.port, listen.host] : [target.port + 1, '127.0.0.1'];
       socket.bind(port, host, () => {
         socket.off('error', reject);
         resolve();
