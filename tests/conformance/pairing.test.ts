@@ -102,6 +102,18 @@ describe('pairing', () => {
       sender: { ip: '127.0.0.1', port: sender.udp.port },
       receiver: { ip: '127.0.0.1', port: receiver.udp.port },
     });
+    // Without the agent: rendezvous on one agreed port per stream, at the observed IPs.
+    const cmds = info.streams[0] as unknown as {
+      rendezvousPort: number;
+      commands: Record<string, string>;
+    };
+    expect(cmds.rendezvousPort).toBe(20000);
+    expect(cmds.commands['srt-live-transmit-rendezvous-send']).toContain(
+      'srt://127.0.0.1:20000?mode=rendezvous',
+    );
+    expect(cmds.commands['srt-live-transmit-rendezvous-receive']).toContain(
+      `passphrase=${info.passphrase}`,
+    );
 
     // A health report with a live path makes the stream `connected`.
     sender.ws.send({
