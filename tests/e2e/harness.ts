@@ -86,57 +86,14 @@ export interface Show {
   admin: string;
   passphrase: string;
   token(stream: string | null): string;
+  /** Stops Punch (SIGTERM) and starts it again on the same data. */
+  restart(): Promise<void>;
 }
 
 /** Starts Punch in the lab's public network and creates a session there. */
 export async function startPunch(lab: NatLab, streams = ['cam-1']): Promise<Show> {
   const data = mkdtempSync(join(tmpdir(), 'punch-e2e-'));
-  const server = lab.spawn(
-    'pub',
-    process.execPath,
-    [
-      CLI,
-      'serve',
-      '--host',
-      PUBLIC_IP,
-      '--port',
-      '8787',
-      '--stun-port',
-      '3478',
-      '--data-dir',
-      data,
-      '--log-level',
-      'warn',
-    ],
-    {
-      ...process.env,
-      PUNCH_SECRET: 'e2e-secret-0123456789-0123456789-abcdef',
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    const lines: string[] = [];
-    const timer = setTimeout(() => {
-      reject(new Error(`Punch did not start: ${lines.join('\n')}`));
-    }, 15_000);
-    createInterface({ input: server.stdout! }).on('line', (l) => {
-      lines.push(l);
-    });
-    createInterface({ input: server.stderr! }).on('line', (l) => lines.push(l));
-    // --log-level warn hides "listening": poll /healthz instead.
-    const poll = (): void => {
-      try {
-        runIn(lab, 'pub', process.execPath, [
-          '-e',
-          `fetch('${SERVER}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
-        ]);
-        clearTimeout(timer);
-        resolve();
-      } catch {
-        setTimeout(poll, 200);
-      }
-    };
-    poll();
-  });
+  let server = await launchPunch(lab, data);
   const admin = (args: string[]): string =>
     runIn(lab, 'pub', process.execPath, [CLI, ...args, '--server', SERVER, '--json']);
   const created = JSON.parse(admin(['session', 'create', '--streams', streams.join(',')])) as {
@@ -150,6 +107,11 @@ export async function startPunch(lab: NatLab, streams = ['cam-1']): Promise<Show
     session: created.session,
     admin: created.token,
     passphrase: connect.passphrase,
+    restart: async () => {
+      server.kill('SIGTERM');
+      await exited(server, 10_000);
+      server = await launchPunch(lab, data);
+    },
     token: (stream) =>
       (
         JSON.parse(
@@ -279,3 +241,42 @@ export function probe(file: string): { video: string | undefined; duration: numb
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function launchPunch(lab: NatLab, data: string): Promise<ChildProcess> {
+  const server = lab.spawn(
+    'pub',
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--host',
+      PUBLIC_IP,
+      '--port',
+      '8787',
+      '--stun-port',
+      '3478',
+      '--data-dir',
+      data,
+      '--log-level',
+      'warn',
+    ],
+    { ...process.env, PUNCH_SECRET: 'e2e-secret-0123456789-0123456789-abcdef' },
+  );
+  const lines: string[] = [];
+  createInterface({ input: server.stdout! }).on('line', (l) => lines.push(l));
+  createInterface({ input: server.stderr! }).on('line', (l) => lines.push(l));
+  // --log-level warn hides "listening": poll /healthz instead (bounded: 75 tries).
+  for (let i = 0; i < 75; i++) {
+    try {
+      runIn(lab, 'pub', process.execPath, [
+        '-e',
+        `fetch('${SERVER}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+      ]);
+      return server;
+    } catch {
+      if (server.exitCode !== null) break;
+      await sleep(200);
+    }
+  }
+  throw new Error(`Punch did not start: ${lines.join('\n')}`);
+}

@@ -165,6 +165,38 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     expect(last.recvBytes).toBeGreaterThan(100_000);
   });
 
+  it('Punch restarted mid-stream: the picture keeps flowing and the agents register again', async () => {
+    lab = NatLab.create();
+    const show = await startPunch(lab);
+    const sender = startAgent(lab, 'a1', show.token('cam-1'), '--send');
+    const receiver = startAgent(lab, 'b1', show.token('cam-1'), '--receive');
+    await Promise.all([sender.waitDirect(), receiver.waitDirect()]);
+    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
+    const listener = startListener(lab, 'b1', show.passphrase, out);
+    await sleep(300);
+    const total = 14;
+    const ffmpeg = startFfmpeg(lab, 'a1', show.passphrase, total);
+    await receiver.waitFor((e) => e.event === 'status' && e.status === 'streaming', 'streaming');
+    await sleep(2000);
+    await show.restart();
+    const registeredTwice = (a: typeof sender) =>
+      a.waitFor(
+        () => a.events.filter((e) => e.event === 'registered').length >= 2,
+        'a second registration',
+      );
+    await Promise.all([registeredTwice(sender), registeredTwice(receiver)]);
+    expect(await exited(ffmpeg)).toBe(0);
+    await sleep(1500);
+    listener.kill('SIGINT');
+    await exited(listener);
+    const got = probe(out);
+    expect(got.video).toBe('h264');
+    expect(got.duration).toBeGreaterThanOrEqual(total * 0.9);
+    // The media path never went down while Punch was away.
+    for (const a of [sender, receiver])
+      expect(a.events.some((e) => e.event === 'path' && e.path === 'none')).toBe(false);
+  });
+
   it('a symmetric NAT: the agents say plainly that the direct path failed, and exit 6', async () => {
     lab = NatLab.create({ symmetricB: true });
     const show = await startPunch(lab);

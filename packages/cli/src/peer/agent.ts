@@ -234,7 +234,7 @@ export class Agent {
     ws.on('close', (code, reason) => {
       if (this.#ws !== ws || this.#finished) return;
       this.#ws = undefined;
-      this.#dropPath();
+      // The punched path does not need Punch: media keeps flowing while signalling reconnects.
       if (code === 4410) {
         this.#emit({ event: 'closed', reason: reason.toString() || 'closed' });
         this.stop(EXIT.ended);
@@ -416,6 +416,13 @@ export class Agent {
   // ---- pairing and the punched path ---------------------------------------------------------
 
   async #onPeer(m: PeerMessage): Promise<void> {
+    const current = this.#path?.remote;
+    const candidates = [m.remote, ...(m.remote.local ?? [])];
+    if (current !== undefined && candidates.some((c) => c.ip === current.ip && c.port === current.port)) {
+      // The same other side (Punch restarted, or we re-registered): keep the live path.
+      this.#emit({ event: 'paired', remote: m.remote });
+      return;
+    }
     this.#dropPath();
     const pairing = this.#pairing;
     this.#emit({ event: 'paired', remote: m.remote });
