@@ -418,7 +418,10 @@ export class Agent {
   async #onPeer(m: PeerMessage): Promise<void> {
     const current = this.#path?.remote;
     const candidates = [m.remote, ...(m.remote.local ?? [])];
-    if (current !== undefined && candidates.some((c) => c.ip === current.ip && c.port === current.port)) {
+    if (
+      current !== undefined &&
+      candidates.some((c) => c.ip === current.ip && c.port === current.port)
+    ) {
       // The same other side (Punch restarted, or we re-registered): keep the live path.
       this.#emit({ event: 'paired', remote: m.remote });
       return;

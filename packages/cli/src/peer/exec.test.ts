@@ -61,7 +61,7 @@ describe('parseStats', () => {
     for (const line of [
       '',
       'SRT parameters specified:',
-      'Media path: \'srt://:9000\' --> \'udp://127.0.0.1:5000\'',
+      "Media path: 'srt://:9000' --> 'udp://127.0.0.1:5000'",
       '[',
       partial,
       LINE.slice(0, -1),

@@ -1,0 +1,142 @@
+import { describe, it, expect } from 'vitest';
+import type { AgentEvent } from './agent.js';
+import { createReporter } from './ui.js';
+
+/** A stand-in for process.stdout that records what is written. */
+function fakeStream(isTTY: boolean): { out: NodeJS.WriteStream; text: () => string } {
+  const chunks: string[] = [];
+  const out = {
+    isTTY,
+    write(chunk: string | Uint8Array): boolean {
+      chunks.push(typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
+      return true;
+    },
+  } as unknown as NodeJS.WriteStream;
+  return { out, text: () => chunks.join('') };
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[/;
+
+const EVENTS: AgentEvent[] = [
+  { event: 'status', status: 'connecting' },
+  { event: 'status', status: 'connecting', detail: 'retrying in 2 s' },
+  { event: 'registered', stream: 'cam-wide', role: 'sender', stun: 'punch' },
+  { event: 'status', status: 'waiting' },
+  { event: 'paired', remote: { ip: '203.0.113.7', port: 40123 } },
+  { event: 'status', status: 'punching' },
+  { event: 'path', path: 'direct', via: 'public', remote: { ip: '203.0.113.7', port: 40123 } },
+  { event: 'local', commands: { ffmpeg: 'ffmpeg -i in.mp4 -f mpegts srt://127.0.0.1:9000' } },
+  { event: 'status', status: 'streaming' },
+  {
+    event: 'health',
+    stats: { path: 'direct', rttMs: 12.5, sendBps: 4_000_000, recvBps: 0, lossPct: 0 },
+  },
+  { event: 'tally', tally: 'program' },
+  { event: 'tally', tally: 'preview' },
+  { event: 'tally', tally: 'none' },
+  { event: 'path', path: 'none', reason: 'nothing from 203.0.113.7:40123 for 8 s' },
+  { event: 'peer-left' },
+  { event: 'error', code: 'ERR_NO_DIRECT_PATH', message: 'no direct path', fatal: true },
+  { event: 'closed', reason: 'expired' },
+];
+
+describe('createReporter (--json)', () => {
+  it('writes one JSON object per line, each the event plus `at`', () => {
+    const { out, text } = fakeStream(false);
+    const report = createReporter(true, out);
+    for (const e of EVENTS) report(e);
+    const lines = text().split('\n');
+    expect(lines.pop()).toBe(''); // every line ends with a newline
+    expect(lines).toHaveLength(EVENTS.length);
+    lines.forEach((line, i) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      const { at, ...rest } = parsed;
+      expect(rest).toEqual(EVENTS[i]);
+      expect(parsed.event).toBe(EVENTS[i]!.event);
+      expect(typeof at).toBe('string');
+      expect(new Date(at as string).toISOString()).toBe(at);
+    });
+  });
+
+  it('writes no ANSI escapes even on a terminal', () => {
+    const { out, text } = fakeStream(true);
+    const report = createReporter(true, out);
+    for (const e of EVENTS) report(e);
+    expect(text()).not.toMatch(ANSI);
+  });
+});
+
+describe('createReporter (readable, not a terminal)', () => {
+  function run(events: AgentEvent[]): string {
+    const { out, text } = fakeStream(false);
+    const report = createReporter(false, out);
+    for (const e of events) report(e);
+    return text();
+  }
+
+  it('writes whole lines with no ANSI escapes or carriage returns', () => {
+    const text = run(EVENTS);
+    expect(text).not.toMatch(ANSI);
+    expect(text).not.toContain('\r');
+    expect(text.endsWith('\n')).toBe(true);
+  });
+
+  it('shows tally program as ON AIR and preview as PREVIEW, in words', () => {
+    const program = run([{ event: 'tally', tally: 'program' }]);
+    expect(program).toContain('ON AIR');
+    expect(program).not.toContain('PREVIEW');
+    const preview = run([{ event: 'tally', tally: 'preview' }]);
+    expect(preview).toContain('PREVIEW');
+    expect(preview).not.toContain('ON AIR');
+    const none = run([{ event: 'tally', tally: 'none' }]);
+    expect(none).not.toContain('ON AIR');
+    expect(none).not.toContain('PREVIEW');
+    expect(none).toContain('tally');
+  });
+
+  it('puts the code and message in error lines, fatal or not', () => {
+    const fatal = run([
+      { event: 'error', code: 'ERR_PORT_IN_USE', message: '127.0.0.1:9000 is in use', fatal: true },
+    ]);
+    expect(fatal).toContain('ERR_PORT_IN_USE');
+    expect(fatal).toContain('127.0.0.1:9000 is in use');
+    const warning = run([
+      { event: 'error', code: 'ERR_STUN_TIMEOUT', message: 'no STUN answer', fatal: false },
+    ]);
+    expect(warning).toContain('ERR_STUN_TIMEOUT');
+    expect(warning).not.toBe(fatal);
+  });
+
+  it('says what happened, one line per event', () => {
+    const text = run([
+      { event: 'registered', stream: 'cam-wide', role: 'sender', stun: 'punch' },
+      { event: 'paired', remote: { ip: '203.0.113.7', port: 40123 } },
+      { event: 'path', path: 'direct', via: 'local' },
+      { event: 'path', path: 'none', reason: 'gone quiet' },
+      { event: 'closed', reason: 'expired' },
+    ]);
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toContain('cam-wide');
+    expect(lines[1]).toContain('203.0.113.7:40123');
+    expect(lines[2]).toContain('same network');
+    expect(lines[3]).toContain('gone quiet');
+    expect(lines[4]).toContain('expired');
+  });
+
+  it('lists the local commands', () => {
+    const text = run([{ event: 'local', commands: { ffmpeg: 'ffmpeg … srt://127.0.0.1:9000' } }]);
+    expect(text).toContain('ffmpeg: ffmpeg … srt://127.0.0.1:9000');
+  });
+});
+
+describe('createReporter (readable, on a terminal)', () => {
+  it('colours the tally badge but keeps the words', () => {
+    const { out, text } = fakeStream(true);
+    const report = createReporter(false, out);
+    report({ event: 'tally', tally: 'program' });
+    expect(text()).toMatch(ANSI);
+    expect(text()).toContain('ON AIR');
+  });
+});
