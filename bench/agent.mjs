@@ -1,20 +1,25 @@
 #!/usr/bin/env node
-// The `punch peer` data path: throughput and added latency of the agent pair against plain
-// srt-live-transmit rendezvous, on loopback, in one run.
+// The `punch peer` data path: throughput, added latency and CPU of the agent pair against plain
+// srt-live-transmit, on loopback, in one run.
 //
 //   npm run bench:agent                       (builds first)
 //   node bench/agent.mjs [--quick] [--json FILE]
 //
-//   plain  UDP gen → srt-live-transmit ─SRT rendezvous (127.0.0.2 ⇄ 127.0.0.3)→ srt-live-transmit → UDP sink
-//   Punch  UDP gen → srt-live-transmit (caller) → agent --send ─punched UDP path→ agent --receive
-//          → srt-live-transmit (listener) → UDP sink; the agents pair through a local Punch server
+// 1. The agents alone, no SRT: UDP generator → agent --send ─punched path→ agent --receive →
+//    UDP sink, against generator → sink directly (the floor).
+// 2. SRT end to end, UDP generator → srt-live-transmit → … → srt-live-transmit → UDP sink:
+//      rendezvous        srt-live-transmit ⇄ srt-live-transmit (127.0.0.2 ⇄ 127.0.0.3)
+//      caller→listener   the SRT modes the agents use, without them
+//      Punch             caller → agent --send ─punched path→ agent --receive → listener
+//    The agents pair through a local Punch server (session, STUN, punching) first.
 //
-// Both paths carry the same load (1316-byte datagrams at a fixed rate, each with a sequence
-// number and a CLOCK_MONOTONIC send time; generator and sink are worker threads of this
-// process), with the same SRT settings (AES-256, latency 120 ms). Both stacks stay up for the
-// whole run and the rates alternate plain/Punch. Every datagram stays on 127.0.0.0/8; every
-// wait and loop is bounded; every child is killed and the temp dir removed at the end, on error
-// and on SIGINT/SIGTERM.
+// Load: 1316-byte datagrams at a fixed rate, each with a sequence number and a CLOCK_MONOTONIC
+// send time (generator and sink are worker threads, bench/udp-flow.mjs); every path carries the
+// same rates, SRT settings (AES-256, latency 120 ms), and the stacks stay up for the whole run
+// while the rows alternate between them. Every datagram stays on 127.0.0.0/8 (the agents run
+// with bench/loopback-only.mjs preloaded, so they offer no LAN candidates); every wait and loop
+// is bounded; every child is killed and the temp dir removed at the end, on error and on
+// SIGINT/SIGTERM.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -25,7 +30,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { fmt, mdTable, sleep, summarize, udpCounters, udpSocketDrops } from './lib.mjs';
+import { fmt, mdTable, sleep, summarize, udpCounters } from './lib.mjs';
 import { encodeHeader } from './udp-flow.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,15 +59,27 @@ if (opts.help) {
 const CONFIG = {
   quick: opts.quick,
   ratesMbps: opts.quick ? [10] : [10, 50, 100],
+  /** SRT end to end, per row. */
   warmupS: 2,
   measureS: 10,
-  /** After the last datagram is sent: SRT holds packets for `latency` ms, then a margin. */
+  /** After the last datagram: SRT holds packets for `latency` ms, then a margin. */
   drainMs: 1000,
+  /** The agents alone, per row. */
+  rawWarmupS: 1,
+  rawMeasureS: 4,
   size: 1316,
   stream: 'cam-1',
-  /** Targets (caption and ✓/✗): CPU per agent per 10 Mbit/s, added latency per percentile. */
+  /** Targets (✓/✗): CPU per agent per 10 Mbit/s, added latency at each percentile. */
   targetCpuPctPer10: 5,
   targetAddedMs: 1,
+};
+
+const PATHS = {
+  rendezvous: 'plain rendezvous',
+  callerListener: 'plain caller→listener',
+  punch: 'Punch agents',
+  loopback: 'loopback',
+  agentsOnly: 'agents only',
 };
 
 // ---- process bookkeeping -------------------------------------------------------------------
@@ -199,7 +216,11 @@ function waitLine(p, test, ms, what) {
     };
     const timer = setTimeout(() => {
       done();
-      rej(new Error(`${p.name}: no ${what} within ${ms / 1000} s; last output:\n  ${p.tail.join('\n  ')}`));
+      rej(
+        new Error(
+          `${p.name}: no ${what} within ${ms / 1000} s; last output:\n  ${p.tail.join('\n  ')}`,
+        ),
+      );
     }, ms);
     p.waiters.add(onLine);
     p.child.once('exit', onExit);
@@ -398,6 +419,9 @@ const waitDirect = (a) =>
 const startSlt = (name, input, output) => startProc(name, SLT, [input, output]);
 
 // ---- stacks --------------------------------------------------------------------------------
+//
+// A stack: where the generator sends (inPort), where the sink listens (outPort), the processes
+// that must stay alive, and the processes whose CPU is measured.
 
 function startSink(port) {
   const w = trackWorker(new Worker(FLOW, { workerData: { role: 'sink', port } }));
@@ -419,7 +443,7 @@ function startSink(port) {
     new Promise((res, rej) => {
       const t = setTimeout(() => {
         w.off('message', on);
-        rej(new Error(`UDP sink: no ${wantType} within ${ms / 1000} s`));
+        rej(new Error(`UDP sink on ${port}: no ${wantType} within ${ms / 1000} s`));
       }, ms);
       const on = (m) => {
         if (m.type !== wantType) return;
@@ -430,6 +454,21 @@ function startSink(port) {
       w.on('message', on);
       w.postMessage(cmd);
     });
+  /** Closes the socket and waits for the worker to exit (the port is free afterwards). */
+  sink.close = async () => {
+    const gone = new Promise((r) => {
+      const t = setTimeout(() => {
+        void w.terminate();
+        r();
+      }, 3000);
+      w.once('exit', () => {
+        clearTimeout(t);
+        r();
+      });
+    });
+    w.postMessage({ cmd: 'close' });
+    await gone;
+  };
   return ready.then(() => sink);
 }
 
@@ -437,7 +476,7 @@ let nextRunId = 1;
 
 /**
  * Sends one datagram every 100 ms into the stack's input until one reaches its sink (at most
- * `ms`): the SRT connection is up end to end.
+ * `ms`): the path is up end to end.
  */
 async function probeStack(stack, ms = 20_000) {
   const runId = nextRunId++;
@@ -445,118 +484,183 @@ async function probeStack(stack, ms = 20_000) {
   sock.on('error', () => undefined);
   const ok = stack.sink.request({ cmd: 'probe', runId }, 'probe-ok', ms);
   let seq = 0;
-  const timer = setInterval(() => {
+  const send = () => {
     const buf = Buffer.alloc(CONFIG.size);
     encodeHeader(buf, runId, seq++, process.hrtime.bigint());
     sock.send(buf, stack.inPort, '127.0.0.1');
-  }, 100);
+  };
+  send();
+  const timer = setInterval(send, 100);
   try {
     await ok;
   } catch (err) {
     throw new Error(
       `${stack.name}: no datagram got through within ${ms / 1000} s (${err.message}); ` +
-        `last output:\n${stack.procs().map((p) => `${p.name}:\n  ${p.tail.join('\n  ')}`).join('\n')}`,
+        `last output:\n${stack
+          .procs()
+          .map((p) => `${p.name}:\n  ${p.tail.join('\n  ')}`)
+          .join('\n')}`,
     );
   } finally {
     clearInterval(timer);
     sock.close();
   }
-  return seq;
+  log(`${stack.name}: up (${seq} probe datagram(s))`);
 }
 
-async function startPlain(passphrase, latencyMs) {
+const srtQuery = (s) => `passphrase=${s.passphrase}&pbkeylen=32&latency=${s.latencyMs}`;
+
+/** The reference: two srt-live-transmit in rendezvous, no agents. */
+async function startPlainRendezvous(session) {
   const inPort = await freePort();
   const outPort = await freePort();
   // srt-live-transmit 1.5 binds local port = remote port in rendezvous: one port, two addresses.
   const rv = await freePort(['127.0.0.2', '127.0.0.3']);
-  const q = `passphrase=${passphrase}&pbkeylen=32&latency=${latencyMs}`;
-  const stack = { name: 'plain', inPort, outPort };
+  const q = srtQuery(session);
+  const stack = { name: PATHS.rendezvous, inPort, outPort };
   stack.sink = await startSink(outPort);
   stack.sltIn = startSlt(
-    'srt-live-transmit (plain, sending)',
+    'srt-live-transmit (rendezvous, sending)',
     `udp://127.0.0.1:${inPort}`,
     `srt://127.0.0.3:${rv}?mode=rendezvous&adapter=127.0.0.2&${q}`,
   );
   stack.sltOut = startSlt(
-    'srt-live-transmit (plain, receiving)',
+    'srt-live-transmit (rendezvous, receiving)',
     `srt://127.0.0.2:${rv}?mode=rendezvous&adapter=127.0.0.3&${q}`,
     `udp://127.0.0.1:${outPort}`,
   );
   stack.procs = () => [stack.sltIn, stack.sltOut];
   stack.cpuProcs = { sltIn: stack.sltIn, sltOut: stack.sltOut };
-  stack.uris = {
-    send: `udp://127.0.0.1:${inPort} → srt://127.0.0.3:${rv}?mode=rendezvous&adapter=127.0.0.2&…`,
-    receive: `srt://127.0.0.2:${rv}?mode=rendezvous&adapter=127.0.0.3&… → udp://127.0.0.1:${outPort}`,
-  };
-  const probes = await probeStack(stack);
-  log(`plain: rendezvous up (${probes} probe datagram(s))`);
+  await probeStack(stack);
   return stack;
 }
 
-async function startPunchStack(srv, token, passphrase, latencyMs) {
-  const p1 = await freePort();
-  // the receiving agent talks to the listener from --srt-target's port + 1
-  const p2 = await freePort(['127.0.0.1'], 2);
+/** The same SRT modes as through the agents (caller → listener), without the agents. */
+async function startPlainCallerListener(session) {
   const inPort = await freePort();
   const outPort = await freePort();
-  const q = `passphrase=${passphrase}&pbkeylen=32&latency=${latencyMs}`;
-  const stack = { name: 'Punch', inPort, outPort };
+  const srt = await freePort();
+  const q = srtQuery(session);
+  const stack = { name: PATHS.callerListener, inPort, outPort };
   stack.sink = await startSink(outPort);
-  stack.sender = startAgent(srv, token, 'sender', ['--srt-listen', `127.0.0.1:${p1}`]);
-  stack.receiver = startAgent(srv, token, 'receiver', ['--srt-target', `127.0.0.1:${p2}`]);
-  const [ps, pr] = await Promise.all([waitDirect(stack.sender), waitDirect(stack.receiver)]);
+  stack.sltOut = startSlt(
+    'srt-live-transmit (caller→listener, listener)',
+    `srt://127.0.0.1:${srt}?mode=listener&${q}`,
+    `udp://127.0.0.1:${outPort}`,
+  );
+  await sleep(200);
+  stack.sltIn = startSlt(
+    'srt-live-transmit (caller→listener, caller)',
+    `udp://127.0.0.1:${inPort}`,
+    `srt://127.0.0.1:${srt}?mode=caller&${q}`,
+  );
+  stack.procs = () => [stack.sltIn, stack.sltOut];
+  stack.cpuProcs = { sltIn: stack.sltIn, sltOut: stack.sltOut };
+  await probeStack(stack);
+  return stack;
+}
+
+/** The two agents, paired through Punch, with the direct path up. */
+async function startAgents(srv, session) {
+  const srtListen = await freePort();
+  // the receiving agent talks to --srt-target from that port + 1
+  const srtTarget = await freePort(['127.0.0.1'], 2);
+  const sender = startAgent(srv, session.token, 'sender', [
+    '--srt-listen',
+    `127.0.0.1:${srtListen}`,
+  ]);
+  const receiver = startAgent(srv, session.token, 'receiver', [
+    '--srt-target',
+    `127.0.0.1:${srtTarget}`,
+  ]);
+  const [ps, pr] = await Promise.all([waitDirect(sender), waitDirect(receiver)]);
   for (const [a, e] of [
-    [stack.sender, ps],
-    [stack.receiver, pr],
+    [sender, ps],
+    [receiver, pr],
   ]) {
     if (!String(e.remote?.ip ?? '').startsWith('127.'))
-      throw new Error(`${a.proc.name}: direct path to ${JSON.stringify(e.remote)}, not on 127.0.0.0/8`);
+      throw new Error(
+        `${a.proc.name}: direct path to ${JSON.stringify(e.remote)}, not on 127.0.0.0/8`,
+      );
   }
   log(
-    `Punch: direct path up (sender → ${ps.remote.ip}:${ps.remote.port} via ${ps.via}, ` +
+    `agents: direct path up (sender → ${ps.remote.ip}:${ps.remote.port} via ${ps.via}, ` +
       `receiver → ${pr.remote.ip}:${pr.remote.port} via ${pr.via})`,
   );
+  return { sender, receiver, srtListen, srtTarget };
+}
+
+/**
+ * The agents alone, no SRT: the generator sends straight to the sending agent's --srt-listen
+ * port and the sink listens on the receiving agent's --srt-target port (the agents forward
+ * datagrams without reading them). Isolates the agents' own per-datagram delay and CPU.
+ */
+async function startAgentsOnly(agents) {
+  const stack = { name: PATHS.agentsOnly, inPort: agents.srtListen, outPort: agents.srtTarget };
+  stack.sink = await startSink(agents.srtTarget);
+  stack.agents = agents;
+  stack.procs = () => [agents.sender.proc, agents.receiver.proc];
+  stack.cpuProcs = { agentSend: agents.sender.proc, agentRecv: agents.receiver.proc };
+  await probeStack(stack);
+  return stack;
+}
+
+/** The measurement floor: generator → sink, one loopback hop, nothing between. */
+async function startLoopback() {
+  const port = await freePort();
+  const stack = { name: PATHS.loopback, inPort: port, outPort: port };
+  stack.sink = await startSink(port);
+  stack.procs = () => [];
+  stack.cpuProcs = {};
+  await probeStack(stack);
+  return stack;
+}
+
+/** srt-live-transmit caller → agent --send … agent --receive → srt-live-transmit listener. */
+async function startPunchSrt(agents, session) {
+  const inPort = await freePort();
+  const outPort = await freePort();
+  const q = srtQuery(session);
+  const stack = { name: PATHS.punch, inPort, outPort, agents };
+  stack.sink = await startSink(outPort);
   stack.sltOut = startSlt(
     'srt-live-transmit (Punch, listener)',
-    `srt://127.0.0.1:${p2}?mode=listener&${q}`,
+    `srt://127.0.0.1:${agents.srtTarget}?mode=listener&${q}`,
     `udp://127.0.0.1:${outPort}`,
   );
   await sleep(200);
   stack.sltIn = startSlt(
     'srt-live-transmit (Punch, caller)',
     `udp://127.0.0.1:${inPort}`,
-    `srt://127.0.0.1:${p1}?mode=caller&${q}`,
+    `srt://127.0.0.1:${agents.srtListen}?mode=caller&${q}`,
   );
-  stack.procs = () => [stack.sender.proc, stack.receiver.proc, stack.sltIn, stack.sltOut];
+  stack.procs = () => [agents.sender.proc, agents.receiver.proc, stack.sltIn, stack.sltOut];
   stack.cpuProcs = {
-    agentSend: stack.sender.proc,
-    agentRecv: stack.receiver.proc,
+    agentSend: agents.sender.proc,
+    agentRecv: agents.receiver.proc,
     sltIn: stack.sltIn,
     sltOut: stack.sltOut,
   };
-  stack.uris = {
-    send: `udp://127.0.0.1:${inPort} → srt://127.0.0.1:${p1}?mode=caller&… (agent --send --srt-listen 127.0.0.1:${p1})`,
-    receive: `srt://127.0.0.1:${p2}?mode=listener&… → udp://127.0.0.1:${outPort} (agent --receive --srt-target 127.0.0.1:${p2})`,
-  };
-  const probes = await probeStack(stack);
-  log(`Punch: SRT through the agents up (${probes} probe datagram(s))`);
+  await probeStack(stack);
   return stack;
 }
 
 // ---- one measurement -----------------------------------------------------------------------
 
-async function measure(stack, rateMbps) {
+const pathEventCount = (stack) =>
+  stack.agents === undefined
+    ? 0
+    : stack.agents.sender.pathEvents.length + stack.agents.receiver.pathEvents.length;
+
+async function measure(stack, rateMbps, { warmupS, measureS, drainMs }) {
   const pps = (rateMbps * 1e6) / (CONFIG.size * 8);
-  const warmup = Math.round(CONFIG.warmupS * pps);
-  const count = Math.round(CONFIG.measureS * pps);
+  const warmup = Math.round(warmupS * pps);
+  const count = Math.round(measureS * pps);
   const runId = nextRunId++;
   stack.sink.worker.postMessage({ cmd: 'arm', runId, warmup, measure: count });
-  const pathEventsBefore = stack.sender
-    ? stack.sender.pathEvents.length + stack.receiver.pathEvents.length
-    : 0;
+  const pathEvents0 = pathEventCount(stack);
   const udp0 = udpCounters();
-  const drops0 = { in: udpSocketDrops(stack.inPort), out: udpSocketDrops(stack.outPort) };
-  const deadlineMs = (CONFIG.warmupS + CONFIG.measureS) * 1500 + 5000;
+  const deadlineMs = (warmupS + measureS) * 1500 + 5000;
   const gen = trackWorker(
     new Worker(FLOW, {
       workerData: {
@@ -574,7 +678,7 @@ async function measure(stack, rateMbps) {
   let cpu0;
   let cpu1;
   const done = await new Promise((res, rej) => {
-    let result;
+    let finished = false;
     const t = setTimeout(() => {
       void gen.terminate();
       rej(new Error(`${stack.name} ${rateMbps} Mbit/s: the generator did not finish in time`));
@@ -583,7 +687,7 @@ async function measure(stack, rateMbps) {
       if (m.type === 'measure-start') cpu0 = sampleCpu(stack.cpuProcs);
       else if (m.type === 'done') {
         cpu1 = sampleCpu(stack.cpuProcs);
-        result = m;
+        finished = true;
         clearTimeout(t);
         res(m);
       }
@@ -593,31 +697,31 @@ async function measure(stack, rateMbps) {
       rej(err);
     });
     gen.once('exit', (code) => {
-      if (result === undefined) {
+      if (!finished) {
         clearTimeout(t);
         rej(new Error(`generator exited (${code}) before finishing`));
       }
     });
   });
-  await sleep(CONFIG.drainMs);
+  await sleep(drainMs);
   const r = await stack.sink.request({ cmd: 'collect' }, 'result', 10_000);
   const udp1 = udpCounters();
   for (const p of stack.procs()) assertAlive(p, `${stack.name} at ${rateMbps} Mbit/s`);
 
-  const windowS = Number(cpu1.at - cpu0.at) / 1e9;
+  const cpuWindowS = cpu0 === undefined ? NaN : Number(cpu1.at - cpu0.at) / 1e9;
   const cpuPct = {};
-  for (const k of Object.keys(stack.cpuProcs)) cpuPct[k] = (100 * (cpu1[k] - cpu0[k])) / windowS;
+  for (const k of Object.keys(stack.cpuProcs)) cpuPct[k] = (100 * (cpu1[k] - cpu0[k])) / cpuWindowS;
   const sendSpanS = Number(done.endNs - done.measureStartNs) / 1e9 + 1 / pps;
   const lat = summarize(r.latMs);
   const row = {
     path: stack.name,
     rateMbps,
-    datagramsMeasured: done.measuredSent,
+    datagrams: done.measuredSent,
     received: r.received,
     deliveredPct: (100 * r.received) / Math.max(1, done.measuredSent),
     mbps: (r.bytes * 8) / sendSpanS / 1e6,
     latencyMs: lat,
-    cpuWindowS: windowS,
+    cpuWindowS,
     cpuPct,
     genWhy: done.why,
     genMaxLagMs: done.maxLagMs,
@@ -625,22 +729,17 @@ async function measure(stack, rateMbps) {
     genLastError: done.lastError,
     duplicates: r.duplicates,
     reordered: r.reordered,
-    beyond: r.beyond,
     staleDatagrams: r.stale,
     udpRcvbufErrors: (udp1.RcvbufErrors ?? 0) - (udp0.RcvbufErrors ?? 0),
-    inSocketDrops: udpSocketDrops(stack.inPort) - drops0.in,
-    outSocketDrops: udpSocketDrops(stack.outPort) - drops0.out,
-    pathEvents: stack.sender
-      ? stack.sender.pathEvents.length + stack.receiver.pathEvents.length - pathEventsBefore
-      : 0,
+    pathEvents: pathEventCount(stack) - pathEvents0,
   };
   log(
     `${stack.name} ${rateMbps} Mbit/s: delivered ${fmt(row.deliveredPct, 2)} % ` +
       `(${r.received}/${done.measuredSent}), ${fmt(row.mbps, 1)} Mbit/s, latency p50 ${fmt(lat.p50, 3)} / ` +
       `p99 ${fmt(lat.p99, 3)} ms` +
-      (stack.sender
-        ? `, agents ${fmt(cpuPct.agentSend, 1)} % + ${fmt(cpuPct.agentRecv, 1)} % of a core`
-        : ''),
+      (cpuPct.agentSend === undefined
+        ? ''
+        : `, agents ${fmt(cpuPct.agentSend, 1)} % + ${fmt(cpuPct.agentRecv, 1)} % of a core`),
   );
   return row;
 }
@@ -683,6 +782,11 @@ function machine() {
     srtLiveTransmit: sltVersion(),
     kernel: `${os.type()} ${os.release()}`,
     commit,
+    loadavg: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' / '),
+    date: new Date().toISOString(),
   };
 }
 
@@ -691,13 +795,69 @@ function machine() {
 async function main() {
   const m = machine();
   tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-agent-'));
-  const out = [];
-  const say = (s = '') => {
-    out.push(s);
-    process.stdout.write(`${s}\n`);
+  const say = (s = '') => process.stdout.write(`${s}\n`);
+  const srtPhase = { warmupS: CONFIG.warmupS, measureS: CONFIG.measureS, drainMs: CONFIG.drainMs };
+  const rawPhase = { warmupS: CONFIG.rawWarmupS, measureS: CONFIG.rawMeasureS, drainMs: 300 };
+
+  // Punch server, session, passphrase
+  const srv = await startPunch();
+  log(`Punch on ${srv.url} (STUN port ${srv.stunPort})`);
+  const created = await api(srv, 'POST', '/api/session', { body: { streams: [CONFIG.stream] } });
+  const conn = await api(
+    srv,
+    'GET',
+    `/api/session/${encodeURIComponent(created.session)}/connect`,
+    { token: created.token },
+  );
+  if (conn.pbkeylen !== 32) throw new Error(`session pbkeylen ${conn.pbkeylen}, expected 32`);
+  const session = { token: created.token, passphrase: conn.passphrase, latencyMs: conn.latencyMs };
+
+  const results = {
+    machine: m,
+    config: { ...CONFIG, latencyMs: session.latencyMs, clkTck: CLK_TCK },
+    raw: [],
+    srt: [],
   };
 
-  say(`# Punch agent benchmark: \`punch peer\` vs plain SRT rendezvous${CONFIG.quick ? ' (--quick)' : ''}`);
+  // 1. the agents alone (no SRT), against the measurement floor
+  const agents = await startAgents(srv, session);
+  const loopback = await startLoopback();
+  const agentsOnly = await startAgentsOnly(agents);
+  for (const rate of CONFIG.ratesMbps) {
+    for (const stack of [loopback, agentsOnly])
+      results.raw.push(await measure(stack, rate, rawPhase));
+  }
+  // frees --srt-target's port for the SRT listener
+  await Promise.all([loopback.sink.close(), agentsOnly.sink.close()]);
+
+  // 2. SRT end to end: plain rendezvous, plain caller → listener, through the agents
+  const stacks = [
+    await startPlainRendezvous(session),
+    await startPlainCallerListener(session),
+    await startPunchSrt(agents, session),
+  ];
+  for (const rate of CONFIG.ratesMbps) {
+    for (const stack of stacks) results.srt.push(await measure(stack, rate, srtPhase));
+  }
+  assertAlive(srv.proc, 'the run');
+  results.agents = [agents.sender, agents.receiver].map((a) => ({
+    role: a.role,
+    events: a.events,
+    pathEvents: a.pathEvents,
+    errors: a.errors,
+    lastHealth: a.health,
+  }));
+
+  // ---- tables ----
+  const L = session.latencyMs;
+  const srtRun = (path, rate) => results.srt.find((r) => r.path === path && r.rateMbps === rate);
+  const rawRun = (path, rate) => results.raw.find((r) => r.path === path && r.rateMbps === rate);
+  const mark = (ok) => (ok ? ' ✓' : ' ✗');
+  const addedCell = (x) => `${fmt(x, 3)}${mark(x < CONFIG.targetAddedMs)}`;
+  const cpuCell = (x) => `${fmt(x, 2)}${mark(x < CONFIG.targetCpuPctPer10)}`;
+  const per10 = (pct, rate) => pct / (rate / 10);
+
+  say(`# Punch agent benchmark: \`punch peer\` vs plain SRT${CONFIG.quick ? ' (--quick)' : ''}`);
   say();
   say(
     mdTable(
@@ -709,64 +869,52 @@ async function main() {
         ['srt-live-transmit', `SRT library ${m.srtLiveTransmit}`],
         ['kernel', m.kernel],
         ['Punch commit', m.commit],
-        ['date', new Date().toISOString()],
+        ['load average at start (1/5/15 min)', m.loadavg],
+        ['date', m.date],
       ],
       'll',
     ),
   );
   say();
-
-  // Punch server, session, passphrase
-  const srv = await startPunch();
-  log(`Punch on ${srv.url} (STUN ${srv.stunPort})`);
-  const created = await api(srv, 'POST', '/api/session', { body: { streams: [CONFIG.stream] } });
-  const conn = await api(srv, 'GET', `/api/session/${encodeURIComponent(created.session)}/connect`, {
-    token: created.token,
-  });
-  const { passphrase, latencyMs } = conn;
-  if (conn.pbkeylen !== 32) throw new Error(`session pbkeylen ${conn.pbkeylen}, expected 32`);
-
-  const plain = await startPlain(passphrase, latencyMs);
-  const punch = await startPunchStack(srv, created.token, passphrase, latencyMs);
-
-  const results = { machine: m, config: { ...CONFIG, latencyMs, clkTck: CLK_TCK }, runs: [] };
-  for (const rate of CONFIG.ratesMbps) {
-    for (const stack of [plain, punch]) results.runs.push(await measure(stack, rate));
-  }
-  assertAlive(srv.proc, 'the run');
-
-  const agentsSummary = [punch.sender, punch.receiver].map((a) => ({
-    role: a.role,
-    events: a.events,
-    pathEvents: a.pathEvents,
-    errors: a.errors,
-    lastHealth: a.health,
-  }));
-  results.agents = agentsSummary;
-  results.uris = { plain: plain.uris, punch: punch.uris };
-
-  // ---- tables ----
-  const run = (path, rate) => results.runs.find((r) => r.path === path && r.rateMbps === rate);
   say(
-    `## Throughput and one-way latency\n\n` +
-      `Load: ${CONFIG.size}-byte UDP datagrams at a fixed rate, ${CONFIG.warmupS} s warm-up then ` +
-      `${CONFIG.measureS} s measured, into the sending srt-live-transmit; one-way latency = sink ` +
-      `arrival − send time (same clock), of the measured datagrams that arrived. Both paths: SRT ` +
-      `AES-256 (pbkeylen=32), latency=${latencyMs} ms — srt-live-transmit's receiver releases each ` +
-      `packet at its SRT timestamp + ${latencyMs} ms (TSBPD), so the latency is ~${latencyMs} ms plus ` +
-      `what the path delays beyond that. **plain**: two srt-live-transmit in rendezvous ` +
-      `(127.0.0.2 ⇄ 127.0.0.3). **Punch**: srt-live-transmit caller → \`punch peer --send\` → ` +
-      `punched UDP path (127.0.0.1) → \`punch peer --receive\` → srt-live-transmit listener. ` +
-      `Mbit/s = datagram bytes received ÷ the measured send window.`,
+    `Targets: each agent < ${CONFIG.targetCpuPctPer10} % of one core per 10 Mbit/s; the agent pair adds ` +
+      `< ${CONFIG.targetAddedMs} ms of latency. Load: ${CONFIG.size}-byte UDP datagrams at a fixed rate ` +
+      `(1 ms timer, catch-up bursts), each with a sequence number and its send time; latency = sink ` +
+      `arrival − send time on the same monotonic clock, over the measured datagrams that arrived; ` +
+      `Mbit/s = datagram bytes received ÷ the measured send window. Generator and sink are worker ` +
+      `threads of the bench process. Everything on 127.0.0.0/8.`,
+  );
+  say();
+
+  say(
+    `## 1. SRT end to end (${CONFIG.warmupS} s warm-up, ${CONFIG.measureS} s measured per row)\n\n` +
+      `UDP → srt-live-transmit → SRT (AES-256, latency=${L}) → srt-live-transmit → UDP. ` +
+      `**${PATHS.rendezvous}**: the two in rendezvous (127.0.0.2 ⇄ 127.0.0.3), the way to go ` +
+      `without an agent. **${PATHS.callerListener}**: caller straight to listener — the SRT modes ` +
+      `the agents use, without them. **${PATHS.punch}**: caller → \`punch peer --send\` → punched UDP ` +
+      `path → \`punch peer --receive\` → listener. The receiving srt-live-transmit releases each ` +
+      `packet at its SRT timestamp + ${L} ms (TSBPD): latency is ~${L} ms plus a time-base offset ` +
+      `SRT fixes at the handshake, and srt-live-transmit reads its UDP input in rounds of up to ~10 ms, ` +
+      `which spreads every path's latency over ~10 ms.`,
   );
   say();
   say(
     mdTable(
-      ['offered Mbit/s', 'path', 'datagrams', 'delivered %', 'Mbit/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
-      results.runs.map((r) => [
+      [
+        'offered Mbit/s',
+        'path',
+        'datagrams',
+        'delivered %',
+        'Mbit/s',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'max ms',
+      ],
+      results.srt.map((r) => [
         r.rateMbps,
         r.path,
-        r.datagramsMeasured,
+        r.datagrams,
         fmt(r.deliveredPct, 2),
         fmt(r.mbps, 1),
         fmt(r.latencyMs.p50, 3),
@@ -779,64 +927,122 @@ async function main() {
   );
   say();
 
-  const mark = (ok) => (ok ? ' ✓' : ' ✗');
+  results.added = [];
   say(
-    `## What the agents add\n\n` +
-      `Targets: each agent < ${CONFIG.targetCpuPctPer10} % of one core per 10 Mbit/s; the agent pair ` +
-      `adds < ${CONFIG.targetAddedMs} ms latency. Added = Punch − plain at the same percentile. ` +
-      `Agent CPU = utime + stime of the agent process (all threads, /proc/<pid>/stat, ` +
-      `${1000 / CLK_TCK} ms ticks) over the measured window, as % of one core, divided by ` +
-      `(offered Mbit/s ÷ 10).`,
+    `### Added latency: ${PATHS.punch} − reference, at each percentile\n\n` +
+      `Against ${PATHS.rendezvous} (what the agents cost a user over plain rendezvous) and against ` +
+      `${PATHS.callerListener} (the same SRT modes: the agents alone). ✓/✗: < ${CONFIG.targetAddedMs} ms.`,
+  );
+  say();
+  const addedRows = [];
+  for (const rate of CONFIG.ratesMbps) {
+    const u = srtRun(PATHS.punch, rate);
+    for (const ref of [PATHS.rendezvous, PATHS.callerListener]) {
+      const p = srtRun(ref, rate);
+      const a = Object.fromEntries(
+        ['p50', 'p95', 'p99'].map((k) => [k, u.latencyMs[k] - p.latencyMs[k]]),
+      );
+      results.added.push({ rateMbps: rate, reference: ref, addedMs: a });
+      addedRows.push([
+        rate,
+        `${PATHS.punch} − ${ref}`,
+        addedCell(a.p50),
+        addedCell(a.p95),
+        addedCell(a.p99),
+      ]);
+    }
+  }
+  say(mdTable(['offered Mbit/s', 'difference', 'p50 ms', 'p95 ms', 'p99 ms'], addedRows, 'rlrrr'));
+  say();
+
+  say(
+    `### Agent CPU\n\n` +
+      `utime + stime of each agent process (all threads; /proc/<pid>/stat, ${1000 / CLK_TCK} ms ticks) ` +
+      `over the measured window, as % of one core, divided by (offered Mbit/s ÷ 10). ✓/✗: < ` +
+      `${CONFIG.targetCpuPctPer10} % per agent. srt-live-transmit's own CPU (sending + receiving ` +
+      `process, same window) for scale.`,
   );
   say();
   say(
     mdTable(
       [
         'offered Mbit/s',
-        'added p50 ms',
-        'added p95 ms',
-        'added p99 ms',
-        'agent --send %core/10 Mbit/s',
-        'agent --receive %core/10 Mbit/s',
-        'agents total %core/10 Mbit/s',
-        'agents total %core',
+        'agent --send %core / 10 Mbit/s',
+        'agent --receive %core / 10 Mbit/s',
+        'both agents %core / 10 Mbit/s',
+        'both agents %core',
+        'srt-live-transmit %core, Punch path',
+        `srt-live-transmit %core, ${PATHS.rendezvous}`,
       ],
       CONFIG.ratesMbps.map((rate) => {
-        const p = run('plain', rate);
-        const u = run('Punch', rate);
-        const add = (k) => u.latencyMs[k] - p.latencyMs[k];
-        const per10 = (x) => x / (rate / 10);
-        const s = per10(u.cpuPct.agentSend);
-        const rc = per10(u.cpuPct.agentRecv);
-        const row = {
-          rate,
-          addedMs: { p50: add('p50'), p95: add('p95'), p99: add('p99') },
-          agentSendPer10: s,
-          agentRecvPer10: rc,
-        };
-        (results.added ??= []).push(row);
+        const u = srtRun(PATHS.punch, rate);
+        const p = srtRun(PATHS.rendezvous, rate);
+        const s = per10(u.cpuPct.agentSend, rate);
+        const rc = per10(u.cpuPct.agentRecv, rate);
         return [
           rate,
-          `${fmt(row.addedMs.p50, 3)}${mark(row.addedMs.p50 < CONFIG.targetAddedMs)}`,
-          `${fmt(row.addedMs.p95, 3)}${mark(row.addedMs.p95 < CONFIG.targetAddedMs)}`,
-          `${fmt(row.addedMs.p99, 3)}${mark(row.addedMs.p99 < CONFIG.targetAddedMs)}`,
-          `${fmt(s, 2)}${mark(s < CONFIG.targetCpuPctPer10)}`,
-          `${fmt(rc, 2)}${mark(rc < CONFIG.targetCpuPctPer10)}`,
+          cpuCell(s),
+          cpuCell(rc),
           fmt(s + rc, 2),
           fmt(u.cpuPct.agentSend + u.cpuPct.agentRecv, 1),
+          `${fmt(u.cpuPct.sltIn, 1)} + ${fmt(u.cpuPct.sltOut, 1)}`,
+          `${fmt(p.cpuPct.sltIn, 1)} + ${fmt(p.cpuPct.sltOut, 1)}`,
         ];
       }),
-      'rrrrrrrr',
+      'rrrrrrr',
+    ),
+  );
+  say();
+
+  say(
+    `## 2. The agents alone, no SRT (${CONFIG.rawWarmupS} s warm-up, ${CONFIG.rawMeasureS} s measured per row)\n\n` +
+      `The generator sends straight to \`punch peer --send\`'s --srt-listen port and the sink listens ` +
+      `on \`punch peer --receive\`'s --srt-target port (the agents forward datagrams without reading ` +
+      `them), so nothing re-times the packets: this is the agents' own per-datagram delay. ` +
+      `**${PATHS.loopback}**: generator → sink directly, the measurement floor. Added = ` +
+      `${PATHS.agentsOnly} − ${PATHS.loopback}.`,
+  );
+  say();
+  say(
+    mdTable(
+      [
+        'offered Mbit/s',
+        'delivered %',
+        'floor p50 / p99 ms',
+        'agents p50 ms',
+        'agents p95 ms',
+        'agents p99 ms',
+        'agents max ms',
+        'added p50 ms',
+        'added p99 ms',
+        'agent --send / --receive %core / 10 Mbit/s',
+      ],
+      CONFIG.ratesMbps.map((rate) => {
+        const f = rawRun(PATHS.loopback, rate);
+        const a = rawRun(PATHS.agentsOnly, rate);
+        return [
+          rate,
+          fmt(a.deliveredPct, 2),
+          `${fmt(f.latencyMs.p50, 3)} / ${fmt(f.latencyMs.p99, 3)}`,
+          fmt(a.latencyMs.p50, 3),
+          fmt(a.latencyMs.p95, 3),
+          fmt(a.latencyMs.p99, 3),
+          fmt(a.latencyMs.max, 3),
+          addedCell(a.latencyMs.p50 - f.latencyMs.p50),
+          addedCell(a.latencyMs.p99 - f.latencyMs.p99),
+          `${fmt(per10(a.cpuPct.agentSend, rate), 2)} / ${fmt(per10(a.cpuPct.agentRecv, rate), 2)}`,
+        ];
+      }),
+      'rrrrrrrrrr',
     ),
   );
   say();
 
   say(
     `## Details\n\n` +
-      `srt-live-transmit CPU (% of one core, sending + receiving side) for scale; generator lag = ` +
-      `how late the most delayed datagram left (1 ms timer, catch-up bursts); kernel drops = UDP ` +
-      `RcvbufErrors in this network namespace during the run; reordered = datagrams arriving after ` +
-      `a later one.`,
+      `generator lag = how late the most delayed datagram left (a stalled generator thread: CPU ` +
+      `contention); kernel UDP drops = RcvbufErrors in this network namespace during the row; ` +
+      `reordered = datagrams arriving after a later one; path events = the agents' path changes.`,
   );
   say();
   say(
@@ -844,44 +1050,50 @@ async function main() {
       [
         'offered Mbit/s',
         'path',
-        'srt-live-transmit %core (send + recv)',
         'generator lag max ms',
         'kernel UDP drops',
         'reordered',
         'duplicates',
         'path events',
       ],
-      results.runs.map((r) => [
+      [...results.raw, ...results.srt].map((r) => [
         r.rateMbps,
         r.path,
-        `${fmt(r.cpuPct.sltIn, 1)} + ${fmt(r.cpuPct.sltOut, 1)}`,
         fmt(r.genMaxLagMs, 2),
         r.udpRcvbufErrors,
         r.reordered,
         r.duplicates,
-        r.path === 'Punch' ? r.pathEvents : '—',
+        r.cpuPct.agentSend === undefined ? '—' : r.pathEvents,
       ]),
-      'rlrrrrrr',
+      'rlrrrrr',
     ),
   );
   say();
 
   const notes = [];
-  for (const r of results.runs) {
-    if (r.genWhy !== 'complete')
-      notes.push(`${r.path} ${r.rateMbps} Mbit/s: the generator stopped at its deadline (${r.genWhy})`);
+  for (const r of [...results.raw, ...results.srt]) {
+    const what = `${r.path} at ${r.rateMbps} Mbit/s`;
+    if (r.genWhy !== 'complete') notes.push(`${what}: the generator stopped at its deadline`);
     if (r.genSendErrors > 0)
-      notes.push(`${r.path} ${r.rateMbps} Mbit/s: ${r.genSendErrors} send errors (${r.genLastError})`);
+      notes.push(`${what}: ${r.genSendErrors} send errors (${r.genLastError})`);
     if (r.staleDatagrams > 0)
-      notes.push(`${r.path} ${r.rateMbps} Mbit/s: ${r.staleDatagrams} datagrams of earlier runs at the sink`);
+      notes.push(`${what}: ${r.staleDatagrams} datagrams of earlier rows at the sink`);
   }
-  for (const a of agentsSummary) {
+  for (const a of results.agents) {
     if (a.errors.length > 0) notes.push(`agent ${a.role}: ${a.errors.join('; ')}`);
     if (a.pathEvents.length > 1)
-      notes.push(`agent ${a.role}: path changed ${a.pathEvents.length - 1} time(s): ${JSON.stringify(a.pathEvents)}`);
+      notes.push(
+        `agent ${a.role}: path changed ${a.pathEvents.length - 1} time(s): ${JSON.stringify(a.pathEvents)}`,
+      );
   }
   if (srv.warnings > 0)
     notes.push(`Punch server logged ${srv.warnings} warn/error lines, e.g. ${srv.warnSamples[0]}`);
+  const load1 = Number(m.loadavg.split(' / ')[0]);
+  if (load1 > 0.5)
+    notes.push(
+      `the machine was not idle at the start (load average ${m.loadavg}): other processes share ` +
+        `its ${m.cores} cores and add noise to latency and CPU figures`,
+    );
   if (notes.length > 0) {
     say('Notes:');
     for (const n of notes) say(`- ${n}`);
@@ -891,16 +1103,19 @@ async function main() {
   say(`Total runtime: ${fmt(results.runtimeSeconds, 1)} s`);
 
   if (opts.json !== undefined) {
-    writeFileSync(resolve(opts.json), `${JSON.stringify(results, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+    writeFileSync(
+      resolve(opts.json),
+      `${JSON.stringify(results, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
+    );
     log(`results written to ${resolve(opts.json)}`);
   }
 
-  // orderly stop: SRT tools, agents, then Punch
-  for (const s of [punch, plain]) {
+  // orderly stop: SRT tools, sinks, agents, then Punch
+  for (const s of stacks) {
     await Promise.all([s.sltIn, s.sltOut].map((p) => stopProc(p.child)));
-    await s.sink.worker.terminate();
+    await s.sink.close();
   }
-  await Promise.all([punch.sender.proc, punch.receiver.proc].map((p) => stopProc(p.child)));
+  await Promise.all([agents.sender.proc, agents.receiver.proc].map((p) => stopProc(p.child)));
   await stopProc(srv.proc.child);
 }
 

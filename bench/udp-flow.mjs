@@ -96,6 +96,8 @@ function sink({ port }) {
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   let run;
   let probeRunId;
+  /** Probes keep coming for a moment after the first got through: not stale. */
+  const probeIds = new Set();
   const fresh = (runId, warmup, measure) => ({
     runId,
     warmup,
@@ -121,9 +123,11 @@ function sink({ port }) {
       return;
     }
     const runId = msg.readUInt32BE(4);
-    if (probeRunId !== undefined && runId === probeRunId) {
-      probeRunId = undefined;
-      parentPort.postMessage({ type: 'probe-ok' });
+    if (probeIds.has(runId)) {
+      if (runId === probeRunId) {
+        probeRunId = undefined;
+        parentPort.postMessage({ type: 'probe-ok' });
+      }
       return;
     }
     const r = run;
@@ -162,6 +166,7 @@ function sink({ port }) {
       run = fresh(m.runId, m.warmup, m.measure);
     } else if (m.cmd === 'probe') {
       probeRunId = m.runId;
+      probeIds.add(m.runId);
     } else if (m.cmd === 'collect') {
       const r = run;
       run = undefined;
@@ -183,8 +188,7 @@ function sink({ port }) {
         [lat.buffer],
       );
     } else if (m.cmd === 'close') {
-      socket.close();
-      parentPort.close();
+      socket.close(() => parentPort.close());
     }
   });
   socket.bind(port, HOST, () => parentPort.postMessage({ type: 'ready' }));

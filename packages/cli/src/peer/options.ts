@@ -117,11 +117,13 @@ export function parsePeerOptions(argv: string[], env: NodeJS.ProcessEnv): PeerOp
   const stream = values.stream ?? claims.stream ?? undefined;
   if (stream === undefined)
     throw new UsageError('this token covers every stream: name one with --stream');
-  const mediaPort = Number(values.port);
+  const mediaPort = /^\d{1,5}$/.test(values.port) ? Number(values.port) : NaN;
   if (!Number.isInteger(mediaPort) || mediaPort < 0 || mediaPort > 65535)
     throw new UsageError('--port takes a port number');
   const punchTimeout = Number(values['punch-timeout']);
-  if (!(punchTimeout > 0)) throw new UsageError('--punch-timeout takes a number of seconds');
+  if (!Number.isFinite(punchTimeout) || punchTimeout <= 0 || punchTimeout > 3600) {
+    throw new UsageError('--punch-timeout takes a number of seconds, at most 3600');
+  }
   return {
     server: server.replace(/\/+$/, ''),
     token,

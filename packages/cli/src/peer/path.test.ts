@@ -157,11 +157,7 @@ async function pair(keys?: [CryptoKey, CryptoKey], punchTimeoutMs = WAIT_MS * 2)
   const sb = await udp();
   const ra = new Recorder();
   const rb = new Recorder();
-  let a: PunchedPath | undefined;
-  let b: PunchedPath | undefined;
-  route(sa, () => a, ra);
-  route(sb, () => b, rb);
-  a = new PunchedPath({
+  const a = new PunchedPath({
     socket: sa,
     key: ka,
     role: 'sender',
@@ -169,7 +165,7 @@ async function pair(keys?: [CryptoKey, CryptoKey], punchTimeoutMs = WAIT_MS * 2)
     events: ra.sink,
     punchTimeoutMs,
   });
-  b = new PunchedPath({
+  const b = new PunchedPath({
     socket: sb,
     key: kb,
     role: 'receiver',
@@ -177,6 +173,8 @@ async function pair(keys?: [CryptoKey, CryptoKey], punchTimeoutMs = WAIT_MS * 2)
     events: rb.sink,
     punchTimeoutMs,
   });
+  route(sa, () => a, ra);
+  route(sb, () => b, rb);
   paths.push(a, b);
   return { a, b, sa, sb, ra, rb };
 }
@@ -311,7 +309,7 @@ async function lonePath(role: 'sender' | 'receiver' = 'sender') {
   const probe = await firstProbe;
   const verified = await verifyProbe(k, probe, role);
   if (verified === undefined) throw new Error('the path sent a probe its own key refuses');
-  const other = role === 'sender' ? 'receiver' : 'sender';
+  const other: 'sender' | 'receiver' = role === 'sender' ? 'receiver' : 'sender';
   const ack = await encodeProbe(k, 'probeAck', other, verified.nonce);
   return { path, rec, remote, ack, k, other };
 }
@@ -418,15 +416,17 @@ describe('PunchedPath.close', () => {
     const stranger = await udp();
     const from = addr(stranger);
     const sends = countSends(sa);
-    // Open: a valid probe from the receiver is answered with an ack.
+    // Open: a valid probe from a new address is answered with an ack, and probed back (a
+    // probe alone proves nothing; only an ack to our own nonce does).
     await a.onProbe(await encodeProbe(k, 'probe', 'receiver', new Uint8Array(8).fill(1)), from);
-    expect(sends.count()).toBe(1);
+    expect(sends.count()).toBe(2);
+    expect(a.isRemote(from)).toBe(false);
     a.close();
     b.close();
     const events = ra.events.length + rb.events.length;
     // Closed: the same kind of probe gets no answer and confirms nothing.
     await a.onProbe(await encodeProbe(k, 'probe', 'receiver', new Uint8Array(8).fill(2)), from);
-    expect(sends.count()).toBe(1);
+    expect(sends.count()).toBe(2);
     expect(ra.events.length + rb.events.length).toBe(events);
   });
 

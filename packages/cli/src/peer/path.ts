@@ -88,8 +88,8 @@ export class PunchedPath {
   }
 
   /**
-   * True when `addr` proved it holds the passphrase (an authenticated probe or ack came from
-   * it): only such addresses' data is forwarded. The two sides may settle on different
+   * True when `addr` proved it holds the passphrase (it acked one of our fresh nonces): only
+   * such addresses' data is forwarded. The two sides may settle on different
    * addresses of each other (one on the LAN address, one on the public), so any proven address
    * counts, not only the one this side sends to.
    */
@@ -106,18 +106,21 @@ export class PunchedPath {
   async onProbe(packet: Uint8Array, from: Addr): Promise<void> {
     const p = await verifyProbe(this.#key, packet, this.#other);
     if (p === undefined || this.#closed) return;
-    if (this.#proven.size < 16) this.#proven.add(key(from));
     if (p.kind === 'probe') {
       this.#send(await encodeProbe(this.#key, 'probeAck', this.#role, p.nonce), from);
       // The probe came from where the other side really is (its NAT may map differently than
-      // it thinks): probe back there too.
-      if (!this.#candidates.some((c) => same(c.addr, from)))
+      // it thinks): probe back there too. A probe alone proves nothing (it could be a replay);
+      // the ack to our own fresh nonce does.
+      if (!this.#candidates.some((c) => same(c.addr, from)) && this.#candidates.length < 16)
         this.#candidates.push({ addr: from, via: 'public' });
+      if (!this.#proven.has(key(from))) await this.#probe(from);
       this.heard(from);
       return;
     }
     const sent = this.#nonces.get(Buffer.from(p.nonce).toString('hex'));
     if (sent === undefined || !same(sent, from)) return;
+    this.#nonces.delete(Buffer.from(p.nonce).toString('hex'));
+    if (this.#proven.size < 16) this.#proven.add(key(from));
     const via = this.#candidates.find((c) => same(c.addr, from))?.via ?? 'public';
     // A LAN path wins over the public one (no hairpin through the NAT needed).
     if (this.#remote === undefined || (via === 'local' && this.#via !== 'local'))
@@ -149,11 +152,7 @@ export class PunchedPath {
     this.#via = undefined;
     clearInterval(this.#pingTimer);
     const probe = async (): Promise<void> => {
-      for (const c of this.#candidates) {
-        const nonce = randomBytes(8);
-        this.#nonces.set(nonce.toString('hex'), c.addr);
-        this.#send(await encodeProbe(this.#key, 'probe', this.#role, nonce), c.addr);
-      }
+      for (const c of this.#candidates) await this.#probe(c.addr);
       if (this.#nonces.size > 512) {
         const keep = [...this.#nonces].slice(-256);
         this.#nonces.clear();
@@ -167,6 +166,13 @@ export class PunchedPath {
       if (this.#remote === undefined && !this.#closed)
         this.#events.failed(this.#punchTimeoutMs / 1000);
     }, this.#punchTimeoutMs);
+  }
+
+  /** Sends one probe with a fresh nonce to `to`. */
+  async #probe(to: Addr): Promise<void> {
+    const nonce = randomBytes(8);
+    this.#nonces.set(nonce.toString('hex'), to);
+    this.#send(await encodeProbe(this.#key, 'probe', this.#role, nonce), to);
   }
 
   #confirm(remote: Addr, via: 'public' | 'local'): void {

@@ -89,10 +89,13 @@ describe('createReporter (readable, not a terminal)', () => {
     const preview = run([{ event: 'tally', tally: 'preview' }]);
     expect(preview).toContain('PREVIEW');
     expect(preview).not.toContain('ON AIR');
-    const none = run([{ event: 'tally', tally: 'none' }]);
-    expect(none).not.toContain('ON AIR');
-    expect(none).not.toContain('PREVIEW');
-    expect(none).toContain('tally');
+    // No tally at the start is not news; going off air is.
+    expect(run([{ event: 'tally', tally: 'none' }])).toBe('');
+    const off = run([
+      { event: 'tally', tally: 'program' },
+      { event: 'tally', tally: 'none' },
+    ]);
+    expect(off.split('\n').at(-2)).toBe('tally: off');
   });
 
   it('puts the code and message in error lines, fatal or not', () => {

@@ -15,6 +15,8 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
   const colour = (code: string, text: string): string =>
     tty ? `\x1b[${code}m${text}\x1b[0m` : text;
   let tally = '';
+  let lastTally = 'none';
+  let direct = false;
   let live = false;
   const line = (text: string): void => {
     if (live) out.write('\r\x1b[2K');
@@ -31,7 +33,9 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
   return (e) => {
     switch (e.event) {
       case 'status':
-        if (e.status === 'streaming' && tty) return; // the health line says it
+        // The health line shows streaming; the paired and path lines say when it punches.
+        if ((e.status === 'streaming' && tty) || e.status === 'punching' || e.status === 'direct')
+          return;
         if (e.status === 'connecting' && e.detail !== undefined) line(`… ${e.detail}`);
         else line(`● ${describe(e.status)}`);
         break;
@@ -42,11 +46,18 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
         line(`✓ paired with ${e.remote.ip}:${e.remote.port}: punching through the NATs`);
         break;
       case 'path':
-        line(
-          e.path === 'direct'
-            ? `✓ direct path up (${e.via === 'local' ? 'same network' : 'through the NATs'})`
-            : `✗ path lost: ${e.reason ?? ''}; punching again`,
-        );
+        if (e.path === 'direct') {
+          const where = e.via === 'local' ? 'on the same network' : 'through the NATs';
+          line(
+            direct
+              ? `✓ switched to the path ${where}`
+              : `✓ direct path up ${where}; waiting for SRT`,
+          );
+          direct = true;
+        } else {
+          direct = false;
+          line(`✗ path lost: ${e.reason ?? ''}; punching again`);
+        }
         break;
       case 'local':
         line('Point your SRT tool at this agent:');
@@ -68,9 +79,11 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
             : e.tally === 'preview'
               ? `${colour('42;30;1', ' PREVIEW ')} `
               : '';
-        line(e.tally === 'none' ? 'tally: off' : `tally: ${tally}`);
+        if (e.tally !== lastTally) line(e.tally === 'none' ? 'tally: off' : `tally: ${tally}`);
+        lastTally = e.tally;
         break;
       case 'peer-left':
+        direct = false;
         line('✗ the other side left; waiting for it to come back');
         break;
       case 'error':
