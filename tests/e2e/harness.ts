@@ -165,36 +165,44 @@ export function startListener(
   return child;
 }
 
-/** ffmpeg encoding a test pattern as MPEG-TS over SRT to the sending agent. */
+/** ffmpeg encoding a test pattern as MPEG-TS, by default over SRT to the sending agent. */
 export function startFfmpeg(
   lab: NatLab,
   ns: string,
   passphrase: string,
   seconds: number,
+  target = `srt://127.0.0.1:9000?mode=caller&passphrase=${passphrase}&pbkeylen=32&latency=200000`,
 ): ChildProcess {
   return lab.spawn(ns, 'ffmpeg', [
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=size=320x240:rate=25',
-    '-t',
-    String(seconds),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-tune',
-    'zerolatency',
-    '-g',
-    '25',
-    '-f',
-    'mpegts',
-    `srt://127.0.0.1:9000?mode=caller&passphrase=${passphrase}&pbkeylen=32&latency=200000`,
+    ...[
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=25',
+    ],
+    ...['-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency'],
+    ...['-g', '25', '-f', 'mpegts', target],
   ]);
+}
+
+/**
+ * Waits for ffmpeg to finish sending, lets the tail arrive, stops the receiving process and
+ * returns what ffprobe finds in the file it wrote.
+ */
+export async function finish(
+  ffmpeg: ChildProcess,
+  receiver: ChildProcess,
+  file: string,
+): Promise<{ ffmpegExit: number; video: string | undefined; duration: number }> {
+  const ffmpegExit = await exited(ffmpeg);
+  await sleep(1500);
+  receiver.kill('SIGINT');
+  await exited(receiver);
+  return { ffmpegExit, ...probe(file) };
 }
 
 export function exited(child: ChildProcess, timeoutMs = 60_000): Promise<number> {

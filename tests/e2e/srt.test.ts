@@ -8,15 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NatLab, labSupport } from './natlab.js';
-import {
-  exited,
-  probe,
-  sleep,
-  startAgent,
-  startFfmpeg,
-  startListener,
-  startPunch,
-} from './harness.js';
+import { finish, sleep, startAgent, startFfmpeg, startListener, startPunch } from './harness.js';
 
 const support = labSupport();
 // CI must have everything: there a missing tool fails the run instead of skipping.
@@ -52,13 +44,8 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
     const listener = startListener(lab, 'b1', show.passphrase, out);
     await sleep(300);
-    const ffmpeg = startFfmpeg(lab, 'a1', show.passphrase, SECONDS);
-    expect(await exited(ffmpeg)).toBe(0);
-    await sleep(1500);
-    listener.kill('SIGINT');
-    await exited(listener);
-    const got = probe(out);
-    expect(got.video).toBe('h264');
+    const got = await finish(startFfmpeg(lab, 'a1', show.passphrase, SECONDS), listener, out);
+    expect(got).toMatchObject({ ffmpegExit: 0, video: 'h264' });
     expect(got.duration).toBeGreaterThanOrEqual(SECONDS * 0.9);
 
     // Health reached Punch: the agent reported a direct path and real traffic.
@@ -89,35 +76,9 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     ]);
     copier.stdout!.pipe(createWriteStream(out));
     await sleep(1500);
-    const ffmpeg = lab.spawn('a1', 'ffmpeg', [
-      '-nostdin',
-      '-loglevel',
-      'error',
-      '-re',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=320x240:rate=25',
-      '-t',
-      String(SECONDS),
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-tune',
-      'zerolatency',
-      '-g',
-      '25',
-      '-f',
-      'mpegts',
-      'udp://127.0.0.1:5000?pkt_size=1316',
-    ]);
-    expect(await exited(ffmpeg)).toBe(0);
-    await sleep(1500);
-    copier.kill('SIGINT');
-    await exited(copier);
-    const got = probe(out);
-    expect(got.video).toBe('h264');
+    const ffmpeg = startFfmpeg(lab, 'a1', '', SECONDS, 'udp://127.0.0.1:5000?pkt_size=1316');
+    const got = await finish(ffmpeg, copier, out);
+    expect(got).toMatchObject({ ffmpegExit: 0, video: 'h264' });
     expect(got.duration).toBeGreaterThanOrEqual(SECONDS * 0.9);
     const srt = sender.events
       .filter((e) => e.event === 'health')
@@ -151,12 +112,8 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
       (e) => e.event === 'status' && e.status === 'streaming',
       'streaming after the restart',
     );
-    expect(await exited(ffmpeg)).toBe(0);
-    await sleep(1500);
-    listener.kill('SIGINT');
-    await exited(listener);
-    const got = probe(out);
-    expect(got.video).toBe('h264');
+    const got = await finish(ffmpeg, listener, out);
+    expect(got).toMatchObject({ ffmpegExit: 0, video: 'h264' });
     // The picture kept coming after the restart, to the end (a second or two lost in between).
     expect(got.duration).toBeGreaterThanOrEqual(total * 0.75);
     const last = receiver.events.filter((e) => e.event === 'health').at(-1)?.stats as {
@@ -185,12 +142,8 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
         'a second registration',
       );
     await Promise.all([registeredTwice(sender), registeredTwice(receiver)]);
-    expect(await exited(ffmpeg)).toBe(0);
-    await sleep(1500);
-    listener.kill('SIGINT');
-    await exited(listener);
-    const got = probe(out);
-    expect(got.video).toBe('h264');
+    const got = await finish(ffmpeg, listener, out);
+    expect(got).toMatchObject({ ffmpegExit: 0, video: 'h264' });
     expect(got.duration).toBeGreaterThanOrEqual(total * 0.9);
     // The media path never went down while Punch was away.
     for (const a of [sender, receiver])
