@@ -23,14 +23,21 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { fmt, mdTable, sleep, summarize, udpCounters } from './lib.mjs';
+import { fmt, mdTable, sleep, summarize } from './lib.mjs';
 import { encodeHeader } from './udp-flow.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,10 +70,18 @@ const CONFIG = {
   warmupS: 2,
   measureS: 10,
   /** After the last datagram: SRT holds packets for `latency` ms, then a margin. */
-  drainMs: 1000,
+  drainMs: 500,
   /** The agents alone, per row. */
   rawWarmupS: 1,
-  rawMeasureS: 4,
+  rawMeasureS: 3,
+  /** The agents' CPU with the path up and no traffic, measured over this long. */
+  idleS: 3,
+  /**
+   * SO_RCVBUF of the sending srt-live-transmit's UDP input (every SRT path): it reads its input
+   * in rounds of up to ~10 ms, and at 100 Mbit/s the default buffer (208 KiB) overflows between
+   * rounds (~5 % lost before SRT, on every path alike). Capped by net.core.rmem_max.
+   */
+  sltInputRcvbuf: 4 * 1024 * 1024,
   size: 1316,
   stream: 'cam-1',
   /** Targets (✓/✗): CPU per agent per 10 Mbit/s, added latency at each percentile. */
@@ -79,6 +94,7 @@ const PATHS = {
   callerListener: 'plain caller→listener',
   punch: 'Punch agents',
   loopback: 'loopback',
+  relays: 'bare Node relays',
   agentsOnly: 'agents only',
 };
 
@@ -303,6 +319,71 @@ function sampleCpu(procs) {
   return out;
 }
 
+// ---- UDP drops per process ------------------------------------------------------------------
+
+/** Inodes of the sockets a process holds (/proc/<pid>/fd). */
+function socketInodes(pid) {
+  const out = [];
+  let fds = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return out;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m !== null) out.push(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
+/** inode → the kernel's drop counter of that UDP socket (/proc/net/udp and udp6, last column). */
+function udpDropsByInode() {
+  const map = new Map();
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length >= 13) map.set(cols[9], Number(cols[cols.length - 1]));
+    }
+  }
+  return map;
+}
+
+/**
+ * Datagrams the kernel dropped at each process's UDP sockets (receive buffer full), per
+ * process: {name: {inode: drops}}. Only this run's processes, unlike the namespace-wide
+ * counters, which other processes on the machine move too.
+ */
+function sampleDrops(procs) {
+  const byInode = udpDropsByInode();
+  const out = {};
+  for (const [k, pid] of Object.entries(procs)) {
+    out[k] = {};
+    for (const inode of socketInodes(pid)) {
+      if (byInode.has(inode)) out[k][inode] = byInode.get(inode);
+    }
+  }
+  return out;
+}
+
+function dropsDelta(before, after) {
+  const out = {};
+  for (const [k, socks] of Object.entries(after)) {
+    out[k] = Object.entries(socks).reduce((n, [inode, d]) => n + d - (before[k]?.[inode] ?? 0), 0);
+  }
+  return out;
+}
+
 // ---- Punch server, session, agents ---------------------------------------------------------
 
 async function startPunch() {
@@ -521,7 +602,7 @@ async function startPlainRendezvous(session) {
   stack.sink = await startSink(outPort);
   stack.sltIn = startSlt(
     'srt-live-transmit (rendezvous, sending)',
-    `udp://127.0.0.1:${inPort}`,
+    `udp://127.0.0.1:${inPort}?rcvbuf=${CONFIG.sltInputRcvbuf}`,
     `srt://127.0.0.3:${rv}?mode=rendezvous&adapter=127.0.0.2&${q}`,
   );
   stack.sltOut = startSlt(
@@ -551,7 +632,7 @@ async function startPlainCallerListener(session) {
   await sleep(200);
   stack.sltIn = startSlt(
     'srt-live-transmit (caller→listener, caller)',
-    `udp://127.0.0.1:${inPort}`,
+    `udp://127.0.0.1:${inPort}?rcvbuf=${CONFIG.sltInputRcvbuf}`,
     `srt://127.0.0.1:${srt}?mode=caller&${q}`,
   );
   stack.procs = () => [stack.sltIn, stack.sltOut];
@@ -616,6 +697,28 @@ async function startLoopback() {
   return stack;
 }
 
+/** Two bare Node relays (bench/relay.mjs) in the agents' place: Node's own forwarding cost. */
+async function startRelays() {
+  const inPort = await freePort();
+  const mid = await freePort();
+  const outPort = await freePort();
+  const stack = { name: PATHS.relays, inPort, outPort };
+  stack.sink = await startSink(outPort);
+  const relay = (name, listen, target) =>
+    startProc(name, process.execPath, [join(ROOT, 'bench/relay.mjs'), listen, target]);
+  stack.relayIn = relay('relay 1', String(inPort), String(mid));
+  stack.relayOut = relay('relay 2', String(mid), String(outPort));
+  await Promise.all(
+    [stack.relayIn, stack.relayOut].map((p) =>
+      waitLine(p, (l) => (l === 'ready' ? true : undefined), 10_000, '"ready"'),
+    ),
+  );
+  stack.procs = () => [stack.relayIn, stack.relayOut];
+  stack.cpuProcs = { relayIn: stack.relayIn, relayOut: stack.relayOut };
+  await probeStack(stack);
+  return stack;
+}
+
 /** srt-live-transmit caller → agent --send … agent --receive → srt-live-transmit listener. */
 async function startPunchSrt(agents, session) {
   const inPort = await freePort();
@@ -631,7 +734,7 @@ async function startPunchSrt(agents, session) {
   await sleep(200);
   stack.sltIn = startSlt(
     'srt-live-transmit (Punch, caller)',
-    `udp://127.0.0.1:${inPort}`,
+    `udp://127.0.0.1:${inPort}?rcvbuf=${CONFIG.sltInputRcvbuf}`,
     `srt://127.0.0.1:${agents.srtListen}?mode=caller&${q}`,
   );
   stack.procs = () => [agents.sender.proc, agents.receiver.proc, stack.sltIn, stack.sltOut];
@@ -659,7 +762,11 @@ async function measure(stack, rateMbps, { warmupS, measureS, drainMs }) {
   const runId = nextRunId++;
   stack.sink.worker.postMessage({ cmd: 'arm', runId, warmup, measure: count });
   const pathEvents0 = pathEventCount(stack);
-  const udp0 = udpCounters();
+  const dropPids = {
+    ...Object.fromEntries(Object.entries(stack.cpuProcs).map(([k, p]) => [k, p.pid])),
+    bench: process.pid,
+  };
+  const drops0 = sampleDrops(dropPids);
   const deadlineMs = (warmupS + measureS) * 1500 + 5000;
   const gen = trackWorker(
     new Worker(FLOW, {
@@ -705,7 +812,7 @@ async function measure(stack, rateMbps, { warmupS, measureS, drainMs }) {
   });
   await sleep(drainMs);
   const r = await stack.sink.request({ cmd: 'collect' }, 'result', 10_000);
-  const udp1 = udpCounters();
+  const drops = dropsDelta(drops0, sampleDrops(dropPids));
   for (const p of stack.procs()) assertAlive(p, `${stack.name} at ${rateMbps} Mbit/s`);
 
   const cpuWindowS = cpu0 === undefined ? NaN : Number(cpu1.at - cpu0.at) / 1e9;
@@ -730,7 +837,7 @@ async function measure(stack, rateMbps, { warmupS, measureS, drainMs }) {
     duplicates: r.duplicates,
     reordered: r.reordered,
     staleDatagrams: r.stale,
-    udpRcvbufErrors: (udp1.RcvbufErrors ?? 0) - (udp0.RcvbufErrors ?? 0),
+    udpDrops: drops,
     pathEvents: pathEventCount(stack) - pathEvents0,
   };
   log(
@@ -819,16 +926,27 @@ async function main() {
     srt: [],
   };
 
-  // 1. the agents alone (no SRT), against the measurement floor
+  // 1. the agents alone (no SRT), against the measurement floor and two bare Node relays
   const agents = await startAgents(srv, session);
+  // the agents' CPU with the path up and no traffic (pings, health, STUN refresh)
+  const idleProcs = { agentSend: agents.sender.proc, agentRecv: agents.receiver.proc };
+  const idle0 = sampleCpu(idleProcs);
+  await sleep(CONFIG.idleS * 1000);
+  const idle1 = sampleCpu(idleProcs);
+  const idleWindowS = Number(idle1.at - idle0.at) / 1e9;
+  results.agentIdlePct = Object.fromEntries(
+    Object.keys(idleProcs).map((k) => [k, (100 * (idle1[k] - idle0[k])) / idleWindowS]),
+  );
   const loopback = await startLoopback();
+  const relays = await startRelays();
   const agentsOnly = await startAgentsOnly(agents);
   for (const rate of CONFIG.ratesMbps) {
-    for (const stack of [loopback, agentsOnly])
+    for (const stack of [loopback, relays, agentsOnly])
       results.raw.push(await measure(stack, rate, rawPhase));
   }
-  // frees --srt-target's port for the SRT listener
-  await Promise.all([loopback.sink.close(), agentsOnly.sink.close()]);
+  // (closing agentsOnly's sink frees --srt-target's port for the SRT listener)
+  await Promise.all([loopback, relays, agentsOnly].map((st) => st.sink.close()));
+  await Promise.all([relays.relayIn, relays.relayOut].map((p) => stopProc(p.child)));
 
   // 2. SRT end to end: plain rendezvous, plain caller → listener, through the agents
   const stacks = [
@@ -894,8 +1012,10 @@ async function main() {
       `the agents use, without them. **${PATHS.punch}**: caller → \`punch peer --send\` → punched UDP ` +
       `path → \`punch peer --receive\` → listener. The receiving srt-live-transmit releases each ` +
       `packet at its SRT timestamp + ${L} ms (TSBPD): latency is ~${L} ms plus a time-base offset ` +
-      `SRT fixes at the handshake, and srt-live-transmit reads its UDP input in rounds of up to ~10 ms, ` +
-      `which spreads every path's latency over ~10 ms.`,
+      `SRT fixes at the handshake (it differs between rendezvous and caller→listener), and ` +
+      `srt-live-transmit reads its UDP input in rounds of up to ~10 ms, which spreads every path's ` +
+      `latency over ~10 ms; its UDP input has SO_RCVBUF ${CONFIG.sltInputRcvbuf / 1048576} MiB ` +
+      `(\`?rcvbuf=\`; with the default, every path loses ~5 % at 100 Mbit/s before SRT).`,
   );
   say();
   say(
@@ -993,55 +1113,79 @@ async function main() {
     ),
   );
   say();
+  say(
+    `Idle, path up and no traffic (pings, health reports, STUN refresh; ${CONFIG.idleS} s): ` +
+      `agent --send ${fmt(results.agentIdlePct.agentSend, 2)} %, agent --receive ` +
+      `${fmt(results.agentIdlePct.agentRecv, 2)} % of one core.`,
+  );
+  say();
 
   say(
     `## 2. The agents alone, no SRT (${CONFIG.rawWarmupS} s warm-up, ${CONFIG.rawMeasureS} s measured per row)\n\n` +
-      `The generator sends straight to \`punch peer --send\`'s --srt-listen port and the sink listens ` +
-      `on \`punch peer --receive\`'s --srt-target port (the agents forward datagrams without reading ` +
-      `them), so nothing re-times the packets: this is the agents' own per-datagram delay. ` +
-      `**${PATHS.loopback}**: generator → sink directly, the measurement floor. Added = ` +
-      `${PATHS.agentsOnly} − ${PATHS.loopback}.`,
+      `**${PATHS.agentsOnly}**: the generator sends straight to \`punch peer --send\`'s --srt-listen ` +
+      `port and the sink listens on \`punch peer --receive\`'s --srt-target port (the agents forward ` +
+      `datagrams without reading them), so nothing re-times the packets: the agents' own ` +
+      `per-datagram delay, and their CPU when every datagram arrives on its own (SRT's sender ` +
+      `sends in bursts, which costs the agents less per datagram). **${PATHS.relays}**: the same ` +
+      `two-process, two-hop shape with bench/relay.mjs (receive → send, nothing else): Node's own ` +
+      `cost. **${PATHS.loopback}**: generator → sink directly, the measurement floor. CPU: first / ` +
+      `second process, % of one core per 10 Mbit/s.`,
   );
   say();
   say(
     mdTable(
       [
         'offered Mbit/s',
+        'path',
         'delivered %',
-        'floor p50 / p99 ms',
-        'agents p50 ms',
-        'agents p95 ms',
-        'agents p99 ms',
-        'agents max ms',
-        'added p50 ms',
-        'added p99 ms',
-        'agent --send / --receive %core / 10 Mbit/s',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+        'max ms',
+        'added p50 ms (vs floor)',
+        'added p99 ms (vs floor)',
+        '%core / 10 Mbit/s',
       ],
-      CONFIG.ratesMbps.map((rate) => {
-        const f = rawRun(PATHS.loopback, rate);
-        const a = rawRun(PATHS.agentsOnly, rate);
+      results.raw.map((r) => {
+        const f = rawRun(PATHS.loopback, r.rateMbps);
+        const floor = r.path === PATHS.loopback;
+        const cpu = Object.values(r.cpuPct).map((x) => fmt(per10(x, r.rateMbps), 2));
         return [
-          rate,
-          fmt(a.deliveredPct, 2),
-          `${fmt(f.latencyMs.p50, 3)} / ${fmt(f.latencyMs.p99, 3)}`,
-          fmt(a.latencyMs.p50, 3),
-          fmt(a.latencyMs.p95, 3),
-          fmt(a.latencyMs.p99, 3),
-          fmt(a.latencyMs.max, 3),
-          addedCell(a.latencyMs.p50 - f.latencyMs.p50),
-          addedCell(a.latencyMs.p99 - f.latencyMs.p99),
-          `${fmt(per10(a.cpuPct.agentSend, rate), 2)} / ${fmt(per10(a.cpuPct.agentRecv, rate), 2)}`,
+          r.rateMbps,
+          r.path,
+          fmt(r.deliveredPct, 2),
+          fmt(r.latencyMs.p50, 3),
+          fmt(r.latencyMs.p95, 3),
+          fmt(r.latencyMs.p99, 3),
+          fmt(r.latencyMs.max, 3),
+          floor ? '—' : fmt(r.latencyMs.p50 - f.latencyMs.p50, 3),
+          floor ? '—' : fmt(r.latencyMs.p99 - f.latencyMs.p99, 3),
+          cpu.length === 0 ? '—' : cpu.join(' / '),
         ];
       }),
-      'rrrrrrrrrr',
+      'rlrrrrrrrr',
     ),
   );
   say();
 
+  const dropNames = {
+    sltIn: 'srt-live-transmit in',
+    sltOut: 'srt-live-transmit out',
+    agentSend: 'agent --send',
+    agentRecv: 'agent --receive',
+    relayIn: 'relay 1',
+    relayOut: 'relay 2',
+    bench: 'sink',
+  };
+  const dropText = (d) => {
+    const nz = Object.entries(d).filter(([, n]) => n > 0);
+    return nz.length === 0 ? '0' : nz.map(([k, n]) => `${dropNames[k] ?? k} ${n}`).join(', ');
+  };
   say(
     `## Details\n\n` +
       `generator lag = how late the most delayed datagram left (a stalled generator thread: CPU ` +
-      `contention); kernel UDP drops = RcvbufErrors in this network namespace during the row; ` +
+      `contention); UDP drops = datagrams the kernel dropped at this row's processes' sockets ` +
+      `(receive buffer full; /proc/net/udp), by process (SRT retransmits what its path loses); ` +
       `reordered = datagrams arriving after a later one; path events = the agents' path changes.`,
   );
   say();
@@ -1051,7 +1195,7 @@ async function main() {
         'offered Mbit/s',
         'path',
         'generator lag max ms',
-        'kernel UDP drops',
+        'UDP drops',
         'reordered',
         'duplicates',
         'path events',
@@ -1060,12 +1204,12 @@ async function main() {
         r.rateMbps,
         r.path,
         fmt(r.genMaxLagMs, 2),
-        r.udpRcvbufErrors,
+        dropText(r.udpDrops),
         r.reordered,
         r.duplicates,
         r.cpuPct.agentSend === undefined ? '—' : r.pathEvents,
       ]),
-      'rlrrrrr',
+      'rlrlrrr',
     ),
   );
   say();
