@@ -6,7 +6,8 @@
 //   node bench/agent.mjs [--quick] [--json FILE]
 //
 // 1. The agents alone, no SRT: UDP generator → agent --send ─punched path→ agent --receive →
-//    UDP sink, against generator → sink directly (the floor).
+//    UDP sink, against generator → sink directly (the floor) and two bare Node relays in the
+//    agents' place (bench/relay.mjs: what Node itself costs). Also the agents' idle CPU.
 // 2. SRT end to end, UDP generator → srt-live-transmit → … → srt-live-transmit → UDP sink:
 //      rendezvous        srt-live-transmit ⇄ srt-live-transmit (127.0.0.2 ⇄ 127.0.0.3)
 //      caller→listener   the SRT modes the agents use, without them
@@ -17,7 +18,7 @@
 // send time (generator and sink are worker threads, bench/udp-flow.mjs); every path carries the
 // same rates, SRT settings (AES-256, latency 120 ms), and the stacks stay up for the whole run
 // while the rows alternate between them. Every datagram stays on 127.0.0.0/8 (the agents run
-// with bench/loopback-only.mjs preloaded, so they offer no LAN candidates); every wait and loop
+// with --no-lan --bind 127.0.0.1, so they offer no LAN candidates); every wait and loop
 // is bounded; every child is killed and the temp dir removed at the end, on error and on
 // SIGINT/SIGTERM.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -34,7 +35,7 @@ import {
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { fmt, mdTable, sleep, summarize } from './lib.mjs';
@@ -43,7 +44,6 @@ import { encodeHeader } from './udp-flow.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PUNCH_BIN = join(ROOT, 'packages/cli/bin/punch.js');
 const FLOW = new URL('./udp-flow.mjs', import.meta.url);
-const LOOPBACK_ONLY = pathToFileURL(join(ROOT, 'bench/loopback-only.mjs')).href;
 const SLT = 'srt-live-transmit';
 
 const { values: opts } = parseArgs({
@@ -453,10 +453,12 @@ function startAgent(srv, token, role, srtArgs) {
     `agent --${role === 'sender' ? 'send' : 'receive'}`,
     process.execPath,
     [
-      '--import',
-      LOOPBACK_ONLY,
       PUNCH_BIN,
       'peer',
+      // Keep every datagram on loopback: no LAN candidates, media socket on 127.0.0.1.
+      '--no-lan',
+      '--bind',
+      '127.0.0.1',
       '--server',
       srv.url,
       '--token',

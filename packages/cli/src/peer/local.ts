@@ -25,7 +25,7 @@ export class LocalSide {
     target: HostPort,
     onPacket: (packet: Buffer) => void,
   ): Promise<LocalSide> {
-    const socket = createSocket('udp4');
+    const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     const side = new LocalSide(socket, mode, target);
     socket.on('message', (msg, rinfo) => {
       if (mode === 'send') side.#caller = rinfo;

@@ -19,6 +19,10 @@ export interface PeerOptions {
   readonly srtTarget: HostPort;
   /** Local UDP port of the media socket (0 = any). */
   readonly mediaPort: number;
+  /** Local address of the media socket (default all interfaces). */
+  readonly bind: string;
+  /** Offer this machine's LAN addresses as candidates (for peers behind the same NAT). */
+  readonly lan: boolean;
   /** External STUN server, for hosts without STUN (`registered.bind` is null). */
   readonly stun: HostPort | undefined;
   /** srt-live-transmit's other end, when the agent runs it (`--exec`). */
@@ -42,6 +46,8 @@ export const PEER_HELP = `punch peer — the SRT agent: punches through NATs and
   --srt-listen H:P      default 127.0.0.1:9000
   --srt-target H:P      default 127.0.0.1:9100
   --port N              local UDP port for the media socket (default: any)
+  --bind ADDR           local address for the media socket (default: all interfaces)
+  --no-lan              do not offer this machine's LAN addresses to the other side
   --stun H:P            STUN server to use when Punch has none (e.g. on Cloudflare)
   --exec URI            run srt-live-transmit with URI as its input (--send) or output (--receive)
   --punch-timeout S     give up after S seconds without a direct path (default 30; exit code 6)
@@ -83,6 +89,8 @@ export function parsePeerOptions(argv: string[], env: NodeJS.ProcessEnv): PeerOp
       'srt-listen': { type: 'string', default: '127.0.0.1:9000' },
       'srt-target': { type: 'string', default: '127.0.0.1:9100' },
       port: { type: 'string', default: '0' },
+      bind: { type: 'string', default: '0.0.0.0' },
+      'no-lan': { type: 'boolean', default: false },
       stun: { type: 'string' },
       exec: { type: 'string' },
       'punch-timeout': { type: 'string', default: '30' },
@@ -133,6 +141,8 @@ export function parsePeerOptions(argv: string[], env: NodeJS.ProcessEnv): PeerOp
     srtListen: hostPort(values['srt-listen'], '--srt-listen'),
     srtTarget: hostPort(values['srt-target'], '--srt-target'),
     mediaPort,
+    bind: values.bind,
+    lan: !values['no-lan'],
     stun: values.stun === undefined ? undefined : hostPort(values.stun, '--stun'),
     exec: values.exec,
     json: values.json,

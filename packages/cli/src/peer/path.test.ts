@@ -137,7 +137,7 @@ function route(s: Socket, path: () => PunchedPath | undefined, rec: Recorder): v
         break;
       case 'data': {
         const isRemote = p.isRemote(from);
-        if (isRemote) p.heard(from);
+        if (isRemote) p.heard();
         rec.push({ type: 'data', from, isRemote });
         break;
       }

@@ -43,6 +43,7 @@ export class PunchedPath {
   #pingTimer: NodeJS.Timeout | undefined;
   #deadline: NodeJS.Timeout | undefined;
   #lastHeard = 0;
+  #heardSinceTick = false;
   #seq = 0;
   #pingsSent = 0;
   #pongs = 0;
@@ -94,12 +95,16 @@ export class PunchedPath {
    * counts, not only the one this side sends to.
    */
   isRemote(addr: Addr): boolean {
-    return this.#remote !== undefined && this.#proven.has(key(addr));
+    const r = this.#remote;
+    if (r === undefined) return false;
+    // Per-packet fast path: the address this side sends to.
+    if (r.port === addr.port && r.ip === addr.ip) return true;
+    return this.#proven.has(key(addr));
   }
 
-  /** Any datagram from the remote proves the path is alive. */
-  heard(addr: Addr): void {
-    if (this.isRemote(addr)) this.#lastHeard = Date.now();
+  /** A datagram from a proven address (already checked by the caller) keeps the path alive. */
+  heard(): void {
+    this.#heardSinceTick = true;
   }
 
   /** Handles a probe or ack datagram. */
@@ -114,7 +119,7 @@ export class PunchedPath {
       if (!this.#candidates.some((c) => same(c.addr, from)) && this.#candidates.length < 16)
         this.#candidates.push({ addr: from, via: 'public' });
       if (!this.#proven.has(key(from))) await this.#probe(from);
-      this.heard(from);
+      if (this.isRemote(from)) this.#lastHeard = Date.now();
       return;
     }
     const sent = this.#nonces.get(Buffer.from(p.nonce).toString('hex'));
@@ -199,6 +204,8 @@ export class PunchedPath {
   #tick(): void {
     const remote = this.#remote;
     if (remote === undefined) return;
+    if (this.#heardSinceTick) this.#lastHeard = Date.now();
+    this.#heardSinceTick = false;
     if (Date.now() - this.#lastHeard > PATH_TIMEOUT_MS) {
       this.#events.down(`nothing from ${remote.ip}:${remote.port} for ${PATH_TIMEOUT_MS / 1000} s`);
       this.#punch();
