@@ -162,6 +162,9 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
       sender.waitFor((e) => e.event === 'paired', 'paired'),
       receiver.waitFor((e) => e.event === 'paired', 'paired'),
     ]);
+    const failed = (a: typeof sender) =>
+      a.waitFor((e) => e.event === 'error' && e.fatal === true, 'the fatal error', 30_000);
+    await Promise.all([failed(sender), failed(receiver)]);
     expect(await sender.exited).toBe(6);
     expect(await receiver.exited).toBe(6);
     for (const a of [sender, receiver]) {

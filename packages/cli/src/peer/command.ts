@@ -20,7 +20,11 @@ export async function peerCommand(
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    return await agent.run();
+    const code = await agent.run();
+    // Everything is closed by now; should a socket still linger (a peer that never answers a
+    // WebSocket close), the operator still gets their prompt back.
+    setTimeout(() => process.exit(code), 3000).unref();
+    return code;
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
