@@ -1,0 +1,201 @@
+/**
+ * `punch peer` on loopback, for what needs no NAT: a host without STUN (the agents ask an
+ * external STUN server and claim their endpoint, as on Cloudflare), and `--exec` restarting
+ * srt-live-transmit when it dies.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { startHost, type Host } from '../conformance/host.js';
+import { createSession, peerToken } from '../conformance/client.js';
+
+const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
+type Event = { event: string } & Record<string, unknown>;
+
+let noStun: Host;
+let stunOnly: Host;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  [noStun, stunOnly] = await Promise.all([startHost({ extraArgs: ['--no-stun'] }), startHost()]);
+});
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+});
+afterAll(async () => {
+  await Promise.all([noStun.stop(), stunOnly.stop()]);
+});
+
+function agent(args: string[]): {
+  events: Event[];
+  waitFor: (p: (e: Event) => boolean, what: string) => Promise<Event>;
+} {
+  const child = spawn(process.execPath, [
+    CLI,
+    'peer',
+    '--json',
+    '--no-lan',
+    '--bind',
+    '127.0.0.1',
+    ...args,
+  ]);
+  children.push(child);
+  const events: Event[] = [];
+  const waiters: { p: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    const e = JSON.parse(l) as Event;
+    events.push(e);
+    for (const w of waiters.splice(0)) {
+      if (w.p(e)) w.resolve(e);
+      else waiters.push(w);
+    }
+  });
+  return {
+    events,
+    waitFor: (p, what) => {
+      const seen = events.find(p);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(
+          () => { reject(
+              new Error(
+                `no ${what}: ${JSON.stringify(events.filter((e) => e.event !== 'health'))}`,
+              ),
+            ); },
+          15_000,
+        );
+        waiters.push({
+          p,
+          resolve: (e) => {
+            clearTimeout(t);
+            resolve(e);
+          },
+        });
+      });
+    },
+  };
+}
+
+const direct = (e: Event): boolean => e.event === 'path' && e.path === 'direct';
+
+it('a host without STUN: the agents ask the configured STUN server, claim their endpoint, and punch', async () => {
+  const s = await createSession(noStun.url, { streams: ['cam-1'] });
+  const stun = `127.0.0.1:${stunOnly.stunPort}`;
+  const send = agent([
+    '--server',
+    noStun.url,
+    '--token',
+    await peerToken(noStun.url, s, 'cam-1'),
+    '--send',
+    '--srt-listen',
+    '127.0.0.1:19210',
+    '--stun',
+    stun,
+  ]);
+  const recv = agent([
+    '--server',
+    noStun.url,
+    '--token',
+    await peerToken(noStun.url, s, 'cam-1'),
+    '--receive',
+    '--srt-target',
+    '127.0.0.1:19220',
+    '--stun',
+    stun,
+  ]);
+  expect(await send.waitFor((e) => e.event === 'registered', 'registered')).toMatchObject({
+    stun: 'external',
+  });
+  await Promise.all([send.waitFor(direct, 'direct path'), recv.waitFor(direct, 'direct path')]);
+  const paired = await recv.waitFor((e) => e.event === 'paired', 'paired');
+  expect(paired.remote).toMatchObject({ ip: '127.0.0.1' });
+});
+
+it('without STUN anywhere the agent says what to pass', async () => {
+  const s = await createSession(noStun.url, { streams: ['cam-1'] });
+  const a = agent([
+    '--server',
+    noStun.url,
+    '--token',
+    s.token,
+    '--stream',
+    'cam-1',
+    '--send',
+    '--srt-listen',
+    '127.0.0.1:19230',
+  ]);
+  const err = await a.waitFor((e) => e.event === 'error', 'an error');
+  expect(err).toMatchObject({ code: 'ERR_NO_STUN', fatal: true });
+  expect(err.message).toContain('--stun');
+});
+
+function hasSlt(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v srt-live-transmit'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+if (!hasSlt())
+  console.warn(
+    '\n!!! SKIPPING the --exec restart test: srt-live-transmit is not installed (apt-get install srt-tools)\n',
+  );
+
+it.skipIf(!hasSlt())('--exec restarts srt-live-transmit when it dies', async () => {
+  const s = await createSession(stunOnly.url, { streams: ['cam-1'] });
+  const send = agent([
+    '--server',
+    stunOnly.url,
+    '--token',
+    s.token,
+    '--stream',
+    'cam-1',
+    '--send',
+    '--srt-listen',
+    '127.0.0.1:19240',
+    '--exec',
+    'udp://127.0.0.1:19241',
+  ]);
+  const recv = agent([
+    '--server',
+    stunOnly.url,
+    '--token',
+    s.token,
+    '--stream',
+    'cam-1',
+    '--receive',
+    '--srt-target',
+    '127.0.0.1:19250',
+  ]);
+  await Promise.all([send.waitFor(direct, 'direct path'), recv.waitFor(direct, 'direct path')]);
+  const pids = (): string[] => {
+    try {
+      return execFileSync('pgrep', ['-f', 'srt-live-transmit.*19241'], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
+    } catch {
+      return [];
+    }
+  };
+  let first: string[] = [];
+  for (let i = 0; i < 50 && first.length === 0; i++) {
+    first = pids();
+    if (first.length === 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(first).toHaveLength(1);
+  process.kill(Number(first[0]), 'SIGKILL');
+  const err = await send.waitFor(
+    (e) => e.event === 'error' && e.code === 'ERR_EXEC_EXITED',
+    'the exec error',
+  );
+  expect(err.fatal).toBe(false);
+  let second: string[] = [];
+  for (let i = 0; i < 50 && (second.length === 0 || second[0] === first[0]); i++) {
+    second = pids();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(second).toHaveLength(1);
+  expect(second[0]).not.toBe(first[0]);
+});
