@@ -57,14 +57,11 @@ function agent(args: string[]): {
       const seen = events.find(p);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(
-          () => { reject(
-              new Error(
-                `no ${what}: ${JSON.stringify(events.filter((e) => e.event !== 'health'))}`,
-              ),
-            ); },
-          15_000,
-        );
+        const t = setTimeout(() => {
+          reject(
+            new Error(`no ${what}: ${JSON.stringify(events.filter((e) => e.event !== 'health'))}`),
+          );
+        }, 15_000);
         waiters.push({
           p,
           resolve: (e) => {

@@ -13,6 +13,8 @@ export const SERVE_HELP = `punch serve — run Punch: HTTP API, WebSocket rooms,
   --public-host NAME   host name agents send STUN to (default: the host they reached the API at)
   --public-url URL     base URL for links and QR codes (default: from the request)
   --trust-proxy        trust X-Forwarded-For/-Proto from a reverse proxy
+  --tls-cert FILE      serve HTTPS/WSS with this PEM certificate chain (with --tls-key)
+  --tls-key FILE       the PEM private key for --tls-cert
   --rate-limit N=V     override a rate limit: create=100, read=600, connect=50/60, message=200/1
   --log-level LEVEL    debug, info (default), warn, error, silent
 
@@ -31,6 +33,8 @@ export async function serve(argv: string[]): Promise<number> {
       'public-host': { type: 'string' },
       'public-url': { type: 'string' },
       'trust-proxy': { type: 'boolean', default: false },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       'rate-limit': { type: 'string', multiple: true, default: [] },
       'log-level': { type: 'string', default: 'info' },
     },
@@ -48,7 +52,12 @@ export async function serve(argv: string[]): Promise<number> {
   const level = values['log-level'];
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level))
     throw new UsageError(`unknown log level "${level}"`);
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if ((cert === undefined) !== (key === undefined))
+    throw new UsageError('--tls-cert and --tls-key go together');
   const server = await startServer({
+    ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
     host: values.host,
     port: port(values.port, '--port'),
     stunPort: values['no-stun'] ? null : port(values['stun-port'], '--stun-port'),

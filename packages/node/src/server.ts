@@ -3,6 +3,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import {
   BindRegistry,
   KeyRing,
@@ -38,6 +40,8 @@ export interface ServeOptions {
   readonly publicUrl?: string;
   /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy. */
   readonly trustProxy?: boolean;
+  /** Serve HTTPS and WSS with this certificate chain and key (PEM files). */
+  readonly tls?: { readonly cert: string; readonly key: string };
   readonly rateLimits?: Partial<LimitConfig>;
   readonly logLevel?: LogLevel;
   readonly logger?: Logger;
@@ -207,9 +211,17 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   connections = () => ws.size;
 
   const listener = getRequestListener((req, env) => app.fetch(req, env));
-  const server: Server = createHttpServer((req, res) => {
+  const handler = (req: IncomingMessage, res: import('node:http').ServerResponse): void => {
     void listener(req, res);
-  });
+  };
+  // Tokens travel in links and QR codes: production runs on TLS, built in or at a proxy.
+  const server: Server =
+    options.tls === undefined
+      ? createHttpServer(handler)
+      : createHttpsServer(
+          { cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) },
+          handler,
+        );
   server.on('upgrade', (req, socket, head) => {
     // Node drops its own error listener once a request is an upgrade: a reset must not crash us.
     socket.on('error', () => {
@@ -239,9 +251,18 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   timer.unref();
 
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  const scheme = options.tls === undefined ? 'http' : 'https';
+  const url = `${scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
   log.info(
-    { port, stunPort, host, sessions: rooms.size, secret: undefined, secretSource: secrets.source },
+    {
+      tls: options.tls !== undefined,
+      port,
+      stunPort,
+      host,
+      sessions: rooms.size,
+      secret: undefined,
+      secretSource: secrets.source,
+    },
     'listening',
   );
 
