@@ -20,8 +20,25 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   [noStun, stunOnly] = await Promise.all([startHost({ extraArgs: ['--no-stun'] }), startHost()]);
 });
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
+afterEach(async () => {
+  // SIGTERM: the agents stop what they started (srt-live-transmit); SIGKILL only as a backstop.
+  await Promise.all(
+    children.splice(0).map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null) {
+            resolve();
+            return;
+          }
+          const t = setTimeout(() => c.kill('SIGKILL'), 3000);
+          c.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
 });
 afterAll(async () => {
   await Promise.all([noStun.stop(), stunOnly.stop()]);
@@ -141,6 +158,8 @@ if (!hasSlt())
   );
 
 it.skipIf(!hasSlt())('--exec restarts srt-live-transmit when it dies', async () => {
+  // A port of this run only, so no other srt-live-transmit on the machine matches.
+  const input = 30000 + Math.floor(Math.random() * 20000);
   const s = await createSession(stunOnly.url, { streams: ['cam-1'] });
   const send = agent([
     '--server',
@@ -153,7 +172,7 @@ it.skipIf(!hasSlt())('--exec restarts srt-live-transmit when it dies', async () 
     '--srt-listen',
     '127.0.0.1:19240',
     '--exec',
-    'udp://127.0.0.1:19241',
+    `udp://127.0.0.1:${input}`,
   ]);
   const recv = agent([
     '--server',
@@ -169,7 +188,9 @@ it.skipIf(!hasSlt())('--exec restarts srt-live-transmit when it dies', async () 
   await Promise.all([send.waitFor(direct, 'direct path'), recv.waitFor(direct, 'direct path')]);
   const pids = (): string[] => {
     try {
-      return execFileSync('pgrep', ['-f', 'srt-live-transmit.*19241'], { encoding: 'utf8' })
+      return execFileSync('pgrep', ['-f', `srt-live-transmit.*127.0.0.1:${input} `], {
+        encoding: 'utf8',
+      })
         .trim()
         .split('\n');
     } catch {
