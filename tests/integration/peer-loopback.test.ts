@@ -26,7 +26,7 @@ afterEach(async () => {
     children.splice(0).map(
       (c) =>
         new Promise<void>((resolve) => {
-          if (c.exitCode !== null) {
+          if (c.exitCode !== null || c.signalCode !== null) {
             resolve();
             return;
           }
@@ -45,6 +45,7 @@ afterAll(async () => {
 });
 
 function agent(args: string[]): {
+  pid: number;
   events: Event[];
   waitFor: (p: (e: Event) => boolean, what: string) => Promise<Event>;
 } {
@@ -69,6 +70,7 @@ function agent(args: string[]): {
     }
   });
   return {
+    pid: child.pid ?? 0,
     events,
     waitFor: (p, what) => {
       const seen = events.find(p);
@@ -216,4 +218,13 @@ it.skipIf(!hasSlt())('--exec restarts srt-live-transmit when it dies', async () 
   }
   expect(second).toHaveLength(1);
   expect(second[0]).not.toBe(first[0]);
+
+  // An agent killed outright takes its srt-live-transmit with it (no orphan holding the ports).
+  process.kill(send.pid, 'SIGKILL');
+  let left: string[] = second;
+  for (let i = 0; i < 50 && left.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = pids();
+  }
+  expect(left).toEqual([]);
 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,9 +36,12 @@ export class SrtLiveTransmit {
 
   start(): void {
     if (this.#stopped) return;
-    const child = spawn('srt-live-transmit', this.#args, {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    // On Linux, setpriv makes the kernel end srt-live-transmit when the agent dies, even by
+    // SIGKILL, so a crashed agent never leaves it holding the ports.
+    const [cmd, args] = existsSync(SETPRIV)
+      ? [SETPRIV, ['--pdeathsig', 'TERM', '--', 'srt-live-transmit', ...this.#args]]
+      : ['srt-live-transmit', this.#args];
+    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     this.#child = child;
     this.#offset = 0;
     this.#partial = '';
@@ -94,6 +97,8 @@ export class SrtLiveTransmit {
     }
   }
 }
+
+const SETPRIV = '/usr/bin/setpriv';
 
 /** The srt-live-transmit statistics reported to Punch (a dashboard's worth, under its 32-key cap). */
 const KEEP = [
