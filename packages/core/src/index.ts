@@ -23,3 +23,4 @@ export * from './http/body.js';
 export * from './http/api.js';
 export * from './http/openapi.js';
 export * from './tunnel/packet.js';
+export * from './wire/server.js';

@@ -10,7 +10,10 @@ import {
   isStunPacket,
   packetType,
   parseBindingResponse,
+  decodeServerMessage,
   type Endpoint,
+  type ParsedServerMessage,
+  type Tally,
   type Stats,
 } from '@punch/core';
 import { SrtLiveTransmit } from './exec.js';
@@ -23,7 +26,7 @@ export type Status = 'connecting' | 'waiting' | 'paired' | 'punching' | 'direct'
 export type AgentEvent =
   | { event: 'status'; status: Status; detail?: string }
   | { event: 'registered'; stream: string; role: string; stun: 'punch' | 'external' }
-  | { event: 'paired'; remote: Addr & { local?: Endpoint[] } }
+  | { event: 'paired'; remote: Addr & { local?: Endpoint[] | undefined } }
   | {
       event: 'path';
       path: 'direct' | 'none';
@@ -277,12 +280,8 @@ export class Agent {
   }
 
   #onMessage(text: string): void {
-    let m: { type?: unknown } & Record<string, unknown>;
-    try {
-      m = JSON.parse(text) as typeof m;
-    } catch {
-      return;
-    }
+    const m = decodeServerMessage(text);
+    if (m === undefined) return; // not a message this agent understands (a newer server's)
     const { stream, role } = this.#o;
     switch (m.type) {
       case 'welcome':
@@ -292,7 +291,7 @@ export class Agent {
       case 'registered': {
         const local = this.#o.lan ? lanCandidates(this.#mediaPort()) : [];
         if (local.length > 0) this.#send({ type: 'endpoint', stream, role, local });
-        const bind = m.bind as { host: string; port: number; username: string } | null;
+        const bind = m.bind;
         if (bind !== null) this.#startStun(bind);
         else if (this.#o.stun !== undefined) this.#startStun(this.#o.stun);
         else {
@@ -313,7 +312,7 @@ export class Agent {
         break;
       }
       case 'peer':
-        void this.#onPeer(m as unknown as PeerMessage);
+        void this.#onPeer(m);
         break;
       case 'peer-left':
         this.#dropPath();
@@ -324,15 +323,14 @@ export class Agent {
         this.#applyTally(m);
         break;
       case 'token':
-        if (typeof m.token === 'string') this.#token = m.token;
+        this.#token = m.token;
         break;
       case 'closed':
-        this.#emit({ event: 'closed', reason: typeof m.reason === 'string' ? m.reason : 'closed' });
+        this.#emit({ event: 'closed', reason: m.reason });
         this.stop(EXIT.ended);
         break;
       case 'error': {
-        const code = typeof m.code === 'string' ? m.code : 'ERR_UNKNOWN';
-        const message = typeof m.message === 'string' ? m.message : code;
+        const { code, message } = m;
         if (code === 'ERR_STREAM_FORBIDDEN' || code === 'ERR_FORBIDDEN') {
           this.#fail(code, `${message}: this token cannot be ${role} of "${stream}"`, EXIT.refused);
         } else if (code === 'ERR_STREAM_UNKNOWN') {
@@ -349,10 +347,12 @@ export class Agent {
     }
   }
 
-  #applyTally(t: unknown): void {
-    const tally = t as { program?: unknown; preview?: unknown } | undefined;
-    const has = (list: unknown): boolean => Array.isArray(list) && list.includes(this.#o.stream);
-    const state = has(tally?.program) ? 'program' : has(tally?.preview) ? 'preview' : 'none';
+  #applyTally(tally: Tally): void {
+    const state = tally.program.includes(this.#o.stream)
+      ? 'program'
+      : tally.preview.includes(this.#o.stream)
+        ? 'preview'
+        : 'none';
     this.#emit({ event: 'tally', tally: state });
   }
 
@@ -588,14 +588,7 @@ export class Agent {
   }
 }
 
-interface PeerMessage {
-  stream: string;
-  role: string;
-  remote: Endpoint & { local?: Endpoint[] };
-  passphrase: string;
-  pbkeylen: number;
-  latencyMs: number;
-}
+type PeerMessage = Extract<ParsedServerMessage, { type: 'peer' }>;
 
 const DATA = Buffer.from([PacketType.data]);
 

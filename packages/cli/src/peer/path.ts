@@ -54,7 +54,7 @@ export class PunchedPath {
     socket: Socket;
     key: CryptoKey;
     role: 'sender' | 'receiver';
-    remote: Endpoint & { local?: Endpoint[] };
+    remote: Endpoint & { local?: Endpoint[] | undefined };
     events: PathEvents;
     punchTimeoutMs: number;
   }) {
