@@ -24,21 +24,14 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
-import {
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { fmt, mdTable, sleep, summarize } from './lib.mjs';
+import { createReaper, exited, fmt, mdTable, sleep, stopProc, summarize } from './lib.mjs';
 import { encodeHeader } from './udp-flow.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -100,77 +93,8 @@ const PATHS = {
 
 // ---- process bookkeeping -------------------------------------------------------------------
 
-const children = new Set();
-const workers = new Set();
-let tmpRoot;
-
-function track(child) {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-function trackWorker(w) {
-  workers.add(w);
-  w.once('exit', () => workers.delete(w));
-  return w;
-}
-
-function cleanupSync() {
-  for (const c of children) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-  children.clear();
-  for (const w of workers) void w.terminate();
-  workers.clear();
-  if (tmpRoot !== undefined) {
-    rmSync(tmpRoot, { recursive: true, force: true });
-    tmpRoot = undefined;
-  }
-}
-process.on('exit', cleanupSync);
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-  ['SIGHUP', 129],
-]) {
-  process.on(sig, () => {
-    process.stderr.write(
-      `\n${sig}: stopping every process and removing ${tmpRoot ?? 'temp dirs'}\n`,
-    );
-    cleanupSync();
-    process.exit(code);
-  });
-}
-
-const exited = (child) => child.exitCode !== null || child.signalCode !== null;
-
-function waitExit(child, ms) {
-  if (exited(child)) return Promise.resolve(true);
-  return new Promise((res) => {
-    const t = setTimeout(() => {
-      child.off('exit', on);
-      res(false);
-    }, ms);
-    const on = () => {
-      clearTimeout(t);
-      res(true);
-    };
-    child.once('exit', on);
-  });
-}
-
-async function stopProc(child, graceMs = 3000) {
-  if (exited(child)) return;
-  child.kill('SIGTERM');
-  if (await waitExit(child, graceMs)) return;
-  child.kill('SIGKILL');
-  await waitExit(child, 2000);
-}
+const reaper = createReaper();
+const { children, track, trackWorker, cleanupSync } = reaper;
 
 const T0 = Date.now();
 const elapsed = () => `${((Date.now() - T0) / 1000).toFixed(1)}s`;
@@ -387,7 +311,7 @@ function dropsDelta(before, after) {
 // ---- Punch server, session, agents ---------------------------------------------------------
 
 async function startPunch() {
-  const dataDir = mkdtempSync(join(tmpRoot, 'punch-data-'));
+  const dataDir = mkdtempSync(join(reaper.tmpRoot, 'punch-data-'));
   const srv = { warnings: 0, warnSamples: [] };
   srv.proc = startProc(
     'punch serve',
@@ -903,7 +827,7 @@ function machine() {
 
 async function main() {
   const m = machine();
-  tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-agent-'));
+  reaper.tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-agent-'));
   const say = (s = '') => process.stdout.write(`${s}\n`);
   const srtPhase = { warmupS: CONFIG.warmupS, measureS: CONFIG.measureS, drainMs: CONFIG.drainMs };
   const rawPhase = { warmupS: CONFIG.rawWarmupS, measureS: CONFIG.rawMeasureS, drainMs: 300 };

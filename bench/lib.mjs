@@ -1,5 +1,5 @@
-// Small helpers shared by bench/run.mjs and bench/load.mjs: statistics, RSS, tables.
-import { readFileSync } from 'node:fs';
+// Small helpers shared by the benchmarks: statistics, RSS, tables, process bookkeeping.
+import { readFileSync, rmSync } from 'node:fs';
 
 /** Nearest-rank percentile of an ascending array (p in 0..100). */
 export function percentile(sorted, p) {
@@ -108,4 +108,88 @@ export function udpSocketDrops(port) {
     }
   }
   return found ? drops : NaN;
+}
+
+// ---- process bookkeeping shared by the benchmarks ------------------------------------------
+
+/**
+ * Tracks every child process, worker and the temp dir of a benchmark run, and removes them all
+ * on exit and on SIGINT/SIGTERM/SIGHUP.
+ */
+export function createReaper() {
+  const children = new Set();
+  const workers = new Set();
+  const reaper = {
+    children,
+    /** The run's temp dir, removed by cleanupSync. */
+    tmpRoot: undefined,
+    track(child) {
+      children.add(child);
+      child.once('exit', () => children.delete(child));
+      return child;
+    },
+    trackWorker(w) {
+      workers.add(w);
+      w.once('exit', () => workers.delete(w));
+      return w;
+    },
+    cleanupSync() {
+      for (const c of children) {
+        try {
+          c.kill('SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      children.clear();
+      for (const w of workers) void w.terminate();
+      workers.clear();
+      if (reaper.tmpRoot !== undefined) {
+        rmSync(reaper.tmpRoot, { recursive: true, force: true });
+        reaper.tmpRoot = undefined;
+      }
+    },
+  };
+  process.on('exit', reaper.cleanupSync);
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ]) {
+    process.on(sig, () => {
+      process.stderr.write(
+        `\n${sig}: stopping every process and removing ${reaper.tmpRoot ?? 'temp dirs'}\n`,
+      );
+      reaper.cleanupSync();
+      process.exit(code);
+    });
+  }
+  return reaper;
+}
+
+export const exited = (child) => child.exitCode !== null || child.signalCode !== null;
+
+/** Resolves true when `child` exits within `ms`, false otherwise. */
+export function waitExit(child, ms) {
+  if (exited(child)) return Promise.resolve(true);
+  return new Promise((res) => {
+    const t = setTimeout(() => {
+      child.off('exit', on);
+      res(false);
+    }, ms);
+    const on = () => {
+      clearTimeout(t);
+      res(true);
+    };
+    child.once('exit', on);
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopProc(child, graceMs = 3000) {
+  if (exited(child)) return;
+  child.kill('SIGTERM');
+  if (await waitExit(child, graceMs)) return;
+  child.kill('SIGKILL');
+  await waitExit(child, 2000);
 }

@@ -10,7 +10,7 @@
 // removed at the end, on error and on SIGINT/SIGTERM.
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,6 +25,10 @@ import {
   threadCpuNs,
   udpCounters,
   udpSocketDrops,
+  createReaper,
+  exited,
+  stopProc,
+  waitExit,
 } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -81,68 +85,8 @@ const PUNCH_RATE_LIMITS = [
 
 // ---- process bookkeeping -------------------------------------------------------------------
 
-const children = new Set();
-let tmpRoot;
-
-function track(child) {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-function cleanupSync() {
-  for (const c of children) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-  children.clear();
-  if (tmpRoot !== undefined) {
-    rmSync(tmpRoot, { recursive: true, force: true });
-    tmpRoot = undefined;
-  }
-}
-process.on('exit', cleanupSync);
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-  ['SIGHUP', 129],
-]) {
-  process.on(sig, () => {
-    process.stderr.write(
-      `\n${sig}: stopping every process and removing ${tmpRoot ?? 'temp dirs'}\n`,
-    );
-    cleanupSync();
-    process.exit(code);
-  });
-}
-
-const exited = (child) => child.exitCode !== null || child.signalCode !== null;
-
-function waitExit(child, ms) {
-  if (exited(child)) return Promise.resolve(true);
-  return new Promise((res) => {
-    const t = setTimeout(() => {
-      child.off('exit', on);
-      res(false);
-    }, ms);
-    const on = () => {
-      clearTimeout(t);
-      res(true);
-    };
-    child.once('exit', on);
-  });
-}
-
-async function stopProc(child, graceMs = 5000) {
-  if (exited(child)) return;
-  child.kill('SIGTERM');
-  if (await waitExit(child, graceMs)) return;
-  child.kill('SIGKILL');
-  await waitExit(child, 2000);
-}
+const reaper = createReaper();
+const { children, track, cleanupSync } = reaper;
 
 const log = (text) => process.stderr.write(`[bench ${elapsed()}] ${text}\n`);
 const T0 = Date.now();
@@ -160,7 +104,7 @@ async function startServer(kind) {
   let env = process.env;
   let dataDir;
   if (kind === 'punch') {
-    dataDir = mkdtempSync(join(tmpRoot, 'punch-data-'));
+    dataDir = mkdtempSync(join(reaper.tmpRoot, 'punch-data-'));
     args = [
       join(ROOT, 'packages/cli/bin/punch.js'),
       'serve',
@@ -527,7 +471,7 @@ function machine() {
 // ---- main ----------------------------------------------------------------------------------
 
 async function main() {
-  tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-'));
+  reaper.tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-'));
   const m = machine();
   const out = [];
   const say = (s = '') => {
