@@ -29,9 +29,18 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { createReaper, exited, fmt, mdTable, sleep, stopProc, summarize } from './lib.mjs';
+import {
+  createReaper,
+  exited,
+  fmt,
+  mdTable,
+  sleep,
+  stopProc,
+  summarize,
+  udpSockets,
+  benchOptions,
+} from './lib.mjs';
 import { encodeHeader } from './udp-flow.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,22 +48,7 @@ const PUNCH_BIN = join(ROOT, 'packages/cli/bin/punch.js');
 const FLOW = new URL('./udp-flow.mjs', import.meta.url);
 const SLT = 'srt-live-transmit';
 
-const { values: opts } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-  strict: true,
-});
-if (opts.help) {
-  process.stdout.write(
-    'usage: node bench/agent.mjs [--quick] [--json FILE]\n' +
-      '  --quick      10 Mbit/s only\n' +
-      '  --json FILE  also write the results as JSON\n',
-  );
-  process.exit(0);
-}
+const opts = benchOptions('bench/agent.mjs', '10 Mbit/s only');
 
 const CONFIG = {
   quick: opts.quick,
@@ -265,22 +259,9 @@ function socketInodes(pid) {
   return out;
 }
 
-/** inode → the kernel's drop counter of that UDP socket (/proc/net/udp and udp6, last column). */
+/** inode → the kernel's drop counter of that UDP socket. */
 function udpDropsByInode() {
-  const map = new Map();
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    let text;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length >= 13) map.set(cols[9], Number(cols[cols.length - 1]));
-    }
-  }
-  return map;
+  return new Map(udpSockets().map((r) => [r.inode, r.drops]));
 }
 
 /**

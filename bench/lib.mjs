@@ -1,5 +1,6 @@
 // Small helpers shared by the benchmarks: statistics, RSS, tables, process bookkeeping.
 import { readFileSync, rmSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 
 /** Nearest-rank percentile of an ascending array (p in 0..100). */
 export function percentile(sorted, p) {
@@ -86,13 +87,12 @@ export function threadCpuNs(pid) {
 }
 
 /**
- * The kernel's drop counter of the UDP socket bound to local `port` (/proc/net/udp and udp6,
- * last column): datagrams that arrived while its receive buffer was full.
+ * The UDP sockets of this network namespace (/proc/net/udp and udp6): each row's local address
+ * (hex `ADDR:PORT`), inode, and the kernel's drop counter (last column: datagrams that arrived
+ * while its receive buffer was full).
  */
-export function udpSocketDrops(port) {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  let drops = 0;
-  let found = false;
+export function udpSockets() {
+  const rows = [];
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     let text;
     try {
@@ -102,12 +102,18 @@ export function udpSocketDrops(port) {
     }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols.length < 13 || !cols[1].endsWith(hex)) continue;
-      found = true;
-      drops += Number(cols[cols.length - 1]);
+      if (cols.length >= 13)
+        rows.push({ local: cols[1], inode: cols[9], drops: Number(cols[cols.length - 1]) });
     }
   }
-  return found ? drops : NaN;
+  return rows;
+}
+
+/** The drop counter of the UDP socket(s) bound to local `port`, or NaN when there is none. */
+export function udpSocketDrops(port) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const mine = udpSockets().filter((r) => r.local.endsWith(hex));
+  return mine.length > 0 ? mine.reduce((sum, r) => sum + r.drops, 0) : NaN;
 }
 
 // ---- process bookkeeping shared by the benchmarks ------------------------------------------
@@ -192,4 +198,25 @@ export async function stopProc(child, graceMs = 3000) {
   if (await waitExit(child, graceMs)) return;
   child.kill('SIGKILL');
   await waitExit(child, 2000);
+}
+
+/** The options every benchmark takes (`--quick`, `--json FILE`, `--help`); prints usage for --help. */
+export function benchOptions(script, quickMeans) {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(
+      `usage: node ${script} [--quick] [--json FILE]\n` +
+        `  --quick      ${quickMeans}\n` +
+        '  --json FILE  also write the results as JSON\n',
+    );
+    process.exit(0);
+  }
+  return values;
 }

@@ -15,7 +15,6 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   fmt,
   mdTable,
@@ -29,25 +28,14 @@ import {
   exited,
   stopProc,
   waitExit,
+  benchOptions,
 } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opts } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    json: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-  strict: true,
-});
-if (opts.help) {
-  process.stdout.write(
-    'usage: node bench/run.mjs [--quick] [--json FILE]\n' +
-      '  --quick      smoke run: 1k connections, 100 sessions, 1,000 creations\n' +
-      '  --json FILE  also write the results as JSON\n',
-  );
-  process.exit(0);
-}
+const opts = benchOptions(
+  'bench/run.mjs',
+  'smoke run: 1k connections, 100 sessions, 1,000 creations',
+);
 
 const CONFIG = {
   quick: opts.quick,
