@@ -114,36 +114,25 @@ export class NatLab {
         'MASQUERADE',
         ...(symmetric ? ['--random-fully'] : []),
       ]);
-      sh([
-        ...nat,
-        '-A',
-        'FORWARD',
-        '-i',
-        'wan',
-        '-m',
-        'conntrack',
-        '--ctstate',
-        'ESTABLISHED,RELATED',
-        '-j',
-        'ACCEPT',
-      ]);
-      sh([...nat, '-A', 'FORWARD', '-i', 'wan', '-j', 'DROP']);
-      // Unsolicited packets to the router itself are dropped too, as a home router's firewall
-      // does; accepting them would leave conntrack entries that steal the mapping's port.
-      sh([
-        ...nat,
-        '-A',
-        'INPUT',
-        '-i',
-        'wan',
-        '-m',
-        'conntrack',
-        '--ctstate',
-        'ESTABLISHED,RELATED',
-        '-j',
-        'ACCEPT',
-      ]);
-      sh([...nat, '-A', 'INPUT', '-i', 'wan', '-j', 'DROP']);
+      // Inbound only for established flows, both through the router and to it: a home
+      // router's firewall drops unsolicited packets to itself too, and accepting them would
+      // leave conntrack entries that steal the mapping's port.
+      for (const chain of ['FORWARD', 'INPUT']) {
+        sh([
+          ...nat,
+          '-A',
+          chain,
+          '-i',
+          'wan',
+          '-m',
+          'conntrack',
+          '--ctstate',
+          'ESTABLISHED,RELATED',
+          '-j',
+          'ACCEPT',
+        ]);
+        sh([...nat, '-A', chain, '-i', 'wan', '-j', 'DROP']);
+      }
       for (let i = 1; i <= hosts; i++) {
         const h = this.#addNs(`${name.toLowerCase()}${i}`);
         sh([
