@@ -241,6 +241,52 @@ describe('pairing', () => {
     close(back, receiver);
   });
 
+  it('dashboards follow each stream live: `stream` pushes, a peer seeing only its own stream', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1', 'cam-2'] });
+    const admin = await WsClient.connect(host.url, s.session, s.token);
+    const other = await WsClient.connect(
+      host.url,
+      s.session,
+      await peerToken(host.url, s, 'cam-2'),
+    );
+    const first = await admin.next('stream', (m) => m.name === 'cam-1');
+    expect(first).toMatchObject({ state: 'idle', tally: 'none', sender: { present: false } });
+    expect(await other.next('stream')).toMatchObject({ name: 'cam-2', state: 'idle' });
+
+    const sender = await join(s, await peerToken(host.url, s, 'cam-1'), 'sender');
+    expect(
+      await admin.next('stream', (m) => m.name === 'cam-1' && m.state === 'waiting'),
+    ).toMatchObject({ sender: { present: true }, receiver: { present: false } });
+    const receiver = await join(s, s.token, 'receiver');
+    await stun(sender);
+    await stun(receiver);
+    await admin.next('stream', (m) => m.name === 'cam-1' && m.state === 'paired');
+    sender.ws.send({ type: 'health', stream: 'cam-1', role: 'sender', stats: { path: 'direct' } });
+    expect(
+      await admin.next('stream', (m) => m.name === 'cam-1' && m.state === 'connected'),
+    ).toMatchObject({ sender: { path: 'direct' } });
+    await call(host.url, 'PUT', `/api/session/${s.session}/tally`, {
+      token: s.token,
+      body: { program: ['cam-1'], preview: [] },
+    });
+    expect(
+      await admin.next('stream', (m) => m.name === 'cam-1' && m.tally === 'program'),
+    ).toMatchObject({ state: 'connected' });
+    close(receiver);
+    await admin.next(
+      'stream',
+      (m) => m.name === 'cam-1' && (m.receiver as { present: boolean }).present === false,
+    );
+
+    // The cam-2 peer saw nothing of cam-1: its pushes (if any) name cam-2 only.
+    other.send({ type: 'ping' });
+    await other.next('pong');
+    expect(other.all('stream').every((m) => m.name === 'cam-2')).toBe(true);
+    close(sender);
+    admin.close();
+    other.close();
+  });
+
   it('a newer registration for the same slot replaces the older connection', async () => {
     const s = await createSession(host.url, { streams: ['cam-1'] });
     const first = await join(s, s.token, 'sender');
@@ -261,7 +307,8 @@ describe('pairing', () => {
     c.send({ type: 'health', stream: 'cam-1', role: 'sender', stats: { rttMs: 1 } });
     c.send({ type: 'ping' });
     await c.next('pong');
-    const types = c.received.map((m: Msg) => m.type);
+    // `stream` state pushes interleave; the replies keep the order of the requests.
+    const types = c.received.map((m: Msg) => m.type).filter((t) => t !== 'stream');
     // An admin socket also receives the health it reported (admins get every stream's health).
     expect(types).toEqual(['welcome', 'registered', 'health', 'pong']);
     c.close();

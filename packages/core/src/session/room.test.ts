@@ -29,8 +29,9 @@ class FakeConn implements Conn {
   of<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {
     return this.sent.filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
   }
+  /** The last message other than a `stream` state push (those have their own tests). */
   last(): ServerMessage | undefined {
-    return this.sent.at(-1);
+    return this.sent.filter((m) => m.type !== 'stream').at(-1);
   }
   errors(): string[] {
     return this.of('error').map((e) => e.code);
@@ -182,6 +183,14 @@ describe('join', () => {
         tally: { program: [], preview: [] },
         stun: { host: 'punch.test', port: 3478 },
       },
+      ...['cam-wide', 'cam-close'].map((name) => ({
+        type: 'stream',
+        name,
+        state: 'idle',
+        sender: { present: false, endpoint: false, path: null },
+        receiver: { present: false, endpoint: false, path: null },
+        tally: 'none',
+      })),
     ]);
     const noStun = join(peerClaims('cam-wide'), '203.0.113.1', null);
     expect(noStun.of('welcome')[0]).toMatchObject({ role: 'peer', stream: 'cam-wide', stun: null });
@@ -326,7 +335,7 @@ describe('pairing by STUN observation', () => {
     const sBefore = s.sent.length;
     const rBefore = r.sent.length;
     room.observe(ru, 'cam-wide', 'receiver', re);
-    expect(s.sent.slice(sBefore)).toEqual([
+    expect(s.sent.slice(sBefore, sBefore + 1)).toEqual([
       {
         type: 'peer',
         stream: 'cam-wide',
@@ -337,7 +346,7 @@ describe('pairing by STUN observation', () => {
         latencyMs: 250,
       },
     ]);
-    expect(r.sent.slice(rBefore)).toEqual([
+    expect(r.sent.slice(rBefore, rBefore + 1)).toEqual([
       {
         type: 'peer',
         stream: 'cam-wide',
@@ -349,6 +358,9 @@ describe('pairing by STUN observation', () => {
       },
     ]);
     expect(paired).toBe(1);
+    // Then the state push, after both have their `peer`.
+    expect(s.sent.slice(sBefore + 1).map((m) => m.type)).toEqual(['stream']);
+    expect(r.sent.slice(rBefore + 1).map((m) => m.type)).toEqual(['stream']);
   });
 
   it('unchanged endpoints are not sent again; a changed one re-pairs both', () => {
@@ -827,5 +839,104 @@ describe('lifetime', () => {
     room.close('closed');
     expect(store.deleted).toEqual(['show']);
     expect(conns[0]!.of('closed')).toHaveLength(1);
+  });
+});
+
+describe('stream state pushes', () => {
+  const states = (c: FakeConn, name: string): string[] =>
+    c
+      .of('stream')
+      .filter((m) => m.name === name)
+      .map((m) => m.state)
+      .filter((state, i, all) => i === 0 || all[i - 1] !== state);
+
+  it('an admin follows a stream through idle → waiting → paired → connected → paired → waiting', () => {
+    const a = join(adminClaims());
+    const { s, r } = pairUp();
+    room.receive(
+      s,
+      JSON.stringify({
+        type: 'health',
+        stream: 'cam-wide',
+        role: 'sender',
+        stats: { path: 'direct' },
+      }),
+    );
+    clock += HEALTH_LIVE_MS + 1;
+    room.tick(clock);
+    room.leave(r);
+    expect(states(a, 'cam-wide')).toEqual([
+      'idle',
+      'waiting',
+      'paired',
+      'connected',
+      'paired',
+      'waiting',
+    ]);
+    expect(
+      a
+        .of('stream')
+        .filter((m) => m.name === 'cam-wide')
+        .at(-1),
+    ).toMatchObject({
+      sender: { present: true, endpoint: true, path: null },
+      receiver: { present: false, endpoint: false, path: null },
+    });
+    expect(states(a, 'cam-close')).toEqual(['idle']);
+    void s;
+  });
+
+  it('an unchanged state is not pushed again (health every second sends nothing new)', () => {
+    const a = join(adminClaims());
+    const { s } = pairUp();
+    room.receive(
+      s,
+      JSON.stringify({
+        type: 'health',
+        stream: 'cam-wide',
+        role: 'sender',
+        stats: { path: 'direct' },
+      }),
+    );
+    const pushed = a.of('stream').length;
+    for (let i = 0; i < 5; i++) {
+      clock += 1000;
+      room.receive(
+        s,
+        JSON.stringify({
+          type: 'health',
+          stream: 'cam-wide',
+          role: 'sender',
+          stats: { path: 'direct' },
+        }),
+      );
+      room.tick(clock);
+    }
+    expect(a.of('stream').slice(pushed)).toEqual([]);
+    expect(states(a, 'cam-wide')).toEqual(['idle', 'waiting', 'paired', 'connected']);
+  });
+
+  it('a peer gets pushes only for the stream its token covers', () => {
+    const p = join(peerClaims('cam-close'));
+    const other = join(peerClaims('cam-wide'));
+    register(other, 'cam-wide', 'sender');
+    register(p, 'cam-close', 'receiver');
+    expect(new Set(p.of('stream').map((m) => m.name))).toEqual(new Set(['cam-close']));
+    expect(new Set(other.of('stream').map((m) => m.name))).toEqual(new Set(['cam-wide']));
+    expect(p.of('stream').at(-1)).toMatchObject({ state: 'waiting', receiver: { present: true } });
+  });
+
+  it('tally changes are pushed with the stream', () => {
+    const a = join(adminClaims());
+    room.setTally({ program: ['cam-close'], preview: ['cam-wide'] });
+    expect(
+      a
+        .of('stream')
+        .slice(-2)
+        .map((m) => [m.name, m.tally]),
+    ).toEqual([
+      ['cam-wide', 'preview'],
+      ['cam-close', 'program'],
+    ]);
   });
 });

@@ -6,7 +6,11 @@ import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
 import type { TokenClaims } from '../token/claims.js';
 import type { Endpoint, PeerRole, Stats, Tally } from '../wire/common.js';
 import type { StreamStateName } from '../wire/http.js';
-import { decodeClientMessage, type ServerMessage } from '../wire/messages.js';
+import {
+  decodeClientMessage,
+  type ServerMessage,
+  type StreamViewMessage,
+} from '../wire/messages.js';
 import type { BindRegistry } from './bindings.js';
 import type { Conn } from './conn.js';
 import { HANDLERS } from './handlers.js';
@@ -68,6 +72,8 @@ export class Room {
   readonly #deps: RoomDeps;
   readonly #conns = new Map<Conn, ConnState>();
   readonly #streams = new Map<string, StreamSlots>();
+  /** The last `stream` view sent per stream, so only changes go out. */
+  readonly #published = new Map<string, string>();
   #closed = false;
 
   constructor(record: SessionRecord, deps: RoomDeps) {
@@ -75,6 +81,10 @@ export class Room {
     this.#deps = deps;
     for (const name of record.streams) {
       this.#streams.set(name, { sender: undefined, receiver: undefined, pairedKey: undefined });
+    }
+    const now = deps.now();
+    for (const name of record.streams) {
+      this.#published.set(name, JSON.stringify(this.#streamView(name, now)));
     }
   }
 
@@ -119,6 +129,12 @@ export class Room {
       tally: this.tallyFor(conn.claims),
       stun: conn.stun,
     });
+    // The current state of every covered stream follows at once; changes are pushed after.
+    const now = this.now();
+    for (const name of this.record.streams) {
+      if (coversStream(conn.claims, name))
+        conn.send({ type: 'stream', ...this.#streamView(name, now) });
+    }
   }
 
   /** The socket is gone: free its slots and tell the other sides. */
@@ -231,6 +247,7 @@ export class Room {
       'peer registered',
     );
     conn.send({ type: 'registered', stream, role, bind: this.#bind(conn, username) });
+    this.#publish(stream);
   }
 
   /** The slot `conn` holds, or ERR_NOT_REGISTERED. */
@@ -282,6 +299,7 @@ export class Room {
     receiver.conn.send({ ...base, role: 'receiver', remote: remoteOf(sender) });
     this.#deps.onPaired?.();
     this.#deps.log.info({ session: this.id, stream }, 'stream paired');
+    this.#publish(stream);
   }
 
   #release(stream: string, role: PeerRole, conn: Conn): void {
@@ -294,6 +312,7 @@ export class Room {
     const peer = s[other(role)];
     if (peer !== undefined) peer.conn.send({ type: 'peer-left', stream, role });
     this.#deps.log.info({ session: this.id, stream, role }, 'peer left');
+    this.#publish(stream);
   }
 
   #slots(stream: string): StreamSlots {
@@ -317,6 +336,7 @@ export class Room {
   reportHealth(slot: Slot, stream: string, role: PeerRole, stats: Stats): void {
     const at = this.now();
     slot.lastHealth = { path: stats.path, at };
+    this.#publish(stream);
     // Agents report once a second; faster reports refresh the live path but are not stored or
     // fanned out, so no client can fill the disk or flood the dashboards.
     if (at - slot.lastStoredAt < HEALTH_STORE_INTERVAL_MS) return;
@@ -337,6 +357,7 @@ export class Room {
     };
     this.#deps.store.saveSession(this.record);
     for (const c of this.#conns.keys()) c.send({ type: 'tally', ...this.tallyFor(c.claims) });
+    for (const name of this.record.streams) this.#publish(name);
   }
 
   tallyFor(claims: TokenClaims): Tally {
@@ -359,38 +380,44 @@ export class Room {
     createdAt: number;
     expiresAt: number;
     tally: Tally;
-    streams: {
-      name: string;
-      state: StreamStateName;
-      sender: PresenceView;
-      receiver: PresenceView;
-      tally: 'program' | 'preview' | 'none';
-    }[];
+    streams: StreamViewMessage[];
   } {
     const now = this.now();
-    const tally = this.tallyFor(claims);
     return {
       session: this.id,
       createdAt: this.record.createdAt,
       expiresAt: this.record.expiresAt,
-      tally,
+      tally: this.tallyFor(claims),
       streams: this.record.streams
         .filter((name) => coversStream(claims, name))
-        .map((name) => {
-          const s = this.#slots(name);
-          return {
-            name,
-            state: streamState(s, now),
-            sender: presence(s.sender, now),
-            receiver: presence(s.receiver, now),
-            tally: tally.program.includes(name)
-              ? 'program'
-              : tally.preview.includes(name)
-                ? 'preview'
-                : 'none',
-          };
-        }),
+        .map((name) => this.#streamView(name, now)),
     };
+  }
+
+  #streamView(name: string, now: number): StreamViewMessage {
+    const s = this.#slots(name);
+    const { program, preview } = this.record.tally;
+    return {
+      name,
+      state: streamState(s, now),
+      sender: presence(s.sender, now),
+      receiver: presence(s.receiver, now),
+      tally: program.includes(name) ? 'program' : preview.includes(name) ? 'preview' : 'none',
+    };
+  }
+
+  /**
+   * Pushes `stream` to every socket covering `name` when its view changed since the last push
+   * (presence, pairing, a path going live or silent, tally), so dashboards never poll.
+   */
+  #publish(name: string): void {
+    const view = this.#streamView(name, this.now());
+    const key = JSON.stringify(view);
+    if (this.#published.get(name) === key) return;
+    this.#published.set(name, key);
+    for (const c of this.#conns.keys()) {
+      if (coversStream(c.claims, name)) c.send({ type: 'stream', ...view });
+    }
   }
 
   /** Known public endpoints per stream (for `/connect`). */
@@ -439,6 +466,8 @@ export class Room {
         this.leave(c);
       }
     }
+    // A path whose reports stopped stops counting as live: dashboards learn it from here.
+    for (const name of this.record.streams) this.#publish(name);
     return this.record.expiresAt <= now;
   }
 
@@ -462,11 +491,7 @@ export class Room {
   }
 }
 
-interface PresenceView {
-  present: boolean;
-  endpoint: boolean;
-  path: 'direct' | 'relay' | 'none' | null;
-}
+type PresenceView = StreamViewMessage['sender'];
 
 function remoteOf(slot: Slot): { ip: string; port: number; local?: Endpoint[] } {
   const p = slot.public as Endpoint;

@@ -88,12 +88,28 @@ export type ServerMessage =
       latencyMs: number;
     }
   | { type: 'peer-left'; stream: string; role: PeerRole }
+  | ({ type: 'stream' } & StreamViewMessage)
   | ({ type: 'tally' } & Tally)
   | { type: 'health'; stream: string; role: PeerRole; stats: Stats; at: number }
   | { type: 'token'; token: string; expiresAt: number }
   | { type: 'closed'; reason: 'closed' | 'expired' }
   | { type: 'error'; code: ErrorCode; message: string }
   | { type: 'pong'; at: number };
+
+/** A stream slot's state, as in `GET /api/session/:id` `streams[]`. */
+export interface StreamViewMessage {
+  name: string;
+  state: 'idle' | 'waiting' | 'paired' | 'connected';
+  sender: PresenceViewMessage;
+  receiver: PresenceViewMessage;
+  tally: 'program' | 'preview' | 'none';
+}
+
+export interface PresenceViewMessage {
+  present: boolean;
+  endpoint: boolean;
+  path: 'direct' | 'relay' | 'none' | null;
+}
 
 export type ServerMessageType = ServerMessage['type'];
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '../errors.js';
 import { EndpointSchema, PeerRoleSchema, StatsSchema, TallySchema } from './common.js';
+import { StreamView } from './http.js';
 
 /**
  * Server → client messages as a schema, for clients (the agent, the SDK) that parse what a
@@ -32,6 +33,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     latencyMs: z.number().int(),
   }),
   z.object({ type: z.literal('peer-left'), stream: z.string(), role: PeerRoleSchema }),
+  StreamView.extend({ type: z.literal('stream') }),
   TallySchema.extend({ type: z.literal('tally') }),
   z.object({
     type: z.literal('health'),
