@@ -275,7 +275,7 @@ describe('pairing', () => {
     close(receiver);
     await admin.next(
       'stream',
-      (m) => m.name === 'cam-1' && (m.receiver as { present: boolean }).present === false,
+      (m) => m.name === 'cam-1' && !(m.receiver as { present: boolean }).present,
     );
 
     // The cam-2 peer saw nothing of cam-1: its pushes (if any) name cam-2 only.

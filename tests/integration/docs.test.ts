@@ -27,6 +27,7 @@ describe('docs', () => {
       registered: 0,
       peer: 0,
       'peer-left': 0,
+      stream: 0,
       tally: 0,
       health: 0,
       token: 0,

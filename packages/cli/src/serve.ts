@@ -15,6 +15,7 @@ export const SERVE_HELP = `punch serve — run Punch: HTTP API, WebSocket rooms,
   --trust-proxy        trust X-Forwarded-For/-Proto from a reverse proxy
   --tls-cert FILE      serve HTTPS/WSS with this PEM certificate chain (with --tls-key)
   --tls-key FILE       the PEM private key for --tls-cert
+  --web-dir DIR        the built dashboard to serve at / (default: packages/web/dist)
   --rate-limit N=V     override a rate limit: create=100, read=600, connect=50/60, message=200/1
   --log-level LEVEL    debug, info (default), warn, error, silent
 
@@ -36,6 +37,7 @@ export async function serve(argv: string[]): Promise<number> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'rate-limit': { type: 'string', multiple: true, default: [] },
+      'web-dir': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -67,6 +69,7 @@ export async function serve(argv: string[]): Promise<number> {
     logLevel: level as LogLevel,
     ...(values['public-host'] === undefined ? {} : { publicHost: values['public-host'] }),
     ...(values['public-url'] === undefined ? {} : { publicUrl: values['public-url'] }),
+    ...(values['web-dir'] === undefined ? {} : { webRoot: values['web-dir'] }),
   }).catch((err: unknown) => {
     const e = err as NodeJS.ErrnoException & { port?: number };
     if (e.code === 'EADDRINUSE') {

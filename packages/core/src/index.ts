@@ -21,6 +21,7 @@ export * from './stun/stun.js';
 export * from './http/auth.js';
 export * from './http/body.js';
 export * from './http/api.js';
+export * from './http/pages.js';
 export * from './http/openapi.js';
 export * from './tunnel/packet.js';
 export * from './wire/server.js';

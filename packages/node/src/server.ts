@@ -1,3 +1,4 @@
+import { DEFAULT_WEB_ROOT, diskAssets } from './assets.js';
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import { join } from 'node:path';
@@ -47,6 +48,8 @@ export interface ServeOptions {
   readonly logger?: Logger;
   /** Environment to read PUNCH_SECRET / PUNCH_SECRET_PREVIOUS from. Default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /** The built web app to serve at `/`; default the `web` package's `dist` beside this one. */
+  readonly webRoot?: string;
 }
 
 export interface RunningServer {
@@ -125,6 +128,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   };
 
   const app = createSessionApi({
+    assets: diskAssets(options.webRoot ?? DEFAULT_WEB_ROOT),
     keys,
     now,
     log,

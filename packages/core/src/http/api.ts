@@ -7,6 +7,7 @@ import { generatePassphrase, randomId, type RandomBytes, webRandom } from '../pa
 import { authorize, coversStream } from '../permissions.js';
 import type { RateLimiter } from '../ratelimit.js';
 import { qrSvg } from '../qr.js';
+import { mountPages, type AssetReader } from './pages.js';
 import type { SessionRecord } from '../session/record.js';
 import type { Room } from '../session/room.js';
 import type { TokenClaims } from '../token/claims.js';
@@ -47,6 +48,8 @@ export interface ApiDeps {
   readonly onRateLimited?: (limit: string) => void;
   /** Extra routes (metrics, health) the host mounts before the API's not-found handler. */
   readonly extend?: (app: Hono) => void;
+  /** The built web app (dashboard and operator page); without it those pages answer 503. */
+  readonly assets?: AssetReader;
 }
 
 type Ctx = Context;
@@ -120,6 +123,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/api/openapi.json', (c) => c.json(buildOpenApi()));
   deps.extend?.(app);
+  if (deps.assets !== undefined) mountPages(app, deps.assets);
 
   app.post('/api/session', async (c) => {
     limit(c, 'create');

@@ -883,7 +883,6 @@ describe('stream state pushes', () => {
       receiver: { present: false, endpoint: false, path: null },
     });
     expect(states(a, 'cam-close')).toEqual(['idle']);
-    void s;
   });
 
   it('an unchanged state is not pushed again (health every second sends nothing new)', () => {

@@ -1,0 +1,41 @@
+import { formatClock } from '../lib/format.js';
+import type { Alert } from './useSession.js';
+
+const ICON = { critical: '✖', warning: '▲', info: '✔' } as const;
+
+/** Link alerts, newest first; announced to screen readers as they arrive. */
+export function Alerts({
+  alerts,
+  onDismiss,
+}: {
+  alerts: Alert[];
+  onDismiss: (id: number) => void;
+}) {
+  return (
+    <section class="alerts" aria-label="Alerts" aria-live="assertive" data-testid="alerts">
+      {alerts.map((a) => (
+        <div
+          class={`alert alert-${a.level}`}
+          key={a.id}
+          role={a.level === 'info' ? 'status' : 'alert'}
+        >
+          <span aria-hidden="true">{ICON[a.level]}</span>
+          <span class="alert-text">
+            <strong>{a.stream}</strong>: {a.text}
+          </span>
+          <time>{formatClock(a.at)}</time>
+          <button
+            type="button"
+            class="btn small ghost"
+            aria-label={`Dismiss alert for ${a.stream}`}
+            onClick={() => {
+              onDismiss(a.id);
+            }}
+          >
+            ×
+          </button>
+        </div>
+      ))}
+    </section>
+  );
+}

@@ -1,0 +1,242 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { TTL_MAX } from '@punch/core';
+import { api, explain } from '../lib/api.js';
+import { formatRemaining } from '../lib/format.js';
+import { navigate } from '../lib/route.js';
+import { readToken, takeTokenFromUrl, tokens } from '../lib/token.js';
+import { Alerts } from './Alerts.js';
+import { openWithToken } from './Home.js';
+import { InvitePanel } from './InvitePanel.js';
+import { StreamCard } from './StreamCard.js';
+import { nextTally } from '../lib/tally.js';
+import { useSession } from './useSession.js';
+
+const EXTEND_BY_S = 1800;
+
+/** `/session/:id`: the token comes from the link once, then from this tab's storage. */
+export function SessionPage({ id }: { id: string }) {
+  const [token] = useState<string | null>(() => {
+    const fromUrl = takeTokenFromUrl();
+    if (fromUrl !== null && readToken(fromUrl)?.session === id) tokens.set('admin', id, fromUrl);
+    return tokens.get('admin', id);
+  });
+  if (token === null) return <NeedToken id={id} />;
+  return <Live id={id} initialToken={token} />;
+}
+
+function NeedToken({ id }: { id: string }) {
+  const [value, setValue] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <main class="home">
+      <section class="panel">
+        <h1>{id}</h1>
+        <p>
+          This tab has no admin token for this session. Paste the one you got when you created it.
+        </p>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (readToken(value)?.session !== id) {
+              setError('That token is not for this session.');
+              return;
+            }
+            setError(openWithToken(value));
+            location.reload();
+          }}
+        >
+          <label>
+            Admin token
+            <input
+              type="password"
+              value={value}
+              required
+              autocomplete="off"
+              onInput={(e) => {
+                setValue(e.currentTarget.value);
+              }}
+            />
+          </label>
+          <button class="btn primary" type="submit">
+            Open
+          </button>
+          {error !== null && (
+            <p class="error" role="alert">
+              {error}
+            </p>
+          )}
+        </form>
+      </section>
+    </main>
+  );
+}
+
+function useNow(): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => {
+      setNow(Date.now());
+    }, 1000);
+    return () => {
+      clearInterval(t);
+    };
+  }, []);
+  return now;
+}
+
+function Live({ id, initialToken }: { id: string; initialToken: string }) {
+  const { state: s, setTally, dismiss, extended, closed } = useSession(id, initialToken);
+  const now = useNow();
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [mcrInvite, setMcrInvite] = useState(false);
+  const dialog = useRef<HTMLDialogElement>(null);
+  const ended = s.ended !== null;
+  const remaining = s.expiresAt === null ? null : s.expiresAt - now / 1000;
+
+  const act = async (f: () => Promise<void>): Promise<void> => {
+    setActionError(null);
+    try {
+      await f();
+    } catch (err) {
+      setActionError(explain(err));
+    }
+  };
+  const onTally = (stream: string, which: 'program' | 'preview'): void => {
+    const next = nextTally(s.tally, stream, which);
+    void act(async () => {
+      await api.tally(id, s.token, next);
+      setTally(next);
+    });
+  };
+  const extend = (): void => {
+    const ttl = Math.min(TTL_MAX, Math.max(0, Math.floor(remaining ?? 0)) + EXTEND_BY_S);
+    void act(async () => {
+      const r = await api.extend(id, s.token, ttl);
+      extended(r.token, r.expiresAt);
+    });
+  };
+  const close = (): void => {
+    void act(async () => {
+      await api.close(id, s.token);
+      dialog.current?.close();
+      closed();
+    });
+  };
+
+  if (s.loadError !== null) {
+    return (
+      <main class="home">
+        <section class="panel">
+          <h1>{id}</h1>
+          <p class="error" role="alert">
+            {s.loadError}
+          </p>
+          <button
+            class="btn"
+            type="button"
+            onClick={() => {
+              tokens.forget('admin', id);
+              navigate('/');
+            }}
+          >
+            Back to start
+          </button>
+        </section>
+      </main>
+    );
+  }
+
+  return (
+    <div class="session">
+      <header class="topbar">
+        <h1>
+          <a href="/" aria-label="Punch home">
+            Punch
+          </a>{' '}
+          / <span data-testid="session-name">{id}</span>
+        </h1>
+        <span class={`feed feed-${s.status}`} role="status" data-testid="feed">
+          {s.status === 'live' ? '● Live' : s.status === 'ended' ? '■ Ended' : '◌ Connecting…'}
+        </span>
+        <span class="ttl" data-testid="ttl">
+          {remaining === null ? '' : ended ? '' : `Expires in ${formatRemaining(remaining)}`}
+        </span>
+        <button class="btn" type="button" onClick={extend} disabled={ended}>
+          Extend 30 min
+        </button>
+        <button
+          class="btn"
+          type="button"
+          aria-expanded={mcrInvite}
+          onClick={() => {
+            setMcrInvite(!mcrInvite);
+          }}
+          disabled={ended}
+        >
+          Invite receiver (all streams)
+        </button>
+        <button
+          class="btn danger"
+          type="button"
+          onClick={() => dialog.current?.showModal()}
+          disabled={ended}
+        >
+          Close session
+        </button>
+      </header>
+      {ended && (
+        <p class="banner banner-ended" role="alert" data-testid="ended">
+          Session ended: {s.ended}.
+        </p>
+      )}
+      {actionError !== null && (
+        <p class="error" role="alert">
+          {actionError}
+        </p>
+      )}
+      {mcrInvite && !ended && (
+        <section class="panel">
+          <InvitePanel session={id} token={s.token} stream={null} />
+        </section>
+      )}
+      <Alerts alerts={s.alerts} onDismiss={dismiss} />
+      <main class="grid">
+        {s.streams.map((v) => (
+          <StreamCard
+            key={v.name}
+            session={id}
+            token={s.token}
+            view={v}
+            tally={
+              s.tally.program.includes(v.name)
+                ? 'program'
+                : s.tally.preview.includes(v.name)
+                  ? 'preview'
+                  : 'none'
+            }
+            series={s.health.get(v.name)}
+            healthVersion={s.healthVersion}
+            condition={s.conditions.get(v.name)}
+            disabled={ended}
+            onTally={onTally}
+          />
+        ))}
+      </main>
+      <dialog ref={dialog} aria-labelledby="close-h" class="dialog">
+        <h2 id="close-h">Close “{id}”?</h2>
+        <p>
+          Every agent is disconnected at once and the session’s data is deleted. Links already sent
+          stop working.
+        </p>
+        <div class="dialog-actions">
+          <button class="btn" type="button" onClick={() => dialog.current?.close()} autofocus>
+            Cancel
+          </button>
+          <button class="btn danger" type="button" onClick={close}>
+            Close session
+          </button>
+        </div>
+      </dialog>
+    </div>
+  );
+}

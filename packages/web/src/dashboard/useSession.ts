@@ -1,0 +1,212 @@
+import type { ParsedServerMessage } from '@punch/core';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { assess, type Condition } from '../lib/alerts.js';
+import { api, explain, type StreamViewData } from '../lib/api.js';
+import { SessionFeed, viewOf, type FeedStatus } from '../lib/feed.js';
+import { HealthSeries } from '../lib/health.js';
+import type { Tally } from '../lib/tally.js';
+import { tokens } from '../lib/token.js';
+
+export interface Alert {
+  id: number;
+  stream: string;
+  level: 'warning' | 'critical' | 'info';
+  text: string;
+  at: number;
+}
+
+export type { Tally };
+
+export interface SessionState {
+  token: string;
+  status: FeedStatus;
+  /** Why the feed ended (closed, expired, token no longer valid). */
+  ended: string | null;
+  loadError: string | null;
+  expiresAt: number | null;
+  streams: StreamViewData[];
+  tally: Tally;
+  health: ReadonlyMap<string, HealthSeries>;
+  /** Bumped on every health sample so charts redraw. */
+  healthVersion: number;
+  alerts: Alert[];
+  conditions: ReadonlyMap<string, { condition: Condition; reason: string }>;
+}
+
+/**
+ * Everything the dashboard shows for one session, kept live: the first view and health
+ * history over HTTP, then the WebSocket's `stream`, `tally`, `health`, `token` and `closed`.
+ */
+export function useSession(id: string, initialToken: string) {
+  const [token, setToken] = useState(initialToken);
+  const tokenRef = useRef(initialToken);
+  const [status, setStatus] = useState<FeedStatus>('connecting');
+  const [ended, setEnded] = useState<string | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [expiresAt, setExpiresAt] = useState<number | null>(null);
+  const [streams, setStreams] = useState<StreamViewData[]>([]);
+  const [tally, setTally] = useState<Tally>({ program: [], preview: [] });
+  const health = useRef(new Map<string, HealthSeries>());
+  const [healthVersion, setHealthVersion] = useState(0);
+  const [alerts, setAlerts] = useState<Alert[]>([]);
+  const wasLive = useRef(new Set<string>());
+  const conditions = useRef(new Map<string, { condition: Condition; reason: string }>());
+  const nextAlert = useRef(1);
+  const feed = useRef<SessionFeed | null>(null);
+
+  const adoptToken = (t: string): void => {
+    tokenRef.current = t;
+    setToken(t);
+    tokens.set('admin', id, t);
+  };
+
+  const series = (stream: string): HealthSeries => {
+    let s = health.current.get(stream);
+    if (s === undefined) {
+      s = new HealthSeries();
+      health.current.set(stream, s);
+    }
+    return s;
+  };
+
+  /** Re-assesses each stream; a change for the worse (or a recovery) becomes an alert. */
+  const reassess = (list: readonly StreamViewData[]): void => {
+    const fresh: Alert[] = [];
+    for (const v of list) {
+      if (v.state === 'connected') wasLive.current.add(v.name);
+      const a = assess(v.state, wasLive.current.has(v.name), health.current.get(v.name)?.latest());
+      const before = conditions.current.get(v.name);
+      conditions.current.set(v.name, a);
+      if (before?.condition === a.condition && before.reason === a.reason) continue;
+      const level =
+        a.condition === 'down' ? 'critical' : a.condition === 'degraded' ? 'warning' : null;
+      if (level !== null) {
+        fresh.push({
+          id: nextAlert.current++,
+          stream: v.name,
+          level,
+          text: a.reason,
+          at: Date.now(),
+        });
+      } else if (before?.condition === 'down' || before?.condition === 'degraded') {
+        if (a.condition === 'ok') {
+          fresh.push({
+            id: nextAlert.current++,
+            stream: v.name,
+            level: 'info',
+            text: 'Recovered',
+            at: Date.now(),
+          });
+        }
+      }
+    }
+    if (fresh.length > 0) setAlerts((old) => [...fresh.reverse(), ...old].slice(0, 20));
+  };
+
+  const streamsRef = useRef<StreamViewData[]>([]);
+  const applyStreams = (list: StreamViewData[]): void => {
+    streamsRef.current = list;
+    setStreams(list);
+    reassess(list);
+  };
+
+  const onMessage = (m: ParsedServerMessage): void => {
+    switch (m.type) {
+      case 'welcome':
+        setExpiresAt(m.expiresAt);
+        setTally(m.tally);
+        break;
+      case 'stream': {
+        const view = viewOf(m);
+        const list = streamsRef.current.some((s) => s.name === view.name)
+          ? streamsRef.current.map((s) => (s.name === view.name ? view : s))
+          : [...streamsRef.current, view];
+        applyStreams(list);
+        break;
+      }
+      case 'tally':
+        setTally({ program: m.program, preview: m.preview });
+        break;
+      case 'health':
+        series(m.stream).add({ role: m.role, at: m.at, stats: m.stats });
+        setHealthVersion((v) => v + 1);
+        reassess(streamsRef.current);
+        break;
+      case 'token':
+        adoptToken(m.token);
+        setExpiresAt(m.expiresAt);
+        break;
+      default:
+        break;
+    }
+  };
+
+  useEffect(() => {
+    let cancelled = false;
+    const load = async (): Promise<void> => {
+      try {
+        const view = await api.view(id, tokenRef.current);
+        if (cancelled) return;
+        setExpiresAt(view.expiresAt);
+        setTally(view.tally);
+        if (streamsRef.current.length === 0) applyStreams(view.streams);
+        const history = await api.health(id, tokenRef.current);
+        if (cancelled) return;
+        for (const s of history.samples) series(s.stream).add(s);
+        setHealthVersion((v) => v + 1);
+      } catch (err) {
+        if (!cancelled) setLoadError(explain(err));
+        return;
+      }
+      const f = new SessionFeed({
+        session: id,
+        token: () => tokenRef.current,
+        onMessage,
+        onStatus: (s, reason) => {
+          setStatus(s);
+          if (s === 'ended') setEnded(reason ?? 'ended');
+        },
+      });
+      feed.current = f;
+      f.start();
+    };
+    void load();
+    return () => {
+      cancelled = true;
+      feed.current?.stop();
+    };
+    // The session id is the key of this page: everything else is read through refs.
+  }, [id]);
+
+  const state: SessionState = {
+    token,
+    status,
+    ended,
+    loadError,
+    expiresAt,
+    streams,
+    tally,
+    health: health.current,
+    healthVersion,
+    alerts,
+    conditions: conditions.current,
+  };
+
+  return {
+    state,
+    setTally,
+    dismiss: (alertId: number) => {
+      setAlerts((old) => old.filter((a) => a.id !== alertId));
+    },
+    extended: (t: string, exp: number) => {
+      adoptToken(t);
+      setExpiresAt(exp);
+    },
+    closed: () => {
+      feed.current?.stop();
+      setStatus('ended');
+      setEnded('you closed the session');
+      tokens.forget('admin', id);
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import { decodeServerMessage, type ParsedServerMessage } from '@punch/core';
+import type { StreamViewData } from './api.js';
+
+/** The stream view a `stream` message carries (the shape of `GET /api/session/:id` `streams[]`). */
+export function viewOf(m: Extract<ParsedServerMessage, { type: 'stream' }>): StreamViewData {
+  return { name: m.name, state: m.state, sender: m.sender, receiver: m.receiver, tally: m.tally };
+}
+
+export type FeedStatus = 'connecting' | 'live' | 'reconnecting' | 'ended';
+
+export interface FeedOptions {
+  readonly session: string;
+  /** The token to open the socket with (read at every (re)connect: refreshed tokens apply). */
+  readonly token: () => string;
+  readonly onMessage: (m: ParsedServerMessage) => void;
+  readonly onStatus: (status: FeedStatus, reason?: string) => void;
+  /** Opens a socket; tests and the page use the browser's WebSocket. */
+  readonly open?: (url: string, protocols: string[]) => WebSocket;
+}
+
+/** Close codes after which reconnecting cannot help (docs/errors.md). */
+const FINAL: Record<number, string> = {
+  4401: 'the token is no longer valid',
+  4403: 'this token may not do that',
+  4404: 'the session does not exist',
+  4409: 'replaced by a newer connection',
+  4410: 'the session has ended',
+};
+
+/** Reconnect delay: exponential from 0.5 s to 10 s, with full jitter so a restarted server is not stampeded. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const cap = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+  return Math.round(cap / 2 + (random() * cap) / 2);
+}
+
+/**
+ * The session's WebSocket, kept open: token in `Sec-WebSocket-Protocol` (never the URL), every
+ * frame parsed with core's schema, reconnect with backoff and jitter, a ping every 25 s so idle
+ * proxies keep it. `closed` from the server, or a final close code, ends it.
+ */
+export class SessionFeed {
+  readonly #o: FeedOptions;
+  #ws: WebSocket | undefined;
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #ping: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+
+  constructor(options: FeedOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#connect();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#ping);
+    this.#ws?.close(1000, 'bye');
+  }
+
+  send(message: unknown): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    this.#o.onStatus(this.#attempt === 0 ? 'connecting' : 'reconnecting');
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const url = `${scheme}://${location.host}/api/session/${encodeURIComponent(this.#o.session)}/ws`;
+    const protocols = ['punch.v1', `punch.token.${this.#o.token()}`];
+    const ws = this.#o.open?.(url, protocols) ?? new WebSocket(url, protocols);
+    this.#ws = ws;
+    ws.onmessage = (ev: MessageEvent) => {
+      if (typeof ev.data !== 'string') return;
+      const m = decodeServerMessage(ev.data);
+      if (m === undefined) return; // a newer server's message: ignored
+      if (m.type === 'welcome') {
+        this.#attempt = 0;
+        this.#o.onStatus('live');
+      }
+      this.#o.onMessage(m);
+      if (m.type === 'closed')
+        this.#end(m.reason === 'expired' ? 'the session expired' : 'the session was closed');
+    };
+    ws.onopen = () => {
+      clearInterval(this.#ping);
+      this.#ping = setInterval(() => {
+        this.send({ type: 'ping' });
+      }, 25_000);
+    };
+    ws.onclose = (ev: CloseEvent) => {
+      clearInterval(this.#ping);
+      if (this.#stopped || this.#ws !== ws) return;
+      const final = FINAL[ev.code];
+      if (final !== undefined) {
+        this.#end(final);
+        return;
+      }
+      this.#o.onStatus('reconnecting');
+      this.#timer = setTimeout(() => {
+        this.#connect();
+      }, backoffMs(this.#attempt++));
+    };
+  }
+
+  #end(reason: string): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#ping);
+    this.#o.onStatus('ended', reason);
+  }
+}

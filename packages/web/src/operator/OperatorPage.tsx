@@ -1,0 +1,173 @@
+import type { ParsedServerMessage } from '@punch/core';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { CopyField } from '../components/Copy.js';
+import { StateLabel, presenceText } from '../components/StateLabel.js';
+import { tallyWords, type TallyState } from '../components/Tally.js';
+import type { StreamViewData } from '../lib/api.js';
+import { SessionFeed, viewOf, type FeedStatus } from '../lib/feed.js';
+import { readToken, takeTokenFromUrl, tokens } from '../lib/token.js';
+
+/** The agent's default local SRT ports (`punch peer --send` listens, `--receive` calls). */
+const SEND_URL = 'srt://127.0.0.1:9000';
+const RECEIVE_URL = 'srt://127.0.0.1:9100';
+
+/** Shell-quotes a value only when it needs it (tokens and URLs rarely do). */
+const q = (v: string): string =>
+  /^[A-Za-z0-9_./:@%+=,-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * `/s/:id?t=…`, the QR target on an operator's phone: her stream, its state, the command to
+ * run beside the encoder, and a tally light that fills the screen.
+ */
+export function OperatorPage({ session }: { session: string }) {
+  const [token, setToken] = useState<string | null>(() => {
+    const fromUrl = takeTokenFromUrl();
+    if (fromUrl !== null && readToken(fromUrl)?.session === session)
+      tokens.set('peer', session, fromUrl);
+    return tokens.get('peer', session);
+  });
+  const tokenRef = useRef(token);
+  const [status, setStatus] = useState<FeedStatus>('connecting');
+  const [ended, setEnded] = useState<string | null>(null);
+  const [scope, setScope] = useState<string | null>(() =>
+    token === null ? null : (readToken(token)?.stream ?? null),
+  );
+  const [streams, setStreams] = useState<Record<string, StreamViewData>>({});
+  const [tally, setTally] = useState<{ program: string[]; preview: string[] }>({
+    program: [],
+    preview: [],
+  });
+  const [role, setRole] = useState<'send' | 'receive'>('send');
+
+  useEffect(() => {
+    if (token === null || session === '') return;
+    const onMessage = (m: ParsedServerMessage): void => {
+      if (m.type === 'welcome') {
+        setScope(m.stream);
+        setTally(m.tally);
+      } else if (m.type === 'stream') {
+        const view = viewOf(m);
+        setStreams((old) => ({ ...old, [view.name]: view }));
+      } else if (m.type === 'tally') {
+        setTally({ program: m.program, preview: m.preview });
+      } else if (m.type === 'token') {
+        tokenRef.current = m.token;
+        tokens.set('peer', session, m.token);
+        setToken(m.token);
+      }
+    };
+    const feed = new SessionFeed({
+      session,
+      token: () => tokenRef.current ?? '',
+      onMessage,
+      onStatus: (st, reason) => {
+        setStatus(st);
+        if (st === 'ended') setEnded(reason ?? 'ended');
+      },
+    });
+    feed.start();
+    return () => {
+      feed.stop();
+    };
+  }, [session]);
+
+  if (token === null || session === '') {
+    return (
+      <main class="operator">
+        <section class="panel">
+          <h1>No link</h1>
+          <p>Open this page from the QR code or link the producer sent you.</p>
+        </section>
+      </main>
+    );
+  }
+
+  const names = scope === null ? Object.keys(streams) : [scope];
+  const mine = names.length === 1 && names[0] !== undefined ? streams[names[0]] : undefined;
+  const light: TallyState =
+    ended !== null
+      ? 'none'
+      : names.some((n) => tally.program.includes(n))
+        ? 'program'
+        : names.some((n) => tally.preview.includes(n))
+          ? 'preview'
+          : 'none';
+  const stream = scope ?? '<stream>';
+  const canSend = scope !== null; // an all-streams token is receive-only
+  const mode = canSend ? role : 'receive';
+  const command = `punch peer --server ${q(location.origin)} --token ${q(token)} --stream ${stream} --${mode}`;
+
+  return (
+    <main class={`operator light-${light}`} data-tally={light}>
+      <section class="tally-light" aria-live="assertive" data-testid="tally-light">
+        <span class="tally-word">{ended !== null ? 'ENDED' : tallyWords(light)}</span>
+        <span class="tally-stream">{scope ?? 'all streams'}</span>
+      </section>
+      <section class="op-info">
+        <p class="op-state" role="status" data-testid="op-state">
+          {ended !== null ? (
+            <>Session ended: {ended}.</>
+          ) : status !== 'live' ? (
+            '◌ Connecting to Punch…'
+          ) : mine !== undefined ? (
+            <StateLabel state={mine.state} path={mine.sender.path ?? mine.receiver.path} />
+          ) : (
+            `${names.length} streams`
+          )}
+        </p>
+        {mine !== undefined && ended === null && (
+          <p class="hint">
+            Sender: {presenceText(mine.sender)} · Receiver: {presenceText(mine.receiver)}
+          </p>
+        )}
+        {ended === null && (
+          <details class="op-setup" open>
+            <summary>Set up</summary>
+            {canSend && (
+              <fieldset class="role">
+                <legend>This machine</legend>
+                <label>
+                  <input
+                    type="radio"
+                    name="role"
+                    checked={role === 'send'}
+                    onChange={() => {
+                      setRole('send');
+                    }}
+                  />{' '}
+                  sends (camera, encoder)
+                </label>
+                <label>
+                  <input
+                    type="radio"
+                    name="role"
+                    checked={role === 'receive'}
+                    onChange={() => {
+                      setRole('receive');
+                    }}
+                  />{' '}
+                  receives (decoder)
+                </label>
+              </fieldset>
+            )}
+            <p>1. Run this beside your {mode === 'send' ? 'encoder' : 'decoder'}:</p>
+            <CopyField label="Command" value={command} secret />
+            {mode === 'send' ? (
+              <p>
+                2. Point the encoder at <code data-testid="local-url">{SEND_URL}</code> (SRT
+                caller). <code>punch peer</code> prints the full URL with the stream’s passphrase
+                once it connects.
+              </p>
+            ) : (
+              <p>
+                2. Point the decoder at <code data-testid="local-url">{RECEIVE_URL}</code> (SRT
+                listener; the agent calls it). <code>punch peer</code> prints the full URL with the
+                passphrase once it connects.
+              </p>
+            )}
+          </details>
+        )}
+      </section>
+    </main>
+  );
+}
