@@ -336,6 +336,13 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
       .toEqual(['cam-wide', 'cam-close']);
     await other.close();
 
+    // The link `punch session create` prints: the token in the fragment, gone after load.
+    const linked = watch(await browser.context.newPage());
+    await linked.goto(`${host.url}/session/${session}#t=${(await adminToken())!}`);
+    await expect.poll(() => linked.getByTestId('feed').textContent()).toContain('Live');
+    expect(linked.url()).toBe(`${host.url}/session/${session}`);
+    await linked.close();
+
     const seconds = async (): Promise<number> => {
       const text = (await dash.getByTestId('ttl').textContent()) ?? '';
       const parts = /Expires in ([\d:]+)/.exec(text)![1]!.split(':').map(Number);

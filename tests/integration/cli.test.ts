@@ -89,6 +89,7 @@ describe('punch admin commands', () => {
 
     const human = await punch(['session', 'create', '--streams', 'a1']);
     expect(human.stdout).toMatch(/export PUNCH_TOKEN=p_/);
+    expect(human.stdout).toMatch(new RegExp(`Dashboard: ${host.url}/session/[a-z0-9-]+#t=p_`));
 
     const token = await punch(['token', '--stream', 'cam-wide'], env);
     expect(token.code).toBe(0);

@@ -129,6 +129,9 @@ async function sessionCreate(argv: string[], io: Io): Promise<number> {
       'Admin token (keep it private; it controls the session):',
       `  export PUNCH_TOKEN=${res.token}`,
       '',
+      // The token rides in the fragment: browsers never send it, and the page removes it.
+      `Dashboard: ${res.urls.dashboard}#t=${res.token}`,
+      '',
       `Next: punch token --stream ${res.streams[0] ?? 'main'}   (a peer token and QR code for an operator)`,
     ].join('\n'),
   );
