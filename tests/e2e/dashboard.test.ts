@@ -386,6 +386,16 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(gone.status).toBe(404);
+
+    // The old invite link, opened later: the page says the session has ended, not "connecting".
+    // (Chromium logs the refused handshake and the 404 itself: only script errors count here.)
+    const late = await browser.context.newPage();
+    late.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    await late.goto(operatorUrl);
+    await expect
+      .poll(() => late.getByTestId('op-state').textContent())
+      .toBe('Session ended: the session has ended.');
+    await late.close();
   });
 
   it('no page logged an error or a CSP violation', () => {

@@ -100,10 +100,35 @@ export class SessionFeed {
         return;
       }
       this.#o.onStatus('reconnecting');
-      this.#timer = setTimeout(() => {
-        this.#connect();
-      }, backoffMs(this.#attempt++));
+      const delay = backoffMs(this.#attempt++);
+      // A refused upgrade (401, 404) reaches a browser as a bare 1006: ask over HTTP why, so an
+      // expired link or a deleted session ends the feed instead of retrying for ever.
+      void this.#refusal().then((reason) => {
+        if (reason !== null) {
+          this.#end(reason);
+          return;
+        }
+        if (this.#stopped) return;
+        this.#timer = setTimeout(() => {
+          this.#connect();
+        }, delay);
+      });
     };
+  }
+
+  /** Why the server refuses this token for this session, or null (unreachable, or fine). */
+  async #refusal(): Promise<string | null> {
+    try {
+      const res = await fetch(`/api/session/${encodeURIComponent(this.#o.session)}`, {
+        headers: { authorization: `Bearer ${this.#o.token()}` },
+      });
+      if (res.status === 401) return 'the token is no longer valid';
+      if (res.status === 403) return 'this token may not open this session';
+      if (res.status === 404 || res.status === 410) return 'the session has ended';
+      return null;
+    } catch {
+      return null; // Punch unreachable: keep retrying
+    }
   }
 
   #end(reason: string): void {
