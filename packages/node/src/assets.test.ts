@@ -32,6 +32,11 @@ describe('diskAssets', () => {
     expect(await read('../secret.txt')).toBeNull();
     expect(await read('assets/../../secret.txt')).toBeNull();
   });
+  it('rereads HTML (a rebuild changes it) and keeps hashed assets', async () => {
+    expect(await text('index.html')).toBe('<p>hi</p>');
+    writeFileSync(join(root, 'web', 'index.html'), '<p>rebuilt</p>');
+    expect(await text('index.html')).toBe('<p>rebuilt</p>');
+  });
   it('serves a file that appears after a miss (built while running)', async () => {
     expect(await read('late.html')).toBeNull();
     writeFileSync(join(root, 'web', 'late.html'), 'late');

@@ -7,9 +7,9 @@ import type { AssetReader } from '@punch/core';
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /**
- * Reads the built web app from `root`. Files are read once and kept: a build is immutable while
- * the server runs, and the whole app is a few hundred kilobytes. A missing file is not cached,
- * so building while the server runs makes the pages appear.
+ * Reads the built web app from `root`. Hashed assets are read once and kept (their names change
+ * with their content; the whole app is a few hundred kilobytes). HTML is read on every request,
+ * so a rebuild while the server runs takes effect at once instead of pointing at deleted assets.
  */
 export function diskAssets(root: string): AssetReader {
   const base = resolve(root);
@@ -22,7 +22,7 @@ export function diskAssets(root: string): AssetReader {
     if (!file.startsWith(base + sep)) return null;
     try {
       const body = new Uint8Array(await readFile(file));
-      cache.set(path, body);
+      if (!path.endsWith('.html')) cache.set(path, body);
       return body;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

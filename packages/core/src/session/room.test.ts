@@ -939,3 +939,37 @@ describe('stream state pushes', () => {
     ]);
   });
 });
+
+describe('stream state pushes are bounded', () => {
+  it('a peer flipping its path faster than health is stored cannot make the room push `stream` faster', () => {
+    const a = join(adminClaims());
+    const { s } = pairUp();
+    const before = a.of('stream').length;
+    for (let i = 0; i < 50; i++) {
+      clock += 10; // 100 reports a second, alternating direct and relay
+      room.receive(
+        s,
+        JSON.stringify({
+          type: 'health',
+          stream: 'cam-wide',
+          role: 'sender',
+          stats: { path: i % 2 === 0 ? 'direct' : 'relay' },
+        }),
+      );
+    }
+    // 500 ms of reports: at most one stored report per HEALTH_STORE_INTERVAL_MS, one push each.
+    expect(a.of('stream').length - before).toBeLessThanOrEqual(2);
+  });
+
+  it('an endpoint learned by one side alone is pushed at once', () => {
+    const a = join(adminClaims());
+    const s = join(peerClaims('cam-wide'));
+    const su = register(s, 'cam-wide', 'sender');
+    room.observe(su, 'cam-wide', 'sender', { ip: '198.51.100.1', port: 4000 });
+    expect(a.of('stream').at(-1)).toMatchObject({
+      name: 'cam-wide',
+      state: 'waiting',
+      sender: { endpoint: true },
+    });
+  });
+});

@@ -270,6 +270,7 @@ export class Room {
     if (update.public !== undefined) slot.public = update.public;
     if (update.local !== undefined) slot.local = update.local;
     this.#maybePair(stream);
+    this.#publish(stream); // an endpoint alone (no pair yet) also changes the view
   }
 
   /** A STUN Binding request arrived with a username handed out by this room. */
@@ -336,11 +337,12 @@ export class Room {
   reportHealth(slot: Slot, stream: string, role: PeerRole, stats: Stats): void {
     const at = this.now();
     slot.lastHealth = { path: stats.path, at };
-    this.#publish(stream);
     // Agents report once a second; faster reports refresh the live path but are not stored or
-    // fanned out, so no client can fill the disk or flood the dashboards.
+    // fanned out (not even as a `stream` change), so no client can fill the disk or flood the
+    // dashboards. A path that changed meanwhile shows at the next stored report or tick.
     if (at - slot.lastStoredAt < HEALTH_STORE_INTERVAL_MS) return;
     slot.lastStoredAt = at;
+    this.#publish(stream);
     const sample: HealthSample = { stream, role, at, stats };
     this.#deps.store.appendHealth(this.id, sample);
     for (const c of this.#conns.keys()) {

@@ -33,7 +33,18 @@ export function CopyField({
   const id = useId();
   const [status, setStatus] = useState<'idle' | 'copied' | 'failed'>('idle');
   const onCopy = async (): Promise<void> => {
-    setStatus((await copyText(value)) ? 'copied' : 'failed');
+    const ok = await copyText(value);
+    setStatus(ok ? 'copied' : 'failed');
+    if (!ok) {
+      // Select the value so Ctrl+C / ⌘C copies it.
+      const el = document.getElementById(id);
+      const range = document.createRange();
+      if (el !== null) {
+        range.selectNodeContents(el);
+        getSelection()?.removeAllRanges();
+        getSelection()?.addRange(range);
+      }
+    }
     setTimeout(() => {
       setStatus('idle');
     }, 2000);
@@ -63,7 +74,11 @@ export function CopyField({
         </button>
       </div>
       <span class="sr-only" aria-live="polite">
-        {status === 'copied' ? `${label} copied` : ''}
+        {status === 'copied'
+          ? `${label} copied`
+          : status === 'failed'
+            ? `Could not copy: ${label} is selected, copy it with the keyboard`
+            : ''}
       </span>
     </div>
   );

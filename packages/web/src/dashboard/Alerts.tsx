@@ -3,7 +3,7 @@ import type { Alert } from './useSession.js';
 
 const ICON = { critical: '✖', warning: '▲', info: '✔' } as const;
 
-/** Link alerts, newest first; announced to screen readers as they arrive. */
+/** Link alerts, newest first; each is announced as it arrives (role alert or status). */
 export function Alerts({
   alerts,
   onDismiss,
@@ -12,7 +12,7 @@ export function Alerts({
   onDismiss: (id: number) => void;
 }) {
   return (
-    <section class="alerts" aria-label="Alerts" aria-live="assertive" data-testid="alerts">
+    <section class="alerts" aria-label="Alerts" data-testid="alerts">
       {alerts.map((a) => (
         <div
           class={`alert alert-${a.level}`}

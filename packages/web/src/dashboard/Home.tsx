@@ -133,7 +133,9 @@ export function Home() {
             Admin token
             <input
               name="token"
-              type="password"
+              type="text"
+              class="secret-input"
+              spellcheck={false}
               value={token}
               autocomplete="off"
               placeholder="p_…"

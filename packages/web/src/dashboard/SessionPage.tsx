@@ -8,7 +8,6 @@ import { Alerts } from './Alerts.js';
 import { openWithToken } from './Home.js';
 import { InvitePanel } from './InvitePanel.js';
 import { StreamCard } from './StreamCard.js';
-import { nextTally } from '../lib/tally.js';
 import { useSession } from './useSession.js';
 
 const EXTEND_BY_S = 1800;
@@ -41,14 +40,19 @@ function NeedToken({ id }: { id: string }) {
               setError('That token is not for this session.');
               return;
             }
-            setError(openWithToken(value));
-            location.reload();
+            const problem = openWithToken(value);
+            setError(problem);
+            // An admin token for this page: start it again with the token (a peer token has
+            // already been sent to its own page).
+            if (problem === null && readToken(value)?.role === 'admin') location.reload();
           }}
         >
           <label>
             Admin token
             <input
-              type="password"
+              type="text"
+              class="secret-input"
+              spellcheck={false}
               value={value}
               required
               autocomplete="off"
@@ -85,13 +89,22 @@ function useNow(): number {
 }
 
 function Live({ id, initialToken }: { id: string; initialToken: string }) {
-  const { state: s, setTally, dismiss, extended, closed } = useSession(id, initialToken);
-  const now = useNow();
+  const {
+    state: s,
+    serverNow,
+    pressTally,
+    dismiss,
+    extended,
+    closed,
+  } = useSession(id, initialToken);
+  useNow(); // re-render every second for the countdown
   const [actionError, setActionError] = useState<string | null>(null);
+  const [extending, setExtending] = useState(false);
   const [mcrInvite, setMcrInvite] = useState(false);
   const dialog = useRef<HTMLDialogElement>(null);
   const ended = s.ended !== null;
-  const remaining = s.expiresAt === null ? null : s.expiresAt - now / 1000;
+  // The server's clock, not this machine's: a laptop running fast must not shorten the show.
+  const remaining = s.expiresAt === null ? null : s.expiresAt - serverNow() / 1000;
 
   const act = async (f: () => Promise<void>): Promise<void> => {
     setActionError(null);
@@ -102,17 +115,17 @@ function Live({ id, initialToken }: { id: string; initialToken: string }) {
     }
   };
   const onTally = (stream: string, which: 'program' | 'preview'): void => {
-    const next = nextTally(s.tally, stream, which);
-    void act(async () => {
-      await api.tally(id, s.token, next);
-      setTally(next);
-    });
+    void act(() => pressTally(stream, which));
   };
   const extend = (): void => {
-    const ttl = Math.min(TTL_MAX, Math.max(0, Math.floor(remaining ?? 0)) + EXTEND_BY_S);
+    if (remaining === null || extending) return;
+    const ttl = Math.min(TTL_MAX, Math.max(0, Math.floor(remaining)) + EXTEND_BY_S);
+    setExtending(true);
     void act(async () => {
       const r = await api.extend(id, s.token, ttl);
       extended(r.token, r.expiresAt);
+    }).finally(() => {
+      setExtending(false);
     });
   };
   const close = (): void => {
@@ -129,13 +142,25 @@ function Live({ id, initialToken }: { id: string; initialToken: string }) {
         <section class="panel">
           <h1>{id}</h1>
           <p class="error" role="alert">
-            {s.loadError}
+            {s.loadError.message}
           </p>
+          {!s.loadError.final && (
+            <button
+              class="btn primary"
+              type="button"
+              onClick={() => {
+                location.reload();
+              }}
+            >
+              Retry
+            </button>
+          )}{' '}
           <button
             class="btn"
             type="button"
             onClick={() => {
-              tokens.forget('admin', id);
+              // A refused token is useless; any other failure keeps it for the next try.
+              if (s.loadError?.final === true) tokens.forget('admin', id);
               navigate('/');
             }}
           >
@@ -161,7 +186,12 @@ function Live({ id, initialToken }: { id: string; initialToken: string }) {
         <span class="ttl" data-testid="ttl">
           {remaining === null ? '' : ended ? '' : `Expires in ${formatRemaining(remaining)}`}
         </span>
-        <button class="btn" type="button" onClick={extend} disabled={ended}>
+        <button
+          class="btn"
+          type="button"
+          onClick={extend}
+          disabled={ended || remaining === null || extending}
+        >
           Extend 30 min
         </button>
         <button
@@ -215,7 +245,6 @@ function Live({ id, initialToken }: { id: string; initialToken: string }) {
                   : 'none'
             }
             series={s.health.get(v.name)}
-            healthVersion={s.healthVersion}
             condition={s.conditions.get(v.name)}
             disabled={ended}
             onTally={onTally}
@@ -228,6 +257,11 @@ function Live({ id, initialToken }: { id: string; initialToken: string }) {
           Every agent is disconnected at once and the session’s data is deleted. Links already sent
           stop working.
         </p>
+        {actionError !== null && (
+          <p class="error" role="alert">
+            {actionError}
+          </p>
+        )}
         <div class="dialog-actions">
           <button class="btn" type="button" onClick={() => dialog.current?.close()} autofocus>
             Cancel

@@ -14,7 +14,6 @@ export interface StreamCardProps {
   view: StreamViewData;
   tally: TallyState;
   series: HealthSeries | undefined;
-  healthVersion: number;
   condition: { condition: string; reason: string } | undefined;
   disabled: boolean;
   onTally: (stream: string, which: 'program' | 'preview') => void;
@@ -77,7 +76,7 @@ export function StreamCard(p: StreamCardProps) {
       </dl>
       <HealthChart
         series={p.series}
-        version={p.healthVersion}
+        version={p.series?.version ?? 0}
         label={`${view.name}: bitrate, RTT and loss over the last 5 minutes`}
       />
       <div class="actions" role="group" aria-label={`${view.name} controls`}>

@@ -1,10 +1,10 @@
 import type { ParsedServerMessage } from '@punch/core';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { assess, type Condition } from '../lib/alerts.js';
-import { api, explain, type StreamViewData } from '../lib/api.js';
+import { assess, type Assessment } from '../lib/alerts.js';
+import { ApiError, api, explain, type StreamViewData } from '../lib/api.js';
 import { SessionFeed, viewOf, type FeedStatus } from '../lib/feed.js';
 import { HealthSeries } from '../lib/health.js';
-import type { Tally } from '../lib/tally.js';
+import { nextTally, type Tally } from '../lib/tally.js';
 import { tokens } from '../lib/token.js';
 
 export interface Alert {
@@ -22,7 +22,8 @@ export interface SessionState {
   status: FeedStatus;
   /** Why the feed ended (closed, expired, token no longer valid). */
   ended: string | null;
-  loadError: string | null;
+  /** The first load failed: why, and whether retrying can help (not for a refused token). */
+  loadError: { message: string; final: boolean } | null;
   expiresAt: number | null;
   streams: StreamViewData[];
   tally: Tally;
@@ -30,7 +31,7 @@ export interface SessionState {
   /** Bumped on every health sample so charts redraw. */
   healthVersion: number;
   alerts: Alert[];
-  conditions: ReadonlyMap<string, { condition: Condition; reason: string }>;
+  conditions: ReadonlyMap<string, Assessment>;
 }
 
 /**
@@ -42,15 +43,22 @@ export function useSession(id: string, initialToken: string) {
   const tokenRef = useRef(initialToken);
   const [status, setStatus] = useState<FeedStatus>('connecting');
   const [ended, setEnded] = useState<string | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const [loadError, setLoadError] = useState<SessionState['loadError']>(null);
   const [expiresAt, setExpiresAt] = useState<number | null>(null);
   const [streams, setStreams] = useState<StreamViewData[]>([]);
-  const [tally, setTally] = useState<Tally>({ program: [], preview: [] });
+  const [tally, setTallyState] = useState<Tally>({ program: [], preview: [] });
+  // The latest tally (from the server or our own last request), for the next button press.
+  const tallyRef = useRef<Tally>({ program: [], preview: [] });
+  const tallyQueue = useRef<Promise<unknown>>(Promise.resolve());
+  const setTally = (t: Tally): void => {
+    tallyRef.current = t;
+    setTallyState(t);
+  };
   const health = useRef(new Map<string, HealthSeries>());
   const [healthVersion, setHealthVersion] = useState(0);
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const wasLive = useRef(new Set<string>());
-  const conditions = useRef(new Map<string, { condition: Condition; reason: string }>());
+  const conditions = useRef(new Map<string, Assessment>());
   const nextAlert = useRef(1);
   const feed = useRef<SessionFeed | null>(null);
 
@@ -77,7 +85,7 @@ export function useSession(id: string, initialToken: string) {
       const a = assess(v.state, wasLive.current.has(v.name), health.current.get(v.name)?.latest());
       const before = conditions.current.get(v.name);
       conditions.current.set(v.name, a);
-      if (before?.condition === a.condition && before.reason === a.reason) continue;
+      if (before?.key === a.key) continue;
       const level =
         a.condition === 'down' ? 'critical' : a.condition === 'degraded' ? 'warning' : null;
       if (level !== null) {
@@ -155,7 +163,10 @@ export function useSession(id: string, initialToken: string) {
         for (const s of history.samples) series(s.stream).add(s);
         setHealthVersion((v) => v + 1);
       } catch (err) {
-        if (!cancelled) setLoadError(explain(err));
+        if (!cancelled) {
+          const final = err instanceof ApiError && [401, 403, 404].includes(err.status);
+          setLoadError({ message: explain(err), final });
+        }
         return;
       }
       const f = new SessionFeed({
@@ -194,7 +205,21 @@ export function useSession(id: string, initialToken: string) {
 
   return {
     state,
-    setTally,
+    /** The server's clock, ms (countdowns and extensions use it, not this machine's). */
+    serverNow: (): number => feed.current?.serverNow() ?? Date.now(),
+    /**
+     * Presses PGM or PVW: requests go one at a time, each computed from the latest tally, so
+     * quick presses on two streams never undo each other.
+     */
+    pressTally: (stream: string, which: 'program' | 'preview'): Promise<void> => {
+      const run = tallyQueue.current.then(async () => {
+        const next = nextTally(tallyRef.current, stream, which);
+        await api.tally(id, tokenRef.current, next);
+        setTally(next);
+      });
+      tallyQueue.current = run.catch(() => undefined);
+      return run;
+    },
     dismiss: (alertId: number) => {
       setAlerts((old) => old.filter((a) => a.id !== alertId));
     },

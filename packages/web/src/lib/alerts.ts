@@ -7,6 +7,8 @@ export type Condition = 'ok' | 'degraded' | 'down' | 'idle';
 
 export interface Assessment {
   condition: Condition;
+  /** Stable while the same problem lasts (the numbers in `reason` change every second). */
+  key: string;
   /** Why, in words (shown next to the colour, never colour alone). */
   reason: string;
 }
@@ -32,21 +34,30 @@ export function assess(
           : state === 'waiting'
             ? 'one side left'
             : 'both sides left';
-      return { condition: 'down', reason: `Link dropped: ${why}` };
+      return { condition: 'down', key: `down:${state}`, reason: `Link dropped: ${why}` };
     }
     return {
       condition: 'idle',
+      key: 'idle',
       reason: state === 'idle' ? 'Nobody connected' : 'Not connected yet',
     };
   }
   const problems: string[] = [];
+  const crossed: string[] = [];
   if (latest?.lossPct !== null && latest?.lossPct !== undefined && latest.lossPct > th.lossPct) {
     problems.push(`loss ${latest.lossPct.toFixed(1)} % (over ${th.lossPct} %)`);
+    crossed.push('loss');
   }
   if (latest?.rttMs !== null && latest?.rttMs !== undefined && latest.rttMs > th.rttMs) {
     problems.push(`RTT ${Math.round(latest.rttMs)} ms (over ${th.rttMs} ms)`);
+    crossed.push('rtt');
   }
-  if (problems.length > 0)
-    return { condition: 'degraded', reason: `Degraded: ${problems.join(', ')}` };
-  return { condition: 'ok', reason: 'Link healthy' };
+  if (problems.length > 0) {
+    return {
+      condition: 'degraded',
+      key: `degraded:${crossed.join('+')}`,
+      reason: `Degraded: ${problems.join(', ')}`,
+    };
+  }
+  return { condition: 'ok', key: 'ok', reason: 'Link healthy' };
 }

@@ -45,9 +45,19 @@ export class SessionFeed {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ping: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  #pingedAt: number | undefined;
+  #offsetMs = 0;
 
   constructor(options: FeedOptions) {
     this.#o = options;
+  }
+
+  /**
+   * The server's clock in milliseconds (this machine's, corrected by the offset measured with a
+   * ping after each welcome): countdowns and extensions must not trust a laptop's clock.
+   */
+  serverNow(): number {
+    return Date.now() + this.#offsetMs;
   }
 
   start(): void {
@@ -79,7 +89,13 @@ export class SessionFeed {
       if (m === undefined) return; // a newer server's message: ignored
       if (m.type === 'welcome') {
         this.#attempt = 0;
+        this.#pingedAt = Date.now();
+        ws.send(JSON.stringify({ type: 'ping' })); // learns the server's clock from `pong`
         this.#o.onStatus('live');
+      } else if (m.type === 'pong' && this.#pingedAt !== undefined) {
+        const now = Date.now();
+        this.#offsetMs = m.at - (this.#pingedAt + now) / 2;
+        this.#pingedAt = undefined;
       }
       this.#o.onMessage(m);
       if (m.type === 'closed')

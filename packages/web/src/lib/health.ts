@@ -35,8 +35,15 @@ const max = (a: number | null, b: number | undefined): number | null =>
  */
 export class HealthSeries {
   readonly #byT = new Map<number, Point & { fromReceiver: boolean }>();
+  #version = 0;
+
+  /** Changes with every sample added (a chart redraws only when its own series changed). */
+  get version(): number {
+    return this.#version;
+  }
 
   add(s: Sample): void {
+    this.#version++;
     const t = Math.floor(s.at / 1000);
     const p = this.#byT.get(t) ?? { t, bps: null, rttMs: null, lossPct: null, fromReceiver: false };
     const { stats } = s;

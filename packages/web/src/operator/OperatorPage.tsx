@@ -92,7 +92,8 @@ export function OperatorPage({ session }: { session: string }) {
         : names.some((n) => tally.preview.includes(n))
           ? 'preview'
           : 'none';
-  const stream = scope ?? '<stream>';
+  // An all-streams token names the stream on the command line: the first one, to edit.
+  const stream = scope ?? names[0] ?? 'STREAM';
   const canSend = scope !== null; // an all-streams token is receive-only
   const mode = canSend ? role : 'receive';
   const command = `punch peer --server ${q(location.origin)} --token ${q(token)} --stream ${stream} --${mode}`;
