@@ -264,6 +264,40 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
     expect(await bitratePixels(card('cam-close').locator('.chart'))).toBe(0);
     expect(await op.getByTestId('op-state').textContent()).toContain('Connected (direct)');
 
+    // Commands: the passphrase and ready-to-paste lines from /connect, with copy buttons.
+    await card('cam-wide')
+      .getByRole('button', { name: /^Commands/ })
+      .click();
+    const connect = (await (
+      await fetch(`${host.url}/api/session/${session}/connect`, {
+        headers: { authorization: `Bearer ${(await adminToken())!}` },
+      })
+    ).json()) as {
+      passphrase: string;
+      streams: { name: string; commands: Record<string, string> }[];
+    };
+    const panel = card('cam-wide').getByTestId('connect');
+    await panel.waitFor();
+    const values = await panel.locator('.copy-value').allTextContents();
+    expect(values[0]).toBe(connect.passphrase);
+    const wide = connect.streams.find((x) => x.name === 'cam-wide')!;
+    for (const tool of [
+      'punch-peer-send',
+      'ffmpeg-send',
+      'srt-live-transmit-receive',
+      'obs',
+      'vmix',
+    ]) {
+      expect(values).toContain(wide.commands[tool]);
+    }
+    await panel.getByRole('button', { name: 'Copy ffmpeg → agent (send)' }).click();
+    expect(await dash.evaluate(() => navigator.clipboard.readText())).toBe(
+      wide.commands['ffmpeg-send'],
+    );
+    await card('cam-wide')
+      .getByRole('button', { name: /^Commands/ })
+      .click();
+
     // Loss over the threshold: an alert that says what and how much.
     report(99, 6);
     await expect
@@ -334,6 +368,14 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
     await expect
       .poll(() => other.getByRole('heading', { level: 2 }).allTextContents())
       .toEqual(['cam-wide', 'cam-close']);
+    // A page opened later draws the chart from the stored health history.
+    await expect
+      .poll(async () =>
+        Number(
+          await other.locator('article[data-stream="cam-wide"] .chart').getAttribute('data-points'),
+        ),
+      )
+      .toBeGreaterThanOrEqual(5);
     await other.close();
 
     // The link `punch session create` prints: the token in the fragment, gone after load.
