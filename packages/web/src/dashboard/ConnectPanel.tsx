@@ -1,6 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
 import { CopyField } from '../components/Copy.js';
-import { api, explain, type ConnectInfoData } from '../lib/api.js';
+import { api } from '../lib/api.js';
+import { useLoad } from '../lib/useLoad.js';
 
 const TOOLS: [string, string][] = [
   ['punch-peer-send', 'punch peer, camera side (sends)'],
@@ -30,22 +30,7 @@ export function ConnectPanel({
   stream: string;
   refresh: string;
 }) {
-  const [info, setInfo] = useState<ConnectInfoData | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    api
-      .connect(session, token)
-      .then((r) => {
-        if (live) setInfo(r);
-      })
-      .catch((err: unknown) => {
-        if (live) setError(explain(err));
-      });
-    return () => {
-      live = false;
-    };
-  }, [session, refresh]);
+  const { data: info, error } = useLoad(() => api.connect(session, token), [session, refresh]);
   if (error !== null)
     return (
       <p class="error" role="alert">

@@ -1,7 +1,9 @@
+import { ErrorText } from '../components/ErrorText.js';
 import { useState } from 'preact/hooks';
 import { api, explain } from '../lib/api.js';
 import { navigate } from '../lib/route.js';
 import { readToken, tokens } from '../lib/token.js';
+import { TokenForm } from '../components/TokenForm.js';
 
 const DURATIONS = [
   { label: '30 minutes', s: 1800 },
@@ -39,8 +41,6 @@ export function Home() {
   const [ttl, setTtl] = useState(3600);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [token, setToken] = useState('');
-  const [openError, setOpenError] = useState<string | null>(null);
 
   const create = async (e: Event): Promise<void> => {
     e.preventDefault();
@@ -114,46 +114,12 @@ export function Home() {
           <button class="btn primary" type="submit" disabled={busy}>
             {busy ? 'Creating…' : 'Create session'}
           </button>
-          {error !== null && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
+          <ErrorText text={error} />
         </form>
       </section>
       <section class="panel" aria-labelledby="open-h">
         <h2 id="open-h">Open a session</h2>
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            setOpenError(openWithToken(token));
-          }}
-        >
-          <label>
-            Admin token
-            <input
-              name="token"
-              type="text"
-              class="secret-input"
-              spellcheck={false}
-              value={token}
-              autocomplete="off"
-              placeholder="p_…"
-              required
-              onInput={(e) => {
-                setToken(e.currentTarget.value);
-              }}
-            />
-          </label>
-          <button class="btn" type="submit">
-            Open
-          </button>
-          {openError !== null && (
-            <p class="error" role="alert">
-              {openError}
-            </p>
-          )}
-        </form>
+        <TokenForm open={openWithToken} />
         <p class="hint">The token stays in this tab only and never goes into the address bar.</p>
       </section>
     </main>

@@ -1,6 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
 import { CopyField } from '../components/Copy.js';
-import { api, explain, type TokenCreatedData } from '../lib/api.js';
+import { api } from '../lib/api.js';
+import { useLoad } from '../lib/useLoad.js';
 import { formatClock } from '../lib/format.js';
 
 /**
@@ -16,23 +16,11 @@ export function InvitePanel({
   token: string;
   stream: string | null;
 }) {
-  const [invite, setInvite] = useState<TokenCreatedData | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    api
-      .invite(session, token, stream)
-      .then((r) => {
-        if (live) setInvite(r);
-      })
-      .catch((err: unknown) => {
-        if (live) setError(explain(err));
-      });
-    return () => {
-      live = false;
-    };
-    // One invite per opening of the panel.
-  }, [session, stream]);
+  // One invite per opening of the panel.
+  const { data: invite, error } = useLoad(
+    () => api.invite(session, token, stream),
+    [session, stream],
+  );
 
   const who = stream === null ? 'all streams (receive only)' : stream;
   if (error !== null)

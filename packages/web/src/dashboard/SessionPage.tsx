@@ -1,9 +1,11 @@
+import { ErrorText } from '../components/ErrorText.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { TTL_MAX } from '@punch/core';
 import { api, explain } from '../lib/api.js';
 import { formatRemaining } from '../lib/format.js';
 import { navigate } from '../lib/route.js';
 import { readToken, takeTokenFromUrl, tokens } from '../lib/token.js';
+import { TokenForm } from '../components/TokenForm.js';
 import { Alerts } from './Alerts.js';
 import { openWithToken } from './Home.js';
 import { InvitePanel } from './InvitePanel.js';
@@ -24,8 +26,6 @@ export function SessionPage({ id }: { id: string }) {
 }
 
 function NeedToken({ id }: { id: string }) {
-  const [value, setValue] = useState('');
-  const [error, setError] = useState<string | null>(null);
   return (
     <main class="home">
       <section class="panel">
@@ -33,43 +33,16 @@ function NeedToken({ id }: { id: string }) {
         <p>
           This tab has no admin token for this session. Paste the one you got when you created it.
         </p>
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (readToken(value)?.session !== id) {
-              setError('That token is not for this session.');
-              return;
-            }
+        <TokenForm
+          open={(value) => {
+            if (readToken(value)?.session !== id) return 'That token is not for this session.';
             const problem = openWithToken(value);
-            setError(problem);
             // An admin token for this page: start it again with the token (a peer token has
             // already been sent to its own page).
             if (problem === null && readToken(value)?.role === 'admin') location.reload();
+            return problem;
           }}
-        >
-          <label>
-            Admin token
-            <input
-              type="text"
-              class="secret-input"
-              spellcheck={false}
-              value={value}
-              required
-              autocomplete="off"
-              onInput={(e) => {
-                setValue(e.currentTarget.value);
-              }}
-            />
-          </label>
-          <button class="btn primary" type="submit">
-            Open
-          </button>
-          {error !== null && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
-        </form>
+        />
       </section>
     </main>
   );
@@ -219,11 +192,7 @@ function Live({ id, initialToken }: { id: string; initialToken: string }) {
           Session ended: {s.ended}.
         </p>
       )}
-      {actionError !== null && (
-        <p class="error" role="alert">
-          {actionError}
-        </p>
-      )}
+      <ErrorText text={actionError} />
       {mcrInvite && !ended && (
         <section class="panel">
           <InvitePanel session={id} token={s.token} stream={null} />
@@ -257,11 +226,7 @@ function Live({ id, initialToken }: { id: string; initialToken: string }) {
           Every agent is disconnected at once and the session’s data is deleted. Links already sent
           stop working.
         </p>
-        {actionError !== null && (
-          <p class="error" role="alert">
-            {actionError}
-          </p>
-        )}
+        <ErrorText text={actionError} />
         <div class="dialog-actions">
           <button class="btn" type="button" onClick={() => dialog.current?.close()} autofocus>
             Cancel
