@@ -398,6 +398,43 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
     expect(await adminToken()).not.toBe(oldToken); // PATCH returned a fresh admin token
   });
 
+  it("a laptop whose clock runs two hours fast shows the server's countdown and extends from it", async () => {
+    const token = (await adminToken())!;
+    const expiresAt = async (): Promise<number> => {
+      const r = await fetch(`${host.url}/api/session/${session}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return ((await r.json()) as { expiresAt: number }).expiresAt;
+    };
+    const before = await expiresAt();
+    const skewed = await launchChromium({ viewport: DESKTOP }); // the clock is per browser
+    try {
+      await skewed.context.clock.install({ time: Date.now() + 2 * 3600_000 });
+      const page = await skewed.context.newPage();
+      page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+      await page.goto(`${host.url}/session/${session}#t=${token}`);
+      await expect.poll(() => page.getByTestId('feed').textContent()).toContain('Live');
+      // Within a few seconds of the true time left, once the ping has measured the offset.
+      const shown = async (): Promise<number> => {
+        const m = /Expires in ([\d:]+)/.exec((await page.getByTestId('ttl').textContent()) ?? '');
+        return m === null
+          ? -1
+          : m[1]!
+              .split(':')
+              .map(Number)
+              .reduce((a, b) => a * 60 + b, 0);
+      };
+      await expect
+        .poll(async () => Math.abs((await shown()) - (before - Date.now() / 1000)))
+        .toBeLessThan(10);
+      await page.getByRole('button', { name: 'Extend 30 min' }).click();
+      // Extended from the server's expiry (a naive client would have cut it to 30 minutes).
+      await expect.poll(expiresAt).toBeGreaterThan(before + 1700);
+    } finally {
+      await skewed.close();
+    }
+  });
+
   it('closing the session (after a confirmation) shows it closed on both pages', async () => {
     const t0 = Date.now();
     const mark = (what: string): void => {
