@@ -853,15 +853,12 @@ describe('stream state pushes', () => {
   it('an admin follows a stream through idle → waiting → paired → connected → paired → waiting', () => {
     const a = join(adminClaims());
     const { s, r } = pairUp();
-    room.receive(
-      s,
-      JSON.stringify({
-        type: 'health',
-        stream: 'cam-wide',
-        role: 'sender',
-        stats: { path: 'direct' },
-      }),
-    );
+    send(s, {
+      type: 'health',
+      stream: 'cam-wide',
+      role: 'sender',
+      stats: { path: 'direct' },
+    });
     clock += HEALTH_LIVE_MS + 1;
     room.tick(clock);
     room.leave(r);
@@ -888,27 +885,21 @@ describe('stream state pushes', () => {
   it('an unchanged state is not pushed again (health every second sends nothing new)', () => {
     const a = join(adminClaims());
     const { s } = pairUp();
-    room.receive(
-      s,
-      JSON.stringify({
+    send(s, {
+      type: 'health',
+      stream: 'cam-wide',
+      role: 'sender',
+      stats: { path: 'direct' },
+    });
+    const pushed = a.of('stream').length;
+    for (let i = 0; i < 5; i++) {
+      clock += 1000;
+      send(s, {
         type: 'health',
         stream: 'cam-wide',
         role: 'sender',
         stats: { path: 'direct' },
-      }),
-    );
-    const pushed = a.of('stream').length;
-    for (let i = 0; i < 5; i++) {
-      clock += 1000;
-      room.receive(
-        s,
-        JSON.stringify({
-          type: 'health',
-          stream: 'cam-wide',
-          role: 'sender',
-          stats: { path: 'direct' },
-        }),
-      );
+      });
       room.tick(clock);
     }
     expect(a.of('stream').slice(pushed)).toEqual([]);
@@ -947,15 +938,12 @@ describe('stream state pushes are bounded', () => {
     const before = a.of('stream').length;
     for (let i = 0; i < 50; i++) {
       clock += 10; // 100 reports a second, alternating direct and relay
-      room.receive(
-        s,
-        JSON.stringify({
-          type: 'health',
-          stream: 'cam-wide',
-          role: 'sender',
-          stats: { path: i % 2 === 0 ? 'direct' : 'relay' },
-        }),
-      );
+      send(s, {
+        type: 'health',
+        stream: 'cam-wide',
+        role: 'sender',
+        stats: { path: i % 2 === 0 ? 'direct' : 'relay' },
+      });
     }
     // 500 ms of reports: at most one stored report per HEALTH_STORE_INTERVAL_MS, one push each.
     expect(a.of('stream').length - before).toBeLessThanOrEqual(2);
