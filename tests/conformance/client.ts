@@ -157,9 +157,11 @@ export class WsClient {
       protocols?: string[];
       query?: string;
       headers?: Record<string, string>;
+      /** Another endpoint than the session's (`/api/signal`). */
+      path?: string;
     } = {},
   ): Promise<WsClient> {
-    const url = `${base.replace(/^http/, 'ws')}/api/session/${session}/ws${o.query ?? ''}`;
+    const url = `${base.replace(/^http/, 'ws')}${o.path ?? `/api/session/${session}/ws`}${o.query ?? ''}`;
     const protocols =
       o.protocols ??
       (o.via === 'protocol' && token !== undefined

@@ -26,6 +26,8 @@ export interface Host {
   readonly logs: string[];
   /** Restarts on the same ports and data, optionally with other secrets. */
   restart(options?: { secret?: string; previousSecret?: string }): Promise<void>;
+  /** Creates a projects-realm account the host's own way; resolves to its `pa_` key. */
+  createAccount(name: string): Promise<string>;
   /** Rows the host still stores for a session, where the host can tell (Node: SQLite). */
   rowCounts?(session: string): { sessions: number; health: number };
   stop(): Promise<void>;
@@ -139,6 +141,24 @@ async function startNodeHost(options: HostOptions): Promise<Host> {
       if (o?.secret !== undefined) secret = o.secret;
       previous = o?.previousSecret;
       await launch();
+    },
+    async createAccount(name) {
+      const out = await new Promise<string>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [CLI, 'account', 'create', name, '--data-dir', dataDir, '--json'],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let text = '';
+        let err = '';
+        child.stdout.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+        child.once('exit', (code) => {
+          if (code === 0) resolve(text);
+          else reject(new Error(`punch account create exited with ${code}: ${err}`));
+        });
+      });
+      return (JSON.parse(out) as { key: string }).key;
     },
     rowCounts(session) {
       const db = new Database(join(dataDir, 'punch.sqlite'), {

@@ -278,14 +278,16 @@ export async function tallyCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-function seconds(text: string): number {
-  const m = /^(\d+)(s|m|h)?$/.exec(text);
+/** A duration in seconds from `90`, `90s`, `30m`, `24h` or `7d`. */
+export function seconds(text: string, flag = '--ttl'): number {
+  const m = /^(\d+)(s|m|h|d)?$/.exec(text);
   if (m === null)
-    throw new UsageError(`--ttl takes seconds, or a number with s, m or h (got "${text}")`);
-  return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+    throw new UsageError(`${flag} takes seconds, or a number with s, m, h or d (got "${text}")`);
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] ?? 's'] ?? 1;
+  return Number(m[1]) * unit;
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
     .map((r) =>

@@ -1,5 +1,6 @@
 import { sessionCommand, tallyCommand, tokenCommand, type Io } from './admin.js';
 import { peerCommand } from './peer/command.js';
+import { accountCommand, keyCommand, mintCommand, projectCommand } from './projects.js';
 import { SERVE_HELP, serve } from './serve.js';
 import { ApiError, UsageError, exitCodeFor } from './usage.js';
 
@@ -17,9 +18,20 @@ Usage:
   punch peer LINK (--send | --receive)         the SRT agent beside an encoder or decoder
                                                 (punch peer --help)
 
+Projects (WebRTC apps):
+  punch account create NAME --data-dir DIR      operator: make an account, print its pa_ key once
+  punch project create NAME | list | show ID | delete ID | audit ID
+  punch project add-member ID ACCOUNT | remove-member ID ACCOUNT
+  punch key create --project ID [--alg EdDSA|ES256] [--out FILE]
+                                                make a key pair here, upload only the public key
+  punch key list | delete KID --project ID
+  punch token mint --key FILE --group G --peer P [--allow G/P ...] [--ttl 1h]
+                                                a peer token signed with a local private key
+
 Common options: --server URL (or PUNCH_SERVER, default http://localhost:8787),
 --token TOKEN (or PUNCH_TOKEN: the admin token), --json (machine-readable output).
-SESSION defaults to the session of the token.`;
+SESSION defaults to the session of the token. Project commands use PUNCH_ACCOUNT_KEY
+(or --account-key) and PUNCH_PROJECT (or --project).`;
 
 /** Runs the `punch` command; resolves to the process exit code. */
 export async function main(
@@ -38,7 +50,16 @@ export async function main(
       case 'session':
         return await sessionCommand(rest, io);
       case 'token':
-        return await tokenCommand(rest, io);
+        // `punch token mint --key …` mints a project peer token; otherwise a session peer token.
+        return rest[0] === 'mint' && rest.includes('--key')
+          ? await mintCommand(rest.slice(1), io)
+          : await tokenCommand(rest, io);
+      case 'account':
+        return await accountCommand(rest, io);
+      case 'project':
+        return await projectCommand(rest, io);
+      case 'key':
+        return await keyCommand(rest, io);
       case 'tally':
         return await tallyCommand(rest, io);
       case 'peer':

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { parseLimitOverride, type LimitConfig, type LimitSpec } from '@punch/core';
 import { startServer, type LogLevel } from '@punch/node';
+import { seconds } from './admin.js';
 import { UsageError } from './usage.js';
 
 export const SERVE_HELP = `punch serve — run Punch: HTTP API, WebSocket rooms, STUN, SQLite
@@ -17,10 +18,15 @@ export const SERVE_HELP = `punch serve — run Punch: HTTP API, WebSocket rooms,
   --tls-key FILE       the PEM private key for --tls-cert
   --web-dir DIR        the built dashboard to serve at / (default: packages/web/dist)
   --rate-limit N=V     override a rate limit: create=100, read=600, connect=50/60, message=200/1
+  --turn-url URL       a TURN URL project peers get in welcome (repeatable), e.g.
+                       turn:turn.example.com:3478?transport=udp; needs the TURN secret
+  --turn-secret S      coturn's static-auth-secret (prefer PUNCH_TURN_SECRET: argv is visible)
+  --max-token-ttl D    longest project peer token lifetime accepted (default 24h)
+  --audit-retention D  how long project audit events are kept (default 7d)
   --log-level LEVEL    debug, info (default), warn, error, silent
 
 Environment: PUNCH_SECRET (signing secret, ≥ 32 bytes; generated into the data dir if unset),
-PUNCH_SECRET_PREVIOUS (still verifies during a rotation, never signs).`;
+PUNCH_SECRET_PREVIOUS (still verifies during a rotation, never signs), PUNCH_TURN_SECRET.`;
 
 export async function serve(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -38,6 +44,10 @@ export async function serve(argv: string[]): Promise<number> {
       'tls-key': { type: 'string' },
       'rate-limit': { type: 'string', multiple: true, default: [] },
       'web-dir': { type: 'string' },
+      'turn-url': { type: 'string', multiple: true, default: [] },
+      'turn-secret': { type: 'string' },
+      'max-token-ttl': { type: 'string' },
+      'audit-retention': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -58,6 +68,16 @@ export async function serve(argv: string[]): Promise<number> {
   const key = values['tls-key'];
   if ((cert === undefined) !== (key === undefined))
     throw new UsageError('--tls-cert and --tls-key go together');
+  const turnSecret = values['turn-secret'] ?? process.env.PUNCH_TURN_SECRET;
+  const turnUrls = values['turn-url'];
+  if (turnUrls.length > 0 && (turnSecret === undefined || turnSecret === ''))
+    throw new UsageError(
+      '--turn-url needs the TURN secret: set PUNCH_TURN_SECRET or --turn-secret',
+    );
+  for (const u of turnUrls) {
+    if (!/^turns?:[^\s]+$/.test(u))
+      throw new UsageError(`--turn-url must start with turn: or turns: (got "${u}")`);
+  }
   const server = await startServer({
     ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
     host: values.host,
@@ -70,6 +90,15 @@ export async function serve(argv: string[]): Promise<number> {
     ...(values['public-host'] === undefined ? {} : { publicHost: values['public-host'] }),
     ...(values['public-url'] === undefined ? {} : { publicUrl: values['public-url'] }),
     ...(values['web-dir'] === undefined ? {} : { webRoot: values['web-dir'] }),
+    ...(turnUrls.length === 0 || turnSecret === undefined
+      ? {}
+      : { turn: { secret: turnSecret, urls: turnUrls } }),
+    ...(values['max-token-ttl'] === undefined
+      ? {}
+      : { maxTokenTtl: seconds(values['max-token-ttl'], '--max-token-ttl') }),
+    ...(values['audit-retention'] === undefined
+      ? {}
+      : { auditRetention: seconds(values['audit-retention'], '--audit-retention') }),
   }).catch((err: unknown) => {
     const e = err as NodeJS.ErrnoException & { port?: number };
     if (e.code === 'EADDRINUSE') {

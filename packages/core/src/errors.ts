@@ -21,6 +21,23 @@ export const ERRORS = {
     close: 4401,
     title: 'The token is for another session',
   },
+  ERR_TOKEN_ALGORITHM: {
+    status: 401,
+    close: 4401,
+    title: 'The token is signed with an algorithm that is not allowed',
+  },
+  ERR_TOKEN_LIFETIME: {
+    status: 401,
+    close: 4401,
+    title: 'The token lives longer than allowed or was issued in the future',
+  },
+  ERR_ACCOUNT_KEY_INVALID: { status: 401, close: 4401, title: 'The account key is not valid' },
+  ERR_KEY_UNKNOWN: { status: 401, close: 4401, title: 'The token names no known key' },
+  ERR_KEY_REVOKED: {
+    status: 401,
+    close: 4401,
+    title: 'The key that signed this token was deleted',
+  },
   ERR_FORBIDDEN: { status: 403, close: 4403, title: 'The token does not allow this' },
   ERR_STREAM_FORBIDDEN: { status: 403, close: 4403, title: 'The token is for another stream' },
   ERR_ENDPOINT_MISMATCH: {
@@ -28,9 +45,27 @@ export const ERRORS = {
     close: 4403,
     title: 'The claimed endpoint does not match the connection',
   },
+  ERR_POLICY_DENIED: {
+    status: 403,
+    close: 4403,
+    title: "Your token's policy does not allow this peer",
+  },
+  ERR_TOKEN_WRONG_PEER: {
+    status: 403,
+    close: 4403,
+    title: 'The new token is for another peer',
+  },
   ERR_NOT_FOUND: { status: 404, close: 4404, title: 'No such resource' },
   ERR_SESSION_NOT_FOUND: { status: 404, close: 4404, title: 'No such session' },
   ERR_STREAM_UNKNOWN: { status: 404, close: 4404, title: 'No such stream in this session' },
+  ERR_PROJECT_NOT_FOUND: { status: 404, close: 4404, title: 'No such project' },
+  ERR_KEY_NOT_FOUND: { status: 404, close: 4404, title: 'No such key in this project' },
+  ERR_ACCOUNT_NOT_FOUND: { status: 404, close: 4404, title: 'No such account' },
+  ERR_PEER_UNAVAILABLE: {
+    status: 404,
+    close: 4404,
+    title: 'The peer is not connected or does not accept you',
+  },
   ERR_SESSION_EXISTS: { status: 409, close: 4409, title: 'A session with this name exists' },
   ERR_NOT_REGISTERED: {
     status: 409,
@@ -47,7 +82,15 @@ export const ERRORS = {
     close: 4409,
     title: 'The slot is held by a connection with a broader token',
   },
+  ERR_KEY_EXISTS: { status: 409, close: 4409, title: 'This key is registered already' },
+  ERR_MEMBER_EXISTS: { status: 409, close: 4409, title: 'The account is a member already' },
+  ERR_LAST_MEMBER: {
+    status: 409,
+    close: 4409,
+    title: 'A project keeps at least one member',
+  },
   ERR_SESSION_CLOSED: { status: 410, close: 4410, title: 'The session has ended' },
+  ERR_PROJECT_CLOSED: { status: 410, close: 4410, title: 'The project was deleted' },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, close: 1009, title: 'The message is too large' },
   ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,

@@ -2,3 +2,4 @@ export { startServer, type ServeOptions, type RunningServer } from './server.js'
 export { createLogger, type LogLevel } from './logger.js';
 export { SqliteStore } from './store.js';
 export { loadSecrets } from './secret.js';
+export { SqliteProjectStore } from './project-store.js';

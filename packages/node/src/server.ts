@@ -7,21 +7,27 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import {
+  AUDIT_RETENTION_S,
   BindRegistry,
+  KeyDirectory,
   KeyRing,
   RATE_LIMITS,
   RateLimiter,
   Room,
+  SignalRoom,
   createSessionApi,
+  verifyPeerToken,
   normalizeIp,
   signToken,
   type LimitConfig,
   type Logger,
   type SessionRecord,
+  type TurnConfig,
 } from '@punch/core';
 import { createLogger, type LogLevel } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { loadSecrets } from './secret.js';
+import { SqliteProjectStore } from './project-store.js';
 import { SqliteStore } from './store.js';
 import { startStunServer } from './stun-server.js';
 import { WsEndpoint } from './ws.js';
@@ -50,6 +56,12 @@ export interface ServeOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The built web app to serve at `/`; default the `web` package's `dist` beside this one. */
   readonly webRoot?: string;
+  /** TURN for project peers: coturn's `static-auth-secret` and the URLs peers use. */
+  readonly turn?: TurnConfig;
+  /** Longest project peer token lifetime accepted (`exp - iat`), seconds. Default 24 h. */
+  readonly maxTokenTtl?: number;
+  /** How long project audit events are kept, seconds. Default 7 days. */
+  readonly auditRetention?: number;
 }
 
 export interface RunningServer {
@@ -57,6 +69,7 @@ export interface RunningServer {
   readonly port: number;
   readonly stunPort: number | null;
   readonly store: SqliteStore;
+  readonly projects: SqliteProjectStore;
   close(): Promise<void>;
 }
 
@@ -87,12 +100,16 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const keys = await KeyRing.fromSecrets(secrets.current, secrets.previous);
   const limits: LimitConfig = { ...RATE_LIMITS, ...options.rateLimits };
   const store = new SqliteStore(join(dataDir, 'punch.sqlite'));
+  const projects = new SqliteProjectStore(join(dataDir, 'punch.sqlite'));
+  const directory = new KeyDirectory(projects);
+  const signalRooms = new Map<string, SignalRoom>();
   const bindings = new BindRegistry();
   const rooms = new Map<string, Room>();
   const now = (): number => Date.now();
   const authLogLimiter = new RateLimiter({ limit: 20, windowMs: 60_000 });
   let connections = (): number => 0;
   const metrics = createMetrics({ sessions: () => rooms.size, connections: () => connections() });
+  const readLimiter = new RateLimiter(limits.read);
 
   const roomDeps = {
     store,
@@ -133,8 +150,30 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     now,
     log,
     authLogLimiter,
-    limits: { create: new RateLimiter(limits.create), read: new RateLimiter(limits.read) },
+    limits: { create: new RateLimiter(limits.create), read: readLimiter },
     clientIp: (_req, env) => clientIp((env as { incoming: IncomingMessage }).incoming),
+    projects: {
+      store: projects,
+      keys: directory,
+      now,
+      log,
+      limiter: readLimiter,
+      clientIp: (_req, env) => clientIp((env as { incoming: IncomingMessage }).incoming),
+      onAuthFailure: (code) => {
+        metrics.authFailures.inc({ code });
+      },
+      onRateLimited: (limit) => {
+        metrics.rateLimited.inc({ limit });
+      },
+      onKeyDeleted: (project, kid) => {
+        const closed = signalRooms.get(project)?.closeKey(kid) ?? 0;
+        if (closed > 0) log.info({ project, kid, closed }, 'key deleted: connections closed');
+      },
+      onProjectDeleted: (project) => {
+        signalRooms.get(project)?.closeAll('project-deleted');
+        signalRooms.delete(project);
+      },
+    },
     publicBase: (req) => {
       if (options.publicUrl !== undefined) return options.publicUrl.replace(/\/+$/, '');
       const url = new URL(req.url);
@@ -190,7 +229,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   }
   const stunPort = stun?.port ?? null;
 
-  const ws = new WsEndpoint({
+  const ws: WsEndpoint = new WsEndpoint({
     keys,
     now,
     log,
@@ -210,6 +249,37 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     },
     onMessage: () => {
       metrics.wsMessages.inc();
+    },
+    signal: {
+      directory,
+      ...(options.maxTokenTtl === undefined ? {} : { maxTokenTtl: options.maxTokenTtl }),
+      ...(options.turn === undefined ? {} : { turn: options.turn }),
+      room: (project): SignalRoom => {
+        let room = signalRooms.get(project);
+        if (room === undefined) {
+          room = new SignalRoom({
+            project,
+            log,
+            now,
+            messageLimit: limits.message,
+            verify: (token) =>
+              verifyPeerToken(token, {
+                key: (kid) => directory.find(kid),
+                now: now(),
+                ...(options.maxTokenTtl === undefined ? {} : { maxTtl: options.maxTokenTtl }),
+              }),
+            iceServers: (conn, identity) => ws.iceFor(conn, identity),
+            audit: (event) => {
+              projects.appendAudit(event);
+            },
+            onEmpty: (r) => {
+              if (signalRooms.get(project) === r) signalRooms.delete(project);
+            },
+          });
+          signalRooms.set(project, room);
+        }
+        return room;
+      },
     },
   });
   connections = () => ws.size;
@@ -250,7 +320,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     for (const room of [...rooms.values()]) {
       if (room.tick(t)) room.close('expired');
     }
-    if (++ticks % 60 === 0) store.pruneHealth(t - HEALTH_KEEP_MS);
+    for (const room of [...signalRooms.values()]) room.tick(t);
+    projects.flush();
+    if (++ticks % 60 === 0) {
+      store.pruneHealth(t - HEALTH_KEEP_MS);
+      projects.pruneAudit(t - (options.auditRetention ?? AUDIT_RETENTION_S) * 1000);
+    }
   }, TICK_MS);
   timer.unref();
 
@@ -276,6 +351,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     port,
     stunPort,
     store,
+    projects,
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
@@ -288,6 +364,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         server.closeAllConnections();
         await stun?.close();
         store.close();
+        projects.close();
         own?.flush();
       })()),
   };

@@ -5,15 +5,23 @@ import {
   MAX_FRAME_BYTES,
   PunchError,
   WS_PROTOCOL,
+  authenticatePeer,
   authenticateSession,
+  iceServers,
   randomId,
   toProblem,
   type AuthDeps,
   type Conn,
+  type KeyDirectory,
+  type PeerIdentity,
   type RateLimiter,
   type Room,
   type ServerMessage,
+  type SignalConn,
+  type SignalRoom,
+  type SignalServerMessage,
   type TokenClaims,
+  type TurnConfig,
 } from '@punch/core';
 
 /** A socket that buffers more than this is too slow to keep up with: it is dropped. */
@@ -29,9 +37,20 @@ export interface WsDeps extends AuthDeps {
   readonly stunFor: (hostHeader: string | undefined) => { host: string; port: number } | null;
   readonly onRateLimited?: (limit: string) => void;
   readonly onMessage?: () => void;
+  /** The projects realm's signalling endpoint `/api/signal`; absent: not served. */
+  readonly signal?: SignalDeps;
+}
+
+export interface SignalDeps {
+  readonly directory: KeyDirectory;
+  readonly maxTokenTtl?: number;
+  readonly turn?: TurnConfig;
+  /** The project's signalling room (created on first use). */
+  readonly room: (project: string) => SignalRoom;
 }
 
 const WS_PATH = /^\/api\/session\/([^/?]+)\/ws(?:\?.*)?$/;
+const SIGNAL_PATH = /^\/api\/signal(?:\?.*)?$/;
 
 /**
  * WebSocket endpoint `GET /api/session/:id/ws`: authenticates at upgrade (401 before any
@@ -65,7 +84,8 @@ export class WsEndpoint {
 
   /** True when this endpoint owns the request's path. */
   matches(req: IncomingMessage): boolean {
-    return WS_PATH.test(req.url ?? '');
+    const url = req.url ?? '';
+    return WS_PATH.test(url) || (this.#deps.signal !== undefined && SIGNAL_PATH.test(url));
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -78,15 +98,14 @@ export class WsEndpoint {
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const id = decodeURIComponent(WS_PATH.exec(req.url ?? '')?.[1] ?? '');
+    const signal = this.#deps.signal;
+    const isSignal = signal !== undefined && SIGNAL_PATH.test(req.url ?? '');
+    const endpoint = isSignal ? 'GET /api/signal' : 'GET /api/session/:id/ws';
     const ip = this.#deps.clientIp(req);
     const d = this.#deps.connectLimiter.take(ip, this.#deps.now());
     if (!d.ok) {
       this.#deps.onRateLimited?.('connect');
-      this.#deps.log.warn(
-        { ip, endpoint: 'GET /api/session/:id/ws', limit: 'connect' },
-        'rate limited',
-      );
+      this.#deps.log.warn({ ip, endpoint, limit: 'connect' }, 'rate limited');
       throw new PunchError('ERR_RATE_LIMITED', `too many connections; retry in ${d.retryAfter} s`, {
         retryAfter: d.retryAfter,
       });
@@ -95,6 +114,11 @@ export class WsEndpoint {
     for (const [k, v] of Object.entries(req.headers)) {
       if (typeof v === 'string') headers.set(k, v);
     }
+    if (isSignal) {
+      await this.#upgradeSignal(signal, req, socket, head, headers, ip);
+      return;
+    }
+    const id = decodeURIComponent(WS_PATH.exec(req.url ?? '')?.[1] ?? '');
     const { claims, stale, room } = await authenticateSession(
       this.#deps,
       headers,
@@ -114,6 +138,91 @@ export class WsEndpoint {
     });
   }
 
+  async #upgradeSignal(
+    signal: SignalDeps,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    headers: Headers,
+    ip: string,
+  ): Promise<void> {
+    const identity = await authenticatePeer(
+      {
+        ...this.#deps,
+        directory: signal.directory,
+        ...(signal.maxTokenTtl === undefined ? {} : { maxTokenTtl: signal.maxTokenTtl }),
+      },
+      headers,
+      { ip, endpoint: 'GET /api/signal' },
+    );
+    const stun = this.#deps.stunFor(req.headers.host);
+    const ice = await this.#ice(signal, stun, identity);
+    if (socket.destroyed) return;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const room = signal.room(identity.project);
+      const c: SignalConn = {
+        id: randomId(8),
+        identity,
+        stun,
+        send: (message: SignalServerMessage) => {
+          sendJson(ws, message);
+        },
+        close(code: number, reason: string) {
+          ws.close(code, reason);
+        },
+      };
+      this.#track(
+        ws,
+        (text) => {
+          room.receive(c, text);
+        },
+        () => {
+          room.leave(c);
+        },
+      );
+      room.join(c, ice);
+    });
+  }
+
+  #ice(
+    signal: SignalDeps,
+    stun: { host: string; port: number } | null,
+    identity: PeerIdentity,
+  ): ReturnType<typeof iceServers> {
+    return iceServers({
+      stun,
+      turn: signal.turn,
+      peer: identity.peer,
+      expiresAt: identity.expiresAt,
+    });
+  }
+
+  /** ICE servers for a signalling peer (a token refresh asks again). */
+  iceFor(conn: SignalConn, identity: PeerIdentity): ReturnType<typeof iceServers> {
+    const signal = this.#deps.signal;
+    if (signal === undefined) return Promise.resolve([]);
+    return this.#ice(signal, conn.stun, identity);
+  }
+
+  /** Socket bookkeeping shared by both endpoints: liveness pings, frames in order, close. */
+  #track(ws: WebSocket, onText: (text: string | null) => void, onClose: () => void): void {
+    this.#sockets.add(ws);
+    this.#alive.add(ws);
+    ws.on('pong', () => this.#alive.add(ws));
+    ws.on('message', (data, isBinary) => {
+      this.#deps.onMessage?.();
+      // Binary frames are refused by the room, after its message rate limit counted them.
+      onText(isBinary ? null : rawText(data));
+    });
+    ws.on('close', () => {
+      this.#sockets.delete(ws);
+      onClose();
+    });
+    ws.on('error', () => {
+      // ws closes the socket itself after an error (e.g. a frame over maxPayload → 1009).
+    });
+  }
+
   #accept(
     ws: WebSocket,
     room: Room,
@@ -127,33 +236,22 @@ export class WsEndpoint {
       stun,
       claims,
       send(message: ServerMessage) {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        if (ws.bufferedAmount > MAX_BUFFERED) {
-          ws.terminate();
-          return;
-        }
-        ws.send(JSON.stringify(message));
+        sendJson(ws, message);
       },
       close(code: number, reason: string) {
         ws.close(code, reason);
       },
     };
     conns.set(ws, c);
-    this.#sockets.add(ws);
-    this.#alive.add(ws);
-    ws.on('pong', () => this.#alive.add(ws));
-    ws.on('message', (data, isBinary) => {
-      this.#deps.onMessage?.();
-      // Binary frames are refused by the room, after its message rate limit counted them.
-      room.receive(c, isBinary ? null : rawText(data));
-    });
-    ws.on('close', () => {
-      this.#sockets.delete(ws);
-      room.leave(c);
-    });
-    ws.on('error', () => {
-      // ws closes the socket itself after an error (e.g. a frame over maxPayload → 1009).
-    });
+    this.#track(
+      ws,
+      (text) => {
+        room.receive(c, text);
+      },
+      () => {
+        room.leave(c);
+      },
+    );
     room.join(c);
   }
 
@@ -187,6 +285,16 @@ export class WsEndpoint {
     await Promise.all(closing);
     this.#wss.close();
   }
+}
+
+/** Sends one JSON message; a socket too slow to drain its buffer is dropped. */
+function sendJson(ws: WebSocket, message: ServerMessage | SignalServerMessage): void {
+  if (ws.readyState !== WebSocket.OPEN) return;
+  if (ws.bufferedAmount > MAX_BUFFERED) {
+    ws.terminate();
+    return;
+  }
+  ws.send(JSON.stringify(message));
 }
 
 const conns = new WeakMap<WebSocket, Conn>();

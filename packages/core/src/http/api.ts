@@ -8,6 +8,7 @@ import { authorize, coversStream } from '../permissions.js';
 import type { RateLimiter } from '../ratelimit.js';
 import { qrSvg } from '../qr.js';
 import { mountPages, type AssetReader } from './pages.js';
+import { mountProjectApi, type ProjectApiDeps } from './projects.js';
 import type { SessionRecord } from '../session/record.js';
 import type { Room } from '../session/room.js';
 import type { TokenClaims } from '../token/claims.js';
@@ -50,6 +51,8 @@ export interface ApiDeps {
   readonly extend?: (app: Hono) => void;
   /** The built web app (dashboard and operator page); without it those pages answer 503. */
   readonly assets?: AssetReader;
+  /** The projects realm (accounts, projects, keys, audit); absent on hosts without it. */
+  readonly projects?: ProjectApiDeps;
 }
 
 type Ctx = Context;
@@ -124,6 +127,15 @@ export function createSessionApi(deps: ApiDeps): Hono {
   app.get('/api/openapi.json', (c) => c.json(buildOpenApi()));
   deps.extend?.(app);
   if (deps.assets !== undefined) mountPages(app, deps.assets);
+  if (deps.projects !== undefined) {
+    mountProjectApi(app, deps.projects);
+    app.get('/api/signal', () => {
+      throw new PunchError(
+        'ERR_UPGRADE_REQUIRED',
+        'connect with a WebSocket client (Upgrade: websocket)',
+      );
+    });
+  }
 
   app.post('/api/session', async (c) => {
     limit(c, 'create');

@@ -1,7 +1,9 @@
 import { PunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RateLimiter } from '../ratelimit.js';
+import type { KeyDirectory } from '../project/directory.js';
 import type { Room } from '../session/room.js';
+import { verifyPeerToken, type PeerIdentity } from '../token/peer-token.js';
 import {
   bearer,
   tokenFromProtocols,
@@ -22,7 +24,11 @@ export interface AuthDeps {
   readonly authLogLimiter?: RateLimiter;
 }
 
-function logFailure(deps: AuthDeps, where: { ip: string; endpoint: string }, code: string): void {
+export function logFailure(
+  deps: AuthDeps,
+  where: { ip: string; endpoint: string },
+  code: string,
+): void {
   deps.onAuthFailure?.(code);
   if (deps.authLogLimiter !== undefined && !deps.authLogLimiter.take(where.ip, deps.now()).ok)
     return;
@@ -78,4 +84,30 @@ export async function authenticateSession(
     throw err;
   }
   return { ...verified, room };
+}
+
+/**
+ * Authenticates a signalling WebSocket upgrade from its `punch.token.<jwt>` subprotocol (or an
+ * `Authorization: Bearer` header, for server-side clients): a project peer token, verified with
+ * the key its `kid` names. Failures are logged like every auth failure, never with the token.
+ */
+export async function authenticatePeer(
+  deps: AuthDeps & { readonly directory: KeyDirectory; readonly maxTokenTtl?: number },
+  headers: Headers,
+  where: { ip: string; endpoint: string },
+): Promise<PeerIdentity> {
+  const token =
+    bearer(headers.get('authorization')) ??
+    tokenFromProtocols(headers.get('sec-websocket-protocol'));
+  try {
+    if (token === undefined) throw new PunchError('ERR_UNAUTHENTICATED');
+    return await verifyPeerToken(token, {
+      key: (kid) => deps.directory.find(kid),
+      now: deps.now(),
+      ...(deps.maxTokenTtl === undefined ? {} : { maxTtl: deps.maxTokenTtl }),
+    });
+  } catch (err) {
+    if (err instanceof PunchError) logFailure(deps, where, err.code);
+    throw err;
+  }
 }

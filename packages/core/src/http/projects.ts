@@ -1,0 +1,264 @@
+import type { Context, Hono } from 'hono';
+import { routePath } from 'hono/route';
+import { PunchError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { randomId, type RandomBytes, webRandom } from '../passphrase.js';
+import { hashAccountKey, isAccountKey } from '../project/account.js';
+import type { KeyDirectory } from '../project/directory.js';
+import {
+  algOf,
+  generateProjectKey,
+  keyId,
+  parsePublicJwk,
+  type KeyRecord,
+} from '../project/keys.js';
+import type { AccountRecord, ProjectRecord, ProjectStore } from '../project/store.js';
+import type { RateLimiter } from '../ratelimit.js';
+import { bearer } from '../token/token.js';
+import { NameSchema } from '../wire/common.js';
+import { AddMemberBody, CreateKeyBody, CreateProjectBody } from '../wire/projects.js';
+import { readJson } from './body.js';
+
+export interface ProjectApiDeps {
+  readonly store: ProjectStore;
+  readonly keys: KeyDirectory;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  readonly log: Logger;
+  /** Per-IP limiter for every projects route (the seed's read limit). */
+  readonly limiter: RateLimiter;
+  readonly clientIp: (req: Request, env: unknown) => string;
+  readonly random?: RandomBytes;
+  readonly onAuthFailure?: (code: string) => void;
+  readonly onRateLimited?: (limit: string) => void;
+  /** A key was deleted: close every live connection its tokens opened. */
+  readonly onKeyDeleted: (project: string, kid: string) => void;
+  /** A project was deleted: close all its connections. */
+  readonly onProjectDeleted: (project: string) => void;
+}
+
+type Ctx = Context;
+
+const keyView = (k: KeyRecord): { kid: string; alg: string; createdAt: number } => ({
+  kid: k.kid,
+  alg: k.alg,
+  createdAt: k.createdAt,
+});
+
+/**
+ * The projects API of DESIGN.md ("Projects realm"): accounts authenticate with their `pa_` key;
+ * only members may touch a project, and to anyone else a project does not exist (404).
+ *
+ * @example
+ * mountProjectApi(app, { store, keys: new KeyDirectory(store), now: Date.now, log, limiter, … });
+ */
+export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
+  const random = deps.random ?? webRandom;
+  const nowS = (): number => Math.floor(deps.now() / 1000);
+  const ipOf = (c: Ctx): string => deps.clientIp(c.req.raw, c.env);
+  const endpoint = (c: Ctx): string => `${c.req.method} ${routePath(c)}`;
+
+  const account = async (c: Ctx): Promise<AccountRecord> => {
+    const d = deps.limiter.take(ipOf(c), deps.now());
+    if (!d.ok) {
+      deps.onRateLimited?.('read');
+      deps.log.warn({ ip: ipOf(c), endpoint: endpoint(c), limit: 'read' }, 'rate limited');
+      throw new PunchError('ERR_RATE_LIMITED', `too many requests; retry in ${d.retryAfter} s`, {
+        retryAfter: d.retryAfter,
+      });
+    }
+    const key = bearer(c.req.header('authorization') ?? null);
+    let code: 'ERR_UNAUTHENTICATED' | 'ERR_ACCOUNT_KEY_INVALID' | undefined;
+    let found: AccountRecord | undefined;
+    if (key === undefined) code = 'ERR_UNAUTHENTICATED';
+    else if (!isAccountKey(key)) code = 'ERR_ACCOUNT_KEY_INVALID';
+    else {
+      found = await deps.store.accountByKeyHash(await hashAccountKey(key));
+      if (found === undefined) code = 'ERR_ACCOUNT_KEY_INVALID';
+    }
+    if (code !== undefined || found === undefined) {
+      const err = new PunchError(
+        code ?? 'ERR_ACCOUNT_KEY_INVALID',
+        code === 'ERR_UNAUTHENTICATED' ? 'send Authorization: Bearer pa_…' : undefined,
+      );
+      deps.onAuthFailure?.(err.code);
+      deps.log.warn(
+        { ip: ipOf(c), endpoint: endpoint(c), code: err.code },
+        'authentication failed',
+      );
+      throw err;
+    }
+    return found;
+  };
+
+  /** The project in the path, when the caller is a member; ERR_PROJECT_NOT_FOUND otherwise. */
+  const membership = async (c: Ctx): Promise<{ me: AccountRecord; project: ProjectRecord }> => {
+    const me = await account(c);
+    const id = c.req.param('id') ?? '';
+    const project = await deps.store.project(id);
+    if (project === undefined || !(await deps.store.isMember(id, me.name))) {
+      throw new PunchError('ERR_PROJECT_NOT_FOUND');
+    }
+    return { me, project };
+  };
+
+  app.post('/api/projects', async (c) => {
+    const me = await account(c);
+    const body = await readJson(c.req.raw, CreateProjectBody);
+    const project: ProjectRecord = {
+      id: `pr-${randomId(8, random)}`,
+      name: body.name,
+      createdAt: nowS(),
+    };
+    await deps.store.createProject(project, me.name);
+    deps.log.info({ project: project.id, account: me.name }, 'project created');
+    return c.json({ ...project, members: [me.name] }, 201);
+  });
+
+  app.get('/api/projects', async (c) => {
+    const me = await account(c);
+    return c.json({ projects: await deps.store.projectsOf(me.name) });
+  });
+
+  app.get('/api/projects/:id', async (c) => {
+    const { project } = await membership(c);
+    const [members, keys] = await Promise.all([
+      deps.store.members(project.id),
+      deps.store.keys(project.id),
+    ]);
+    return c.json({ ...project, members, keys: keys.map(keyView) });
+  });
+
+  app.delete('/api/projects/:id', async (c) => {
+    const { me, project } = await membership(c);
+    const kids = await deps.store.deleteProject(project.id);
+    for (const kid of kids) deps.keys.forget(kid);
+    deps.onProjectDeleted(project.id);
+    deps.log.info({ project: project.id, account: me.name }, 'project deleted');
+    return c.body(null, 204);
+  });
+
+  app.get('/api/projects/:id/members', async (c) => {
+    const { project } = await membership(c);
+    return c.json({ members: await deps.store.members(project.id) });
+  });
+
+  app.post('/api/projects/:id/members', async (c) => {
+    const { me, project } = await membership(c);
+    const body = await readJson(c.req.raw, AddMemberBody);
+    if ((await deps.store.account(body.account)) === undefined) {
+      throw new PunchError('ERR_ACCOUNT_NOT_FOUND', `no account "${body.account}"`);
+    }
+    if (!(await deps.store.addMember(project.id, body.account))) {
+      throw new PunchError('ERR_MEMBER_EXISTS', `"${body.account}" is a member already`);
+    }
+    deps.log.info({ project: project.id, account: me.name, member: body.account }, 'member added');
+    return c.json({ project: project.id, account: body.account }, 201);
+  });
+
+  app.delete('/api/projects/:id/members/:account', async (c) => {
+    const { me, project } = await membership(c);
+    const name = c.req.param('account');
+    const members = await deps.store.members(project.id);
+    if (!NameSchema.safeParse(name).success || !members.includes(name)) {
+      throw new PunchError('ERR_ACCOUNT_NOT_FOUND', `"${name}" is not a member`);
+    }
+    if (members.length === 1) {
+      throw new PunchError('ERR_LAST_MEMBER', 'delete the project instead of its last member');
+    }
+    await deps.store.removeMember(project.id, name);
+    deps.log.info({ project: project.id, account: me.name, member: name }, 'member removed');
+    return c.body(null, 204);
+  });
+
+  app.post('/api/projects/:id/keys', async (c) => {
+    const { me, project } = await membership(c);
+    const body = await readJson(c.req.raw, CreateKeyBody, {});
+    let record: KeyRecord;
+    let privateJwk: unknown;
+    if (body.publicJwk !== undefined) {
+      const publicJwk = parsePublicJwk(body.publicJwk);
+      record = {
+        kid: await keyId(publicJwk),
+        project: project.id,
+        alg: algOf(publicJwk),
+        publicJwk,
+        createdAt: nowS(),
+      };
+    } else {
+      const made = await generateProjectKey(body.alg ?? 'EdDSA');
+      record = {
+        kid: made.kid,
+        project: project.id,
+        alg: made.alg,
+        publicJwk: made.publicJwk,
+        createdAt: nowS(),
+      };
+      privateJwk = made.privateJwk;
+    }
+    if (!(await deps.store.addKey(record))) {
+      throw new PunchError('ERR_KEY_EXISTS', `key ${record.kid} is registered already`);
+    }
+    deps.log.info(
+      {
+        project: project.id,
+        account: me.name,
+        kid: record.kid,
+        alg: record.alg,
+        generated: privateJwk !== undefined,
+      },
+      'key added',
+    );
+    return c.json(
+      privateJwk === undefined ? keyView(record) : { ...keyView(record), privateJwk },
+      201,
+    );
+  });
+
+  app.get('/api/projects/:id/keys', async (c) => {
+    const { project } = await membership(c);
+    return c.json({ keys: (await deps.store.keys(project.id)).map(keyView) });
+  });
+
+  app.delete('/api/projects/:id/keys/:kid', async (c) => {
+    const { me, project } = await membership(c);
+    const kid = c.req.param('kid');
+    if (!(await deps.store.deleteKey(project.id, kid))) {
+      throw new PunchError('ERR_KEY_NOT_FOUND', `no key ${kid} in this project`);
+    }
+    // Forget it before answering: from now on no token it signed verifies, and live sockets close.
+    deps.keys.forget(kid);
+    deps.onKeyDeleted(project.id, kid);
+    deps.log.info({ project: project.id, account: me.name, kid }, 'key deleted');
+    return c.body(null, 204);
+  });
+
+  app.get('/api/projects/:id/jwks', async (c) => {
+    const { project } = await membership(c);
+    const keys = await deps.store.keys(project.id);
+    return c.json({
+      keys: keys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })),
+    });
+  });
+
+  app.get('/api/projects/:id/audit', async (c) => {
+    const { project } = await membership(c);
+    const since = Number(c.req.query('since') ?? 'NaN');
+    const limitParam = Number(c.req.query('limit') ?? '500');
+    const limit = Number.isInteger(limitParam) && limitParam > 0 ? Math.min(limitParam, 5000) : 500;
+    const events = await deps.store.audit(
+      project.id,
+      Number.isFinite(since) ? { since, limit } : { limit },
+    );
+    return c.json({
+      project: project.id,
+      events: events.map((e) => ({
+        at: e.at,
+        kind: e.kind,
+        from: e.from,
+        to: e.to,
+        outcome: e.outcome,
+      })),
+    });
+  });
+}

@@ -1,0 +1,47 @@
+import type { AuditEvent } from '../signal/audit.js';
+import type { KeyRecord } from './keys.js';
+
+export interface AccountRecord {
+  /** The account's name (one account per person), e.g. `ada`. */
+  readonly name: string;
+  /** Unix seconds. */
+  readonly createdAt: number;
+}
+
+export interface ProjectRecord {
+  readonly id: string;
+  readonly name: string;
+  /** Unix seconds. */
+  readonly createdAt: number;
+}
+
+/**
+ * Where a host keeps accounts, projects, members, keys and the audit log. Async throughout so
+ * a remote store (D1, a Durable Object) fits as well as SQLite.
+ */
+export interface ProjectStore {
+  /** The account whose API key hashes to `keyHash`. */
+  accountByKeyHash(keyHash: string): Promise<AccountRecord | undefined>;
+  account(name: string): Promise<AccountRecord | undefined>;
+  /** Creates a project with `owner` as its first member. */
+  createProject(project: ProjectRecord, owner: string): Promise<void>;
+  project(id: string): Promise<ProjectRecord | undefined>;
+  projectsOf(account: string): Promise<ProjectRecord[]>;
+  /** Deletes the project with its members, keys and audit log; returns the deleted kids. */
+  deleteProject(id: string): Promise<string[]>;
+  members(project: string): Promise<string[]>;
+  isMember(project: string, account: string): Promise<boolean>;
+  /** False when the account is a member already. */
+  addMember(project: string, account: string): Promise<boolean>;
+  /** False when the account was not a member. */
+  removeMember(project: string, account: string): Promise<boolean>;
+  /** False when a key with this kid exists (in any project). */
+  addKey(key: KeyRecord): Promise<boolean>;
+  key(kid: string): Promise<KeyRecord | undefined>;
+  keys(project: string): Promise<KeyRecord[]>;
+  /** False when the project has no such key. */
+  deleteKey(project: string, kid: string): Promise<boolean>;
+  appendAudit(event: AuditEvent): void;
+  /** Events newest first, at most `limit`, optionally only those at or after `since` (ms). */
+  audit(project: string, options: { since?: number; limit: number }): Promise<AuditEvent[]>;
+}

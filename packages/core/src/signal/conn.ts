@@ -1,0 +1,13 @@
+import type { PeerIdentity } from '../token/peer-token.js';
+import type { SignalServerMessage } from '../wire/signal.js';
+
+/** One signalling WebSocket as a project room sees it (filled by each host). */
+export interface SignalConn {
+  readonly id: string;
+  /** Who the socket speaks for; replaced in place by a `token` refresh. */
+  identity: PeerIdentity;
+  /** Punch's STUN address for this client (from the Host it used), or null. */
+  readonly stun: { readonly host: string; readonly port: number } | null;
+  send(message: SignalServerMessage): void;
+  close(code: number, reason: string): void;
+}

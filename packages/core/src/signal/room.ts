@@ -1,0 +1,297 @@
+import { PunchError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
+import type { PeerIdentity } from '../token/peer-token.js';
+import { decodeSignalClientMessage, refOf, type SignalCloseReason } from '../wire/signal.js';
+import type { AuditEvent } from './audit.js';
+import type { SignalConn } from './conn.js';
+import { SIGNAL_HANDLERS } from './handlers.js';
+import type { IceServer } from './ice.js';
+import { allows, type PeerRef } from './policy.js';
+
+export interface SignalRoomDeps {
+  readonly project: string;
+  readonly log: Logger;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  /** Verifies a peer token (for `token` refreshes). */
+  readonly verify: (token: string) => Promise<PeerIdentity>;
+  /** The ICE servers for a peer with this identity (TURN credentials end with its token). */
+  readonly iceServers: (conn: SignalConn, identity: PeerIdentity) => Promise<IceServer[]>;
+  readonly audit: (event: AuditEvent) => void;
+  readonly messageLimit?: LimitSpec;
+  /** Called when the last peer leaves (the host may forget the room). */
+  readonly onEmpty?: (room: SignalRoom) => void;
+}
+
+interface ConnState {
+  readonly limiter: MessageLimiter;
+  /** Frames that arrived while an async handler (a token refresh) ran: handled after it, in order. */
+  queue: (string | null)[] | null;
+}
+
+const keyOf = (p: PeerRef): string => `${p.group}\n${p.peer}`;
+const refOfIdentity = (i: PeerIdentity): PeerRef => ({ group: i.group, peer: i.peer });
+
+/**
+ * A project's signalling room: who is connected as (group, peer), and the relay of opaque
+ * `signal` payloads between peers whose policies allow each other. Pure: the host supplies
+ * sockets, the clock, token verification and the audit sink.
+ *
+ * @example
+ * const room = new SignalRoom({ project, log, now: Date.now, verify, iceServers, audit });
+ * room.join(conn, await iceServers(conn, conn.identity));
+ * socket.on('message', (text) => room.receive(conn, text));
+ */
+export class SignalRoom {
+  readonly project: string;
+  readonly #deps: SignalRoomDeps;
+  readonly #peers = new Map<string, SignalConn>();
+  readonly #state = new Map<SignalConn, ConnState>();
+
+  constructor(deps: SignalRoomDeps) {
+    this.project = deps.project;
+    this.#deps = deps;
+  }
+
+  now(): number {
+    return this.#deps.now();
+  }
+
+  /** Connected peers. */
+  get size(): number {
+    return this.#state.size;
+  }
+
+  /**
+   * Admits a verified connection and sends `welcome`. A connection already holding the same
+   * (group, peer) is replaced: it gets `closed {reason: "replaced"}` and is closed, so a
+   * reloading page never meets "ID taken".
+   */
+  join(conn: SignalConn, iceServers: IceServer[]): void {
+    const id = conn.identity;
+    const key = keyOf(id);
+    const old = this.#peers.get(key);
+    if (old !== undefined) {
+      this.#forget(old);
+      this.#end(old, 'replaced', 'ERR_REPLACED');
+      this.#audit('connect', id, null, 'replaced');
+    }
+    this.#peers.set(key, conn);
+    this.#state.set(conn, {
+      limiter: new MessageLimiter(this.#deps.messageLimit ?? RATE_LIMITS.message),
+      queue: null,
+    });
+    conn.send({
+      type: 'welcome',
+      project: this.project,
+      group: id.group,
+      peer: id.peer,
+      expiresAt: id.expiresAt,
+      iceServers,
+    });
+    this.#audit('connect', id, null, 'connected');
+  }
+
+  /** The socket closed. */
+  leave(conn: SignalConn): void {
+    this.#forget(conn);
+  }
+
+  /**
+   * One frame from `conn` (null for a binary frame). Rate-limited per connection; a refused or
+   * malformed frame gets an `error` (with its `ref`) and the socket stays open; a flood closes it.
+   */
+  receive(conn: SignalConn, text: string | null): void {
+    const st = this.#state.get(conn);
+    if (st === undefined) return;
+    switch (st.limiter.take(this.#deps.now())) {
+      case 'ok':
+        break;
+      case 'warn':
+        this.#error(conn, new PunchError('ERR_RATE_LIMITED', 'too many messages; slow down'));
+        return;
+      case 'drop':
+        return;
+      case 'close':
+        this.#error(conn, new PunchError('ERR_RATE_LIMITED', 'message flood; disconnecting'));
+        this.#forget(conn);
+        conn.close(4429, 'ERR_RATE_LIMITED');
+        return;
+    }
+    if (st.queue !== null) {
+      st.queue.push(text);
+      return;
+    }
+    this.#handle(conn, st, text);
+  }
+
+  #handle(conn: SignalConn, st: ConnState, text: string | null): void {
+    let ref: string | undefined;
+    try {
+      if (text === null) throw new PunchError('ERR_BAD_REQUEST', 'send JSON text frames');
+      ref = refOf(text);
+      const m = decodeSignalClientMessage(text);
+      const handler = SIGNAL_HANDLERS[m.type] as (
+        room: SignalRoom,
+        conn: SignalConn,
+        message: typeof m,
+      ) => void | Promise<void>;
+      const result = handler(this, conn, m);
+      if (result instanceof Promise) {
+        st.queue = [];
+        result
+          .catch((err: unknown) => {
+            this.#error(conn, err, ref);
+          })
+          .finally(() => {
+            this.#drain(conn, st);
+          });
+      }
+    } catch (err) {
+      this.#error(conn, err, ref);
+    }
+  }
+
+  #drain(conn: SignalConn, st: ConnState): void {
+    const queued = st.queue ?? [];
+    st.queue = null;
+    while (queued.length > 0 && this.#state.has(conn)) {
+      this.#handle(conn, st, queued.shift() ?? null);
+      // #handle may have started another async handler: what is left waits behind it.
+      const pending = st.queue as (string | null)[] | null;
+      if (pending !== null) {
+        pending.push(...queued);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Delivers `payload` from `conn` to `to` when both policies allow it. Refused by the sender's
+   * own policy: ERR_POLICY_DENIED. Target offline or refusing the sender: one and the same
+   * ERR_PEER_UNAVAILABLE, so a peer never learns the presence of someone who does not accept it.
+   */
+  relay(conn: SignalConn, to: PeerRef, payload: unknown): void {
+    const from = refOfIdentity(conn.identity);
+    if (!allows(conn.identity.allow, to)) {
+      this.#audit('signal', conn.identity, to, 'refused-by-sender-policy');
+      throw new PunchError('ERR_POLICY_DENIED', `your token does not allow ${to.group}/${to.peer}`);
+    }
+    const target = this.#peers.get(keyOf(to));
+    if (target === undefined || !allows(target.identity.allow, from)) {
+      this.#audit(
+        'signal',
+        conn.identity,
+        to,
+        target === undefined ? 'offline' : 'refused-by-target-policy',
+      );
+      throw new PunchError(
+        'ERR_PEER_UNAVAILABLE',
+        `${to.group}/${to.peer} is not available to you`,
+      );
+    }
+    target.send({ type: 'signal', from, payload });
+    this.#audit('signal', conn.identity, to, 'delivered');
+  }
+
+  /**
+   * Swaps in a fresh token for the same (group, peer) without closing the socket; the new
+   * policy and expiry apply at once, and fresh ICE credentials go back in `refreshed`.
+   */
+  async refresh(conn: SignalConn, token: string): Promise<void> {
+    const next = await this.#deps.verify(token);
+    if (!this.#state.has(conn)) return;
+    if (
+      next.project !== this.project ||
+      next.group !== conn.identity.group ||
+      next.peer !== conn.identity.peer
+    ) {
+      throw new PunchError(
+        'ERR_TOKEN_WRONG_PEER',
+        `the new token is for ${next.group}/${next.peer}, this socket is ${conn.identity.group}/${conn.identity.peer}`,
+      );
+    }
+    const ice = await this.#deps.iceServers(conn, next);
+    if (!this.#state.has(conn)) return;
+    conn.identity = next;
+    conn.send({ type: 'refreshed', expiresAt: next.expiresAt, iceServers: ice });
+  }
+
+  /** Closes every connection whose token was signed by `kid` (the key was deleted). */
+  closeKey(kid: string): number {
+    let n = 0;
+    for (const conn of [...this.#state.keys()]) {
+      if (conn.identity.kid !== kid) continue;
+      this.#forget(conn);
+      this.#end(conn, 'key-deleted', 'ERR_KEY_REVOKED');
+      n++;
+    }
+    return n;
+  }
+
+  /** Closes every connection (the project was deleted, or the host is stopping). */
+  closeAll(reason: 'project-deleted'): void {
+    for (const conn of [...this.#state.keys()]) {
+      this.#forget(conn);
+      this.#end(conn, reason, 'ERR_PROJECT_CLOSED');
+    }
+  }
+
+  /** Closes connections whose token has expired (a client refreshes before that). */
+  tick(nowMs: number): void {
+    for (const conn of [...this.#state.keys()]) {
+      if (conn.identity.expiresAt * 1000 > nowMs) continue;
+      this.#forget(conn);
+      this.#end(conn, 'expired', 'ERR_TOKEN_EXPIRED');
+    }
+  }
+
+  #end(
+    conn: SignalConn,
+    reason: SignalCloseReason,
+    code: 'ERR_REPLACED' | 'ERR_KEY_REVOKED' | 'ERR_PROJECT_CLOSED' | 'ERR_TOKEN_EXPIRED',
+  ): void {
+    const err = new PunchError(code);
+    conn.send({ type: 'closed', reason });
+    conn.close(err.closeCode, code);
+  }
+
+  #forget(conn: SignalConn): void {
+    if (!this.#state.delete(conn)) return;
+    const key = keyOf(conn.identity);
+    if (this.#peers.get(key) === conn) this.#peers.delete(key);
+    if (this.#state.size === 0) this.#deps.onEmpty?.(this);
+  }
+
+  #error(conn: SignalConn, err: unknown, ref?: string): void {
+    const e = err instanceof PunchError ? err : new PunchError('ERR_INTERNAL');
+    if (!(err instanceof PunchError)) {
+      this.#deps.log.error(
+        { project: this.project, err: err instanceof Error ? err.name : 'unknown' },
+        'signal handler failed',
+      );
+    }
+    conn.send(
+      ref === undefined
+        ? { type: 'error', code: e.code, message: e.message }
+        : { type: 'error', code: e.code, message: e.message, ref },
+    );
+  }
+
+  #audit(
+    kind: AuditEvent['kind'],
+    from: PeerIdentity,
+    to: PeerRef | null,
+    outcome: AuditEvent['outcome'],
+  ): void {
+    this.#deps.audit({
+      project: this.project,
+      at: this.#deps.now(),
+      kind,
+      from: refOfIdentity(from),
+      to,
+      outcome,
+    });
+  }
+}

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { PunchError, type ErrorCode } from '../errors.js';
+import { utf8 } from '../encoding.js';
+import type { IceServer } from '../signal/ice.js';
+import { PeerRefSchema, type PeerRef } from '../signal/policy.js';
+import { MAX_FRAME_BYTES, describeIssues } from './messages.js';
+
+/**
+ * The project signalling protocol on `/api/signal`: JSON text frames with a `type`, at most
+ * 16 KiB each. A `signal`'s payload is opaque to Punch (an SDP, an ICE candidate, anything the
+ * SDK sends) and at most 10 KiB as JSON.
+ */
+
+/** Largest `signal` payload, as JSON text, in bytes. */
+export const MAX_SIGNAL_PAYLOAD_BYTES = 10 * 1024;
+
+/** A client-chosen label echoed in an `error`, so a client knows which message was refused. */
+const RefSchema = z.string().min(1).max(64).optional();
+
+export const SignalMessage = z
+  .object({ type: z.literal('signal'), to: PeerRefSchema, payload: z.unknown(), ref: RefSchema })
+  .strict()
+  .refine((m) => m.payload !== undefined, { message: 'payload is required', path: ['payload'] });
+
+export const TokenMessage = z
+  .object({ type: z.literal('token'), token: z.string().min(1).max(8192), ref: RefSchema })
+  .strict();
+
+export const SignalPingMessage = z.object({ type: z.literal('ping') }).strict();
+
+export const SignalClientMessageSchema = z.discriminatedUnion('type', [
+  SignalMessage,
+  TokenMessage,
+  SignalPingMessage,
+]);
+export type SignalClientMessage = z.infer<typeof SignalClientMessageSchema>;
+export type SignalClientMessageType = SignalClientMessage['type'];
+
+export type SignalServerMessage =
+  | {
+      type: 'welcome';
+      project: string;
+      group: string;
+      peer: string;
+      expiresAt: number;
+      iceServers: IceServer[];
+    }
+  | { type: 'signal'; from: PeerRef; payload: unknown }
+  | { type: 'refreshed'; expiresAt: number; iceServers: IceServer[] }
+  | { type: 'error'; code: ErrorCode; message: string; ref?: string }
+  | { type: 'closed'; reason: SignalCloseReason }
+  | { type: 'pong'; at: number };
+export type SignalServerMessageType = SignalServerMessage['type'];
+
+export type SignalCloseReason = 'replaced' | 'key-deleted' | 'project-deleted' | 'expired';
+
+/**
+ * Decodes one frame from a signalling client: size first, then JSON, then the schema, then the
+ * payload's own size. Throws ERR_PAYLOAD_TOO_LARGE or ERR_BAD_REQUEST (with the message's `ref`
+ * when it had one).
+ *
+ * @example
+ * const m = decodeSignalClientMessage('{"type":"signal","to":{"group":"g","peer":"bob"},"payload":{}}');
+ */
+export function decodeSignalClientMessage(text: string): SignalClientMessage {
+  if (text.length > MAX_FRAME_BYTES || utf8(text).byteLength > MAX_FRAME_BYTES) {
+    throw new PunchError('ERR_PAYLOAD_TOO_LARGE', `a message is at most ${MAX_FRAME_BYTES} bytes`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new PunchError('ERR_BAD_REQUEST', 'a message is one JSON object', { cause });
+  }
+  const parsed = SignalClientMessageSchema.safeParse(json);
+  if (!parsed.success) throw new PunchError('ERR_BAD_REQUEST', describeIssues(parsed.error));
+  const m = parsed.data;
+  if (
+    m.type === 'signal' &&
+    utf8(JSON.stringify(m.payload)).byteLength > MAX_SIGNAL_PAYLOAD_BYTES
+  ) {
+    throw new PunchError(
+      'ERR_PAYLOAD_TOO_LARGE',
+      `a signal payload is at most ${MAX_SIGNAL_PAYLOAD_BYTES} bytes of JSON`,
+    );
+  }
+  return m;
+}
+
+/** The `ref` of a frame that failed to decode, when one can be read (for the `error`). */
+export function refOf(text: string): string | undefined {
+  if (text.length > MAX_FRAME_BYTES) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    if (
+      typeof v === 'object' &&
+      v !== null &&
+      'ref' in v &&
+      typeof v.ref === 'string' &&
+      v.ref.length <= 64
+    ) {
+      return v.ref;
+    }
+  } catch {
+    // Not JSON: no ref to echo.
+  }
+  return undefined;
+}
+
+const IceServerSchema = z.object({
+  urls: z.array(z.string()),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+
+/** Server → client signalling messages as a schema, for the SDK (not strict: servers may add fields). */
+export const SignalServerMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('welcome'),
+    project: z.string(),
+    group: z.string(),
+    peer: z.string(),
+    expiresAt: z.number(),
+    iceServers: z.array(IceServerSchema),
+  }),
+  z.object({ type: z.literal('signal'), from: PeerRefSchema, payload: z.unknown() }),
+  z.object({
+    type: z.literal('refreshed'),
+    expiresAt: z.number(),
+    iceServers: z.array(IceServerSchema),
+  }),
+  z.object({
+    type: z.literal('error'),
+    code: z.string(),
+    message: z.string(),
+    ref: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal('closed'),
+    reason: z.enum(['replaced', 'key-deleted', 'project-deleted', 'expired']),
+  }),
+  z.object({ type: z.literal('pong'), at: z.number() }),
+]);
+export type ParsedSignalServerMessage = z.infer<typeof SignalServerMessageSchema>;
