@@ -196,6 +196,15 @@ describe('health, metrics and API description', () => {
         '/api/session/{id}/tally',
         '/api/session/{id}/health',
         '/api/session/{id}/ws',
+        '/api/projects',
+        '/api/projects/{id}',
+        '/api/projects/{id}/members',
+        '/api/projects/{id}/members/{account}',
+        '/api/projects/{id}/keys',
+        '/api/projects/{id}/keys/{kid}',
+        '/api/projects/{id}/jwks',
+        '/api/projects/{id}/audit',
+        '/api/signal',
       ]),
     );
     expect(doc.components.schemas.CreateSessionBody).toMatchObject({

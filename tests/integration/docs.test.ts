@@ -1,7 +1,13 @@
 /** The reference docs stay complete: every error code and every wire message is documented. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ClientMessageSchema, ERRORS, type ServerMessageType } from '@punch/core';
+import {
+  ClientMessageSchema,
+  ERRORS,
+  SignalClientMessageSchema,
+  type ServerMessageType,
+  type SignalServerMessageType,
+} from '@punch/core';
 
 const read = (p: string): string =>
   readFileSync(new URL(`../../docs/${p}`, import.meta.url), 'utf8');
@@ -35,6 +41,20 @@ describe('docs', () => {
       error: 0,
       pong: 0,
     } satisfies Record<ServerMessageType, 0>);
+    for (const t of [...client, ...server]) expect(doc).toMatch(new RegExp(`\\| +\`${t}\` +\\|`));
+  });
+
+  it('protocol.md documents every signalling message type', () => {
+    const doc = read('protocol.md').split('# Signalling protocol')[1] ?? '';
+    const client = SignalClientMessageSchema.options.map((o) => o.shape.type.value);
+    const server = Object.keys({
+      welcome: 0,
+      signal: 0,
+      refreshed: 0,
+      error: 0,
+      closed: 0,
+      pong: 0,
+    } satisfies Record<SignalServerMessageType, 0>);
     for (const t of [...client, ...server]) expect(doc).toMatch(new RegExp(`\\| +\`${t}\` +\\|`));
   });
 });

@@ -14,6 +14,17 @@ import {
   TokenCreated,
 } from '../wire/http.js';
 import { TallySchema } from '../wire/common.js';
+import {
+  AddMemberBody,
+  AuditView,
+  CreateKeyBody,
+  CreateProjectBody,
+  KeyList,
+  KeyView,
+  ProjectDetail,
+  ProjectList,
+  ProjectView,
+} from '../wire/projects.js';
 
 const schemas = {
   CreateSessionBody,
@@ -28,6 +39,15 @@ const schemas = {
   HealthHistory,
   Tally: TallySchema,
   Problem: ProblemSchema,
+  CreateProjectBody,
+  AddMemberBody,
+  CreateKeyBody,
+  ProjectView,
+  ProjectDetail,
+  ProjectList,
+  KeyView,
+  KeyList,
+  AuditView,
 };
 
 const ref = (name: keyof typeof schemas): { $ref: string } => ({
@@ -48,11 +68,120 @@ const errors = {
   '429': problem('Rate limited; see Retry-After'),
 };
 const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+const pathParam = (name: string): Record<string, unknown> => ({
+  name,
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+});
+const projectErrors = {
+  '400': problem('Malformed body (ERR_BAD_REQUEST)'),
+  '401': problem('No account key, or not a live one (ERR_ACCOUNT_KEY_INVALID)'),
+  '404': problem('No such project, or not a member (ERR_PROJECT_NOT_FOUND)'),
+  '429': problem('Rate limited; see Retry-After'),
+};
+const ok = (description: string, name?: keyof typeof schemas): Record<string, unknown> => ({
+  description,
+  ...(name === undefined ? {} : json(name)),
+});
+
+/** The projects realm's routes (account key as bearer). */
+const projectPaths = {
+  '/api/projects': {
+    post: {
+      summary: 'Create a project; you are its first member',
+      requestBody: { required: true, ...json('CreateProjectBody') },
+      responses: { '201': ok('Created', 'ProjectView'), ...projectErrors },
+    },
+    get: {
+      summary: 'The projects you are a member of',
+      responses: { '200': ok('Projects', 'ProjectList'), ...projectErrors },
+    },
+  },
+  '/api/projects/{id}': {
+    parameters: idParam,
+    get: {
+      summary: 'A project with its members and keys',
+      responses: { '200': ok('Project', 'ProjectDetail'), ...projectErrors },
+    },
+    delete: {
+      summary: 'Delete the project, its keys and audit log; close its sockets',
+      responses: { '204': ok('Deleted'), ...projectErrors },
+    },
+  },
+  '/api/projects/{id}/members': {
+    parameters: idParam,
+    get: { summary: 'Members', responses: { '200': ok('Members'), ...projectErrors } },
+    post: {
+      summary: 'Add an account as a member',
+      requestBody: { required: true, ...json('AddMemberBody') },
+      responses: { '201': ok('Added'), '409': problem('A member already'), ...projectErrors },
+    },
+  },
+  '/api/projects/{id}/members/{account}': {
+    parameters: [...idParam, pathParam('account')],
+    delete: {
+      summary: 'Remove a member (not the last one)',
+      responses: { '204': ok('Removed'), '409': problem('The last member'), ...projectErrors },
+    },
+  },
+  '/api/projects/{id}/keys': {
+    parameters: idParam,
+    post: {
+      summary:
+        'Register a public key ({publicJwk}), or have the server make a pair ({} or {alg}): the private JWK is returned this once',
+      requestBody: { required: false, ...json('CreateKeyBody') },
+      responses: {
+        '201': ok('Registered', 'KeyView'),
+        '409': problem('Key exists'),
+        ...projectErrors,
+      },
+    },
+    get: { summary: 'Keys', responses: { '200': ok('Keys', 'KeyList'), ...projectErrors } },
+  },
+  '/api/projects/{id}/keys/{kid}': {
+    parameters: [...idParam, pathParam('kid')],
+    delete: {
+      summary: 'Delete a key: its tokens stop verifying and their sockets close',
+      responses: { '204': ok('Deleted'), ...projectErrors },
+    },
+  },
+  '/api/projects/{id}/jwks': {
+    parameters: idParam,
+    get: {
+      summary: 'The public keys as a JWK Set',
+      responses: { '200': ok('JWKS'), ...projectErrors },
+    },
+  },
+  '/api/projects/{id}/audit': {
+    parameters: [
+      ...idParam,
+      { name: 'since', in: 'query', required: false, schema: { type: 'integer' } },
+      { name: 'limit', in: 'query', required: false, schema: { type: 'integer', maximum: 5000 } },
+    ],
+    get: {
+      summary: 'Who connected and who signalled whom, newest first (no IPs, no payloads)',
+      responses: { '200': ok('Events', 'AuditView'), ...projectErrors },
+    },
+  },
+  '/api/signal': {
+    get: {
+      summary:
+        'The signalling WebSocket (protocol punch.v1); a project peer token (JWT) as subprotocol punch.token.<jwt>',
+      security: [],
+      responses: {
+        '101': { description: 'Switching protocols' },
+        '401': problem('The peer token does not verify'),
+        '426': problem('Not a WebSocket upgrade'),
+      },
+    },
+  },
+};
 
 let cached: Record<string, unknown> | undefined;
 
 /**
- * The OpenAPI 3.1 description of the sessions API, generated from the same zod schemas that
+ * The OpenAPI 3.1 description of the API (sessions and projects), generated from the same zod schemas that
  * validate requests.
  *
  * @example
@@ -63,14 +192,18 @@ export function buildOpenApi(): Record<string, unknown> {
   cached ??= {
     openapi: '3.1.0',
     info: {
-      title: 'Punch sessions API',
+      title: 'Punch API',
       version: '1',
       description:
-        'Create SRT sessions, hand out scoped peer tokens, read link health and set tally.',
+        'Sessions: create SRT sessions, hand out scoped peer tokens, read link health and set tally. Projects: accounts, projects, keys and audit for WebRTC apps.',
     },
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'A p_ session token' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A p_ session token (sessions) or a pa_ account key (projects)',
+        },
       },
       schemas: Object.fromEntries(
         Object.entries(schemas).map(([k, s]) => [
@@ -164,6 +297,7 @@ export function buildOpenApi(): Record<string, unknown> {
           },
         },
       },
+      ...projectPaths,
       '/healthz': {
         get: { summary: 'Liveness', security: [], responses: { '200': { description: 'OK' } } },
       },
