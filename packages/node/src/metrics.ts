@@ -40,6 +40,12 @@ export function createMetrics(sources: { sessions: () => number; connections: ()
       labelNames: ['limit'] as const,
       registers: [registry],
     }),
+    signals: new Counter({
+      name: 'punch_signals_total',
+      help: 'Project signals by outcome (delivered, refused by either policy, offline)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     wsMessages: new Counter({
       name: 'punch_ws_messages_total',
       help: 'WebSocket messages received',
