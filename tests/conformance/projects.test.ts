@@ -244,6 +244,8 @@ describe('keys', () => {
       { publicJwk: await exportJWK(rsa.publicKey) },
       { publicJwk: { kty: 'OKP', crv: 'X25519', x: priv.x } },
       { publicJwk: { kty: 'OKP', crv: 'Ed25519', x: 'short' } },
+      // The right shape, but not a point on P-256.
+      { publicJwk: { kty: 'EC', crv: 'P-256', x: 'A'.repeat(43), y: 'A'.repeat(43) } },
       { publicJwk: 'not-an-object' },
       { alg: 'HS256' },
       { publicJwk: await exportJWK(pair.publicKey), alg: 'EdDSA' },

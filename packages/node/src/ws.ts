@@ -158,6 +158,10 @@ export class WsEndpoint {
     const stun = this.#deps.stunFor(req.headers.host);
     const ice = await this.#ice(signal, stun, identity);
     if (socket.destroyed) return;
+    if (!signal.directory.isLive(identity.kid)) {
+      // The key was deleted while this upgrade was being verified.
+      throw new PunchError('ERR_KEY_REVOKED');
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const room = signal.room(identity.project);
       const c: SignalConn = {

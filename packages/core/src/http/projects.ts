@@ -11,7 +11,9 @@ import {
   keyId,
   parsePublicJwk,
   type KeyRecord,
+  type PublicJwk,
 } from '../project/keys.js';
+import { importJWK } from 'jose';
 import type { AccountRecord, ProjectRecord, ProjectStore } from '../project/store.js';
 import type { RateLimiter } from '../ratelimit.js';
 import { bearer } from '../token/token.js';
@@ -38,6 +40,15 @@ export interface ProjectApiDeps {
 }
 
 type Ctx = Context;
+
+/** A JWK of the right shape may still not be a key (an EC point off the curve): try it now. */
+async function assertImportable(jwk: PublicJwk): Promise<void> {
+  try {
+    await importJWK(jwk, algOf(jwk));
+  } catch (cause) {
+    throw new PunchError('ERR_BAD_REQUEST', 'publicJwk: not a valid public key', { cause });
+  }
+}
 
 const keyView = (k: KeyRecord): { kid: string; alg: string; createdAt: number } => ({
   kid: k.kid,
@@ -178,6 +189,7 @@ export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
     let privateJwk: unknown;
     if (body.publicJwk !== undefined) {
       const publicJwk = parsePublicJwk(body.publicJwk);
+      await assertImportable(publicJwk);
       record = {
         kid: await keyId(publicJwk),
         project: project.id,

@@ -10,6 +10,9 @@ import type { ProjectStore } from './store.js';
 export class KeyDirectory {
   readonly #store: Pick<ProjectStore, 'key'>;
   readonly #cache = new Map<string, Promise<{ record: KeyRecord; key: CryptoKey } | undefined>>();
+  /** kid → the generation at which it was last forgotten. */
+  readonly #forgotten = new Map<string, number>();
+  #generation = 0;
 
   constructor(store: Pick<ProjectStore, 'key'>) {
     this.#store = store;
@@ -24,18 +27,48 @@ export class KeyDirectory {
   find(kid: string): Promise<{ record: KeyRecord; key: CryptoKey } | undefined> {
     let hit = this.#cache.get(kid);
     if (hit === undefined) {
-      hit = this.#load(kid);
+      const generation = this.#generation;
+      hit = this.#load(kid).then((found) =>
+        // Forgotten while loading (the key was deleted meanwhile): the answer is stale.
+        this.#forgotten.get(kid) !== undefined && (this.#forgotten.get(kid) ?? 0) > generation
+          ? undefined
+          : found,
+      );
       this.#cache.set(kid, hit);
-      // Unknown kids are not cached: a flood of random kids must not grow memory.
-      void hit.then((found) => {
-        if (found === undefined && this.#cache.get(kid) === hit) this.#cache.delete(kid);
-      });
+      // Unknown kids are not cached: a flood of random kids must not grow memory. Nor are failed
+      // loads (a store outage must not poison a kid). The caller gets the rejection; this
+      // bookkeeping branch handles it, or it would be an unhandled rejection.
+      const loading = hit;
+      const drop = (): void => {
+        if (this.#cache.get(kid) === loading) this.#cache.delete(kid);
+      };
+      loading.then((found) => {
+        if (found === undefined) drop();
+      }, drop);
     }
     return hit;
   }
 
+  /**
+   * Drops `kid` at once (the key was deleted): later finds go to the store, and a find already
+   * loading it answers undefined.
+   */
   forget(kid: string): void {
     this.#cache.delete(kid);
+    this.#forgotten.set(kid, ++this.#generation);
+    // Bounded: only deletions that might race a load matter; old entries can go.
+    if (this.#forgotten.size > 1024) {
+      const first = this.#forgotten.keys().next();
+      if (first.done !== true) this.#forgotten.delete(first.value);
+    }
+  }
+
+  /**
+   * True while `kid` is known live (found and not forgotten since): a host checks this right
+   * before admitting a socket, so a key deleted during the upgrade does not let one in.
+   */
+  isLive(kid: string): boolean {
+    return this.#cache.has(kid);
   }
 
   async #load(kid: string): Promise<{ record: KeyRecord; key: CryptoKey } | undefined> {

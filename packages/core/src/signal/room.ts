@@ -1,7 +1,7 @@
 import { PunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
-import type { PeerIdentity } from '../token/peer-token.js';
+import { PEER_TOKEN_SKEW, type PeerIdentity } from '../token/peer-token.js';
 import { decodeSignalClientMessage, refOf, type SignalCloseReason } from '../wire/signal.js';
 import type { AuditEvent } from './audit.js';
 import type { SignalConn } from './conn.js';
@@ -72,16 +72,18 @@ export class SignalRoom {
     const id = conn.identity;
     const key = keyOf(id);
     const old = this.#peers.get(key);
-    if (old !== undefined) {
-      this.#forget(old);
-      this.#end(old, 'replaced', 'ERR_REPLACED');
-      this.#audit('connect', id, null, 'replaced');
-    }
+    // Admit the new connection before forgetting the old one, so replacing a room's only peer
+    // never makes the room look empty (onEmpty would let the host drop a room still in use).
     this.#peers.set(key, conn);
     this.#state.set(conn, {
       limiter: new MessageLimiter(this.#deps.messageLimit ?? RATE_LIMITS.message),
       queue: null,
     });
+    if (old !== undefined && old !== conn) {
+      this.#forget(old);
+      this.#end(old, 'replaced', 'ERR_REPLACED');
+      this.#audit('connect', id, null, 'replaced');
+    }
     conn.send({
       type: 'welcome',
       project: this.project,
@@ -241,7 +243,8 @@ export class SignalRoom {
   /** Closes connections whose token has expired (a client refreshes before that). */
   tick(nowMs: number): void {
     for (const conn of [...this.#state.keys()]) {
-      if (conn.identity.expiresAt * 1000 > nowMs) continue;
+      // The same 60 s of clock skew the token was verified with.
+      if ((conn.identity.expiresAt + PEER_TOKEN_SKEW) * 1000 > nowMs) continue;
       this.#forget(conn);
       this.#end(conn, 'expired', 'ERR_TOKEN_EXPIRED');
     }

@@ -86,7 +86,9 @@ export async function verifyPeerToken(
   if (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 128) {
     throw new PunchError('ERR_TOKEN_MALFORMED', 'the header has no kid');
   }
-  if (header.typ !== undefined && header.typ.toUpperCase() !== 'JWT') {
+  // The header is untrusted JSON: `typ` may be any value, not the string jose's type says.
+  const typ: unknown = header.typ;
+  if (typ !== undefined && (typeof typ !== 'string' || typ.toUpperCase() !== 'JWT')) {
     throw new PunchError('ERR_TOKEN_MALFORMED', 'typ must be JWT');
   }
   const found = await options.key(header.kid);
