@@ -42,4 +42,9 @@ export default tseslint.config(
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
+  // Example pages run in the browser.
+  {
+    files: ['examples/*/app.js', 'tests/e2e/webrtc-page.js'],
+    languageOptions: { globals: globals.browser },
+  },
 );

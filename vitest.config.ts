@@ -8,6 +8,8 @@ export default defineConfig({
     alias: {
       '@punch/core': src('./packages/core/src/index.ts'),
       '@punch/node': src('./packages/node/src/index.ts'),
+      '@punch/sdk/werift': src('./packages/sdk/src/werift.ts'),
+      '@punch/sdk': src('./packages/sdk/src/index.ts'),
     },
   },
   test: {

@@ -21,7 +21,7 @@
 // with --no-lan --bind 127.0.0.1, so they offer no LAN candidates); every wait and loop
 // is bounded; every child is killed and the temp dir removed at the end, on error and on
 // SIGINT/SIGTERM.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -31,8 +31,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  clockTicks,
+  cpuSeconds,
   createReaper,
   exited,
+  gitCommit,
   fmt,
   mdTable,
   sleep,
@@ -215,21 +218,6 @@ async function freePort(hosts = ['127.0.0.1'], span = 1) {
 }
 
 // ---- CPU -----------------------------------------------------------------------------------
-
-let CLK_TCK = 100;
-try {
-  CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  // keep 100
-}
-
-/** utime + stime of a process (all its threads), in seconds, from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // fields 14 and 15 (utime, stime); f[0] is field 3
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
 
 function sampleCpu(procs) {
   const out = { at: process.hrtime.bigint() };
@@ -775,27 +763,13 @@ function machine() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const model =
     /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    if (dirty.trim() !== '') commit += ' + uncommitted changes in packages/';
-  } catch {
-    // not a git checkout
-  }
   return {
     cpu: model,
     cores: os.availableParallelism?.() ?? os.cpus().length,
     node: process.version,
     srtLiveTransmit: sltVersion(),
     kernel: `${os.type()} ${os.release()}`,
-    commit,
+    commit: gitCommit(),
     loadavg: os
       .loadavg()
       .map((x) => x.toFixed(2))
@@ -828,7 +802,7 @@ async function main() {
 
   const results = {
     machine: m,
-    config: { ...CONFIG, latencyMs: session.latencyMs, clkTck: CLK_TCK },
+    config: { ...CONFIG, latencyMs: session.latencyMs, clkTck: clockTicks() },
     raw: [],
     srt: [],
   };
@@ -984,7 +958,7 @@ async function main() {
 
   say(
     `### Agent CPU\n\n` +
-      `utime + stime of each agent process (all threads; /proc/<pid>/stat, ${1000 / CLK_TCK} ms ticks) ` +
+      `utime + stime of each agent process (all threads; /proc/<pid>/stat, ${1000 / clockTicks()} ms ticks) ` +
       `over the measured window, as % of one core, divided by (offered Mbit/s ÷ 10). ✓/✗: < ` +
       `${CONFIG.targetCpuPctPer10} % per agent. srt-live-transmit's own CPU (sending + receiving ` +
       `process, same window) for scale.`,

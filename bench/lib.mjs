@@ -1,6 +1,17 @@
-// Small helpers shared by the benchmarks: statistics, RSS, tables, process bookkeeping.
-import { readFileSync, rmSync } from 'node:fs';
+// Small helpers shared by the benchmarks: statistics, RSS, CPU, tables, process bookkeeping,
+// server processes and IPC with load-generator processes.
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+
+/** The repository root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const PUNCH_BIN = join(ROOT, 'packages/cli/bin/punch.js');
 
 /** Nearest-rank percentile of an ascending array (p in 0..100). */
 export function percentile(sorted, p) {
@@ -78,6 +89,45 @@ export function udpCounters() {
   const names = lines[0].split(/\s+/).slice(1);
   const vals = lines[1].split(/\s+/).slice(1).map(Number);
   return Object.fromEntries(names.map((n, i) => [n, vals[i]]));
+}
+
+let clkTck;
+/** Clock ticks per second of /proc/<pid>/stat times (getconf CLK_TCK, read once, default 100). */
+export function clockTicks() {
+  if (clkTck === undefined) {
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
+  }
+  return clkTck;
+}
+
+/** utime + stime of a process (all its threads), in seconds, from /proc/<pid>/stat. */
+export function cpuSeconds(pid) {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // fields 14 and 15 (utime, stime); f[0] is field 3
+  return (Number(f[11]) + Number(f[12])) / clockTicks();
+}
+
+/**
+ * The whole machine's CPU time in seconds since boot, from the first line of /proc/stat:
+ * `busy` (user, nice, system, irq, softirq, steal), `steal` (taken by the hypervisor for other
+ * guests) and `idle` (idle, iowait).
+ */
+export function machineCpuSeconds() {
+  const f = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f.map(
+    (x) => (x ?? 0) / clockTicks(),
+  );
+  return { busy: user + nice + system + irq + softirq + steal, steal, idle: idle + iowait };
 }
 
 /** CPU time (ns) the main thread of `pid` has spent on a CPU (/proc/<pid>/task/<pid>/schedstat). */
@@ -200,23 +250,350 @@ export async function stopProc(child, graceMs = 3000) {
   await waitExit(child, 2000);
 }
 
-/** The options every benchmark takes (`--quick`, `--json FILE`, `--help`); prints usage for --help. */
-export function benchOptions(script, quickMeans) {
+/**
+ * The options every benchmark takes (`--quick`, `--json FILE`, `--help`) plus the script's own
+ * `extra` ones ({name: {type, default?, arg?, usage}}); prints usage for --help.
+ */
+export function benchOptions(script, quickMeans, extra = {}) {
+  const own = Object.fromEntries(
+    Object.entries(extra).map(([k, o]) => [
+      k,
+      o.default === undefined ? { type: o.type } : { type: o.type, default: o.default },
+    ]),
+  );
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
+      ...own,
     },
     strict: true,
   });
   if (values.help) {
+    const flag = (k, o) => `--${k}${o.type === 'string' ? ` ${o.arg ?? 'X'}` : ''}`;
+    const rows = [
+      ['--quick', quickMeans],
+      ['--json FILE', 'also write the results as JSON'],
+      ...Object.entries(extra).map(([k, o]) => [flag(k, o), o.usage]),
+    ];
+    const w = Math.max(...rows.map(([f]) => f.length)) + 2;
     process.stdout.write(
-      `usage: node ${script} [--quick] [--json FILE]\n` +
-        `  --quick      ${quickMeans}\n` +
-        '  --json FILE  also write the results as JSON\n',
+      `usage: node ${script} ${rows.map(([f]) => `[${f}]`).join(' ')}\n` +
+        rows.map(([f, u]) => `  ${f.padEnd(w)}${u}\n`).join(''),
     );
     process.exit(0);
   }
   return values;
+}
+
+/**
+ * Runs `fn(i)` for i in [0, n) with at most `concurrency` in flight, stopping early at
+ * `deadline` (ms since epoch). `fn` must not throw. Returns how many were started.
+ */
+export async function pool(n, concurrency, deadline, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < n && Date.now() < deadline) {
+      const i = next++;
+      await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(0, Math.min(concurrency, n)) }, worker));
+  return next;
+}
+
+/** Counts an error by its (truncated) text in `errors` ({text: count}). */
+export function addError(errors, message) {
+  const key = String(message).slice(0, 120);
+  errors[key] = (errors[key] ?? 0) + 1;
+}
+
+// ---- servers -------------------------------------------------------------------------------
+
+/** The comparison servers in bench/servers/, by kind. */
+const SERVER_SCRIPTS = {
+  bare: 'bare-ws.mjs',
+  peerjs: 'peerjs.mjs',
+  'bare-relay': 'bare-relay.mjs',
+};
+
+/**
+ * Starts a server process and waits for its `"msg":"listening"` line: `punch serve` (kind
+ * 'punch', on a fresh data dir under `reaper.tmpRoot`, a fresh PUNCH_SECRET, log level info,
+ * plus `punchArgs`) or a script of bench/servers/ ('bare', 'peerjs', 'bare-relay'). `nodeArgs`
+ * go to node itself (e.g. --cpu-prof). Its stdout is drained for the whole run (Punch logs
+ * synchronously to stdout: an unread pipe would stall it); warn/error log lines are counted and
+ * sampled for the report. Its stdin stays open: the bench/servers scripts exit when it closes.
+ */
+export async function startServer(reaper, kind, { punchArgs = [], nodeArgs = [] } = {}) {
+  let args;
+  let env = process.env;
+  let dataDir;
+  if (kind === 'punch') {
+    dataDir = mkdtempSync(join(reaper.tmpRoot, 'punch-data-'));
+    args = [
+      ...nodeArgs,
+      PUNCH_BIN,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--stun-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      // info, not warn: the "listening" line (with the port) is an info line; nothing on the
+      // WebSocket paths logs per message at info.
+      '--log-level',
+      'info',
+      ...punchArgs,
+    ];
+    env = { ...process.env, PUNCH_SECRET: randomBytes(32).toString('hex') };
+  } else {
+    const file = SERVER_SCRIPTS[kind];
+    if (file === undefined) throw new Error(`unknown server kind ${kind}`);
+    args = [...nodeArgs, join(ROOT, 'bench/servers', file), '--host', '127.0.0.1', '--port', '0'];
+  }
+  const child = reaper.track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'pipe' }));
+  const srv = {
+    kind,
+    child,
+    pid: child.pid,
+    dataDir,
+    tail: [],
+    logLines: 0,
+    warnings: 0,
+    warnSamples: [],
+    stderr: [],
+  };
+  const keep = (line) => {
+    srv.tail.push(line.slice(0, 400));
+    if (srv.tail.length > 30) srv.tail.shift();
+  };
+  const listening = new Promise((res, rej) => {
+    const timer = setTimeout(
+      () => rej(new Error(`${kind}: no "listening" line within 20 s`)),
+      20_000,
+    );
+    child.once('exit', (code, sig) =>
+      rej(new Error(`${kind} exited before listening (${code ?? sig}):\n${srv.tail.join('\n')}`)),
+    );
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      srv.logLines++;
+      keep(line);
+      let j;
+      try {
+        j = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (typeof j.level === 'number' && j.level >= 40) {
+        srv.warnings++;
+        if (srv.warnSamples.length < 5) srv.warnSamples.push(line.slice(0, 300));
+      }
+      if (j.msg === 'listening') {
+        clearTimeout(timer);
+        srv.port = j.port;
+        srv.stunPort = j.stunPort;
+        res();
+      }
+    });
+  });
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    keep(`stderr: ${line}`);
+    if (srv.stderr.length < 20) srv.stderr.push(line.slice(0, 300));
+  });
+  child.stdin.on('error', () => {});
+  await listening;
+  return srv;
+}
+
+/** Throws (with the server's last output) when the server process has exited. */
+export function assertAlive(srv, what) {
+  if (exited(srv.child)) {
+    throw new Error(
+      `${srv.kind} server died during ${what} (exit ${srv.child.exitCode ?? srv.child.signalCode}):\n${srv.tail.join('\n')}`,
+    );
+  }
+}
+
+// ---- load generators: a forked process driven over IPC -----------------------------------
+
+/**
+ * Forks `file` (a load generator that calls `serveIpc`) and returns {call(cmd, args,
+ * timeoutMs), stop(), onEvent}: `call` resolves with the command's result; `onEvent` receives
+ * the `{event}` messages the child sends on its own.
+ */
+export async function startLoadgen(reaper, file, { execArgv = [] } = {}) {
+  const child = reaper.track(
+    fork(file, [], {
+      cwd: ROOT,
+      execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const pending = new Map();
+  let nextId = 1;
+  let readyResolve;
+  const ready = new Promise((r) => (readyResolve = r));
+  const api = { onEvent: undefined, pid: child.pid };
+  child.on('message', (m) => {
+    if (m.ready) {
+      readyResolve();
+      return;
+    }
+    if (m.event !== undefined) {
+      api.onEvent?.(m);
+      return;
+    }
+    const p = pending.get(m.id);
+    if (p === undefined) return;
+    pending.delete(m.id);
+    clearTimeout(p.timer);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(new Error(`load generator: ${m.error}`));
+  });
+  child.on('exit', (code, sig) => {
+    for (const p of pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`load generator exited (${code ?? sig})`));
+    }
+    pending.clear();
+  });
+  const started = await Promise.race([
+    ready.then(() => true),
+    waitExit(child, 10_000).then(() => false),
+  ]);
+  if (!started) throw new Error('load generator did not start');
+  return Object.assign(api, {
+    call(cmd, args = {}, timeoutMs = 150_000) {
+      return new Promise((res, rej) => {
+        if (exited(child)) {
+          rej(new Error('load generator is not running'));
+          return;
+        }
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          rej(new Error(`load generator: ${cmd} took over ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, { resolve: res, reject: rej, timer });
+        child.send({ id, cmd, args });
+      });
+    },
+    async stop() {
+      if (child.connected) child.disconnect();
+      await stopProc(child, 3000);
+    },
+  });
+}
+
+/**
+ * The load generator's side of `startLoadgen`: runs `commands[cmd](args)` for each
+ * `{id, cmd, args}` and answers `{id, ok, result | error}`; exits when the parent goes away.
+ */
+export function serveIpc(commands) {
+  process.on('message', (m) => {
+    void (async () => {
+      const fn = commands[m.cmd];
+      try {
+        if (fn === undefined) throw new Error(`unknown command ${m.cmd}`);
+        const result = await fn(m.args ?? {});
+        process.send({ id: m.id, ok: true, result });
+      } catch (err) {
+        process.send({ id: m.id, ok: false, error: err?.stack ?? String(err) });
+      }
+    })();
+  });
+  // The parent is gone (or told us to stop): leave at once, sockets die with the process.
+  process.on('disconnect', () => process.exit(0));
+  process.on('SIGTERM', () => process.exit(0));
+  process.on('SIGINT', () => process.exit(0));
+  process.send({ ready: true });
+}
+
+/**
+ * Runs `fn(srv, lg)` with a fresh server (`startServer(reaper, kind, serverOptions)`) and a
+ * fresh load generator (`startLoadgen(reaper, loadgen)`), then stops both. An error thrown
+ * after the server died carries the server's exit and last output.
+ */
+export async function withServer(reaper, kind, { loadgen, ...serverOptions }, fn) {
+  const srv = await startServer(reaper, kind, serverOptions);
+  let lg;
+  try {
+    lg = await startLoadgen(reaper, loadgen);
+    return await fn(srv, lg);
+  } catch (err) {
+    if (exited(srv.child)) {
+      throw new Error(
+        `the ${kind} server (pid ${srv.pid}) exited (${srv.child.exitCode ?? srv.child.signalCode}) ` +
+          `during the run; last output:\n${srv.tail.join('\n')}\ncaused: ${err?.message ?? err}`,
+      );
+    }
+    throw err;
+  } finally {
+    if (lg !== undefined) await lg.stop();
+    await stopProc(srv.child);
+  }
+}
+
+// ---- machine -------------------------------------------------------------------------------
+
+/** The short commit of the checkout, marked when packages/ has uncommitted changes. */
+export function gitCommit() {
+  try {
+    let commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    if (dirty.trim() !== '') commit += ' + uncommitted changes in packages/';
+    return commit;
+  } catch {
+    return 'unknown'; // not a git checkout
+  }
+}
+
+/** CPU, cores, RAM, Node, kernel, open-file limits and commit of this machine. */
+export function machineInfo() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model =
+    /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  const meminfo = readFileSync('/proc/meminfo', 'utf8');
+  const memKiB = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
+  const limits = readFileSync('/proc/self/limits', 'utf8');
+  const nofile = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(limits);
+  return {
+    cpu: model,
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    ramGiB: memKiB / 1024 / 1024,
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+    nofileSoft: nofile?.[1] ?? 'unknown',
+    nofileHard: nofile?.[2] ?? 'unknown',
+    commit: gitCommit(),
+  };
+}
+
+/** The machine table printed at the top of a benchmark report. */
+export function machineTable(m) {
+  return mdTable(
+    ['machine', ''],
+    [
+      ['CPU', m.cpu],
+      ['cores', m.cores],
+      ['RAM', `${fmt(m.ramGiB, 1)} GiB`],
+      ['Node', m.node],
+      ['kernel', m.kernel],
+      ['open files (ulimit -n)', `${m.nofileSoft} (hard ${m.nofileHard})`],
+      ['Punch commit', m.commit],
+      ['date', new Date().toISOString()],
+    ],
+    'll',
+  );
 }

@@ -14,34 +14,13 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { encodeBindingRequest } from '../packages/core/dist/index.js';
-import { summarize } from './lib.mjs';
+import { addError, pool, serveIpc, summarize } from './lib.mjs';
 
 const HOST = '127.0.0.1';
 /** Sockets opened by `connect`, kept open until `closeAll`. */
 let held = [];
 /** UDP sockets and WebSockets of a pairing run. */
 let pairingSockets = [];
-
-/**
- * Runs `fn(i)` for i in [0, n) with at most `concurrency` in flight, stopping early at
- * `deadline` (ms since epoch). `fn` must not throw. Returns how many were started.
- */
-async function pool(n, concurrency, deadline, fn) {
-  let next = 0;
-  const worker = async () => {
-    while (next < n && Date.now() < deadline) {
-      const i = next++;
-      await fn(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(0, Math.min(concurrency, n)) }, worker));
-  return next;
-}
-
-function addError(errors, message) {
-  const key = String(message).slice(0, 120);
-  errors[key] = (errors[key] ?? 0) + 1;
-}
 
 // ---- create ------------------------------------------------------------------------------
 
@@ -441,20 +420,4 @@ async function pairing({
 
 // ---- IPC ---------------------------------------------------------------------------------
 
-const commands = { create, connect, count, closeAll, pairing };
-
-process.on('message', async (m) => {
-  const fn = commands[m.cmd];
-  try {
-    if (fn === undefined) throw new Error(`unknown command ${m.cmd}`);
-    const result = await fn(m.args ?? {});
-    process.send({ id: m.id, ok: true, result });
-  } catch (err) {
-    process.send({ id: m.id, ok: false, error: err?.stack ?? String(err) });
-  }
-});
-// The parent is gone (or told us to stop): leave at once, sockets die with the process.
-process.on('disconnect', () => process.exit(0));
-process.on('SIGTERM', () => process.exit(0));
-process.on('SIGINT', () => process.exit(0));
-process.send({ ready: true });
+serveIpc({ create, connect, count, closeAll, pairing });

@@ -8,15 +8,16 @@
 // Every server and the load generator (bench/load.mjs) are separate processes, all on
 // 127.0.0.1; each measurement gets a fresh server. All children are killed and the temp dir
 // removed at the end, on error and on SIGINT/SIGTERM.
-import { execFileSync, fork, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import {
+  ROOT,
+  assertAlive,
   fmt,
+  machineInfo,
+  machineTable,
+  withServer as withServerOf,
   mdTable,
   mib,
   sleep,
@@ -25,13 +26,10 @@ import {
   udpCounters,
   udpSocketDrops,
   createReaper,
-  exited,
   stopProc,
-  waitExit,
   benchOptions,
 } from './lib.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const opts = benchOptions(
   'bench/run.mjs',
   'smoke run: 1k connections, 100 sessions, 1,000 creations',
@@ -74,192 +72,20 @@ const PUNCH_RATE_LIMITS = [
 // ---- process bookkeeping -------------------------------------------------------------------
 
 const reaper = createReaper();
-const { children, track, cleanupSync } = reaper;
+const { children, cleanupSync } = reaper;
 
 const log = (text) => process.stderr.write(`[bench ${elapsed()}] ${text}\n`);
 const T0 = Date.now();
 const elapsed = () => `${((Date.now() - T0) / 1000).toFixed(1)}s`;
 
-// ---- servers -------------------------------------------------------------------------------
-
-/**
- * Starts a server process and waits for its `"msg":"listening"` line. Its stdout is drained
- * for the whole run (Punch logs synchronously to stdout: an unread pipe would stall it);
- * warn/error log lines are counted and sampled for the report.
- */
-async function startServer(kind) {
-  let args;
-  let env = process.env;
-  let dataDir;
-  if (kind === 'punch') {
-    dataDir = mkdtempSync(join(reaper.tmpRoot, 'punch-data-'));
-    args = [
-      join(ROOT, 'packages/cli/bin/punch.js'),
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--stun-port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-      ...PUNCH_RATE_LIMITS,
-    ];
-    env = { ...process.env, PUNCH_SECRET: randomBytes(32).toString('hex') };
-  } else {
-    const file = kind === 'bare' ? 'bare-ws.mjs' : 'peerjs.mjs';
-    args = [join(ROOT, 'bench/servers', file), '--host', '127.0.0.1', '--port', '0'];
-  }
-  const child = track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'pipe' }));
-  const srv = {
-    kind,
-    child,
-    pid: child.pid,
-    dataDir,
-    tail: [],
-    logLines: 0,
-    warnings: 0,
-    warnSamples: [],
-    stderr: [],
-  };
-  const keep = (line) => {
-    srv.tail.push(line.slice(0, 400));
-    if (srv.tail.length > 30) srv.tail.shift();
-  };
-  const listening = new Promise((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`${kind}: no "listening" line within 20 s`)),
-      20_000,
-    );
-    child.once('exit', (code, sig) =>
-      rej(new Error(`${kind} exited before listening (${code ?? sig}):\n${srv.tail.join('\n')}`)),
-    );
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      srv.logLines++;
-      keep(line);
-      let j;
-      try {
-        j = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (typeof j.level === 'number' && j.level >= 40) {
-        srv.warnings++;
-        if (srv.warnSamples.length < 5) srv.warnSamples.push(line.slice(0, 300));
-      }
-      if (j.msg === 'listening') {
-        clearTimeout(timer);
-        srv.port = j.port;
-        srv.stunPort = j.stunPort;
-        res();
-      }
-    });
-  });
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    keep(`stderr: ${line}`);
-    if (srv.stderr.length < 20) srv.stderr.push(line.slice(0, 300));
-  });
-  child.stdin.on('error', () => {});
-  await listening;
-  return srv;
-}
-
-function assertAlive(srv, what) {
-  if (exited(srv.child)) {
-    throw new Error(
-      `${srv.kind} server died during ${what} (exit ${srv.child.exitCode ?? srv.child.signalCode}):\n${srv.tail.join('\n')}`,
-    );
-  }
-}
-
-// ---- load generator ------------------------------------------------------------------------
-
-async function startLoadgen() {
-  const child = track(
-    fork(join(ROOT, 'bench/load.mjs'), [], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
-  const pending = new Map();
-  let nextId = 1;
-  let readyResolve;
-  const ready = new Promise((r) => (readyResolve = r));
-  const api = { onEvent: undefined };
-  child.on('message', (m) => {
-    if (m.ready) {
-      readyResolve();
-      return;
-    }
-    if (m.event !== undefined) {
-      api.onEvent?.(m);
-      return;
-    }
-    const p = pending.get(m.id);
-    if (p === undefined) return;
-    pending.delete(m.id);
-    clearTimeout(p.timer);
-    if (m.ok) p.resolve(m.result);
-    else p.reject(new Error(`load generator: ${m.error}`));
-  });
-  child.on('exit', (code, sig) => {
-    for (const p of pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new Error(`load generator exited (${code ?? sig})`));
-    }
-    pending.clear();
-  });
-  const started = await Promise.race([
-    ready.then(() => true),
-    waitExit(child, 10_000).then(() => false),
-  ]);
-  if (!started) throw new Error('load generator did not start');
-  return Object.assign(api, {
-    call(cmd, args = {}, timeoutMs = 150_000) {
-      return new Promise((res, rej) => {
-        if (exited(child)) {
-          rej(new Error('load generator is not running'));
-          return;
-        }
-        const id = nextId++;
-        const timer = setTimeout(() => {
-          pending.delete(id);
-          rej(new Error(`load generator: ${cmd} took over ${timeoutMs} ms`));
-        }, timeoutMs);
-        pending.set(id, { resolve: res, reject: rej, timer });
-        child.send({ id, cmd, args });
-      });
-    },
-    async stop() {
-      if (child.connected) child.disconnect();
-      await stopProc(child, 3000);
-    },
-  });
-}
-
 /** Runs `fn(srv, lg)` with a fresh server of `kind` and a fresh load generator, then stops both. */
-async function withServer(kind, fn) {
-  const srv = await startServer(kind);
-  let lg;
-  try {
-    lg = await startLoadgen();
-    return await fn(srv, lg);
-  } catch (err) {
-    if (exited(srv.child)) {
-      throw new Error(
-        `the ${kind} server (pid ${srv.pid}) exited (${srv.child.exitCode ?? srv.child.signalCode}) ` +
-          `during the run; last output:\n${srv.tail.join('\n')}\ncaused: ${err?.message ?? err}`,
-      );
-    }
-    throw err;
-  } finally {
-    if (lg !== undefined) await lg.stop();
-    await stopProc(srv.child);
-  }
-}
+const withServer = (kind, fn) =>
+  withServerOf(
+    reaper,
+    kind,
+    { punchArgs: PUNCH_RATE_LIMITS, loadgen: join(ROOT, 'bench/load.mjs') },
+    fn,
+  );
 
 async function createSessions(lg, srv, count) {
   const r = await lg.call('create', {
@@ -420,47 +246,11 @@ async function creationRun() {
   });
 }
 
-// ---- machine -------------------------------------------------------------------------------
-
-function machine() {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const model =
-    /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-  const meminfo = readFileSync('/proc/meminfo', 'utf8');
-  const memKiB = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
-  const limits = readFileSync('/proc/self/limits', 'utf8');
-  const nofile = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(limits);
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    if (dirty.trim() !== '') commit += ' + uncommitted changes in packages/';
-  } catch {
-    // not a git checkout
-  }
-  return {
-    cpu: model,
-    cores: os.availableParallelism?.() ?? os.cpus().length,
-    ramGiB: memKiB / 1024 / 1024,
-    node: process.version,
-    kernel: `${os.type()} ${os.release()}`,
-    nofileSoft: nofile?.[1] ?? 'unknown',
-    nofileHard: nofile?.[2] ?? 'unknown',
-    commit,
-  };
-}
-
 // ---- main ----------------------------------------------------------------------------------
 
 async function main() {
   reaper.tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-'));
-  const m = machine();
+  const m = machineInfo();
   const out = [];
   const say = (s = '') => {
     out.push(s);
@@ -469,22 +259,7 @@ async function main() {
 
   say(`# Punch benchmarks${CONFIG.quick ? ' (--quick)' : ''}`);
   say();
-  say(
-    mdTable(
-      ['machine', ''],
-      [
-        ['CPU', m.cpu],
-        ['cores', m.cores],
-        ['RAM', `${fmt(m.ramGiB, 1)} GiB`],
-        ['Node', m.node],
-        ['kernel', m.kernel],
-        ['open files (ulimit -n)', `${m.nofileSoft} (hard ${m.nofileHard})`],
-        ['Punch commit', m.commit],
-        ['date', new Date().toISOString()],
-      ],
-      'll',
-    ),
-  );
+  say(machineTable(m));
   say();
 
   const maxConns = Math.max(...CONFIG.idleSizes);

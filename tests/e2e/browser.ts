@@ -32,12 +32,12 @@ export interface Browser {
 
 /** Chromium with a fresh profile directory, removed on close. */
 export async function launchChromium(
-  options: BrowserContextOptions & { args?: string[] } = {},
+  options: BrowserContextOptions & { args?: string[]; executablePath?: string } = {},
 ): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'punch-chromium-'));
-  const { args = [], ...contextOptions } = options;
+  const { args = [], executablePath = CHROMIUM, ...contextOptions } = options;
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     args: [...FLAGS, ...args],
     ...contextOptions,

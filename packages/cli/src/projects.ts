@@ -14,26 +14,7 @@ import {
   newAccountKey,
 } from '@punch/core';
 import { SqliteProjectStore } from '@punch/node';
-import { SignJWT, importJWK } from 'jose';
-
-// TEMP until @punch/sdk lands.
-async function mintPeerToken(o: {
-  keyId: string;
-  privateKey: JsonWebKey;
-  group: string;
-  peer: string;
-  allow: { group: string; peer: string }[];
-  ttl: number;
-}): Promise<string> {
-  const alg = (o.privateKey as { alg?: string }).alg ?? 'EdDSA';
-  const key = await importJWK(o.privateKey as never, alg);
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ gid: o.group, pid: o.peer, ap: o.allow })
-    .setProtectedHeader({ alg, kid: o.keyId, typ: 'JWT' })
-    .setIssuedAt(now)
-    .setExpirationTime(now + o.ttl)
-    .sign(key);
-}
+import { mintPeerToken } from '@punch/sdk';
 import { seconds, table, type Io } from './admin.js';
 import { PunchClient } from './client.js';
 import { UsageError } from './usage.js';
@@ -350,7 +331,7 @@ export async function mintCommand(argv: string[], io: Io): Promise<number> {
         });
   const token = await mintPeerToken({
     keyId: priv.kid,
-    privateKey: jwk as JsonWebKey,
+    privateKey: jwk as Record<string, string>,
     group: values.group,
     peer: values.peer,
     allow,

@@ -46,12 +46,19 @@ export function createMetrics(sources: { sessions: () => number; connections: ()
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
-    wsMessages: new Counter({
-      name: 'punch_ws_messages_total',
-      help: 'WebSocket messages received',
-      registers: [registry],
-    }),
   };
+  // Counted in a plain number on the hot path and handed to prom-client when scraped.
+  let wsMessages = 0;
+  let wsMessagesReported = 0;
+  new Counter({
+    name: 'punch_ws_messages_total',
+    help: 'WebSocket messages received',
+    registers: [registry],
+    collect() {
+      this.inc(wsMessages - wsMessagesReported);
+      wsMessagesReported = wsMessages;
+    },
+  });
   new Gauge({
     name: 'punch_sessions_active',
     help: 'Live sessions',
@@ -68,7 +75,13 @@ export function createMetrics(sources: { sessions: () => number; connections: ()
       this.set(sources.connections());
     },
   });
-  return metrics;
+  return {
+    ...metrics,
+    /** One WebSocket message received. */
+    wsMessage(): void {
+      wsMessages++;
+    },
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

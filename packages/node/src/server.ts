@@ -248,7 +248,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       metrics.rateLimited.inc({ limit });
     },
     onMessage: () => {
-      metrics.wsMessages.inc();
+      metrics.wsMessage();
     },
     signal: {
       directory,

@@ -177,8 +177,8 @@ export class WsEndpoint {
       };
       this.#track(
         ws,
-        (text) => {
-          room.receive(c, text);
+        (text, bytes) => {
+          room.receive(c, text, bytes);
         },
         () => {
           room.leave(c);
@@ -209,14 +209,18 @@ export class WsEndpoint {
   }
 
   /** Socket bookkeeping shared by both endpoints: liveness pings, frames in order, close. */
-  #track(ws: WebSocket, onText: (text: string | null) => void, onClose: () => void): void {
+  #track(
+    ws: WebSocket,
+    onText: (text: string | null, bytes: number) => void,
+    onClose: () => void,
+  ): void {
     this.#sockets.add(ws);
     this.#alive.add(ws);
     ws.on('pong', () => this.#alive.add(ws));
     ws.on('message', (data, isBinary) => {
       this.#deps.onMessage?.();
       // Binary frames are refused by the room, after its message rate limit counted them.
-      onText(isBinary ? null : rawText(data));
+      onText(isBinary ? null : rawText(data), byteLength(data));
     });
     ws.on('close', () => {
       this.#sockets.delete(ws);
@@ -306,6 +310,11 @@ function conn(ws: WebSocket): Conn {
   const c = conns.get(ws);
   if (c === undefined) throw new Error('socket has no connection');
   return c;
+}
+
+function byteLength(data: WebSocket.RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data.byteLength;
 }
 
 function rawText(data: WebSocket.RawData): string {

@@ -2,7 +2,11 @@ import { PunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
 import { PEER_TOKEN_SKEW, type PeerIdentity } from '../token/peer-token.js';
-import { decodeSignalClientMessage, refOf, type SignalCloseReason } from '../wire/signal.js';
+import {
+  SignalDecodeError,
+  decodeSignalClientMessage,
+  type SignalCloseReason,
+} from '../wire/signal.js';
 import type { AuditEvent } from './audit.js';
 import type { SignalConn } from './conn.js';
 import { SIGNAL_HANDLERS } from './handlers.js';
@@ -24,11 +28,20 @@ export interface SignalRoomDeps {
   readonly onEmpty?: (room: SignalRoom) => void;
 }
 
+/** One frame as received: its text (null for a binary frame) and, when known, its size in bytes. */
+interface Frame {
+  readonly text: string | null;
+  readonly bytes: number | undefined;
+}
+
 interface ConnState {
   readonly limiter: MessageLimiter;
   /** Frames that arrived while an async handler (a token refresh) ran: handled after it, in order. */
-  queue: (string | null)[] | null;
+  queue: Frame[] | null;
 }
+
+/** Identical signal audit events (same from, to and outcome) are recorded once per minute. */
+export const AUDIT_WINDOW_MS = 60_000;
 
 const keyOf = (p: PeerRef): string => `${p.group}\n${p.peer}`;
 const refOfIdentity = (i: PeerIdentity): PeerRef => ({ group: i.group, peer: i.peer });
@@ -48,6 +61,8 @@ export class SignalRoom {
   readonly #deps: SignalRoomDeps;
   readonly #peers = new Map<string, SignalConn>();
   readonly #state = new Map<SignalConn, ConnState>();
+  /** When each (from, to, outcome) signal was last audited. */
+  readonly #audited = new Map<string, number>();
 
   constructor(deps: SignalRoomDeps) {
     this.project = deps.project;
@@ -104,7 +119,7 @@ export class SignalRoom {
    * One frame from `conn` (null for a binary frame). Rate-limited per connection; a refused or
    * malformed frame gets an `error` (with its `ref`) and the socket stays open; a flood closes it.
    */
-  receive(conn: SignalConn, text: string | null): void {
+  receive(conn: SignalConn, text: string | null, bytes?: number): void {
     const st = this.#state.get(conn);
     if (st === undefined) return;
     switch (st.limiter.take(this.#deps.now())) {
@@ -121,19 +136,20 @@ export class SignalRoom {
         conn.close(4429, 'ERR_RATE_LIMITED');
         return;
     }
+    const frame = { text, bytes };
     if (st.queue !== null) {
-      st.queue.push(text);
+      st.queue.push(frame);
       return;
     }
-    this.#handle(conn, st, text);
+    this.#handle(conn, st, frame);
   }
 
-  #handle(conn: SignalConn, st: ConnState, text: string | null): void {
+  #handle(conn: SignalConn, st: ConnState, frame: Frame): void {
     let ref: string | undefined;
     try {
-      if (text === null) throw new PunchError('ERR_BAD_REQUEST', 'send JSON text frames');
-      ref = refOf(text);
-      const m = decodeSignalClientMessage(text);
+      if (frame.text === null) throw new PunchError('ERR_BAD_REQUEST', 'send JSON text frames');
+      const m = decodeSignalClientMessage(frame.text, frame.bytes);
+      ref = 'ref' in m ? m.ref : undefined;
       const handler = SIGNAL_HANDLERS[m.type] as (
         room: SignalRoom,
         conn: SignalConn,
@@ -151,7 +167,7 @@ export class SignalRoom {
           });
       }
     } catch (err) {
-      this.#error(conn, err, ref);
+      this.#error(conn, err, err instanceof SignalDecodeError ? err.ref : ref);
     }
   }
 
@@ -159,9 +175,10 @@ export class SignalRoom {
     const queued = st.queue ?? [];
     st.queue = null;
     while (queued.length > 0 && this.#state.has(conn)) {
-      this.#handle(conn, st, queued.shift() ?? null);
+      const next = queued.shift();
+      if (next !== undefined) this.#handle(conn, st, next);
       // #handle may have started another async handler: what is left waits behind it.
-      const pending = st.queue as (string | null)[] | null;
+      const pending = st.queue as Frame[] | null;
       if (pending !== null) {
         pending.push(...queued);
         return;
@@ -242,6 +259,9 @@ export class SignalRoom {
 
   /** Closes connections whose token has expired (a client refreshes before that). */
   tick(nowMs: number): void {
+    for (const [key, at] of this.#audited) {
+      if (nowMs - at >= AUDIT_WINDOW_MS) this.#audited.delete(key);
+    }
     for (const conn of [...this.#state.keys()]) {
       // The same 60 s of clock skew the token was verified with.
       if ((conn.identity.expiresAt + PEER_TOKEN_SKEW) * 1000 > nowMs) continue;
@@ -288,13 +308,15 @@ export class SignalRoom {
     to: PeerRef | null,
     outcome: AuditEvent['outcome'],
   ): void {
-    this.#deps.audit({
-      project: this.project,
-      at: this.#deps.now(),
-      kind,
-      from: refOfIdentity(from),
-      to,
-      outcome,
-    });
+    const at = this.#deps.now();
+    if (kind === 'signal' && to !== null) {
+      // One event per (from, to, outcome) per window: a call's dozens of candidates are one
+      // "who signalled whom", and a flood cannot flood the log.
+      const key = `${from.group}\n${from.peer}\n${to.group}\n${to.peer}\n${outcome}`;
+      const last = this.#audited.get(key);
+      if (last !== undefined && at - last < AUDIT_WINDOW_MS) return;
+      this.#audited.set(key, at);
+    }
+    this.#deps.audit({ project: this.project, at, kind, from: refOfIdentity(from), to, outcome });
   }
 }

@@ -56,14 +56,20 @@ export type SignalCloseReason = 'replaced' | 'key-deleted' | 'project-deleted' |
 
 /**
  * Decodes one frame from a signalling client: size first, then JSON, then the schema, then the
- * payload's own size. Throws ERR_PAYLOAD_TOO_LARGE or ERR_BAD_REQUEST (with the message's `ref`
- * when it had one).
+ * payload's own size. Throws ERR_PAYLOAD_TOO_LARGE or ERR_BAD_REQUEST, carrying the message's
+ * `ref` (when one could be read) as `SignalDecodeError.ref`.
+ *
+ * `byteLength` is the frame's size in bytes when the host knows it (it read the bytes); without
+ * it the size is computed, but only when the text could be over a limit at all.
  *
  * @example
  * const m = decodeSignalClientMessage('{"type":"signal","to":{"group":"g","peer":"bob"},"payload":{}}');
  */
-export function decodeSignalClientMessage(text: string): SignalClientMessage {
-  if (text.length > MAX_FRAME_BYTES || utf8(text).byteLength > MAX_FRAME_BYTES) {
+export function decodeSignalClientMessage(text: string, byteLength?: number): SignalClientMessage {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short texts need no measuring.
+  const bytes = (limit: number): number =>
+    byteLength ?? (text.length * 3 <= limit ? 0 : utf8(text).byteLength);
+  if (text.length > MAX_FRAME_BYTES || bytes(MAX_FRAME_BYTES) > MAX_FRAME_BYTES) {
     throw new PunchError('ERR_PAYLOAD_TOO_LARGE', `a message is at most ${MAX_FRAME_BYTES} bytes`);
   }
   let json: unknown;
@@ -73,38 +79,55 @@ export function decodeSignalClientMessage(text: string): SignalClientMessage {
     throw new PunchError('ERR_BAD_REQUEST', 'a message is one JSON object', { cause });
   }
   const parsed = SignalClientMessageSchema.safeParse(json);
-  if (!parsed.success) throw new PunchError('ERR_BAD_REQUEST', describeIssues(parsed.error));
+  if (!parsed.success) {
+    throw new SignalDecodeError('ERR_BAD_REQUEST', describeIssues(parsed.error), refIn(json));
+  }
   const m = parsed.data;
+  // The payload is part of the frame: a frame within the payload limit needs no second look.
   if (
     m.type === 'signal' &&
+    bytes(MAX_SIGNAL_PAYLOAD_BYTES) > MAX_SIGNAL_PAYLOAD_BYTES &&
     utf8(JSON.stringify(m.payload)).byteLength > MAX_SIGNAL_PAYLOAD_BYTES
   ) {
-    throw new PunchError(
+    throw new SignalDecodeError(
       'ERR_PAYLOAD_TOO_LARGE',
       `a signal payload is at most ${MAX_SIGNAL_PAYLOAD_BYTES} bytes of JSON`,
+      m.ref,
     );
   }
   return m;
 }
 
-/** The `ref` of a frame that failed to decode, when one can be read (for the `error`). */
+/** A frame that parsed as JSON but is not a valid message; `ref` echoes the client's label. */
+export class SignalDecodeError extends PunchError {
+  readonly ref: string | undefined;
+  constructor(
+    code: 'ERR_BAD_REQUEST' | 'ERR_PAYLOAD_TOO_LARGE',
+    detail: string,
+    ref: string | undefined,
+  ) {
+    super(code, detail);
+    this.ref = ref;
+  }
+}
+
+function refIn(v: unknown): string | undefined {
+  if (typeof v === 'object' && v !== null && 'ref' in v && typeof v.ref === 'string') {
+    const ref = v.ref;
+    if (ref.length >= 1 && ref.length <= 64) return ref;
+  }
+  return undefined;
+}
+
+/** The `ref` of a frame, when one can be read (for the `error` a refused frame gets). */
 export function refOf(text: string): string | undefined {
   if (text.length > MAX_FRAME_BYTES) return undefined;
   try {
-    const v: unknown = JSON.parse(text);
-    if (
-      typeof v === 'object' &&
-      v !== null &&
-      'ref' in v &&
-      typeof v.ref === 'string' &&
-      v.ref.length <= 64
-    ) {
-      return v.ref;
-    }
+    return refIn(JSON.parse(text));
   } catch {
     // Not JSON: no ref to echo.
+    return undefined;
   }
-  return undefined;
 }
 
 const IceServerSchema = z.object({
