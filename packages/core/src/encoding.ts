@@ -22,9 +22,19 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
  * base64url(utf8('hi')) // 'aGk'
  */
 export function base64url(bytes: Uint8Array): string {
+  return base64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * Standard, padded base64 (RFC 4648 §4).
+ *
+ * @example
+ * base64(utf8('hi')) // 'aGk='
+ */
+export function base64(bytes: Uint8Array): string {
   let bin = '';
   for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(bin);
 }
 
 /**

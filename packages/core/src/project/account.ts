@@ -1,6 +1,5 @@
-import { base64url, utf8 } from '../encoding.js';
-import type { RandomBytes } from '../passphrase.js';
-import { webRandom } from '../passphrase.js';
+import { base64url, hex, utf8 } from '../encoding.js';
+import { webRandom, type RandomBytes } from '../passphrase.js';
 
 /**
  * Account API keys: `pa_` + 43 base64url characters (256 random bits). Punch stores only the
@@ -27,6 +26,5 @@ export function isAccountKey(text: string): boolean {
 
 /** The stored form of an account key: lowercase hex SHA-256. */
 export async function hashAccountKey(key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(key)));
-  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(key))));
 }

@@ -1,4 +1,4 @@
-import { utf8 } from '../encoding.js';
+import { base64, utf8 } from '../encoding.js';
 
 /** An ICE server in the browser's `RTCIceServer` form. */
 export interface IceServer {
@@ -37,9 +37,7 @@ export async function turnCredentials(
     ['sign'],
   );
   const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, utf8(username)));
-  let bin = '';
-  for (const b of mac) bin += String.fromCharCode(b);
-  return { username, credential: btoa(bin) };
+  return { username, credential: base64(mac) };
 }
 
 /**
