@@ -103,6 +103,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const projects = new SqliteProjectStore(join(dataDir, 'punch.sqlite'));
   const directory = new KeyDirectory(projects);
   const signalRooms = new Map<string, SignalRoom>();
+  const verifyPeer = (token: string): ReturnType<typeof verifyPeerToken> =>
+    verifyPeerToken(token, {
+      key: (kid) => directory.find(kid),
+      now: now(),
+      ...(options.maxTokenTtl === undefined ? {} : { maxTtl: options.maxTokenTtl }),
+    });
   const bindings = new BindRegistry();
   const rooms = new Map<string, Room>();
   const now = (): number => Date.now();
@@ -252,7 +258,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     },
     signal: {
       directory,
-      ...(options.maxTokenTtl === undefined ? {} : { maxTokenTtl: options.maxTokenTtl }),
+      verify: verifyPeer,
       ...(options.turn === undefined ? {} : { turn: options.turn }),
       room: (project): SignalRoom => {
         let room = signalRooms.get(project);
@@ -262,12 +268,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
             log,
             now,
             messageLimit: limits.message,
-            verify: (token) =>
-              verifyPeerToken(token, {
-                key: (kid) => directory.find(kid),
-                now: now(),
-                ...(options.maxTokenTtl === undefined ? {} : { maxTtl: options.maxTokenTtl }),
-              }),
+            verify: verifyPeer,
             iceServers: (conn, identity) => ws.iceFor(conn, identity),
             audit: (event) => {
               projects.appendAudit(event);

@@ -42,8 +42,10 @@ export interface WsDeps extends AuthDeps {
 }
 
 export interface SignalDeps {
+  /** Finds keys; checked again right before a socket is admitted (a key deleted meanwhile). */
   readonly directory: KeyDirectory;
-  readonly maxTokenTtl?: number;
+  /** Verifies a peer token (the same check a room uses for `token` refreshes). */
+  readonly verify: (token: string) => Promise<PeerIdentity>;
   readonly turn?: TurnConfig;
   /** The project's signalling room (created on first use). */
   readonly room: (project: string) => SignalRoom;
@@ -146,15 +148,10 @@ export class WsEndpoint {
     headers: Headers,
     ip: string,
   ): Promise<void> {
-    const identity = await authenticatePeer(
-      {
-        ...this.#deps,
-        directory: signal.directory,
-        ...(signal.maxTokenTtl === undefined ? {} : { maxTokenTtl: signal.maxTokenTtl }),
-      },
-      headers,
-      { ip, endpoint: 'GET /api/signal' },
-    );
+    const identity = await authenticatePeer({ ...this.#deps, verify: signal.verify }, headers, {
+      ip,
+      endpoint: 'GET /api/signal',
+    });
     const stun = this.#deps.stunFor(req.headers.host);
     const ice = await this.#ice(signal, stun, identity);
     if (socket.destroyed) return;

@@ -1,9 +1,8 @@
 import { PunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RateLimiter } from '../ratelimit.js';
-import type { KeyDirectory } from '../project/directory.js';
 import type { Room } from '../session/room.js';
-import { verifyPeerToken, type PeerIdentity } from '../token/peer-token.js';
+import type { PeerIdentity } from '../token/peer-token.js';
 import {
   bearer,
   tokenFromProtocols,
@@ -88,11 +87,11 @@ export async function authenticateSession(
 
 /**
  * Authenticates a signalling WebSocket upgrade from its `punch.token.<jwt>` subprotocol (or an
- * `Authorization: Bearer` header, for server-side clients): a project peer token, verified with
- * the key its `kid` names. Failures are logged like every auth failure, never with the token.
+ * `Authorization: Bearer` header, for server-side clients): a project peer token, checked by
+ * `deps.verify` (verifyPeerToken with the host's key directory). Failures are logged like every auth failure, never with the token.
  */
 export async function authenticatePeer(
-  deps: AuthDeps & { readonly directory: KeyDirectory; readonly maxTokenTtl?: number },
+  deps: AuthDeps & { readonly verify: (token: string) => Promise<PeerIdentity> },
   headers: Headers,
   where: { ip: string; endpoint: string },
 ): Promise<PeerIdentity> {
@@ -101,11 +100,7 @@ export async function authenticatePeer(
     tokenFromProtocols(headers.get('sec-websocket-protocol'));
   try {
     if (token === undefined) throw new PunchError('ERR_UNAUTHENTICATED');
-    return await verifyPeerToken(token, {
-      key: (kid) => deps.directory.find(kid),
-      now: deps.now(),
-      ...(deps.maxTokenTtl === undefined ? {} : { maxTtl: deps.maxTokenTtl }),
-    });
+    return await deps.verify(token);
   } catch (err) {
     if (err instanceof PunchError) logFailure(deps, where, err.code);
     throw err;
