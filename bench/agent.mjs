@@ -26,11 +26,13 @@ import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  PUNCH_BIN,
+  ROOT,
+  apiRequest,
   clockTicks,
   cpuSeconds,
   createReaper,
@@ -43,11 +45,10 @@ import {
   summarize,
   udpSockets,
   benchOptions,
+  punchServeArgs,
 } from './lib.mjs';
 import { encodeHeader } from './udp-flow.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PUNCH_BIN = join(ROOT, 'packages/cli/bin/punch.js');
 const FLOW = new URL('./udp-flow.mjs', import.meta.url);
 const SLT = 'srt-live-transmit';
 
@@ -282,34 +283,16 @@ function dropsDelta(before, after) {
 async function startPunch() {
   const dataDir = mkdtempSync(join(reaper.tmpRoot, 'punch-data-'));
   const srv = { warnings: 0, warnSamples: [] };
-  srv.proc = startProc(
-    'punch serve',
-    process.execPath,
-    [
-      PUNCH_BIN,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--stun-port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-    ],
-    {
-      env: { ...process.env, PUNCH_SECRET: randomBytes(32).toString('hex') },
-      onLine: (line) => {
-        const j = parseJson(line);
-        if (typeof j?.level === 'number' && j.level >= 40) {
-          srv.warnings++;
-          if (srv.warnSamples.length < 5) srv.warnSamples.push(line.slice(0, 300));
-        }
-      },
+  srv.proc = startProc('punch serve', process.execPath, punchServeArgs(dataDir), {
+    env: { ...process.env, PUNCH_SECRET: randomBytes(32).toString('hex') },
+    onLine: (line) => {
+      const j = parseJson(line);
+      if (typeof j?.level === 'number' && j.level >= 40) {
+        srv.warnings++;
+        if (srv.warnSamples.length < 5) srv.warnSamples.push(line.slice(0, 300));
+      }
     },
-  );
+  });
   const l = await waitLine(
     srv.proc,
     (line) => {
@@ -325,20 +308,7 @@ async function startPunch() {
   return srv;
 }
 
-async function api(srv, method, path, { token, body } = {}) {
-  const res = await fetch(`${srv.url}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-}
+const api = (srv, method, path, options) => apiRequest(srv.url, method, path, options);
 
 function startAgent(srv, token, role, srtArgs) {
   const a = { role, events: {}, pathEvents: [], errors: [], health: undefined };

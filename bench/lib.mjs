@@ -319,6 +319,44 @@ const SERVER_SCRIPTS = {
 };
 
 /**
+ * `punch serve` on loopback with free ports and its own data directory. Log level info, not
+ * warn: the "listening" line (with the port) is an info line; nothing on the WebSocket paths
+ * logs per message at info.
+ */
+export function punchServeArgs(dataDir) {
+  return [
+    PUNCH_BIN,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--stun-port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'info',
+  ];
+}
+
+/** One JSON request to a Punch server's API; throws with the status and body on an error. */
+export async function apiRequest(base, method, path, { token, body } = {}) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+/**
  * Starts a server process and waits for its `"msg":"listening"` line: `punch serve` (kind
  * 'punch', on a fresh data dir under `reaper.tmpRoot`, a fresh PUNCH_SECRET, log level info,
  * plus `punchArgs`) or a script of bench/servers/ ('bare', 'peerjs', 'bare-relay'). `nodeArgs`
@@ -332,24 +370,7 @@ export async function startServer(reaper, kind, { punchArgs = [], nodeArgs = [] 
   let dataDir;
   if (kind === 'punch') {
     dataDir = mkdtempSync(join(reaper.tmpRoot, 'punch-data-'));
-    args = [
-      ...nodeArgs,
-      PUNCH_BIN,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--stun-port',
-      '0',
-      '--data-dir',
-      dataDir,
-      // info, not warn: the "listening" line (with the port) is an info line; nothing on the
-      // WebSocket paths logs per message at info.
-      '--log-level',
-      'info',
-      ...punchArgs,
-    ];
+    args = [...nodeArgs, ...punchServeArgs(dataDir), ...punchArgs];
     env = { ...process.env, PUNCH_SECRET: randomBytes(32).toString('hex') };
   } else {
     const file = SERVER_SCRIPTS[kind];

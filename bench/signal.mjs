@@ -23,6 +23,7 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import {
   PUNCH_BIN,
   ROOT,
+  apiRequest,
   assertAlive,
   benchOptions,
   createReaper,
@@ -99,20 +100,8 @@ const log = (text) =>
 
 // ---- Punch: account, project, key, peer tokens ------------------------------------------
 
-async function api(srv, method, path, { token, body } = {}) {
-  const res = await fetch(`http://127.0.0.1:${srv.port}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-}
+const api = (srv, method, path, options) =>
+  apiRequest(`http://127.0.0.1:${srv.port}`, method, path, options);
 
 /**
  * An account (the operator CLI on the server's data dir, so after the server made it), a

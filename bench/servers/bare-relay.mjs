@@ -6,19 +6,10 @@
 // with the same id replaces the first.
 // Prints one JSON line {"msg":"listening","port":N} on stdout; exits when stdin closes
 // (its parent went away) or on SIGTERM/SIGINT.
-import { parseArgs } from 'node:util';
-import { WebSocketServer } from 'ws';
-
-const { values } = parseArgs({
-  options: {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '0' },
-  },
-});
+import { bareServer } from './bare-server.mjs';
 
 const peers = new Map();
-const wss = new WebSocketServer({ host: values.host, port: Number(values.port) });
-wss.on('connection', (ws, req) => {
+bareServer((ws, req) => {
   const id = new URL(req.url ?? '/', 'http://relay').searchParams.get('id') ?? '';
   peers.set(id, ws);
   ws.on('message', (data) => {
@@ -34,20 +25,4 @@ wss.on('connection', (ws, req) => {
   ws.on('close', () => {
     if (peers.get(id) === ws) peers.delete(id);
   });
-  // Without a listener an 'error' event (e.g. a reset) would crash the process.
-  ws.on('error', () => {});
 });
-wss.on('listening', () => {
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', port: wss.address().port })}\n`);
-});
-
-const stop = () => {
-  for (const ws of wss.clients) ws.terminate();
-  wss.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 1000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-process.stdin.on('end', stop);
-process.stdin.on('error', stop);
-process.stdin.resume();
