@@ -5,7 +5,7 @@ import {
   MAX_SIGNAL_PAYLOAD_BYTES,
   SignalServerMessageSchema,
   decodeSignalClientMessage,
-  refOf,
+  SignalDecodeError,
   type SignalServerMessage,
 } from './signal.js';
 
@@ -191,29 +191,37 @@ describe('decodeSignalClientMessage: malformed frames → ERR_BAD_REQUEST', () =
   });
 });
 
-describe('refOf', () => {
-  it('reads the ref of a frame, valid or not', () => {
-    expect(refOf(GOLDEN_SIGNAL)).toBe('m-1');
-    expect(refOf(GOLDEN_TOKEN)).toBe('refresh-7');
+describe('the ref of a refused frame', () => {
+  const refused = (text: string): { code: string; ref: string | undefined } => {
+    const err = refusal(text);
+    return { code: err.code, ref: err instanceof SignalDecodeError ? err.ref : undefined };
+  };
+
+  it('is echoed when the frame is JSON with a usable ref', () => {
     // refused by the schema (unknown type), but the ref can still be echoed
-    expect(refOf('{"type":"nope","ref":"abc"}')).toBe('abc');
-    expect(refOf(`{"ref":"${'r'.repeat(64)}"}`)).toBe('r'.repeat(64));
+    expect(refused('{"type":"nope","ref":"abc"}')).toEqual({ code: 'ERR_BAD_REQUEST', ref: 'abc' });
+    expect(refused(`{"ref":"${'r'.repeat(64)}"}`).ref).toBe('r'.repeat(64));
+    const big = JSON.stringify({
+      type: 'signal',
+      to: { group: 'g', peer: 'p' },
+      payload: 'x'.repeat(11 * 1024),
+      ref: 'm-1',
+    });
+    expect(refused(big)).toEqual({ code: 'ERR_PAYLOAD_TOO_LARGE', ref: 'm-1' });
   });
 
   it('is undefined when there is no usable ref', () => {
-    expect(refOf(GOLDEN_PING)).toBeUndefined();
-    expect(refOf(GOLDEN_CANDIDATE)).toBeUndefined();
-    expect(refOf('not json')).toBeUndefined();
-    expect(refOf('null')).toBeUndefined();
-    expect(refOf('"ref"')).toBeUndefined();
-    expect(refOf('{"ref":42}')).toBeUndefined();
-    expect(refOf('{"ref":{"x":1}}')).toBeUndefined();
-    expect(refOf(`{"ref":"${'r'.repeat(65)}"}`)).toBeUndefined();
+    expect(refused('not json').ref).toBeUndefined();
+    expect(refused('null').ref).toBeUndefined();
+    expect(refused('"ref"').ref).toBeUndefined();
+    expect(refused('{"ref":42}').ref).toBeUndefined();
+    expect(refused('{"ref":{"x":1}}').ref).toBeUndefined();
+    expect(refused(`{"ref":"${'r'.repeat(65)}"}`).ref).toBeUndefined();
   });
 
-  it('does not parse a frame over 16 KiB', () => {
+  it('is not read from a frame over 16 KiB', () => {
     const big = `{"ref":"big","pad":"${'x'.repeat(MAX_FRAME_BYTES)}"}`;
-    expect(refOf(big)).toBeUndefined();
+    expect(refused(big)).toEqual({ code: 'ERR_PAYLOAD_TOO_LARGE', ref: undefined });
   });
 });
 

@@ -119,17 +119,6 @@ function refIn(v: unknown): string | undefined {
   return undefined;
 }
 
-/** The `ref` of a frame, when one can be read (for the `error` a refused frame gets). */
-export function refOf(text: string): string | undefined {
-  if (text.length > MAX_FRAME_BYTES) return undefined;
-  try {
-    return refIn(JSON.parse(text));
-  } catch {
-    // Not JSON: no ref to echo.
-    return undefined;
-  }
-}
-
 const IceServerSchema = z.object({
   urls: z.array(z.string()),
   username: z.string().optional(),
