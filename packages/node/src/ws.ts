@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import {
   MAX_FRAME_BYTES,
   PunchError,
@@ -16,16 +16,13 @@ import {
   type PeerIdentity,
   type RateLimiter,
   type Room,
-  type ServerMessage,
   type SignalConn,
   type SignalRoom,
-  type SignalServerMessage,
   type TokenClaims,
   type TurnConfig,
 } from '@punch/core';
+import { jsonSender } from './json-sender.js';
 
-/** A socket that buffers more than this is too slow to keep up with: it is dropped. */
-const MAX_BUFFERED = 1 << 20;
 /** Dead peers (a Wi-Fi drop) are found with pings; two missed rounds end the socket. */
 const PING_INTERVAL_MS = 15_000;
 
@@ -130,7 +127,7 @@ export class WsEndpoint {
     );
     if (socket.destroyed) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      this.#accept(ws, room, claims, ip, this.#deps.stunFor(req.headers.host));
+      this.#accept(ws, socket, room, claims, ip, this.#deps.stunFor(req.headers.host));
       if (stale) {
         // Verified by a rotated-out secret: hand over a token signed with the current one.
         room.refreshToken(conn(ws)).catch(() => {
@@ -165,9 +162,7 @@ export class WsEndpoint {
         id: randomId(8),
         identity,
         stun,
-        send: (message: SignalServerMessage) => {
-          sendJson(ws, message);
-        },
+        send: jsonSender(ws, socket),
         close(code: number, reason: string) {
           ws.close(code, reason);
         },
@@ -230,6 +225,7 @@ export class WsEndpoint {
 
   #accept(
     ws: WebSocket,
+    socket: Duplex,
     room: Room,
     claims: TokenClaims,
     ip: string,
@@ -240,9 +236,7 @@ export class WsEndpoint {
       ip,
       stun,
       claims,
-      send(message: ServerMessage) {
-        sendJson(ws, message);
-      },
+      send: jsonSender(ws, socket),
       close(code: number, reason: string) {
         ws.close(code, reason);
       },
@@ -290,16 +284,6 @@ export class WsEndpoint {
     await Promise.all(closing);
     this.#wss.close();
   }
-}
-
-/** Sends one JSON message; a socket too slow to drain its buffer is dropped. */
-function sendJson(ws: WebSocket, message: ServerMessage | SignalServerMessage): void {
-  if (ws.readyState !== WebSocket.OPEN) return;
-  if (ws.bufferedAmount > MAX_BUFFERED) {
-    ws.terminate();
-    return;
-  }
-  ws.send(JSON.stringify(message));
 }
 
 const conns = new WeakMap<WebSocket, Conn>();

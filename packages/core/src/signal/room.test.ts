@@ -8,7 +8,7 @@ import type { AuditEvent } from './audit.js';
 import type { SignalConn } from './conn.js';
 import type { IceServer } from './ice.js';
 import type { AllowRule } from './policy.js';
-import { SignalRoom } from './room.js';
+import { AUDIT_WINDOW_MS, SignalRoom } from './room.js';
 
 // ---- fakes ------------------------------------------------------------------------------------
 
@@ -776,6 +776,36 @@ describe('audit', () => {
       expect(Object.keys(e.from).sort()).toEqual(['group', 'peer']);
       if (e.to !== null) expect(Object.keys(e.to).sort()).toEqual(['group', 'peer']);
     }
+  });
+
+  it('records a repeated signal once per minute per (sender, target, outcome)', () => {
+    const a = join('g', 'alice');
+    join('g', 'bob');
+    join('g', 'bert');
+    audit.length = 0;
+    for (let i = 0; i < 5; i++) signal(a, 'g', 'bob', { candidate: i });
+    for (let i = 0; i < 3; i++) signal(a, 'g', 'bill', { candidate: i }); // offline
+    signal(a, 'g', 'bert', 1);
+    expect(audit.map((e) => `${e.to?.peer} ${e.outcome}`)).toEqual([
+      'bob delivered',
+      'bill offline',
+      'bert delivered',
+    ]);
+
+    clock = T0 + AUDIT_WINDOW_MS - 1;
+    room.tick(clock);
+    signal(a, 'g', 'bob', 'still within the window');
+    expect(audit).toHaveLength(3);
+
+    clock = T0 + AUDIT_WINDOW_MS;
+    room.tick(clock);
+    signal(a, 'g', 'bob', 'a minute later');
+    signal(a, 'g', 'bill', 'a minute later');
+    expect(audit.slice(3).map((e) => `${e.to?.peer} ${e.outcome} ${e.at}`)).toEqual([
+      `bob delivered ${T0 + AUDIT_WINDOW_MS}`,
+      `bill offline ${T0 + AUDIT_WINDOW_MS}`,
+    ]);
+    expect(audit[3]?.from).toEqual({ group: 'g', peer: 'alice' });
   });
 
   it('stamps events with the room clock', () => {

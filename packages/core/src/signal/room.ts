@@ -36,6 +36,10 @@ interface Frame {
 
 interface ConnState {
   readonly limiter: MessageLimiter;
+  /** The sender in a relayed `signal` (a refresh keeps group and peer). */
+  readonly from: PeerRef;
+  /** When a `delivered` signal to each target (by key) was last audited. */
+  readonly delivered: Map<string, number>;
   /** Frames that arrived while an async handler (a token refresh) ran: handled after it, in order. */
   queue: Frame[] | null;
 }
@@ -92,6 +96,8 @@ export class SignalRoom {
     this.#peers.set(key, conn);
     this.#state.set(conn, {
       limiter: new MessageLimiter(this.#deps.messageLimit ?? RATE_LIMITS.message),
+      from: refOfIdentity(id),
+      delivered: new Map(),
       queue: null,
     });
     if (old !== undefined && old !== conn) {
@@ -192,13 +198,15 @@ export class SignalRoom {
    * ERR_PEER_UNAVAILABLE, so a peer never learns the presence of someone who does not accept it.
    */
   relay(conn: SignalConn, to: PeerRef, payload: unknown): void {
-    const from = refOfIdentity(conn.identity);
+    const st = this.#state.get(conn);
+    if (st === undefined) return;
     if (!allows(conn.identity.allow, to)) {
       this.#audit('signal', conn.identity, to, 'refused-by-sender-policy');
       throw new PunchError('ERR_POLICY_DENIED', `your token does not allow ${to.group}/${to.peer}`);
     }
-    const target = this.#peers.get(keyOf(to));
-    if (target === undefined || !allows(target.identity.allow, from)) {
+    const key = keyOf(to);
+    const target = this.#peers.get(key);
+    if (target === undefined || !allows(target.identity.allow, st.from)) {
       this.#audit(
         'signal',
         conn.identity,
@@ -210,8 +218,21 @@ export class SignalRoom {
         `${to.group}/${to.peer} is not available to you`,
       );
     }
-    target.send({ type: 'signal', from, payload });
-    this.#audit('signal', conn.identity, to, 'delivered');
+    target.send({ type: 'signal', from: st.from, payload });
+    // The hot path: a delivered signal is audited once per window per (sender socket, target),
+    // looked up by the key already built, without composing the general audit key.
+    const at = this.#deps.now();
+    const last = st.delivered.get(key);
+    if (last !== undefined && at - last < AUDIT_WINDOW_MS) return;
+    st.delivered.set(key, at);
+    this.#deps.audit({
+      project: this.project,
+      at,
+      kind: 'signal',
+      from: st.from,
+      to: { group: to.group, peer: to.peer },
+      outcome: 'delivered',
+    });
   }
 
   /**
@@ -261,6 +282,11 @@ export class SignalRoom {
   tick(nowMs: number): void {
     for (const [key, at] of this.#audited) {
       if (nowMs - at >= AUDIT_WINDOW_MS) this.#audited.delete(key);
+    }
+    for (const st of this.#state.values()) {
+      for (const [key, at] of st.delivered) {
+        if (nowMs - at >= AUDIT_WINDOW_MS) st.delivered.delete(key);
+      }
     }
     for (const conn of [...this.#state.keys()]) {
       // The same 60 s of clock skew the token was verified with.

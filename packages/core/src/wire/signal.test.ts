@@ -3,8 +3,10 @@ import { PunchError, type ErrorCode } from '../errors.js';
 import { MAX_FRAME_BYTES } from './messages.js';
 import {
   MAX_SIGNAL_PAYLOAD_BYTES,
+  SignalMessage,
   SignalServerMessageSchema,
   decodeSignalClientMessage,
+  wellFormedSignal,
   SignalDecodeError,
   type SignalServerMessage,
 } from './signal.js';
@@ -128,54 +130,52 @@ describe('decodeSignalClientMessage: sizes', () => {
   });
 });
 
+const MALFORMED: [string, string][] = [
+  ['not JSON', 'hello'],
+  ['truncated JSON', '{"type":"ping"'],
+  ['a JSON array', '[{"type":"ping"}]'],
+  ['JSON null', 'null'],
+  ['a JSON string', '"ping"'],
+  ['an empty frame', ''],
+  ['no type', '{"to":{"group":"g","peer":"p"},"payload":1}'],
+  ['an unknown type', '{"type":"join","group":"g"}'],
+  ['a session-protocol type', '{"type":"register","stream":"cam","role":"sender"}'],
+  ['a non-string type', '{"type":1}'],
+  ['an extra field on ping', '{"type":"ping","ref":"x"}'],
+  ['an extra field on signal', '{"type":"signal","to":{"group":"g","peer":"p"},"payload":1,"x":1}'],
+  ['an extra field on token', '{"type":"token","token":"t","from":"me"}'],
+  ['a missing payload', '{"type":"signal","to":{"group":"g","peer":"p"}}'],
+  ['a missing to', '{"type":"signal","payload":{}}'],
+  ['to without peer', '{"type":"signal","to":{"group":"g"},"payload":{}}'],
+  ['to as a string', '{"type":"signal","to":"g/p","payload":{}}'],
+  [
+    'to with an extra member',
+    '{"type":"signal","to":{"group":"g","peer":"p","ip":"x"},"payload":{}}',
+  ],
+  ['a pattern as target peer', '{"type":"signal","to":{"group":"g","peer":"*"},"payload":{}}'],
+  [
+    'a pattern as target group',
+    '{"type":"signal","to":{"group":"room-*","peer":"p"},"payload":{}}',
+  ],
+  ['":" in a target id', '{"type":"signal","to":{"group":"g","peer":"a:b"},"payload":{}}'],
+  ['an empty target id', '{"type":"signal","to":{"group":"","peer":"p"},"payload":{}}'],
+  [
+    'a 65-character target id',
+    `{"type":"signal","to":{"group":"g","peer":"${'p'.repeat(65)}"},"payload":{}}`,
+  ],
+  ['an empty ref', '{"type":"signal","to":{"group":"g","peer":"p"},"payload":{},"ref":""}'],
+  [
+    'a 65-character ref',
+    `{"type":"signal","to":{"group":"g","peer":"p"},"payload":{},"ref":"${'r'.repeat(65)}"}`,
+  ],
+  ['a numeric ref', '{"type":"token","token":"t","ref":7}'],
+  ['an empty token', '{"type":"token","token":""}'],
+  ['a non-string token', '{"type":"token","token":{"jwt":"x"}}'],
+  ['a token over 8192 characters', `{"type":"token","token":"${'t'.repeat(8193)}"}`],
+];
+
 describe('decodeSignalClientMessage: malformed frames → ERR_BAD_REQUEST', () => {
-  const cases: [string, string][] = [
-    ['not JSON', 'hello'],
-    ['truncated JSON', '{"type":"ping"'],
-    ['a JSON array', '[{"type":"ping"}]'],
-    ['JSON null', 'null'],
-    ['a JSON string', '"ping"'],
-    ['an empty frame', ''],
-    ['no type', '{"to":{"group":"g","peer":"p"},"payload":1}'],
-    ['an unknown type', '{"type":"join","group":"g"}'],
-    ['a session-protocol type', '{"type":"register","stream":"cam","role":"sender"}'],
-    ['a non-string type', '{"type":1}'],
-    ['an extra field on ping', '{"type":"ping","ref":"x"}'],
-    [
-      'an extra field on signal',
-      '{"type":"signal","to":{"group":"g","peer":"p"},"payload":1,"x":1}',
-    ],
-    ['an extra field on token', '{"type":"token","token":"t","from":"me"}'],
-    ['a missing payload', '{"type":"signal","to":{"group":"g","peer":"p"}}'],
-    ['a missing to', '{"type":"signal","payload":{}}'],
-    ['to without peer', '{"type":"signal","to":{"group":"g"},"payload":{}}'],
-    ['to as a string', '{"type":"signal","to":"g/p","payload":{}}'],
-    [
-      'to with an extra member',
-      '{"type":"signal","to":{"group":"g","peer":"p","ip":"x"},"payload":{}}',
-    ],
-    ['a pattern as target peer', '{"type":"signal","to":{"group":"g","peer":"*"},"payload":{}}'],
-    [
-      'a pattern as target group',
-      '{"type":"signal","to":{"group":"room-*","peer":"p"},"payload":{}}',
-    ],
-    ['":" in a target id', '{"type":"signal","to":{"group":"g","peer":"a:b"},"payload":{}}'],
-    ['an empty target id', '{"type":"signal","to":{"group":"","peer":"p"},"payload":{}}'],
-    [
-      'a 65-character target id',
-      `{"type":"signal","to":{"group":"g","peer":"${'p'.repeat(65)}"},"payload":{}}`,
-    ],
-    ['an empty ref', '{"type":"signal","to":{"group":"g","peer":"p"},"payload":{},"ref":""}'],
-    [
-      'a 65-character ref',
-      `{"type":"signal","to":{"group":"g","peer":"p"},"payload":{},"ref":"${'r'.repeat(65)}"}`,
-    ],
-    ['a numeric ref', '{"type":"token","token":"t","ref":7}'],
-    ['an empty token', '{"type":"token","token":""}'],
-    ['a non-string token', '{"type":"token","token":{"jwt":"x"}}'],
-    ['a token over 8192 characters', `{"type":"token","token":"${'t'.repeat(8193)}"}`],
-  ];
-  for (const [name, text] of cases) {
+  for (const [name, text] of MALFORMED) {
     it(`refuses ${name}`, () => {
       const err = refusal(text);
       expect(err.code).toBe('ERR_BAD_REQUEST');
@@ -188,6 +188,59 @@ describe('decodeSignalClientMessage: malformed frames → ERR_BAD_REQUEST', () =
       'to.peer',
     );
     expect(refusal('{"type":"signal","to":{"group":"g","peer":"p"}}').message).toContain('payload');
+  });
+});
+
+describe('wellFormedSignal: the hand check agrees with the schema', () => {
+  const valid = [
+    GOLDEN_SIGNAL,
+    GOLDEN_CANDIDATE,
+    '{"type":"signal","to":{"group":"g","peer":"p"},"payload":null}',
+    '{"type":"signal","to":{"peer":"p","group":"g"},"payload":[1],"ref":"r"}',
+    `{"type":"signal","to":{"group":"${'g'.repeat(64)}","peer":"a.b_c@d+e-f"},"payload":"x","ref":"${'r'.repeat(64)}"}`,
+  ];
+  const tricky = [
+    GOLDEN_TOKEN,
+    GOLDEN_PING,
+    '{"type":"signal","to":{"group":"g","peer":"p"},"payload":1,"__proto__":{"x":1}}',
+    '{"type":"signal","to":{"group":"g","peer":"p","__proto__":{}},"payload":1}',
+    '{"type":"signal","to":["g","p"],"payload":1}',
+    '{"type":"signal","to":null,"payload":1}',
+    '{"type":"signal","to":{"group":1,"peer":"p"},"payload":1}',
+    '{"type":"signal","to":{"group":"g","peer":"p"},"payload":1,"ref":7}',
+    '{"type":"signal","to":{"group":"g","peer":"p"},"payload":1,"ref":null}',
+    '{"type":"signal","to":{"group":"g","peer":"p\\n"},"payload":1}',
+    '{"type":"signal","to":{"group":"g","peer":"p"},"payload":{},"type":"ping"}',
+    '{"type":"Signal","to":{"group":"g","peer":"p"},"payload":1}',
+  ];
+  const json = [...valid, ...tricky, ...MALFORMED.map(([, text]) => text)].flatMap((text) => {
+    try {
+      return [JSON.parse(text) as unknown];
+    } catch {
+      return [];
+    }
+  });
+
+  it('accepts exactly what SignalMessage accepts, as the same message', () => {
+    expect(json.length).toBeGreaterThan(40);
+    let accepted = 0;
+    for (const v of json) {
+      const parsed = SignalMessage.safeParse(v);
+      const fast = wellFormedSignal(v);
+      expect(fast !== undefined, JSON.stringify(v)).toBe(parsed.success);
+      if (fast !== undefined) {
+        accepted++;
+        expect(fast).toEqual(parsed.data);
+      }
+    }
+    expect(accepted).toBe(valid.length);
+  });
+
+  it('leaves every other frame to the schema, which still decodes or refuses it', () => {
+    expect(decodeSignalClientMessage(GOLDEN_TOKEN).type).toBe('token');
+    expect(codeOf('{"type":"signal","to":{"group":"g","peer":"p"},"payload":1,"ref":7}')).toBe(
+      'ERR_BAD_REQUEST',
+    );
   });
 });
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PunchError, type ErrorCode } from '../errors.js';
 import { utf8 } from '../encoding.js';
 import type { IceServer } from '../signal/ice.js';
-import { PeerRefSchema, type PeerRef } from '../signal/policy.js';
+import { ID_PATTERN, PeerRefSchema, type PeerRef } from '../signal/policy.js';
 import { MAX_FRAME_BYTES, describeIssues } from './messages.js';
 
 /**
@@ -78,11 +78,16 @@ export function decodeSignalClientMessage(text: string, byteLength?: number): Si
   } catch (cause) {
     throw new PunchError('ERR_BAD_REQUEST', 'a message is one JSON object', { cause });
   }
-  const parsed = SignalClientMessageSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new SignalDecodeError('ERR_BAD_REQUEST', describeIssues(parsed.error), refIn(json));
+  // Nearly every frame is a well-formed `signal`: checked by hand, it skips the schema walk.
+  // Anything else, a refusal included, goes through the schema, which names what is wrong.
+  let m: SignalClientMessage | undefined = wellFormedSignal(json);
+  if (m === undefined) {
+    const parsed = SignalClientMessageSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new SignalDecodeError('ERR_BAD_REQUEST', describeIssues(parsed.error), refIn(json));
+    }
+    m = parsed.data;
   }
-  const m = parsed.data;
   // The payload is part of the frame: a frame within the payload limit needs no second look.
   if (
     m.type === 'signal' &&
@@ -96,6 +101,34 @@ export function decodeSignalClientMessage(text: string, byteLength?: number): Si
     );
   }
   return m;
+}
+
+/**
+ * `v` as a `signal` message when it is exactly what `SignalMessage` accepts (no other keys,
+ * valid ids, a payload, a valid ref), else undefined (the schema then decides and explains).
+ * A unit test holds it to the schema's verdict on every case the schema tests cover.
+ */
+export function wellFormedSignal(v: unknown): SignalClientMessage | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const m = v as Record<string, unknown>;
+  if (m.type !== 'signal' || !Object.hasOwn(m, 'payload') || m.payload === undefined) {
+    return undefined;
+  }
+  for (const k in m) {
+    if (k !== 'type' && k !== 'to' && k !== 'payload' && k !== 'ref') return undefined;
+  }
+  const ref = m.ref;
+  if (ref !== undefined && !(typeof ref === 'string' && ref.length >= 1 && ref.length <= 64)) {
+    return undefined;
+  }
+  const to = m.to;
+  if (typeof to !== 'object' || to === null) return undefined;
+  const t = to as Record<string, unknown>;
+  for (const k in t) if (k !== 'group' && k !== 'peer') return undefined;
+  const { group, peer } = t;
+  if (typeof group !== 'string' || typeof peer !== 'string') return undefined;
+  if (!ID_PATTERN.test(group) || !ID_PATTERN.test(peer)) return undefined;
+  return m as SignalClientMessage;
 }
 
 /** A frame that parsed as JSON but is not a valid message; `ref` echoes the client's label. */
