@@ -164,16 +164,19 @@ export function tables(CONFIG, summary, payload) {
 export function verdict(CONFIG, { punch, peer, bare }) {
   if (punch === undefined || peer === undefined || bare === undefined) return undefined;
   const t = punch.throughput;
-  const checks = [
+  const mark = ([what, ok]) => `${what} ${ok ? '✓' : '✗'}`;
+  // The issue's target: the sustained rate and its p99, and the rate beside bare ws.
+  const targets = [
     ['msgs/s ≥ PeerJS', t.perSecond >= peer.throughput.perSecond],
     ['p99 under load ≤ PeerJS', t.latency.p99 <= peer.throughput.latency.p99],
-    ...CONFIG.latencyPairs.map((n) => [
-      `RTT p99 (${pairsLabel(n)}) ≤ PeerJS`,
-      punch.latency[n].rtt.p99 <= peer.latency[n].rtt.p99,
-    ]),
     ['msgs/s ≥ 0.8 × bare ws', t.perSecond >= 0.8 * bare.throughput.perSecond],
   ];
-  return checks.map(([what, ok]) => `${what} ${ok ? '✓' : '✗'}`).join('; ');
+  // Shown beside them, not part of the target: one message at a time, nothing to batch.
+  const pingPong = CONFIG.latencyPairs.map((n) => [
+    `RTT p99 (${pairsLabel(n)}) ≤ PeerJS`,
+    punch.latency[n].rtt.p99 <= peer.latency[n].rtt.p99,
+  ]);
+  return `${targets.map(mark).join('; ')} (ping-pong, informational: ${pingPong.map(mark).join('; ')})`;
 }
 
 /** Everything odd about single runs: wrong or missing deliveries, time caps, a busy machine. */

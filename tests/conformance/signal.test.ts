@@ -396,6 +396,24 @@ describe('audit', () => {
   });
 });
 
+describe('metrics', () => {
+  const delivered = async (): Promise<number> => {
+    const r = await call(host.url, 'GET', '/metrics');
+    const m = /^punch_signals_total\{outcome="delivered"\} (\d+)/m.exec(r.text);
+    return Number(m?.[1] ?? 0);
+  };
+
+  it('punch_signals_total counts every signal, where the audit log keeps one a minute', async () => {
+    const a = await connect(await peerOf('met', 'alice'));
+    const b = await connect(await peerOf('met', 'bob'));
+    const before = await delivered();
+    for (let i = 0; i < 3; i++)
+      a.send({ type: 'signal', to: { group: 'met', peer: 'bob' }, payload: i });
+    for (let i = 0; i < 3; i++) await b.next('signal', (m) => m.payload === i);
+    expect((await delivered()) - before).toBe(3);
+  });
+});
+
 describe('floods', () => {
   it('a message flood is cut off with ERR_RATE_LIMITED; other peers keep being served', async () => {
     const limited = await startHost({ rateLimits: 'default' });

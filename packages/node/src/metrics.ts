@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SignalOutcome } from '@punch/core';
 
 /** The Node host's Prometheus metrics, on their own registry. */
 export function createMetrics(sources: { sessions: () => number; connections: () => number }) {
@@ -40,13 +41,22 @@ export function createMetrics(sources: { sessions: () => number; connections: ()
       labelNames: ['limit'] as const,
       registers: [registry],
     }),
-    signals: new Counter({
-      name: 'punch_signals_total',
-      help: 'Project signals by outcome (delivered, refused by either policy, offline)',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
-    }),
   };
+  // Every signal counts; kept in plain numbers on the hot path, handed over when scraped.
+  const signals = new Map<SignalOutcome, number>();
+  const signalsReported = new Map<SignalOutcome, number>();
+  new Counter({
+    name: 'punch_signals_total',
+    help: 'Project signals by outcome (delivered, refused by either policy, offline)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    collect() {
+      for (const [outcome, n] of signals) {
+        this.inc({ outcome }, n - (signalsReported.get(outcome) ?? 0));
+        signalsReported.set(outcome, n);
+      }
+    },
+  });
   // Counted in a plain number on the hot path and handed to prom-client when scraped.
   let wsMessages = 0;
   let wsMessagesReported = 0;
@@ -80,6 +90,9 @@ export function createMetrics(sources: { sessions: () => number; connections: ()
     /** One WebSocket message received. */
     wsMessage(): void {
       wsMessages++;
+    },
+    signal(outcome: SignalOutcome): void {
+      signals.set(outcome, (signals.get(outcome) ?? 0) + 1);
     },
   };
 }

@@ -272,7 +272,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
             iceServers: (conn, identity) => ws.iceFor(conn, identity),
             audit: (event) => {
               projects.appendAudit(event);
-              if (event.kind === 'signal') metrics.signals.inc({ outcome: event.outcome });
+            },
+            onSignal: (outcome) => {
+              metrics.signal(outcome);
             },
             onEmpty: (r) => {
               if (signalRooms.get(project) === r) signalRooms.delete(project);

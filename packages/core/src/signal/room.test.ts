@@ -95,6 +95,7 @@ let verifyImpl: (token: string) => Promise<PeerIdentity>;
 let iceCalls: { conn: string; identity: PeerIdentity }[];
 let iceImpl: (identity: PeerIdentity) => Promise<IceServer[]>;
 let empties: SignalRoom[];
+let counted: string[];
 let room: SignalRoom;
 let nextId: number;
 
@@ -125,6 +126,9 @@ function makeRoom(messageLimit?: LimitSpec): SignalRoom {
     onEmpty: (r) => {
       empties.push(r);
     },
+    onSignal: (outcome) => {
+      counted.push(outcome);
+    },
     ...(messageLimit === undefined ? {} : { messageLimit }),
   });
 }
@@ -154,6 +158,7 @@ beforeEach(() => {
   iceCalls = [];
   iceImpl = (identity) => Promise.resolve(iceFor(identity));
   empties = [];
+  counted = [];
   nextId = 0;
   room = makeRoom();
 });
@@ -806,6 +811,28 @@ describe('audit', () => {
       `bill offline ${T0 + AUDIT_WINDOW_MS}`,
     ]);
     expect(audit[3]?.from).toEqual({ group: 'g', peer: 'alice' });
+  });
+
+  it('counts every signal for metrics, where the audit log coalesces', () => {
+    const a = join('g', 'alice', { allow: [{ group: 'g', peer: 'b*' }] });
+    join('g', 'bob');
+    join('g', 'bert', { allow: [] });
+    for (let i = 0; i < 3; i++) signal(a, 'g', 'bob', i);
+    signal(a, 'g', 'bert', 1);
+    signal(a, 'g', 'bill', 1);
+    signal(a, 'g', 'carol', 1);
+    signal(a, 'g', 'bill', 2);
+    send(a, { type: 'signal', to: { group: 'g' }, payload: 1 }); // malformed: not a signal
+    expect(counted).toEqual([
+      'delivered',
+      'delivered',
+      'delivered',
+      'refused-by-target-policy',
+      'offline',
+      'refused-by-sender-policy',
+      'offline',
+    ]);
+    expect(audit.filter((e) => e.kind === 'signal')).toHaveLength(4);
   });
 
   it('stamps events with the room clock', () => {

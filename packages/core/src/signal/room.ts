@@ -7,7 +7,7 @@ import {
   decodeSignalClientMessage,
   type SignalCloseReason,
 } from '../wire/signal.js';
-import type { AuditEvent } from './audit.js';
+import type { AuditEvent, AuditOutcome } from './audit.js';
 import type { SignalConn } from './conn.js';
 import { SIGNAL_HANDLERS } from './handlers.js';
 import type { IceServer } from './ice.js';
@@ -23,10 +23,21 @@ export interface SignalRoomDeps {
   /** The ICE servers for a peer with this identity (TURN credentials end with its token). */
   readonly iceServers: (conn: SignalConn, identity: PeerIdentity) => Promise<IceServer[]>;
   readonly audit: (event: AuditEvent) => void;
+  /**
+   * Called for every signal with its outcome (metrics). The audit log coalesces repeats; this
+   * does not, so keep it cheap: a counter, not I/O.
+   */
+  readonly onSignal?: (outcome: SignalOutcome) => void;
   readonly messageLimit?: LimitSpec;
   /** Called when the last peer leaves (the host may forget the room). */
   readonly onEmpty?: (room: SignalRoom) => void;
 }
+
+/** What became of one `signal`. */
+export type SignalOutcome = Extract<
+  AuditOutcome,
+  'delivered' | 'refused-by-sender-policy' | 'refused-by-target-policy' | 'offline'
+>;
 
 /** One frame as received: its text (null for a binary frame) and, when known, its size in bytes. */
 interface Frame {
@@ -201,24 +212,23 @@ export class SignalRoom {
     const st = this.#state.get(conn);
     if (st === undefined) return;
     if (!allows(conn.identity.allow, to)) {
+      this.#deps.onSignal?.('refused-by-sender-policy');
       this.#audit('signal', conn.identity, to, 'refused-by-sender-policy');
       throw new PunchError('ERR_POLICY_DENIED', `your token does not allow ${to.group}/${to.peer}`);
     }
     const key = keyOf(to);
     const target = this.#peers.get(key);
     if (target === undefined || !allows(target.identity.allow, st.from)) {
-      this.#audit(
-        'signal',
-        conn.identity,
-        to,
-        target === undefined ? 'offline' : 'refused-by-target-policy',
-      );
+      const outcome = target === undefined ? 'offline' : 'refused-by-target-policy';
+      this.#deps.onSignal?.(outcome);
+      this.#audit('signal', conn.identity, to, outcome);
       throw new PunchError(
         'ERR_PEER_UNAVAILABLE',
         `${to.group}/${to.peer} is not available to you`,
       );
     }
     target.send({ type: 'signal', from: st.from, payload });
+    this.#deps.onSignal?.('delivered');
     // The hot path: a delivered signal is audited once per window per (sender socket, target),
     // looked up by the key already built, without composing the general audit key.
     const at = this.#deps.now();
