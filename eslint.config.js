@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/core/src/**/*.ts'],
+    files: ['packages/core/src/**/*.ts', 'packages/cloudflare/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -27,7 +27,7 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^(node:|fs$|path$|os$|crypto$|dgram$|net$|http$|child_process$)',
-              message: 'core uses web standards only: no Node modules.',
+              message: 'core and the Workers host use web standards only: no Node modules.',
             },
           ],
         },

@@ -23,6 +23,22 @@ export default defineConfig({
         test: {
           name: 'conformance',
           include: ['tests/conformance/**/*.test.ts'],
+          env: { PUNCH_CONFORMANCE_HOST: 'node' },
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        // The same suite against the Cloudflare host on a local workerd (Miniflare).
+        extends: true,
+        test: {
+          name: 'conformance-workerd',
+          include: ['tests/conformance/**/*.test.ts', 'tests/workerd/**/*.test.ts'],
+          env: {
+            PUNCH_CONFORMANCE_HOST: 'workerd',
+            WRANGLER_SEND_METRICS: 'false',
+            CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+          },
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

@@ -229,6 +229,18 @@ export class WsClient {
     });
   }
 
+  /**
+   * Waits until the server has handled everything sent so far (a ping's pong comes back after
+   * it), without taking any other message: what arrived meanwhile is still there for `next`.
+   */
+  async settle(): Promise<void> {
+    const cursor = this.#cursor;
+    this.send({ type: 'ping' });
+    const pong = await this.next('pong');
+    this.received.splice(this.received.indexOf(pong), 1);
+    this.#cursor = cursor;
+  }
+
   /** Messages of `type` received so far. */
   all(type: string): Msg[] {
     return this.received.filter((m) => m.type === type);
@@ -335,4 +347,26 @@ export class UdpPeer {
 export function sidOf(token: string): string {
   const payload = token.slice(2).split('.')[0] ?? '';
   return (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sid: string }).sid;
+}
+
+/** Where `registered` tells an agent to send STUN; null from a host without STUN of its own. */
+export type Bind = { host: string; port: number; username: string } | null;
+
+/**
+ * An agent tells Punch the public endpoint of its media socket `udp`. With a binding it sends
+ * STUN there and the host records what it observes (Node); without one (Workers) it claims the
+ * endpoint its own STUN server reported (here: loopback) with `endpoint`, from the same IP.
+ * Resolves once the host has it.
+ */
+export async function announce(
+  ws: WsClient,
+  udp: UdpPeer,
+  slot: { stream: string; role: 'sender' | 'receiver' },
+  bind: Bind,
+): Promise<{ ip: string; port: number }> {
+  if (bind !== null) return udp.stun(bind.host, bind.port, bind.username);
+  const mapped = { ip: '127.0.0.1', port: udp.port };
+  ws.send({ type: 'endpoint', stream: slot.stream, role: slot.role, public: mapped });
+  await ws.settle();
+  return mapped;
 }

@@ -28,8 +28,8 @@ export interface Host {
   restart(options?: { secret?: string; previousSecret?: string }): Promise<void>;
   /** Creates a projects-realm account the host's own way; resolves to its `pa_` key. */
   createAccount(name: string): Promise<string>;
-  /** Rows the host still stores for a session, where the host can tell (Node: SQLite). */
-  rowCounts?(session: string): { sessions: number; health: number };
+  /** Rows the host still stores for a session (Node: its SQLite file; workerd: the object's). */
+  rowCounts(session: string): Promise<{ sessions: number; health: number }>;
   stop(): Promise<void>;
 }
 
@@ -39,10 +39,155 @@ const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta
 
 const RAISED = ['create=100000', 'read=100000', 'connect=100000', 'message=100000/1'];
 
-export async function startHost(options: HostOptions = {}): Promise<Host> {
+/** Which host this run of the suite talks to (PUNCH_CONFORMANCE_HOST, default `node`). */
+export const HOST_KIND = hostKind();
+
+function hostKind(): 'node' | 'workerd' {
   const kind = process.env.PUNCH_CONFORMANCE_HOST ?? 'node';
-  if (kind !== 'node') throw new Error(`unknown PUNCH_CONFORMANCE_HOST "${kind}" (known: node)`);
-  return startNodeHost(options);
+  if (kind !== 'node' && kind !== 'workerd')
+    throw new Error(`unknown PUNCH_CONFORMANCE_HOST "${kind}" (known: node, workerd)`);
+  return kind;
+}
+
+/**
+ * What differs between hosts, each for a reason docs/hosts.md gives. Tests of a feature a host
+ * does not have are skipped on that host by name (`it.skipIf(!CAN.stun)`), never silently.
+ */
+export const CAN = {
+  /** Punch's own STUN on UDP (Workers has no UDP: agents send `endpoint`). */
+  stun: HOST_KIND === 'node',
+  /** The projects realm (accounts, keys, `/api/signal`). */
+  projects: HOST_KIND === 'node',
+  /** Prometheus `/metrics` (Workers: Workers Analytics and Logs instead). */
+  metrics: HOST_KIND === 'node',
+} as const;
+
+export async function startHost(options: HostOptions = {}): Promise<Host> {
+  return HOST_KIND === 'workerd' ? startWorkerdHost(options) : startNodeHost(options);
+}
+
+const RAISED_WORKERD = RAISED.join(',');
+
+/**
+ * The Cloudflare host on a local workerd through Miniflare: the Worker bundled with esbuild
+ * from packages/cloudflare, its session Durable Objects on SQLite kept in a temp directory (so a
+ * restart keeps them), no network and no Cloudflare account. Miniflare sets CF-Connecting-IP
+ * from the socket, as the edge does.
+ */
+async function startWorkerdHost(options: HostOptions): Promise<Host> {
+  const { Miniflare, Log, LogLevel } = await import('miniflare');
+  const dir = mkdtempSync(join(tmpdir(), 'punch-workerd-'));
+  const script = await bundleWorker(dir);
+  const logs: string[] = [];
+  let secret = options.secret ?? DEFAULT_SECRET;
+  let previous = options.previousSecret;
+  let port = 0;
+  let mf: InstanceType<typeof Miniflare> | undefined;
+
+  const capture = (stream: NodeJS.ReadableStream): void => {
+    let buffer = '';
+    stream.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        logs.push(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+      }
+    });
+  };
+  const launch = async (): Promise<void> => {
+    const bindings: Record<string, string> = { PUNCH_SECRET: secret };
+    if (previous !== undefined) bindings.PUNCH_SECRET_PREVIOUS = previous;
+    if (options.rateLimits !== 'default') bindings.PUNCH_RATE_LIMITS = RAISED_WORKERD;
+    mf = new Miniflare({
+      host: '127.0.0.1',
+      port,
+      cf: false,
+      modules: true,
+      scriptPath: script,
+      modulesRoot: dir,
+      compatibilityDate: '2026-04-20',
+      durableObjects: { SESSIONS: { className: 'SessionObject', useSQLite: true } },
+      durableObjectsPersist: join(dir, 'state'),
+      // The built web app, as wrangler.jsonc binds it: the Worker runs first and serves it.
+      assets: {
+        directory: WEB_DIST,
+        binding: 'ASSETS',
+        routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true },
+      },
+      bindings,
+      log: new Log(LogLevel.WARN),
+      handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
+        capture(stdout);
+        capture(stderr);
+      },
+    });
+    try {
+      const url = await mf.ready;
+      port = Number(url.port);
+    } catch (err) {
+      throw new Error(`workerd did not start:\n${logs.slice(-30).join('\n')}`, { cause: err });
+    }
+  };
+
+  await launch();
+  return {
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    stunPort: null,
+    get secret() {
+      return secret;
+    },
+    logs,
+    async restart(o) {
+      await mf?.dispose();
+      if (o?.secret !== undefined) secret = o.secret;
+      previous = o?.previousSecret;
+      await launch();
+    },
+    createAccount() {
+      return Promise.reject(new Error('the workerd host has no projects realm yet'));
+    },
+    async rowCounts(session) {
+      if (mf === undefined) throw new Error('workerd is not running');
+      const ns = await mf.getDurableObjectNamespace('SESSIONS');
+      const stub = ns.get(ns.idFromName(session)) as unknown as {
+        rowCounts(): Promise<{ sessions: number; health: number }>;
+      };
+      return await stub.rowCounts();
+    },
+    async stop() {
+      await mf?.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const WORKER_ENTRY = fileURLToPath(
+  new URL('../../packages/cloudflare/src/worker.ts', import.meta.url),
+);
+const WEB_DIST = fileURLToPath(new URL('../../packages/web/dist', import.meta.url));
+const CORE_ENTRY = fileURLToPath(new URL('../../packages/core/src/index.ts', import.meta.url));
+
+/** The Worker as one ES module, the way wrangler bundles it (core from its source). */
+async function bundleWorker(dir: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const outfile = join(dir, 'worker.mjs');
+  await build({
+    entryPoints: [WORKER_ENTRY],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    external: ['cloudflare:*'],
+    alias: { '@punch/core': CORE_ENTRY },
+    logLevel: 'warning',
+  });
+  return outfile;
 }
 
 async function startNodeHost(options: HostOptions): Promise<Host> {
@@ -161,25 +306,29 @@ async function startNodeHost(options: HostOptions): Promise<Host> {
       return (JSON.parse(out) as { key: string }).key;
     },
     rowCounts(session) {
-      const db = new Database(join(dataDir, 'punch.sqlite'), {
-        readonly: true,
-        fileMustExist: true,
-      });
-      try {
-        const s = db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE id = ?').get(session) as {
-          n: number;
-        };
-        const h = db.prepare('SELECT COUNT(*) AS n FROM health WHERE session = ?').get(session) as {
-          n: number;
-        };
-        return { sessions: s.n, health: h.n };
-      } finally {
-        db.close();
-      }
+      return Promise.resolve(nodeRowCounts(dataDir, session));
     },
     async stop() {
       await kill();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function nodeRowCounts(dataDir: string, session: string): { sessions: number; health: number } {
+  const db = new Database(join(dataDir, 'punch.sqlite'), {
+    readonly: true,
+    fileMustExist: true,
+  });
+  try {
+    const s = db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE id = ?').get(session) as {
+      n: number;
+    };
+    const h = db.prepare('SELECT COUNT(*) AS n FROM health WHERE session = ?').get(session) as {
+      n: number;
+    };
+    return { sessions: s.n, health: h.n };
+  } finally {
+    db.close();
+  }
 }

@@ -7,11 +7,13 @@ import { startHost, type Host } from './host.js';
 import {
   UdpPeer,
   WsClient,
+  announce,
   call,
   codeOf,
   createSession,
   peerToken,
   type Created,
+  type Bind,
 } from './client.js';
 
 let host: Host;
@@ -168,6 +170,7 @@ describe('View stream health — admin: all; peer: own stream only', () => {
         stats: { path: 'direct', rttMs: 12, lossPct: 0.5 },
       });
     }
+    await sender.settle(); // both reports handled before the tests read them
   });
   afterAll(() => {
     for (const c of [sender, adminWs, peerWs]) c.close();
@@ -296,8 +299,7 @@ describe('cross-stream isolation', () => {
     const a = await WsClient.connect(host.url, s.session, s.token);
     a.send({ type: 'register', stream: 'cam-close', role: 'receiver' });
     const reg = await a.next('registered');
-    const bind = reg.bind as { host: string; port: number; username: string };
-    await u.stun(bind.host, bind.port, bind.username);
+    await announce(a, u, { stream: 'cam-close', role: 'receiver' }, reg.bind as Bind);
     const peer = await WsClient.connect(host.url, s.session, wide);
     peer.send({ type: 'ping' });
     await peer.next('pong');

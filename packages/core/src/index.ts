@@ -20,6 +20,7 @@ export * from './session/handlers.js';
 export * from './stun/stun.js';
 export * from './http/auth.js';
 export * from './http/body.js';
+export * from './http/problem.js';
 export * from './http/api.js';
 export * from './http/pages.js';
 export * from './http/openapi.js';

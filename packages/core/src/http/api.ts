@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { routePath } from 'hono/route';
-import { PunchError, toProblem } from '../errors.js';
+import { PunchError } from '../errors.js';
 import { connectionStrings } from '../connect.js';
 import type { Logger } from '../logger.js';
 import { generatePassphrase, randomId, type RandomBytes, webRandom } from '../passphrase.js';
@@ -23,6 +23,7 @@ import {
 import { NameSchema } from '../wire/common.js';
 import { authenticate, authenticateSession } from './auth.js';
 import { readJson } from './body.js';
+import { problemResponse } from './problem.js';
 import { buildOpenApi } from './openapi.js';
 
 /** Where a host keeps its rooms. */
@@ -113,11 +114,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
         'request failed',
       );
     }
-    const problem = toProblem(err);
-    const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
-    if (err instanceof PunchError && err.retryAfter !== undefined)
-      headers['retry-after'] = String(err.retryAfter);
-    return new Response(JSON.stringify(problem), { status: problem.status, headers });
+    return problemResponse(err);
   });
   app.notFound(() => {
     throw new PunchError('ERR_NOT_FOUND');

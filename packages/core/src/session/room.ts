@@ -63,6 +63,21 @@ interface ConnState {
 const other = (role: PeerRole): PeerRole => (role === 'sender' ? 'receiver' : 'sender');
 
 /**
+ * What a room knows of one connection beyond its socket: enough to take it back after the
+ * host forgot the room (a Durable Object that hibernated keeps its sockets, not its memory).
+ */
+export interface ConnSnapshot {
+  readonly claims: TokenClaims;
+  readonly slots: readonly {
+    readonly stream: string;
+    readonly role: PeerRole;
+    readonly username: string;
+    readonly public: Endpoint | null;
+    readonly local: readonly Endpoint[];
+  }[];
+}
+
+/**
  * A session's live state: who is connected, who holds which stream slot, each side's UDP
  * endpoint, pairing, tally and health. Pure: the host supplies sockets, storage and a clock.
  * Every method runs in one turn; messages are handled in the order they arrive.
@@ -135,6 +150,89 @@ export class Room {
       if (coversStream(conn.claims, name))
         conn.send({ type: 'stream', ...this.#streamView(name, now) });
     }
+  }
+
+  /** What the room holds for `conn` (see `resume`); undefined when it is not in the room. */
+  snapshot(conn: Conn): ConnSnapshot | undefined {
+    const state = this.#conns.get(conn);
+    if (state === undefined) return undefined;
+    const slots: ConnSnapshot['slots'][number][] = [];
+    for (const key of state.slots) {
+      const [stream, role] = key.split('/') as [string, PeerRole];
+      const slot = this.#streams.get(stream)?.[role];
+      if (slot?.conn !== conn) continue;
+      slots.push({
+        stream,
+        role,
+        username: slot.username,
+        public: slot.public ?? null,
+        local: slot.local,
+      });
+    }
+    return { claims: conn.claims, slots };
+  }
+
+  /**
+   * Takes back a connection that was in this room before the host forgot it, with the slots
+   * its snapshot held: no `welcome`, no `registered`, no `peer` again (the client has them).
+   * Call it for every surviving connection, then `settle()`.
+   */
+  resume(conn: Conn, snapshot: ConnSnapshot): void {
+    if (this.#closed || this.#conns.has(conn)) return;
+    conn.claims = snapshot.claims;
+    const state: ConnState = {
+      limiter: new MessageLimiter(this.#deps.messageLimit ?? RATE_LIMITS.message),
+      slots: new Set(),
+    };
+    this.#conns.set(conn, state);
+    for (const s of snapshot.slots) {
+      const slots = this.#streams.get(s.stream);
+      if (slots === undefined || slots[s.role] !== undefined) continue;
+      slots[s.role] = {
+        conn,
+        username: s.username,
+        public: s.public ?? undefined,
+        local: [...s.local],
+        lastHealth: undefined,
+        lastStoredAt: Number.NEGATIVE_INFINITY,
+      };
+      state.slots.add(`${s.stream}/${s.role}`);
+    }
+  }
+
+  /**
+   * After `resume`: streams whose both sides are known count as paired (their `peer` messages
+   * went out before), and the current views count as published, so nothing is sent twice.
+   */
+  settle(): void {
+    const now = this.now();
+    for (const [name, s] of this.#streams) {
+      if (s.sender?.public !== undefined && s.receiver?.public !== undefined)
+        s.pairedKey = pairKey(s.sender, s.receiver);
+      this.#published.set(name, JSON.stringify(this.#streamView(name, now)));
+    }
+  }
+
+  /**
+   * When `tick` next has something to do, in milliseconds since the epoch: the session's
+   * expiry, a token's expiry, or a live path going silent. For hosts that wake on a timer
+   * (a Durable Object alarm) rather than ticking every second.
+   */
+  nextTickAt(): number {
+    let at = this.record.expiresAt * 1000;
+    for (const c of this.#conns.keys()) {
+      if (c.claims.exp < this.record.expiresAt) at = Math.min(at, c.claims.exp * 1000);
+    }
+    for (const s of this.#streams.values()) {
+      for (const slot of [s.sender, s.receiver]) {
+        const h = slot?.lastHealth;
+        if (h !== undefined) {
+          const silentAt = h.at + HEALTH_LIVE_MS + 1;
+          if (silentAt > this.now()) at = Math.min(at, silentAt);
+        }
+      }
+    }
+    return at;
   }
 
   /** The socket is gone: free its slots and tell the other sides. */
@@ -286,7 +384,7 @@ export class Room {
     const s = this.#slots(stream);
     const { sender, receiver } = s;
     if (sender?.public === undefined || receiver?.public === undefined) return;
-    const key = JSON.stringify([sender.public, sender.local, receiver.public, receiver.local]);
+    const key = pairKey(sender, receiver);
     if (s.pairedKey === key) return;
     s.pairedKey = key;
     const base = {
@@ -494,6 +592,10 @@ export class Room {
 }
 
 type PresenceView = StreamViewMessage['sender'];
+
+function pairKey(sender: Slot, receiver: Slot): string {
+  return JSON.stringify([sender.public, sender.local, receiver.public, receiver.local]);
+}
 
 function remoteOf(slot: Slot): { ip: string; port: number; local?: Endpoint[] } {
   const p = slot.public as Endpoint;

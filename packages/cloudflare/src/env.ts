@@ -1,0 +1,76 @@
+import {
+  KeyRing,
+  PunchError,
+  RATE_LIMITS,
+  parseLimitOverride,
+  type LimitConfig,
+} from '@punch/core';
+
+/** The Worker's bindings (wrangler.jsonc) and secrets (`wrangler secret put`). */
+export interface Env {
+  /** One Durable Object per session, addressed by the session's name. */
+  readonly SESSIONS: DurableObjectNamespace;
+  /** The built dashboard and operator page (packages/web/dist), when deployed with them. */
+  readonly ASSETS?: Fetcher;
+  /** Signs and verifies `p_` tokens: at least 32 bytes. */
+  readonly PUNCH_SECRET?: string;
+  /** Still verifies during a rotation; never signs. */
+  readonly PUNCH_SECRET_PREVIOUS?: string;
+  /** Rate-limit overrides, e.g. `create=20,connect=50/60` (the `--rate-limit` syntax). */
+  readonly PUNCH_RATE_LIMITS?: string;
+  /** Base of links and QR codes; default: the scheme and host of each request. */
+  readonly PUNCH_PUBLIC_URL?: string;
+}
+
+const rings = new WeakMap<Env, Promise<KeyRing>>();
+
+/**
+ * The signing keys from the secrets, made once per isolate. A missing or short secret is an
+ * operator error with a fix in the message, never a signature made with a weak key.
+ */
+export function keyRing(env: Env): Promise<KeyRing> {
+  let ring = rings.get(env);
+  if (ring === undefined) {
+    const secret = env.PUNCH_SECRET;
+    ring =
+      secret === undefined || secret === ''
+        ? Promise.reject(
+            new PunchError(
+              'ERR_INTERNAL',
+              'PUNCH_SECRET is not set: run `wrangler secret put PUNCH_SECRET`',
+            ),
+          )
+        : KeyRing.fromSecrets(
+            secret,
+            env.PUNCH_SECRET_PREVIOUS === undefined || env.PUNCH_SECRET_PREVIOUS === ''
+              ? []
+              : [env.PUNCH_SECRET_PREVIOUS],
+          );
+    rings.set(env, ring);
+  }
+  return ring;
+}
+
+/** The seed's rate limits with the operator's overrides from PUNCH_RATE_LIMITS. */
+export function limitConfig(env: Env): LimitConfig {
+  const limits: LimitConfig = { ...RATE_LIMITS };
+  for (const text of (env.PUNCH_RATE_LIMITS ?? '').split(',')) {
+    if (text.trim() === '') continue;
+    const [name, spec] = parseLimitOverride(text.trim());
+    limits[name] = spec;
+  }
+  return limits;
+}
+
+/** The client's IP as Cloudflare saw it (`CF-Connecting-IP`, set by the edge). */
+export function clientIp(req: Request): string {
+  return req.headers.get('cf-connecting-ip') ?? 'unknown';
+}
+
+/** Base URL for links: the configured public URL, else the request's own scheme and host. */
+export function publicBase(env: Env, req: Request): string {
+  if (env.PUNCH_PUBLIC_URL !== undefined && env.PUNCH_PUBLIC_URL !== '')
+    return env.PUNCH_PUBLIC_URL.replace(/\/+$/, '');
+  const url = new URL(req.url);
+  return `${url.protocol}//${url.host}`;
+}

@@ -1,0 +1,327 @@
+import { DurableObject } from 'cloudflare:workers';
+import {
+  MAX_FRAME_BYTES,
+  PunchError,
+  RateLimiter,
+  Room,
+  WS_PROTOCOL,
+  authenticateSession,
+  createSessionApi,
+  problemResponse,
+  randomId,
+  signToken,
+  utf8,
+  type Conn,
+  type KeyRing,
+  type RoomDeps,
+  type ServerMessage,
+  type SessionRecord,
+  type TokenClaims,
+} from '@punch/core';
+import type { Hono } from 'hono';
+import { clientIp, keyRing, limitConfig, publicBase, type Env } from './env.js';
+import { consoleLogger } from './log.js';
+import { SqlSessionStore } from './store.js';
+
+/** Health history kept per session, as on the Node host. */
+const HEALTH_KEEP_MS = 3600_000;
+const WS_PATH = /^\/api\/session\/([^/]+)\/ws$/;
+/** The Worker limits requests before they get here: the object's own API limits nothing. */
+const UNLIMITED = new RateLimiter({ limit: Number.MAX_SAFE_INTEGER, windowMs: 60_000 });
+
+/** What a hibernatable socket carries through hibernation (the rest is in SQLite). */
+interface Attachment {
+  readonly id: string;
+  readonly ip: string;
+}
+
+/**
+ * One session: its room, its rows (this object's SQLite) and its sockets, accepted as
+ * hibernatable WebSockets. When the object is evicted between messages, the next event builds
+ * the room again from the stored record and each socket's stored snapshot, so peers keep their
+ * identities and slots and the passphrase stays the same. An alarm wakes it when `tick` has
+ * work (expiry, a live path going silent); at the session's end every row is deleted.
+ */
+export class SessionObject extends DurableObject<Env> {
+  readonly #store: SqlSessionStore;
+  readonly #log = consoleLogger('session');
+  readonly #conns = new Map<WebSocket, Conn>();
+  /** The snapshot text last stored per socket id, so unchanged sockets cost no write. */
+  readonly #stored = new Map<string, string>();
+  #keys: KeyRing | undefined;
+  #room: Room | undefined;
+  #app: Hono | undefined;
+  /** The alarm last set (each set is a stored row: only changes are written). */
+  #alarmAt: number | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#store = new SqlSessionStore(ctx.storage.sql);
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#keys = await keyRing(env);
+      this.#wake();
+    });
+  }
+
+  // ---- HTTP and the WebSocket upgrade -------------------------------------------------------
+
+  override async fetch(req: Request): Promise<Response> {
+    try {
+      const url = new URL(req.url);
+      const ws = WS_PATH.exec(url.pathname);
+      const res =
+        ws !== null && req.headers.get('upgrade')?.toLowerCase() === 'websocket'
+          ? await this.#upgrade(req, decodeURIComponent(ws[1] ?? ''))
+          : await this.#api().fetch(req);
+      return res;
+    } catch (err) {
+      if (!(err instanceof PunchError)) {
+        this.#log.error({ err: err instanceof Error ? err.name : 'unknown' }, 'request failed');
+      }
+      return problemResponse(err);
+    } finally {
+      this.#after();
+    }
+  }
+
+  async #upgrade(req: Request, id: string): Promise<Response> {
+    const ip = clientIp(req);
+    const { claims, stale, room } = await authenticateSession(
+      this.#authDeps(),
+      req.headers,
+      id,
+      { ip, endpoint: 'GET /api/session/:id/ws' },
+      true,
+    );
+    const pair = new WebSocketPair();
+    const client = pair[0];
+    const server = pair[1];
+    this.ctx.acceptWebSocket(server);
+    const attachment: Attachment = { id: randomId(8), ip };
+    server.serializeAttachment(attachment);
+    const conn = this.#conn(server, attachment, claims);
+    room.join(conn);
+    if (stale) {
+      // Verified by a rotated-out secret: hand over a token signed with the current one.
+      room.refreshToken(conn).catch(() => {
+        server.close(1011, 'token refresh failed');
+      });
+    }
+    const offered = (req.headers.get('sec-websocket-protocol') ?? '')
+      .split(',')
+      .map((p) => p.trim());
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: offered.includes(WS_PROTOCOL) ? { 'sec-websocket-protocol': WS_PROTOCOL } : {},
+    });
+  }
+
+  // ---- hibernatable WebSocket events --------------------------------------------------------
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    try {
+      const conn = this.#conns.get(ws);
+      if (conn === undefined || this.#room === undefined) {
+        ws.close(4410, 'session closed');
+        return;
+      }
+      // The Node host's frame limit (workerd's own is far larger): the same 1009 close.
+      const bytes =
+        typeof message === 'string'
+          ? message.length * 3 <= MAX_FRAME_BYTES
+            ? 0
+            : utf8(message).byteLength
+          : message.byteLength;
+      if (bytes > MAX_FRAME_BYTES) {
+        ws.close(1009, 'message too big');
+        this.#gone(ws);
+        return;
+      }
+      this.#room.receive(conn, typeof message === 'string' ? message : null);
+    } finally {
+      this.#after();
+    }
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    this.#gone(ws);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
+    } catch {
+      // Already closed: nothing to answer.
+    }
+    this.#after();
+  }
+
+  override webSocketError(ws: WebSocket): void {
+    this.#gone(ws);
+    this.#after();
+  }
+
+  override alarm(): void {
+    this.#alarmAt = undefined;
+    const room = this.#room;
+    if (room === undefined) return;
+    this.#store.pruneHealth(Date.now() - HEALTH_KEEP_MS);
+    if (room.tick(Date.now())) room.close('expired');
+    this.#after();
+  }
+
+  // ---- the room, its sockets and its rows ---------------------------------------------------
+
+  /** Builds the room again after the object was evicted (or on first use). */
+  #wake(): void {
+    const record = this.#store.load();
+    if (record === undefined) return;
+    const room = new Room(record, this.#roomDeps());
+    this.#room = room;
+    const snapshots = this.#store.snapshots();
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = ws.deserializeAttachment() as Attachment | null;
+      const snap = a === null ? undefined : snapshots.get(a.id);
+      if (a === null || snap === undefined) {
+        ws.close(1011, 'state lost; reconnect');
+        continue;
+      }
+      const conn = this.#conn(ws, a, snap.claims);
+      room.resume(conn, snap);
+      this.#stored.set(a.id, JSON.stringify(snap));
+    }
+    room.settle();
+    if (room.tick(Date.now())) room.close('expired');
+  }
+
+  #conn(ws: WebSocket, a: Attachment, claims: TokenClaims): Conn {
+    const conn: Conn = {
+      id: a.id,
+      ip: a.ip,
+      // No UDP on Workers: agents learn their endpoint from a STUN server of their own and
+      // send `endpoint`, which the room checks against this socket's IP.
+      stun: null,
+      claims,
+      send(message: ServerMessage) {
+        if (ws.readyState !== WebSocket.READY_STATE_OPEN) return;
+        ws.send(JSON.stringify(message));
+      },
+      close(code: number, reason: string) {
+        try {
+          ws.close(code, reason);
+        } catch {
+          // Already closing.
+        }
+      },
+    };
+    this.#conns.set(ws, conn);
+    return conn;
+  }
+
+  #gone(ws: WebSocket): void {
+    const conn = this.#conns.get(ws);
+    if (conn === undefined) return;
+    this.#conns.delete(ws);
+    this.#room?.leave(conn);
+    this.#store.deleteSnapshot(conn.id);
+    this.#stored.delete(conn.id);
+  }
+
+  /**
+   * After every event: store what changed of each socket's state (hibernation may follow),
+   * forget sockets the room dropped, and set the alarm to when `tick` next has work.
+   */
+  #after(): void {
+    const room = this.#room;
+    if (room === undefined || room.closed) return;
+    for (const [ws, conn] of this.#conns) {
+      const snap = room.snapshot(conn);
+      if (snap === undefined) {
+        this.#conns.delete(ws);
+        this.#store.deleteSnapshot(conn.id);
+        this.#stored.delete(conn.id);
+        continue;
+      }
+      const text = JSON.stringify(snap);
+      if (this.#stored.get(conn.id) === text) continue;
+      this.#store.saveSnapshot(conn.id, text);
+      this.#stored.set(conn.id, text);
+    }
+    const at = room.nextTickAt();
+    if (at !== this.#alarmAt) {
+      this.#alarmAt = at;
+      void this.ctx.storage.setAlarm(at);
+    }
+  }
+
+  #roomDeps(): RoomDeps {
+    const keys = this.#keysOrThrow();
+    return {
+      store: this.#store,
+      log: this.#log,
+      now: () => Date.now(),
+      sign: (claims) => signToken(keys, claims),
+      bindings: null,
+      messageLimit: limitConfig(this.env).message,
+      onClosed: () => {
+        this.#room = undefined;
+        this.#conns.clear();
+        this.#stored.clear();
+        this.#alarmAt = undefined;
+        void this.ctx.storage.deleteAlarm();
+      },
+    };
+  }
+
+  #keysOrThrow(): KeyRing {
+    if (this.#keys === undefined) throw new PunchError('ERR_INTERNAL', 'signing keys not loaded');
+    return this.#keys;
+  }
+
+  #authDeps(): Parameters<typeof authenticateSession>[0] {
+    return {
+      keys: this.#keysOrThrow(),
+      now: () => Date.now(),
+      log: this.#log,
+      rooms: { get: (id) => (this.#room?.id === id ? this.#room : undefined) },
+    };
+  }
+
+  /** The sessions API of core, over this one room. */
+  #api(): Hono {
+    if (this.#app !== undefined) return this.#app;
+    const app = createSessionApi({
+      keys: this.#keysOrThrow(),
+      now: () => Date.now(),
+      log: this.#log,
+      limits: { create: UNLIMITED, read: UNLIMITED },
+      clientIp: (req) => clientIp(req),
+      publicBase: (req) => publicBase(this.env, req),
+      rooms: {
+        get: (id) => (this.#room?.id === id ? this.#room : undefined),
+        create: (record: SessionRecord) => {
+          if (this.#room !== undefined && !this.#room.closed) return undefined;
+          this.#store.deleteSession();
+          this.#store.saveSession(record);
+          this.#room = new Room(record, this.#roomDeps());
+          return this.#room;
+        },
+      },
+    });
+    this.#app = app;
+    return app;
+  }
+
+  /** How many rows this session still has (operators and tests, over RPC; never HTTP). */
+  rowCounts(): { sessions: number; health: number } {
+    return this.#store.counts();
+  }
+
+  /**
+   * A fresh random id per instance of this object in memory: a new one means the object was
+   * evicted and built again (tests read it over RPC to prove hibernation happened).
+   */
+  readonly bootId = crypto.randomUUID();
+
+  instanceId(): string {
+    return this.bootId;
+  }
+}
