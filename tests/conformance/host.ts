@@ -74,7 +74,7 @@ const RAISED_WORKERD = RAISED.join(',');
  * restart keeps them), no network and no Cloudflare account. Miniflare sets CF-Connecting-IP
  * from the socket, as the edge does.
  */
-async function startWorkerdHost(options: HostOptions): Promise<Host> {
+export async function startWorkerdHost(options: HostOptions = {}): Promise<Host> {
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const dir = mkdtempSync(join(tmpdir(), 'punch-workerd-'));
   const script = await bundleWorker(dir);
@@ -130,6 +130,15 @@ async function startWorkerdHost(options: HostOptions): Promise<Host> {
     }
   };
 
+  /** The session's Durable Object over RPC (what HTTP never exposes). */
+  const object = async (session: string) => {
+    if (mf === undefined) throw new Error('workerd is not running');
+    const ns = await mf.getDurableObjectNamespace('SESSIONS');
+    return ns.get(ns.idFromName(session)) as unknown as {
+      rowCounts(): Promise<{ sessions: number; health: number }>;
+    };
+  };
+
   await launch();
   return {
     get url() {
@@ -150,12 +159,7 @@ async function startWorkerdHost(options: HostOptions): Promise<Host> {
       return Promise.reject(new Error('the workerd host has no projects realm yet'));
     },
     async rowCounts(session) {
-      if (mf === undefined) throw new Error('workerd is not running');
-      const ns = await mf.getDurableObjectNamespace('SESSIONS');
-      const stub = ns.get(ns.idFromName(session)) as unknown as {
-        rowCounts(): Promise<{ sessions: number; health: number }>;
-      };
-      return await stub.rowCounts();
+      return (await object(session)).rowCounts();
     },
     async stop() {
       await mf?.dispose();

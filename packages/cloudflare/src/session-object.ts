@@ -189,6 +189,13 @@ export class SessionObject extends DurableObject<Env> {
       this.#stored.set(a.id, JSON.stringify(snap));
     }
     room.settle();
+    if (this.#conns.size > 0) {
+      // Sockets outlived the object in memory: it was evicted while they hibernated.
+      this.#log.info(
+        { session: record.id, sockets: this.#conns.size },
+        'session woke from hibernation',
+      );
+    }
     if (room.tick(Date.now())) room.close('expired');
   }
 
@@ -313,15 +320,5 @@ export class SessionObject extends DurableObject<Env> {
   /** How many rows this session still has (operators and tests, over RPC; never HTTP). */
   rowCounts(): { sessions: number; health: number } {
     return this.#store.counts();
-  }
-
-  /**
-   * A fresh random id per instance of this object in memory: a new one means the object was
-   * evicted and built again (tests read it over RPC to prove hibernation happened).
-   */
-  readonly bootId = crypto.randomUUID();
-
-  instanceId(): string {
-    return this.bootId;
   }
 }

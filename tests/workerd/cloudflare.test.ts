@@ -1,0 +1,147 @@
+/**
+ * What only the Cloudflare host does, on a local workerd: endpoints checked against the IP the
+ * edge saw (CF-Connecting-IP), and sessions that survive their Durable Object's eviction.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WsClient, call, createSession, peerToken, type Created } from '../conformance/client.js';
+import { startWorkerdHost, type Host } from '../conformance/host.js';
+
+let host: Host;
+beforeAll(async () => {
+  host = await startWorkerdHost();
+});
+afterAll(async () => {
+  await host.stop();
+});
+
+const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function registered(
+  s: Created,
+  token: string,
+  stream: string,
+  role: 'sender' | 'receiver',
+  headers?: Record<string, string>,
+): Promise<WsClient> {
+  const ws = await WsClient.connect(
+    host.url,
+    s.session,
+    token,
+    headers === undefined ? {} : { headers },
+  );
+  ws.send({ type: 'register', stream, role });
+  expect(await ws.next('registered')).toMatchObject({ stream, role, bind: null });
+  return ws;
+}
+
+describe('endpoints without UDP', () => {
+  it('welcome names no STUN server of Punch, and registered no binding: agents use their own', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    const ws = await WsClient.connect(host.url, s.session, s.token);
+    expect(await ws.next('welcome')).toMatchObject({ stun: null });
+    ws.close();
+  });
+
+  it('a claimed endpoint must carry the IP the edge saw (CF-Connecting-IP), nothing else', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    // Miniflare keeps a client-sent CF-Connecting-IP (Cloudflare's edge overwrites it): here it
+    // stands for the public address a NAT gave this agent.
+    const ws = await registered(s, s.token, 'cam-1', 'sender', {
+      'cf-connecting-ip': '203.0.113.7',
+    });
+    ws.send({
+      type: 'endpoint',
+      stream: 'cam-1',
+      role: 'sender',
+      public: { ip: '127.0.0.1', port: 4000 },
+    });
+    expect(await ws.next('error')).toMatchObject({ code: 'ERR_ENDPOINT_MISMATCH' });
+    ws.send({
+      type: 'endpoint',
+      stream: 'cam-1',
+      role: 'sender',
+      public: { ip: '198.51.100.9', port: 4000 },
+    });
+    expect(await ws.next('error')).toMatchObject({ code: 'ERR_ENDPOINT_MISMATCH' });
+    ws.send({
+      type: 'endpoint',
+      stream: 'cam-1',
+      role: 'sender',
+      public: { ip: '203.0.113.7', port: 4000 },
+    });
+    expect(
+      await ws.next('stream', (m) => (m.sender as { endpoint: boolean }).endpoint),
+    ).toMatchObject({ name: 'cam-1', state: 'waiting' });
+    const view = await call(host.url, 'GET', `/api/session/${s.session}/connect`, {
+      token: s.token,
+    });
+    expect((view.json as { streams: { sender: unknown }[] }).streams[0]?.sender).toEqual({
+      ip: '203.0.113.7',
+      port: 4000,
+    });
+    ws.close();
+  });
+});
+
+describe('hibernation', () => {
+  it('an evicted session object keeps the session, its peers’ identities, slots and passphrase', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1', 'cam-2'], ttl: 600 });
+    const passphrase = (
+      (await call(host.url, 'GET', `/api/session/${s.session}/connect`, { token: s.token }))
+        .json as { passphrase: string }
+    ).passphrase;
+    const sender = await registered(s, await peerToken(host.url, s, 'cam-1'), 'cam-1', 'sender');
+    const receiver = await registered(s, s.token, 'cam-1', 'receiver');
+    sender.send({
+      type: 'endpoint',
+      stream: 'cam-1',
+      role: 'sender',
+      public: { ip: '127.0.0.1', port: 5000 },
+    });
+    await sender.settle();
+
+    // Idle, with every socket open, workerd evicts the object after about 10 s (hibernatable
+    // sockets hold nothing in memory); the next message builds it again, and it says so.
+    const woke = (): boolean =>
+      host.logs.some((l) => l.includes('session woke from hibernation') && l.includes(s.session));
+    await wait(15_000);
+    expect(woke()).toBe(false);
+    expect([sender.closeCode, receiver.closeCode]).toEqual([undefined, undefined]);
+
+    // The receiver's endpoint completes the pair: the sender's slot and endpoint were kept, and
+    // both get the passphrase the session had before.
+    receiver.send({
+      type: 'endpoint',
+      stream: 'cam-1',
+      role: 'receiver',
+      public: { ip: '127.0.0.1', port: 5002 },
+    });
+    const [ps, pr] = await Promise.all([sender.next('peer'), receiver.next('peer')]);
+    expect(woke()).toBe(true);
+    expect(ps).toMatchObject({
+      role: 'sender',
+      passphrase,
+      remote: { ip: '127.0.0.1', port: 5002 },
+    });
+    expect(pr).toMatchObject({
+      role: 'receiver',
+      passphrase,
+      remote: { ip: '127.0.0.1', port: 5000 },
+    });
+
+    // The sender is still the cam-1 peer it was: no other stream, no tally, no admin rights.
+    sender.send({ type: 'register', stream: 'cam-2', role: 'sender' });
+    expect(await sender.next('error')).toMatchObject({ code: 'ERR_STREAM_FORBIDDEN' });
+    sender.send({ type: 'tally', program: ['cam-1'], preview: [] });
+    expect(await sender.next('error')).toMatchObject({ code: 'ERR_FORBIDDEN' });
+    // The admin still is one: its tally reaches the sender, filtered to cam-1.
+    receiver.send({ type: 'tally', program: ['cam-2'], preview: ['cam-1'] });
+    expect(await sender.next('tally')).toEqual({ type: 'tally', program: [], preview: ['cam-1'] });
+    const view = await call(host.url, 'GET', `/api/session/${s.session}`, { token: s.token });
+    expect(view.json).toMatchObject({
+      streams: [{ name: 'cam-1', state: 'paired' }, { name: 'cam-2' }],
+    });
+    sender.close();
+    receiver.close();
+  }, 60_000);
+});
