@@ -38,5 +38,6 @@ export * from './token/peer-token.js';
 export * from './wire/signal.js';
 export * from './project/store.js';
 export * from './project/directory.js';
+export * from './project/sql-store.js';
 export * from './wire/projects.js';
 export * from './http/projects.js';
