@@ -16,6 +16,8 @@ export interface HostOptions {
   readonly previousSecret?: string;
   /** Extra `punch serve` flags (host-specific tests only). */
   readonly extraArgs?: readonly string[];
+  /** TURN for project peers: coturn's shared secret and the URLs handed out. */
+  readonly turn?: { readonly secret: string; readonly urls: readonly string[] };
 }
 
 export interface Host {
@@ -56,8 +58,6 @@ function hostKind(): 'node' | 'workerd' {
 export const CAN = {
   /** Punch's own STUN on UDP (Workers has no UDP: agents send `endpoint`). */
   stun: HOST_KIND === 'node',
-  /** The projects realm (accounts, keys, `/api/signal`). */
-  projects: HOST_KIND === 'node',
   /** Prometheus `/metrics` (Workers: Workers Analytics and Logs instead). */
   metrics: HOST_KIND === 'node',
 } as const;
@@ -67,6 +67,8 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
 }
 
 const RAISED_WORKERD = RAISED.join(',');
+/** The workerd host's operator key (PUNCH_OPERATOR_KEY), for creating accounts. */
+export const OPERATOR_KEY = 'conformance-operator-key-0123456789abcdef';
 
 /**
  * The Cloudflare host on a local workerd through Miniflare: the Worker bundled with esbuild
@@ -96,7 +98,14 @@ export async function startWorkerdHost(options: HostOptions = {}): Promise<Host>
     });
   };
   const launch = async (): Promise<void> => {
-    const bindings: Record<string, string> = { PUNCH_SECRET: secret };
+    const bindings: Record<string, string> = {
+      PUNCH_SECRET: secret,
+      PUNCH_OPERATOR_KEY: OPERATOR_KEY,
+    };
+    if (options.turn !== undefined) {
+      bindings.PUNCH_TURN_SECRET = options.turn.secret;
+      bindings.PUNCH_TURN_URLS = options.turn.urls.join(',');
+    }
     if (previous !== undefined) bindings.PUNCH_SECRET_PREVIOUS = previous;
     if (options.rateLimits !== 'default') bindings.PUNCH_RATE_LIMITS = RAISED_WORKERD;
     mf = new Miniflare({
@@ -107,7 +116,11 @@ export async function startWorkerdHost(options: HostOptions = {}): Promise<Host>
       scriptPath: script,
       modulesRoot: dir,
       compatibilityDate: '2026-04-20',
-      durableObjects: { SESSIONS: { className: 'SessionObject', useSQLite: true } },
+      durableObjects: {
+        SESSIONS: { className: 'SessionObject', useSQLite: true },
+        DIRECTORY: { className: 'DirectoryObject', useSQLite: true },
+        SIGNALS: { className: 'SignalObject', useSQLite: true },
+      },
       durableObjectsPersist: join(dir, 'state'),
       // The built web app, as wrangler.jsonc binds it: the Worker runs first and serves it.
       assets: {
@@ -155,8 +168,16 @@ export async function startWorkerdHost(options: HostOptions = {}): Promise<Host>
       previous = o?.previousSecret;
       await launch();
     },
-    createAccount() {
-      return Promise.reject(new Error('the workerd host has no projects realm yet'));
+    async createAccount(name) {
+      // The operator's route (`punch account create` has no data directory to open here).
+      const res = await fetch(`http://127.0.0.1:${port}/api/accounts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+      const text = await res.text();
+      if (res.status !== 201) throw new Error(`POST /api/accounts → ${res.status}: ${text}`);
+      return (JSON.parse(text) as { key: string }).key;
     },
     async rowCounts(session) {
       return (await object(session)).rowCounts();
@@ -223,6 +244,13 @@ async function startNodeHost(options: HostOptions): Promise<Host> {
         '--data-dir',
         dataDir,
         ...limits,
+        ...(options.turn === undefined
+          ? []
+          : [
+              ...options.turn.urls.flatMap((u) => ['--turn-url', u]),
+              '--turn-secret',
+              options.turn.secret,
+            ]),
         ...(options.extraArgs ?? []),
       ],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },

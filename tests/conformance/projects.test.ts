@@ -6,11 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair } from 'jose';
 import { call, codeOf } from './client.js';
-import { CAN, startHost, type Host } from './host.js';
+import { startHost, type Host } from './host.js';
 import { newAccount, newProject, uploadKey, type Account } from './projects-client.js';
 
-// The projects realm runs on the Node host only so far (docs/hosts.md).
-describe.skipIf(!CAN.projects)('projects API', () => {
+describe('projects API', () => {
   let host: Host;
   let ada: Account; // member
   let eve: Account; // not a member

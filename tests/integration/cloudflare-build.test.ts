@@ -32,6 +32,8 @@ it('wrangler deploy --dry-run bundles the Worker with its session Durable Object
     },
   );
   expect(stdout).toMatch(/env\.SESSIONS \(SessionObject\)\s+Durable Object/);
+  expect(stdout).toMatch(/env\.DIRECTORY \(DirectoryObject\)\s+Durable Object/);
+  expect(stdout).toMatch(/env\.SIGNALS \(SignalObject\)\s+Durable Object/);
   expect(stdout).toMatch(/env\.ASSETS\s+Assets/);
   expect(stdout).toContain('--dry-run: exiting now.');
   const bundle = join(out, 'worker.js');
@@ -43,8 +45,15 @@ it('wrangler deploy --dry-run bundles the Worker with its session Durable Object
   expect(statSync(bundle).size).toBeLessThan(3 * 1024 * 1024);
 });
 
-it('wrangler.jsonc declares the session object as a SQLite Durable Object', () => {
+it('wrangler.jsonc declares every object as a SQLite Durable Object', () => {
   const config = readFileSync(join(pkg, 'wrangler.jsonc'), 'utf8');
-  expect(config).toMatch(/"new_sqlite_classes":\s*\["SessionObject"\]/);
-  expect(config).toMatch(/"class_name":\s*"SessionObject"/);
+  expect(config).toMatch(
+    /"new_sqlite_classes":\s*\["SessionObject", "DirectoryObject", "SignalObject"\]/,
+  );
+  for (const [binding, cls] of [
+    ['SESSIONS', 'SessionObject'],
+    ['DIRECTORY', 'DirectoryObject'],
+    ['SIGNALS', 'SignalObject'],
+  ])
+    expect(config).toMatch(new RegExp(`"name": "${binding}", "class_name": "${cls}"`));
 });

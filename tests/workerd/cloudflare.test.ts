@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WsClient, call, createSession, peerToken, type Created } from '../conformance/client.js';
 import { startWorkerdHost, type Host } from '../conformance/host.js';
+import { mint, newAccount, newProject, signal, uploadKey } from '../conformance/projects-client.js';
 
 let host: Host;
 beforeAll(async () => {
@@ -143,5 +144,40 @@ describe('hibernation', () => {
     });
     sender.close();
     receiver.close();
+  }, 60_000);
+});
+
+describe('hibernation of a signalling room', () => {
+  it('an evicted room takes its peers back: policies kept, signals delivered, no second welcome', async () => {
+    const ada = await newAccount(host, 'hib');
+    const project = await newProject(host.url, ada);
+    const key = await uploadKey(host.url, ada, project);
+    const alice = await signal(
+      host.url,
+      await mint(key, { group: 'g', peer: 'alice', allow: [{ group: 'g', peer: 'bob' }] }),
+    );
+    const bob = await signal(host.url, await mint(key, { group: 'g', peer: 'bob' }));
+    await alice.next('welcome');
+    await bob.next('welcome');
+
+    const woke = (): boolean =>
+      host.logs.some((l) => l.includes('signal room woke from hibernation') && l.includes(project));
+    await wait(15_000);
+    expect(woke()).toBe(false);
+
+    alice.send({ type: 'signal', to: { group: 'g', peer: 'bob' }, payload: { sdp: 'offer' } });
+    expect(await bob.next('signal')).toMatchObject({
+      from: { group: 'g', peer: 'alice' },
+      payload: { sdp: 'offer' },
+    });
+    expect(woke()).toBe(true);
+    // Alice's policy survived: carol is still out of her reach.
+    alice.send({ type: 'signal', to: { group: 'g', peer: 'carol' }, payload: 1 });
+    expect(await alice.next('error')).toMatchObject({ code: 'ERR_POLICY_DENIED' });
+    bob.send({ type: 'signal', to: { group: 'g', peer: 'alice' }, payload: 'answer' });
+    expect(await alice.next('signal')).toMatchObject({ payload: 'answer' });
+    expect(alice.all('welcome')).toHaveLength(1);
+    alice.close();
+    bob.close();
   }, 60_000);
 });

@@ -10,6 +10,10 @@ import {
 export interface Env {
   /** One Durable Object per session, addressed by the session's name. */
   readonly SESSIONS: DurableObjectNamespace;
+  /** The projects realm's directory (one object): accounts, projects, keys, audit. */
+  readonly DIRECTORY: DurableObjectNamespace;
+  /** One signalling room per project, addressed by the project's id. */
+  readonly SIGNALS: DurableObjectNamespace;
   /** The built dashboard and operator page (packages/web/dist), when deployed with them. */
   readonly ASSETS?: Fetcher;
   /** Signs and verifies `p_` tokens: at least 32 bytes. */
@@ -20,6 +24,18 @@ export interface Env {
   readonly PUNCH_RATE_LIMITS?: string;
   /** Base of links and QR codes; default: the scheme and host of each request. */
   readonly PUNCH_PUBLIC_URL?: string;
+  /** The operator's key for `POST /api/accounts` (creating accounts); unset: the route is off. */
+  readonly PUNCH_OPERATOR_KEY?: string;
+  /** coturn's `static-auth-secret`, for TURN REST credentials in `welcome`. */
+  readonly PUNCH_TURN_SECRET?: string;
+  /** Comma-separated `turn:`/`turns:` URLs handed to project peers. */
+  readonly PUNCH_TURN_URLS?: string;
+  /** Comma-separated `stun:` URLs handed to project peers (Punch has no UDP on Workers). */
+  readonly PUNCH_STUN_URLS?: string;
+  /** Longest project peer token lifetime accepted, seconds (default 24 h). */
+  readonly PUNCH_MAX_TOKEN_TTL?: string;
+  /** How long project audit events are kept, seconds (default 7 days). */
+  readonly PUNCH_AUDIT_RETENTION?: string;
 }
 
 const rings = new WeakMap<Env, Promise<KeyRing>>();

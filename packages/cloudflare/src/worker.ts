@@ -1,22 +1,32 @@
 import {
   CreateSessionBody,
+  KeyDirectory,
   NameSchema,
   PunchError,
   RateLimiter,
   authenticate,
+  bearer,
   createSessionApi,
+  hashAccountKey,
+  newAccountKey,
   problemResponse,
   readJson,
   randomId,
+  utf8,
   type LimitConfig,
   type Logger,
 } from '@punch/core';
+import { z } from 'zod';
+import { directory, directoryStore } from './directory-client.js';
+import { verifyPeer } from './peers.js';
 import type { Hono } from 'hono';
 import { assetReader } from './assets.js';
 import { clientIp, keyRing, limitConfig, publicBase, type Env } from './env.js';
 import { consoleLogger } from './log.js';
 
 export { SessionObject } from './session-object.js';
+export { DirectoryObject } from './directory-object.js';
+export { SignalObject } from './signal-object.js';
 
 const SESSION_PATH = /^\/api\/session\/([^/]+)(\/[a-z]+)?$/;
 
@@ -114,6 +124,18 @@ async function route(req: Request, env: Env): Promise<Response> {
     return stub(env, name).fetch(forwarded);
   }
 
+  if (url.pathname === '/api/signal' && req.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+    limit('connect', 'GET /api/signal');
+    // The token names the project, and so its room; the room verifies it again (a key deleted
+    // between the two is refused there).
+    const identity = await verifyPeer(env, req.headers, ip, edge.log);
+    return signalRoom(env, identity.project).fetch(req);
+  }
+
+  if (url.pathname === '/api/accounts' && req.method === 'POST') {
+    return createAccount(req, env, edge.log, ip);
+  }
+
   const m = SESSION_PATH.exec(url.pathname);
   if (m !== null) {
     const id = decodeURIComponent(m[1] ?? '');
@@ -138,10 +160,94 @@ async function route(req: Request, env: Env): Promise<Response> {
     publicBase: (r) => publicBase(env, r),
     rooms: { get: () => undefined, create: () => undefined },
     ...(env.ASSETS === undefined ? {} : { assets: assetReader(env.ASSETS) }),
+    projects: projectDeps(env, edge),
   });
   return edge.app.fetch(req);
 }
 
 function stub(env: Env, session: string): DurableObjectStub {
   return env.SESSIONS.get(env.SESSIONS.idFromName(session));
+}
+
+/** A project's signalling room object, with the RPC the Worker calls on deletions. */
+function signalRoom(
+  env: Env,
+  project: string,
+): DurableObjectStub & { closeKey(kid: string): Promise<number>; closeAll(): Promise<void> } {
+  return env.SIGNALS.get(env.SIGNALS.idFromName(project)) as unknown as DurableObjectStub & {
+    closeKey(kid: string): Promise<number>;
+    closeAll(): Promise<void>;
+  };
+}
+
+/** The projects API's dependencies on Workers: the directory object and the rooms' RPC. */
+function projectDeps(
+  env: Env,
+  edge: Edge,
+): NonNullable<Parameters<typeof createSessionApi>[0]['projects']> {
+  const store = directoryStore(env, () => {
+    // The API writes no audit events; the rooms do.
+  });
+  return {
+    store,
+    // Only `forget` is used by the API; verification builds a fresh directory per upgrade.
+    keys: new KeyDirectory(store),
+    now: () => Date.now(),
+    log: edge.log,
+    limiter: edge.limits.read,
+    clientIp: (r) => clientIp(r),
+    onKeyDeleted: async (project, kid) => {
+      const closed = await signalRoom(env, project).closeKey(kid);
+      if (closed > 0) edge.log.info({ project, kid, closed }, 'key deleted: connections closed');
+    },
+    onProjectDeleted: async (project) => {
+      await signalRoom(env, project).closeAll();
+    },
+  };
+}
+
+const AccountBody = z.object({ name: NameSchema }).strict();
+
+/**
+ * `POST /api/accounts {name}` with the operator's key (PUNCH_OPERATOR_KEY): the Workers
+ * counterpart of `punch account create` on a Node data directory. The account's `pa_` key is in
+ * the answer this once; the directory keeps only its hash.
+ */
+async function createAccount(req: Request, env: Env, log: Logger, ip: string): Promise<Response> {
+  const operator = env.PUNCH_OPERATOR_KEY;
+  if (operator === undefined || operator === '') throw new PunchError('ERR_NOT_FOUND');
+  const given = bearer(req.headers.get('authorization')) ?? '';
+  if (!(await sameSecret(given, operator))) {
+    log.warn(
+      { ip, endpoint: 'POST /api/accounts', code: 'ERR_UNAUTHENTICATED' },
+      'authentication failed',
+    );
+    throw new PunchError('ERR_UNAUTHENTICATED', 'send the operator key as a bearer token');
+  }
+  const { name } = await readJson(req, AccountBody);
+  const key = newAccountKey();
+  const created = await directory(env).createAccount(
+    name,
+    await hashAccountKey(key),
+    Math.floor(Date.now() / 1000),
+  );
+  if (!created) throw new PunchError('ERR_ACCOUNT_EXISTS', `account "${name}" exists`);
+  log.info({ account: name }, 'account created');
+  return new Response(JSON.stringify({ account: name, key }), {
+    status: 201,
+    headers: { 'content-type': 'application/json' },
+  });
+}
+
+/** Compares two secrets in constant time (their SHA-256 digests, byte by byte, to the end). */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([
+    crypto.subtle.digest('SHA-256', utf8(a)),
+    crypto.subtle.digest('SHA-256', utf8(b)),
+  ]);
+  const p = new Uint8Array(x);
+  const q = new Uint8Array(y);
+  let diff = 0;
+  for (let i = 0; i < p.length; i++) diff |= (p[i] ?? 0) ^ (q[i] ?? 0);
+  return diff === 0;
 }

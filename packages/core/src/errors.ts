@@ -84,6 +84,7 @@ export const ERRORS = {
   },
   ERR_KEY_EXISTS: { status: 409, close: 4409, title: 'This key is registered already' },
   ERR_MEMBER_EXISTS: { status: 409, close: 4409, title: 'The account is a member already' },
+  ERR_ACCOUNT_EXISTS: { status: 409, close: 4409, title: 'An account with this name exists' },
   ERR_LAST_MEMBER: {
     status: 409,
     close: 4409,

@@ -33,10 +33,13 @@ export interface ProjectApiDeps {
   readonly random?: RandomBytes;
   readonly onAuthFailure?: (code: string) => void;
   readonly onRateLimited?: (limit: string) => void;
-  /** A key was deleted: close every live connection its tokens opened. */
-  readonly onKeyDeleted: (project: string, kid: string) => void;
-  /** A project was deleted: close all its connections. */
-  readonly onProjectDeleted: (project: string) => void;
+  /**
+   * A key was deleted: close every live connection its tokens opened. Awaited before the
+   * answer, so a host whose sockets live elsewhere (a Durable Object) closes them first.
+   */
+  readonly onKeyDeleted: (project: string, kid: string) => void | Promise<void>;
+  /** A project was deleted: close all its connections (awaited, like `onKeyDeleted`). */
+  readonly onProjectDeleted: (project: string) => void | Promise<void>;
 }
 
 type Ctx = Context;
@@ -144,7 +147,7 @@ export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
     const { me, project } = await membership(c);
     const kids = await deps.store.deleteProject(project.id);
     for (const kid of kids) deps.keys.forget(kid);
-    deps.onProjectDeleted(project.id);
+    await deps.onProjectDeleted(project.id);
     deps.log.info({ project: project.id, account: me.name }, 'project deleted');
     return c.body(null, 204);
   });
@@ -240,7 +243,7 @@ export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
     }
     // Forget it before answering: from now on no token it signed verifies, and live sockets close.
     deps.keys.forget(kid);
-    deps.onKeyDeleted(project.id, kid);
+    await deps.onKeyDeleted(project.id, kid);
     deps.log.info({ project: project.id, account: me.name, kid }, 'key deleted');
     return c.body(null, 204);
   });

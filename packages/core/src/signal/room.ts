@@ -127,6 +127,37 @@ export class SignalRoom {
     this.#audit('connect', id, null, 'connected');
   }
 
+  /**
+   * Takes back a connection that was in this room before the host forgot it (a Durable Object
+   * evicted while its sockets hibernated): no `welcome`, no audit, the client has had them.
+   * A connection whose (group, peer) is already held stays out and is closed as replaced.
+   */
+  resume(conn: SignalConn): void {
+    const key = keyOf(conn.identity);
+    if (this.#state.has(conn)) return;
+    if (this.#peers.has(key)) {
+      this.#end(conn, 'replaced', 'ERR_REPLACED');
+      return;
+    }
+    this.#peers.set(key, conn);
+    this.#state.set(conn, {
+      limiter: new MessageLimiter(this.#deps.messageLimit ?? RATE_LIMITS.message),
+      from: refOfIdentity(conn.identity),
+      delivered: new Map(),
+      queue: null,
+    });
+  }
+
+  /** When `tick` next has work: the earliest token expiry (plus the verify skew), in ms. */
+  nextTickAt(): number | undefined {
+    let at: number | undefined;
+    for (const conn of this.#state.keys()) {
+      const t = (conn.identity.expiresAt + PEER_TOKEN_SKEW) * 1000;
+      if (at === undefined || t < at) at = t;
+    }
+    return at;
+  }
+
   /** The socket closed. */
   leave(conn: SignalConn): void {
     this.#forget(conn);

@@ -1,0 +1,275 @@
+import { DurableObject } from 'cloudflare:workers';
+import {
+  MAX_FRAME_BYTES,
+  PunchError,
+  SignalRoom,
+  WS_PROTOCOL,
+  problemResponse,
+  randomId,
+  utf8,
+  type PeerIdentity,
+  type SignalConn,
+  type SignalServerMessage,
+} from '@punch/core';
+import { z } from 'zod';
+import { clientIp, limitConfig, type Env } from './env.js';
+import { consoleLogger } from './log.js';
+import { iceFor, verifyPeer } from './peers.js';
+import { directoryStore } from './directory-client.js';
+
+/** A deleted key's kid is refused here for this long: covers an upgrade racing the deletion. */
+const REVOKED_MS = 120_000;
+
+const IdentitySchema = z.object({
+  project: z.string(),
+  kid: z.string(),
+  group: z.string(),
+  peer: z.string(),
+  allow: z.array(z.object({ group: z.string(), peer: z.string() })),
+  expiresAt: z.number(),
+});
+
+/**
+ * One project's signalling room: core's SignalRoom over hibernatable WebSockets. Who each
+ * socket speaks for is stored in the object's SQLite (an identity with its allow policy is too
+ * big for an attachment), so an evicted room is rebuilt around its sockets. Key and project
+ * deletion reach it over RPC from the Worker that handled the deletion.
+ */
+export class SignalObject extends DurableObject<Env> {
+  readonly #log = consoleLogger('signal');
+  readonly #conns = new Map<WebSocket, SignalConn>();
+  readonly #stored = new Map<string, string>();
+  readonly #revoked = new Map<string, number>();
+  #room: SignalRoom | undefined;
+  #alarmAt: number | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    sql.exec('CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)');
+    sql.exec('CREATE TABLE IF NOT EXISTS peers (id TEXT PRIMARY KEY, identity TEXT NOT NULL)');
+    this.#wake();
+  }
+
+  override async fetch(req: Request): Promise<Response> {
+    try {
+      const ip = clientIp(req);
+      const identity = await verifyPeer(this.env, req.headers, ip, this.#log);
+      const at = this.#revoked.get(identity.kid);
+      if (at !== undefined && Date.now() - at < REVOKED_MS) throw new PunchError('ERR_KEY_REVOKED');
+      const room = this.#roomFor(identity.project);
+      const ice = await iceFor(this.env, identity);
+      const pair = new WebSocketPair();
+      const client = pair[0];
+      const server = pair[1];
+      this.ctx.acceptWebSocket(server);
+      const id = randomId(8);
+      server.serializeAttachment({ id });
+      const conn = this.#conn(server, id, identity);
+      room.join(conn, ice);
+      const offered = (req.headers.get('sec-websocket-protocol') ?? '')
+        .split(',')
+        .map((p) => p.trim());
+      return new Response(null, {
+        status: 101,
+        webSocket: client,
+        headers: offered.includes(WS_PROTOCOL) ? { 'sec-websocket-protocol': WS_PROTOCOL } : {},
+      });
+    } catch (err) {
+      if (!(err instanceof PunchError))
+        this.#log.error({ err: err instanceof Error ? err.name : 'unknown' }, 'upgrade failed');
+      return problemResponse(err);
+    } finally {
+      this.#after();
+    }
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    try {
+      const conn = this.#conns.get(ws);
+      if (conn === undefined || this.#room === undefined) {
+        ws.close(1011, 'state lost; reconnect');
+        return;
+      }
+      // Short texts need no measuring (a UTF-16 unit is at most 3 UTF-8 bytes).
+      const bytes =
+        typeof message === 'string'
+          ? message.length * 3 <= MAX_FRAME_BYTES
+            ? undefined
+            : utf8(message).byteLength
+          : message.byteLength;
+      if (bytes !== undefined && bytes > MAX_FRAME_BYTES) {
+        ws.close(1009, 'message too big');
+        this.#gone(ws);
+        return;
+      }
+      this.#room.receive(conn, typeof message === 'string' ? message : null, bytes);
+    } finally {
+      this.#after();
+    }
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    this.#gone(ws);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
+    } catch {
+      // Already closed.
+    }
+    this.#after();
+  }
+
+  override webSocketError(ws: WebSocket): void {
+    this.#gone(ws);
+    this.#after();
+  }
+
+  override alarm(): void {
+    this.#alarmAt = undefined;
+    this.#room?.tick(Date.now());
+    for (const [kid, at] of this.#revoked)
+      if (Date.now() - at >= REVOKED_MS) this.#revoked.delete(kid);
+    this.#after();
+  }
+
+  // ---- RPC from the Worker ------------------------------------------------------------------
+
+  /** A key was deleted: every socket its tokens opened closes now (4401 ERR_KEY_REVOKED). */
+  closeKey(kid: string): number {
+    this.#revoked.set(kid, Date.now());
+    const n = this.#room?.closeKey(kid) ?? 0;
+    this.#after();
+    return n;
+  }
+
+  /** The project was deleted: every socket closes (4410) and the room's rows go. */
+  closeAll(): void {
+    this.#room?.closeAll('project-deleted');
+    this.#conns.clear();
+    this.#stored.clear();
+    this.ctx.storage.sql.exec('DELETE FROM peers');
+    this.ctx.storage.sql.exec('DELETE FROM meta');
+    this.#room = undefined;
+  }
+
+  // ---- the room, rebuilt after eviction -----------------------------------------------------
+
+  #wake(): void {
+    const project = this.ctx.storage.sql
+      .exec<{ v: string }>("SELECT v FROM meta WHERE k = 'project'")
+      .toArray()[0]?.v;
+    if (project === undefined) return;
+    const room = this.#roomFor(project);
+    const rows = new Map(
+      this.ctx.storage.sql
+        .exec<{ id: string; identity: string }>('SELECT id, identity FROM peers')
+        .toArray()
+        .map((r) => [r.id, r.identity]),
+    );
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = ws.deserializeAttachment() as { id: string } | null;
+      const text = a === null ? undefined : rows.get(a.id);
+      const parsed = text === undefined ? undefined : IdentitySchema.safeParse(JSON.parse(text));
+      if (a === null || text === undefined || parsed?.success !== true) {
+        ws.close(1011, 'state lost; reconnect');
+        continue;
+      }
+      room.resume(this.#conn(ws, a.id, parsed.data));
+      this.#stored.set(a.id, text);
+    }
+    if (this.#conns.size > 0) {
+      this.#log.info({ project, sockets: this.#conns.size }, 'signal room woke from hibernation');
+    }
+  }
+
+  #roomFor(project: string): SignalRoom {
+    if (this.#room !== undefined) {
+      if (this.#room.project !== project) throw new PunchError('ERR_INTERNAL', 'wrong room');
+      return this.#room;
+    }
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('project', ?)", project);
+    const store = directoryStore(this.env, (err: unknown) => {
+      this.#log.error(
+        { project, err: err instanceof Error ? err.name : 'unknown' },
+        'audit write failed',
+      );
+    });
+    this.#room = new SignalRoom({
+      project,
+      log: this.#log,
+      now: () => Date.now(),
+      verify: (token) =>
+        verifyPeer(
+          this.env,
+          new Headers({ authorization: `Bearer ${token}` }),
+          'refresh',
+          this.#log,
+        ),
+      iceServers: (_conn, identity) => iceFor(this.env, identity),
+      audit: (event) => {
+        store.appendAudit(event);
+      },
+      messageLimit: limitConfig(this.env).message,
+    });
+    return this.#room;
+  }
+
+  #conn(ws: WebSocket, id: string, identity: PeerIdentity): SignalConn {
+    const conn: SignalConn = {
+      id,
+      identity,
+      stun: null,
+      send(message: SignalServerMessage) {
+        if (ws.readyState !== WebSocket.READY_STATE_OPEN) return;
+        ws.send(JSON.stringify(message));
+      },
+      close(code: number, reason: string) {
+        try {
+          ws.close(code, reason);
+        } catch {
+          // Already closing.
+        }
+      },
+    };
+    this.#conns.set(ws, conn);
+    return conn;
+  }
+
+  #gone(ws: WebSocket): void {
+    const conn = this.#conns.get(ws);
+    if (conn === undefined) return;
+    this.#conns.delete(ws);
+    this.#room?.leave(conn);
+    this.ctx.storage.sql.exec('DELETE FROM peers WHERE id = ?', conn.id);
+    this.#stored.delete(conn.id);
+  }
+
+  /** Stores changed identities (a token refresh), forgets closed sockets, sets the alarm. */
+  #after(): void {
+    const room = this.#room;
+    if (room === undefined) return;
+    for (const [ws, conn] of this.#conns) {
+      if (
+        ws.readyState === WebSocket.READY_STATE_CLOSED ||
+        ws.readyState === WebSocket.READY_STATE_CLOSING
+      ) {
+        this.#gone(ws);
+        continue;
+      }
+      const text = JSON.stringify(conn.identity);
+      if (this.#stored.get(conn.id) === text) continue;
+      this.ctx.storage.sql.exec(
+        'INSERT OR REPLACE INTO peers (id, identity) VALUES (?, ?)',
+        conn.id,
+        text,
+      );
+      this.#stored.set(conn.id, text);
+    }
+    let at = room.nextTickAt();
+    if (this.#revoked.size > 0) at = Math.min(at ?? Infinity, Date.now() + REVOKED_MS);
+    if (at !== undefined && at !== this.#alarmAt) {
+      this.#alarmAt = at;
+      void this.ctx.storage.setAlarm(at);
+    }
+  }
+}
