@@ -252,8 +252,10 @@ export class SessionObject extends DurableObject<Env> {
       this.#store.saveSnapshot(conn.id, text);
       this.#stored.set(conn.id, text);
     }
+    // Only ever earlier: each set is a row written, and health moves the next tick later
+    // every second. An alarm that fires early finds nothing to do and sets the next one.
     const at = room.nextTickAt();
-    if (at !== this.#alarmAt) {
+    if (this.#alarmAt === undefined || at < this.#alarmAt) {
       this.#alarmAt = at;
       void this.ctx.storage.setAlarm(at);
     }

@@ -11,7 +11,9 @@ import { z } from 'zod';
 /**
  * A session's rows in its Durable Object's own SQLite database: the record, the health history
  * and, for hibernation, what the room knew of each live socket. One object holds one session,
- * so deleting the session deletes every row.
+ * so deleting the session deletes every row. Health is written as it comes, as on Node (a
+ * redeploy loses none of it), one row per sample and no index: Durable Objects bill rows
+ * written, index entries included, and a session's health table is small enough to scan.
  */
 export class SqlSessionStore implements SessionStore {
   readonly #sql: SqlStorage;
@@ -22,7 +24,6 @@ export class SqlSessionStore implements SessionStore {
     sql.exec(
       `CREATE TABLE IF NOT EXISTS health (at INTEGER NOT NULL, stream TEXT NOT NULL, role TEXT NOT NULL, stats TEXT NOT NULL)`,
     );
-    sql.exec(`CREATE INDEX IF NOT EXISTS health_at ON health (at)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS conns (id TEXT PRIMARY KEY, snapshot TEXT NOT NULL)`);
   }
 
@@ -57,14 +58,11 @@ export class SqlSessionStore implements SessionStore {
     streams: readonly string[] | null,
     limit: number,
   ): HealthSample[] {
-    const rows = this.#sql
-      .exec<{ at: number; stream: string; role: string; stats: string }>(
-        'SELECT at, stream, role, stats FROM health ORDER BY at DESC, rowid DESC',
-      )
-      .toArray();
     const wanted = streams === null ? null : new Set(streams);
     const out: HealthSample[] = [];
-    for (const r of rows) {
+    for (const r of this.#sql.exec<{ at: number; stream: string; role: string; stats: string }>(
+      'SELECT at, stream, role, stats FROM health ORDER BY at DESC, rowid DESC',
+    )) {
       if (out.length >= limit) break;
       if (wanted !== null && !wanted.has(r.stream)) continue;
       out.push(
@@ -138,6 +136,7 @@ const SampleSchema = z.object({
   role: z.enum(['sender', 'receiver']),
   stats: StatsSchema,
 });
+
 const SnapshotSchema = z.object({
   claims: TokenClaimsSchema,
   slots: z.array(
