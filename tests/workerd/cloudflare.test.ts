@@ -159,6 +159,21 @@ describe('hibernation of a signalling room', () => {
     const bob = await signal(host.url, await mint(key, { group: 'g', peer: 'bob' }));
     await alice.next('welcome');
     await bob.next('welcome');
+    // Alice refreshes her token with a wider policy before the room goes idle: the refreshed
+    // identity, not the first one, must come back.
+    alice.send({
+      type: 'token',
+      token: await mint(key, {
+        group: 'g',
+        peer: 'alice',
+        allow: [
+          { group: 'g', peer: 'bob' },
+          { group: 'g', peer: 'dave' },
+        ],
+        ttl: 1800,
+      }),
+    });
+    const refreshed = await alice.next('refreshed');
 
     const woke = (): boolean =>
       host.logs.some((l) => l.includes('signal room woke from hibernation') && l.includes(project));
@@ -171,9 +186,12 @@ describe('hibernation of a signalling room', () => {
       payload: { sdp: 'offer' },
     });
     expect(woke()).toBe(true);
-    // Alice's policy survived: carol is still out of her reach.
-    alice.send({ type: 'signal', to: { group: 'g', peer: 'carol' }, payload: 1 });
-    expect(await alice.next('error')).toMatchObject({ code: 'ERR_POLICY_DENIED' });
+    // Alice's refreshed policy survived: dave is within reach now (offline), carol still not.
+    alice.send({ type: 'signal', to: { group: 'g', peer: 'dave' }, payload: 1, ref: 'd' });
+    expect(await alice.next('error')).toMatchObject({ code: 'ERR_PEER_UNAVAILABLE', ref: 'd' });
+    alice.send({ type: 'signal', to: { group: 'g', peer: 'carol' }, payload: 1, ref: 'c' });
+    expect(await alice.next('error')).toMatchObject({ code: 'ERR_POLICY_DENIED', ref: 'c' });
+    expect(refreshed.expiresAt).toBeGreaterThan(Date.now() / 1000 + 1700);
     bob.send({ type: 'signal', to: { group: 'g', peer: 'alice' }, payload: 'answer' });
     expect(await alice.next('signal')).toMatchObject({ payload: 'answer' });
     expect(alice.all('welcome')).toHaveLength(1);

@@ -7,7 +7,7 @@ import {
   type KeyRecord,
   type ProjectRecord,
 } from '@punch/core';
-import type { Env } from './env.js';
+import { seconds, type Env } from './env.js';
 import { sqlDriver } from './sql-driver.js';
 
 /** How often old audit events are pruned. */
@@ -22,6 +22,8 @@ const PRUNE_EVERY_MS = 3600_000;
  */
 export class DirectoryObject extends DurableObject<Env> {
   readonly #store: SqlProjectStore;
+  /** Whether the pruning alarm is known to be set (saves a read per audit event). */
+  #pruning = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -76,8 +78,10 @@ export class DirectoryObject extends DurableObject<Env> {
   async appendAudit(event: AuditEvent): Promise<void> {
     this.#store.appendAudit(event);
     this.#store.flush();
+    if (this.#pruning) return;
     if ((await this.ctx.storage.getAlarm()) === null)
       await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
+    this.#pruning = true;
   }
   audit(project: string, options: { since?: number; limit: number }): Promise<AuditEvent[]> {
     return this.#store.audit(project, options);
@@ -96,7 +100,11 @@ export class DirectoryObject extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const retention = Number(this.env.PUNCH_AUDIT_RETENTION ?? AUDIT_RETENTION_S);
+    const retention = seconds(
+      this.env.PUNCH_AUDIT_RETENTION,
+      'PUNCH_AUDIT_RETENTION',
+      AUDIT_RETENTION_S,
+    );
     this.#store.pruneAudit(Date.now() - retention * 1000);
     await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
   }

@@ -61,7 +61,13 @@ export function keyRing(env: Env): Promise<KeyRing> {
             env.PUNCH_SECRET_PREVIOUS === undefined || env.PUNCH_SECRET_PREVIOUS === ''
               ? []
               : [env.PUNCH_SECRET_PREVIOUS],
-          );
+          ).catch((cause: unknown) => {
+            throw new PunchError(
+              'ERR_INTERNAL',
+              'PUNCH_SECRET (and PUNCH_SECRET_PREVIOUS) must be at least 32 bytes: `openssl rand -base64 48 | wrangler secret put PUNCH_SECRET`',
+              { cause },
+            );
+          });
     rings.set(env, ring);
   }
   return ring;
@@ -76,6 +82,21 @@ export function limitConfig(env: Env): LimitConfig {
     limits[name] = spec;
   }
   return limits;
+}
+
+/**
+ * A whole number of seconds from a variable, or `fallback` when unset. Anything else is an
+ * operator error that fails loudly: a lifetime cap must never quietly become "no cap".
+ */
+export function seconds(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new PunchError(
+      'ERR_INTERNAL',
+      `${name} must be a whole number of seconds (got "${value}")`,
+    );
+  return n;
 }
 
 /** The client's IP as Cloudflare saw it (`CF-Connecting-IP`, set by the edge). */

@@ -1,5 +1,6 @@
 import {
   KeyDirectory,
+  PEER_TOKEN_MAX_TTL,
   authenticatePeer,
   iceServers,
   verifyPeerToken,
@@ -8,7 +9,7 @@ import {
   type PeerIdentity,
 } from '@punch/core';
 import { directoryStore } from './directory-client.js';
-import { keyRing, type Env } from './env.js';
+import { keyRing, seconds, type Env } from './env.js';
 
 /**
  * Verifies a project peer token from a request's headers (subprotocol or bearer), with keys
@@ -26,19 +27,14 @@ export async function verifyPeer(
       // Verification reads keys only; it writes no audit.
     }),
   );
-  const maxTtl =
-    env.PUNCH_MAX_TOKEN_TTL === undefined ? undefined : Number(env.PUNCH_MAX_TOKEN_TTL);
+  const maxTtl = seconds(env.PUNCH_MAX_TOKEN_TTL, 'PUNCH_MAX_TOKEN_TTL', PEER_TOKEN_MAX_TTL);
   return authenticatePeer(
     {
       keys: await keyRing(env),
       now: () => Date.now(),
       log,
       verify: (token) =>
-        verifyPeerToken(token, {
-          key: (kid) => keys.find(kid),
-          now: Date.now(),
-          ...(maxTtl === undefined ? {} : { maxTtl }),
-        }),
+        verifyPeerToken(token, { key: (kid) => keys.find(kid), now: Date.now(), maxTtl }),
     },
     headers,
     { ip, endpoint: 'GET /api/signal' },

@@ -1,16 +1,13 @@
 import { DurableObject } from 'cloudflare:workers';
 import {
-  MAX_FRAME_BYTES,
   PunchError,
   RateLimiter,
   Room,
-  WS_PROTOCOL,
   authenticateSession,
   createSessionApi,
   problemResponse,
   randomId,
   signToken,
-  utf8,
   type Conn,
   type KeyRing,
   type RoomDeps,
@@ -21,10 +18,20 @@ import {
 import type { Hono } from 'hono';
 import { clientIp, keyRing, limitConfig, publicBase, type Env } from './env.js';
 import { consoleLogger } from './log.js';
+import {
+  answerClose,
+  closeSocket,
+  frameBytes,
+  sendJson,
+  tooBig,
+  upgradeResponse,
+} from './socket.js';
 import { SqlSessionStore } from './store.js';
 
 /** Health history kept per session, as on the Node host. */
 const HEALTH_KEEP_MS = 3600_000;
+/** Pruning scans the health table (rows read are billed): at most this often. */
+const PRUNE_EVERY_MS = 300_000;
 const WS_PATH = /^\/api\/session\/([^/]+)\/ws$/;
 /** The Worker limits requests before they get here: the object's own API limits nothing. */
 const UNLIMITED = new RateLimiter({ limit: Number.MAX_SAFE_INTEGER, windowMs: 60_000 });
@@ -53,6 +60,7 @@ export class SessionObject extends DurableObject<Env> {
   #app: Hono | undefined;
   /** The alarm last set (each set is a stored row: only changes are written). */
   #alarmAt: number | undefined;
+  #prunedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -107,14 +115,7 @@ export class SessionObject extends DurableObject<Env> {
         server.close(1011, 'token refresh failed');
       });
     }
-    const offered = (req.headers.get('sec-websocket-protocol') ?? '')
-      .split(',')
-      .map((p) => p.trim());
-    return new Response(null, {
-      status: 101,
-      webSocket: client,
-      headers: offered.includes(WS_PROTOCOL) ? { 'sec-websocket-protocol': WS_PROTOCOL } : {},
-    });
+    return upgradeResponse(req, client);
   }
 
   // ---- hibernatable WebSocket events --------------------------------------------------------
@@ -126,14 +127,7 @@ export class SessionObject extends DurableObject<Env> {
         ws.close(4410, 'session closed');
         return;
       }
-      // The Node host's frame limit (workerd's own is far larger): the same 1009 close.
-      const bytes =
-        typeof message === 'string'
-          ? message.length * 3 <= MAX_FRAME_BYTES
-            ? 0
-            : utf8(message).byteLength
-          : message.byteLength;
-      if (bytes > MAX_FRAME_BYTES) {
+      if (tooBig(frameBytes(message))) {
         ws.close(1009, 'message too big');
         this.#gone(ws);
         return;
@@ -146,11 +140,7 @@ export class SessionObject extends DurableObject<Env> {
 
   override webSocketClose(ws: WebSocket, code: number): void {
     this.#gone(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
-    } catch {
-      // Already closed: nothing to answer.
-    }
+    answerClose(ws, code);
     this.#after();
   }
 
@@ -163,7 +153,10 @@ export class SessionObject extends DurableObject<Env> {
     this.#alarmAt = undefined;
     const room = this.#room;
     if (room === undefined) return;
-    this.#store.pruneHealth(Date.now() - HEALTH_KEEP_MS);
+    if (Date.now() - this.#prunedAt >= PRUNE_EVERY_MS) {
+      this.#prunedAt = Date.now();
+      this.#store.pruneHealth(Date.now() - HEALTH_KEEP_MS);
+    }
     if (room.tick(Date.now())) room.close('expired');
     this.#after();
   }
@@ -208,15 +201,10 @@ export class SessionObject extends DurableObject<Env> {
       stun: null,
       claims,
       send(message: ServerMessage) {
-        if (ws.readyState !== WebSocket.READY_STATE_OPEN) return;
-        ws.send(JSON.stringify(message));
+        sendJson(ws, message);
       },
       close(code: number, reason: string) {
-        try {
-          ws.close(code, reason);
-        } catch {
-          // Already closing.
-        }
+        closeSocket(ws, code, reason);
       },
     };
     this.#conns.set(ws, conn);

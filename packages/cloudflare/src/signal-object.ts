@@ -1,12 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import {
-  MAX_FRAME_BYTES,
   PunchError,
   SignalRoom,
-  WS_PROTOCOL,
   problemResponse,
   randomId,
-  utf8,
   type PeerIdentity,
   type SignalConn,
   type SignalServerMessage,
@@ -14,6 +11,14 @@ import {
 import { z } from 'zod';
 import { clientIp, limitConfig, type Env } from './env.js';
 import { consoleLogger } from './log.js';
+import {
+  answerClose,
+  closeSocket,
+  frameBytes,
+  sendJson,
+  tooBig,
+  upgradeResponse,
+} from './socket.js';
 import { iceFor, verifyPeer } from './peers.js';
 import { directoryStore } from './directory-client.js';
 
@@ -42,6 +47,8 @@ export class SignalObject extends DurableObject<Env> {
   readonly #revoked = new Map<string, number>();
   #room: SignalRoom | undefined;
   #alarmAt: number | undefined;
+  /** The project was deleted: ids are never reused, so this room stays shut. */
+  #deleted = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -55,10 +62,12 @@ export class SignalObject extends DurableObject<Env> {
     try {
       const ip = clientIp(req);
       const identity = await verifyPeer(this.env, req.headers, ip, this.#log);
+      const ice = await iceFor(this.env, identity);
+      // Checked after the last await: a deletion that landed meanwhile is seen here.
+      if (this.#deleted) throw new PunchError('ERR_PROJECT_CLOSED');
       const at = this.#revoked.get(identity.kid);
       if (at !== undefined && Date.now() - at < REVOKED_MS) throw new PunchError('ERR_KEY_REVOKED');
       const room = this.#roomFor(identity.project);
-      const ice = await iceFor(this.env, identity);
       const pair = new WebSocketPair();
       const client = pair[0];
       const server = pair[1];
@@ -67,14 +76,7 @@ export class SignalObject extends DurableObject<Env> {
       server.serializeAttachment({ id });
       const conn = this.#conn(server, id, identity);
       room.join(conn, ice);
-      const offered = (req.headers.get('sec-websocket-protocol') ?? '')
-        .split(',')
-        .map((p) => p.trim());
-      return new Response(null, {
-        status: 101,
-        webSocket: client,
-        headers: offered.includes(WS_PROTOCOL) ? { 'sec-websocket-protocol': WS_PROTOCOL } : {},
-      });
+      return upgradeResponse(req, client);
     } catch (err) {
       if (!(err instanceof PunchError))
         this.#log.error({ err: err instanceof Error ? err.name : 'unknown' }, 'upgrade failed');
@@ -91,14 +93,8 @@ export class SignalObject extends DurableObject<Env> {
         ws.close(1011, 'state lost; reconnect');
         return;
       }
-      // Short texts need no measuring (a UTF-16 unit is at most 3 UTF-8 bytes).
-      const bytes =
-        typeof message === 'string'
-          ? message.length * 3 <= MAX_FRAME_BYTES
-            ? undefined
-            : utf8(message).byteLength
-          : message.byteLength;
-      if (bytes !== undefined && bytes > MAX_FRAME_BYTES) {
+      const bytes = frameBytes(message);
+      if (tooBig(bytes)) {
         ws.close(1009, 'message too big');
         this.#gone(ws);
         return;
@@ -111,11 +107,7 @@ export class SignalObject extends DurableObject<Env> {
 
   override webSocketClose(ws: WebSocket, code: number): void {
     this.#gone(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
-    } catch {
-      // Already closed.
-    }
+    answerClose(ws, code);
     this.#after();
   }
 
@@ -147,14 +139,17 @@ export class SignalObject extends DurableObject<Env> {
     this.#room?.closeAll('project-deleted');
     this.#conns.clear();
     this.#stored.clear();
+    this.#deleted = true;
     this.ctx.storage.sql.exec('DELETE FROM peers');
-    this.ctx.storage.sql.exec('DELETE FROM meta');
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('deleted', '1')");
     this.#room = undefined;
   }
 
   // ---- the room, rebuilt after eviction -----------------------------------------------------
 
   #wake(): void {
+    this.#deleted =
+      this.ctx.storage.sql.exec("SELECT v FROM meta WHERE k = 'deleted'").toArray().length > 0;
     const project = this.ctx.storage.sql
       .exec<{ v: string }>("SELECT v FROM meta WHERE k = 'project'")
       .toArray()[0]?.v;
@@ -210,6 +205,11 @@ export class SignalObject extends DurableObject<Env> {
         store.appendAudit(event);
       },
       messageLimit: limitConfig(this.env).message,
+      // A refresh completes after the message that asked for it: store the new identity then,
+      // or an evicted room would take the socket back with the old policy and expiry.
+      onIdentityChanged: () => {
+        this.#after();
+      },
     });
     return this.#room;
   }
@@ -220,15 +220,10 @@ export class SignalObject extends DurableObject<Env> {
       identity,
       stun: null,
       send(message: SignalServerMessage) {
-        if (ws.readyState !== WebSocket.READY_STATE_OPEN) return;
-        ws.send(JSON.stringify(message));
+        sendJson(ws, message);
       },
       close(code: number, reason: string) {
-        try {
-          ws.close(code, reason);
-        } catch {
-          // Already closing.
-        }
+        closeSocket(ws, code, reason);
       },
     };
     this.#conns.set(ws, conn);

@@ -6,6 +6,7 @@ import {
   RateLimiter,
   authenticate,
   bearer,
+  logFailure,
   createSessionApi,
   hashAccountKey,
   newAccountKey,
@@ -116,9 +117,11 @@ async function route(req: Request, env: Env): Promise<Response> {
     // The session's name picks its Durable Object: a request without one gets one here.
     const body = await readJson(req, CreateSessionBody, {});
     const name = body.name ?? `s-${randomId(6)}`;
+    const headers = new Headers(req.headers);
+    headers.delete('content-length'); // the body changed
     const forwarded = new Request(req.url, {
       method: 'POST',
-      headers: req.headers,
+      headers,
       body: JSON.stringify({ ...body, name }),
     });
     return stub(env, name).fetch(forwarded);
@@ -133,7 +136,8 @@ async function route(req: Request, env: Env): Promise<Response> {
   }
 
   if (url.pathname === '/api/accounts' && req.method === 'POST') {
-    return createAccount(req, env, edge.log, ip);
+    limit('create', 'POST /api/accounts');
+    return createAccount(req, env, edge, ip);
   }
 
   const m = SESSION_PATH.exec(url.pathname);
@@ -197,13 +201,28 @@ function projectDeps(
     limiter: edge.limits.read,
     clientIp: (r) => clientIp(r),
     onKeyDeleted: async (project, kid) => {
-      const closed = await signalRoom(env, project).closeKey(kid);
+      const closed = await retried(() => signalRoom(env, project).closeKey(kid));
       if (closed > 0) edge.log.info({ project, kid, closed }, 'key deleted: connections closed');
     },
     onProjectDeleted: async (project) => {
-      await signalRoom(env, project).closeAll();
+      await retried(() => signalRoom(env, project).closeAll());
     },
   };
+}
+
+/**
+ * Retries a call to another object a few times: the key or project is already gone from the
+ * directory when its room is told, so a transient failure must not leave sockets open.
+ */
+async function retried<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
 }
 
 const AccountBody = z.object({ name: NameSchema }).strict();
@@ -213,14 +232,21 @@ const AccountBody = z.object({ name: NameSchema }).strict();
  * counterpart of `punch account create` on a Node data directory. The account's `pa_` key is in
  * the answer this once; the directory keeps only its hash.
  */
-async function createAccount(req: Request, env: Env, log: Logger, ip: string): Promise<Response> {
+async function createAccount(req: Request, env: Env, edge: Edge, ip: string): Promise<Response> {
+  const log = edge.log;
   const operator = env.PUNCH_OPERATOR_KEY;
   if (operator === undefined || operator === '') throw new PunchError('ERR_NOT_FOUND');
+  if (utf8(operator).byteLength < 32)
+    throw new PunchError(
+      'ERR_INTERNAL',
+      'PUNCH_OPERATOR_KEY must be at least 32 bytes: `openssl rand -base64 32 | wrangler secret put PUNCH_OPERATOR_KEY`',
+    );
   const given = bearer(req.headers.get('authorization')) ?? '';
   if (!(await sameSecret(given, operator))) {
-    log.warn(
-      { ip, endpoint: 'POST /api/accounts', code: 'ERR_UNAUTHENTICATED' },
-      'authentication failed',
+    logFailure(
+      { keys: await keyRing(env), now: () => Date.now(), log, authLogLimiter: edge.authLog },
+      { ip, endpoint: 'POST /api/accounts' },
+      'ERR_UNAUTHENTICATED',
     );
     throw new PunchError('ERR_UNAUTHENTICATED', 'send the operator key as a bearer token');
   }

@@ -182,6 +182,10 @@ export class Agent {
     const url = `${this.#o.server.replace(/^http/, 'ws')}/api/session/${encodeURIComponent(this.#o.session)}/ws`;
     const ws = new WebSocket(url, ['punch.v1'], {
       headers: { authorization: `Bearer ${this.#token}` },
+      // With a STUN server of its own (a Punch without UDP, on Workers) the agent claims its
+      // endpoint, which Punch accepts only from the IP its WebSocket came from: the media
+      // socket is IPv4, so the WebSocket must be too, even to a dual-stack host.
+      ...(this.#o.stun === undefined ? {} : { family: 4 }),
     });
     this.#ws = ws;
     ws.on('unexpected-response', (_req, res) => {

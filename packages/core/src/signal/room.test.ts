@@ -96,6 +96,7 @@ let iceCalls: { conn: string; identity: PeerIdentity }[];
 let iceImpl: (identity: PeerIdentity) => Promise<IceServer[]>;
 let empties: SignalRoom[];
 let counted: string[];
+let changed: string[];
 let room: SignalRoom;
 let nextId: number;
 
@@ -129,6 +130,9 @@ function makeRoom(messageLimit?: LimitSpec): SignalRoom {
     onSignal: (outcome) => {
       counted.push(outcome);
     },
+    onIdentityChanged: (conn) => {
+      changed.push(`${conn.id} ${conn.identity.expiresAt}`);
+    },
     ...(messageLimit === undefined ? {} : { messageLimit }),
   });
 }
@@ -159,6 +163,7 @@ beforeEach(() => {
   iceImpl = (identity) => Promise.resolve(iceFor(identity));
   empties = [];
   counted = [];
+  changed = [];
   nextId = 0;
   room = makeRoom();
 });
@@ -443,6 +448,8 @@ describe('token refresh', () => {
     });
     expect(a.identity).toEqual(next);
     expect(a.closed).toBe(false);
+    // the host hears of the new identity once it is in place (to store it)
+    expect(changed).toEqual([`${a.id} ${T0S + 7200}`]);
 
     // the new policy governs the next relay
     signal(a, 'room-1', 'bob', 'x', 'to-bob');

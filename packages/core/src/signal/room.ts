@@ -31,6 +31,11 @@ export interface SignalRoomDeps {
   readonly messageLimit?: LimitSpec;
   /** Called when the last peer leaves (the host may forget the room). */
   readonly onEmpty?: (room: SignalRoom) => void;
+  /**
+   * A `token` refresh replaced a connection's identity (later, asynchronously): a host that
+   * stores identities (a Durable Object that may be evicted) stores the new one now.
+   */
+  readonly onIdentityChanged?: (conn: SignalConn) => void;
 }
 
 /** What became of one `signal`. */
@@ -297,6 +302,7 @@ export class SignalRoom {
     if (!this.#state.has(conn)) return;
     conn.identity = next;
     conn.send({ type: 'refreshed', expiresAt: next.expiresAt, iceServers: ice });
+    this.#deps.onIdentityChanged?.(conn);
   }
 
   /** Closes every connection whose token was signed by `kid` (the key was deleted). */

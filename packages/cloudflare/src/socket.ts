@@ -1,0 +1,51 @@
+import { MAX_FRAME_BYTES, WS_PROTOCOL, utf8 } from '@punch/core';
+
+/**
+ * A frame's size when it might be over Punch's 16 KiB frame limit (workerd's own is far
+ * larger), else undefined: a UTF-16 unit is at most 3 UTF-8 bytes, so short texts need no
+ * measuring. Hosts close an oversized frame with 1009, as `ws` does on Node.
+ */
+export function frameBytes(message: string | ArrayBuffer): number | undefined {
+  if (typeof message !== 'string') return message.byteLength;
+  return message.length * 3 <= MAX_FRAME_BYTES ? undefined : utf8(message).byteLength;
+}
+
+export const tooBig = (bytes: number | undefined): boolean =>
+  bytes !== undefined && bytes > MAX_FRAME_BYTES;
+
+/** Answers a client's close (1005/1006 cannot be sent: 1000 instead); already closed is fine. */
+export function answerClose(ws: WebSocket, code: number): void {
+  try {
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
+  } catch {
+    // Already closed: nothing to answer.
+  }
+}
+
+/** JSON out on a hibernatable socket, when it is still open. */
+export function sendJson(ws: WebSocket, message: unknown): void {
+  if (ws.readyState !== WebSocket.READY_STATE_OPEN) return;
+  ws.send(JSON.stringify(message));
+}
+
+/** Closes, when not closed already. */
+export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closing.
+  }
+}
+
+/**
+ * The 101 answer handing `client` to the browser, with the `punch.v1` subprotocol when it was
+ * offered (browsers drop a connection whose offered subprotocols get no answer).
+ */
+export function upgradeResponse(req: Request, client: WebSocket): Response {
+  const offered = (req.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
+  return new Response(null, {
+    status: 101,
+    webSocket: client,
+    headers: offered.includes(WS_PROTOCOL) ? { 'sec-websocket-protocol': WS_PROTOCOL } : {},
+  });
+}
