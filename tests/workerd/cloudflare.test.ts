@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WsClient, call, createSession, peerToken, type Created } from '../conformance/client.js';
-import { startWorkerdHost, type Host } from '../conformance/host.js';
+import { OPERATOR_KEY, startWorkerdHost, type Host } from '../conformance/host.js';
 import { mint, newAccount, newProject, signal, uploadKey } from '../conformance/projects-client.js';
 
 let host: Host;
@@ -198,4 +198,38 @@ describe('hibernation of a signalling room', () => {
     alice.close();
     bob.close();
   }, 60_000);
+});
+
+describe('accounts: the operator route', () => {
+  const create = (name: unknown, token?: string) =>
+    call(host.url, 'POST', '/api/accounts', {
+      body: { name },
+      ...(token === undefined ? {} : { token }),
+    });
+
+  it('creates an account with the operator key; its pa_ key works once, is not stored', async () => {
+    const r = await create('grace', OPERATOR_KEY);
+    expect(r.status).toBe(201);
+    const { account, key } = r.json as { account: string; key: string };
+    expect(account).toBe('grace');
+    expect(key).toMatch(/^pa_/);
+    const mine = await call(host.url, 'GET', '/api/projects', { token: key });
+    expect(mine.status).toBe(200);
+    expect(host.logs.join('\n')).not.toContain(key);
+  });
+
+  it('refuses a taken name (409), a bad name (400), and anyone without the operator key (401)', async () => {
+    expect((await create('linus', OPERATOR_KEY)).status).toBe(201);
+    const taken = await create('linus', OPERATOR_KEY);
+    expect([taken.status, (taken.json as { code: string }).code]).toEqual([
+      409,
+      'ERR_ACCOUNT_EXISTS',
+    ]);
+    expect((await create('Not A Name', OPERATOR_KEY)).status).toBe(400);
+    for (const token of [undefined, 'wrong', `${OPERATOR_KEY}x`, OPERATOR_KEY.slice(0, -1)]) {
+      const r = await create('mallory', token);
+      expect([r.status, (r.json as { code: string }).code]).toEqual([401, 'ERR_UNAUTHENTICATED']);
+    }
+    expect(host.logs.join('\n')).not.toContain(OPERATOR_KEY);
+  });
 });
