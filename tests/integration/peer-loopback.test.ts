@@ -7,7 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startHost, type Host } from '../conformance/host.js';
+import { startHost, startWorkerdHost, type Host } from '../conformance/host.js';
 import { createSession, peerToken } from '../conformance/client.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
@@ -15,10 +15,16 @@ type Event = { event: string } & Record<string, unknown>;
 
 let noStun: Host;
 let stunOnly: Host;
+/** The Cloudflare host on a local workerd: no UDP at all. */
+let workers: Host;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  [noStun, stunOnly] = await Promise.all([startHost({ extraArgs: ['--no-stun'] }), startHost()]);
+  [noStun, stunOnly, workers] = await Promise.all([
+    startHost({ extraArgs: ['--no-stun'] }),
+    startHost(),
+    startWorkerdHost(),
+  ]);
 });
 afterEach(async () => {
   // SIGTERM: the agents stop what they started (srt-live-transmit); SIGKILL only as a backstop.
@@ -41,7 +47,7 @@ afterEach(async () => {
   );
 });
 afterAll(async () => {
-  await Promise.all([noStun.stop(), stunOnly.stop()]);
+  await Promise.all([noStun.stop(), stunOnly.stop(), workers.stop()]);
 });
 
 function agent(args: string[]): {
@@ -95,28 +101,28 @@ function agent(args: string[]): {
 
 const direct = (e: Event): boolean => e.event === 'path' && e.path === 'direct';
 
-it('a host without STUN: the agents ask the configured STUN server, claim their endpoint, and punch', async () => {
-  const s = await createSession(noStun.url, { streams: ['cam-1'] });
+async function pairWithExternalStun(host: Host, ports: [number, number]): Promise<void> {
+  const s = await createSession(host.url, { streams: ['cam-1'] });
   const stun = `127.0.0.1:${stunOnly.stunPort}`;
   const send = agent([
     '--server',
-    noStun.url,
+    host.url,
     '--token',
-    await peerToken(noStun.url, s, 'cam-1'),
+    await peerToken(host.url, s, 'cam-1'),
     '--send',
     '--srt-listen',
-    '127.0.0.1:19210',
+    `127.0.0.1:${ports[0]}`,
     '--stun',
     stun,
   ]);
   const recv = agent([
     '--server',
-    noStun.url,
+    host.url,
     '--token',
-    await peerToken(noStun.url, s, 'cam-1'),
+    await peerToken(host.url, s, 'cam-1'),
     '--receive',
     '--srt-target',
-    '127.0.0.1:19220',
+    `127.0.0.1:${ports[1]}`,
     '--stun',
     stun,
   ]);
@@ -126,6 +132,14 @@ it('a host without STUN: the agents ask the configured STUN server, claim their 
   await Promise.all([send.waitFor(direct, 'direct path'), recv.waitFor(direct, 'direct path')]);
   const paired = await recv.waitFor((e) => e.event === 'paired', 'paired');
   expect(paired.remote).toMatchObject({ ip: '127.0.0.1' });
+}
+
+it('a host without STUN: the agents ask the configured STUN server, claim their endpoint, and punch', async () => {
+  await pairWithExternalStun(noStun, [19210, 19220]);
+});
+
+it('the Workers host (workerd): real agents pair and punch with a STUN server of their own', async () => {
+  await pairWithExternalStun(workers, [19250, 19260]);
 });
 
 it('without STUN anywhere the agent says what to pass', async () => {
