@@ -18,6 +18,10 @@ export interface HostOptions {
   readonly extraArgs?: readonly string[];
   /** TURN for project peers: coturn's shared secret and the URLs handed out. */
   readonly turn?: { readonly secret: string; readonly urls: readonly string[] };
+  /** The address to listen on (default 127.0.0.1): a lab's veth address for the e2e tests. */
+  readonly bind?: string;
+  /** STUN URLs for project peers, on a host without STUN of its own (Workers). */
+  readonly stunUrls?: readonly string[];
 }
 
 export interface Host {
@@ -62,8 +66,11 @@ export const CAN = {
   metrics: HOST_KIND === 'node',
 } as const;
 
-export async function startHost(options: HostOptions = {}): Promise<Host> {
-  return HOST_KIND === 'workerd' ? startWorkerdHost(options) : startNodeHost(options);
+export async function startHost(
+  options: HostOptions = {},
+  kind: 'node' | 'workerd' = HOST_KIND,
+): Promise<Host> {
+  return kind === 'workerd' ? startWorkerdHost(options) : startNodeHost(options);
 }
 
 const RAISED_WORKERD = RAISED.join(',');
@@ -80,10 +87,11 @@ export async function startWorkerdHost(options: HostOptions = {}): Promise<Host>
   const { Miniflare, Log, LogLevel } = await import('miniflare');
   const dir = mkdtempSync(join(tmpdir(), 'punch-workerd-'));
   const script = await bundleWorker(dir);
+  const address = options.bind ?? '127.0.0.1';
+  let port = address === '127.0.0.1' ? 0 : await freePort(address);
   const logs: string[] = [];
   let secret = options.secret ?? DEFAULT_SECRET;
   let previous = options.previousSecret;
-  let port = 0;
   let mf: InstanceType<typeof Miniflare> | undefined;
 
   const capture = (stream: NodeJS.ReadableStream): void => {
@@ -106,10 +114,11 @@ export async function startWorkerdHost(options: HostOptions = {}): Promise<Host>
       bindings.PUNCH_TURN_SECRET = options.turn.secret;
       bindings.PUNCH_TURN_URLS = options.turn.urls.join(',');
     }
+    if (options.stunUrls !== undefined) bindings.PUNCH_STUN_URLS = options.stunUrls.join(',');
     if (previous !== undefined) bindings.PUNCH_SECRET_PREVIOUS = previous;
     if (options.rateLimits !== 'default') bindings.PUNCH_RATE_LIMITS = RAISED_WORKERD;
     mf = new Miniflare({
-      host: '127.0.0.1',
+      host: address,
       port,
       cf: false,
       modules: true,
@@ -137,7 +146,9 @@ export async function startWorkerdHost(options: HostOptions = {}): Promise<Host>
     });
     try {
       const url = await mf.ready;
-      port = Number(url.port);
+      // Miniflare answers with its loopback socket; on another address workerd listens on the
+      // port it was given, which is why that port is chosen up front there.
+      if (port === 0) port = Number(url.port);
     } catch (err) {
       throw new Error(`workerd did not start:\n${logs.slice(-30).join('\n')}`, { cause: err });
     }
@@ -155,7 +166,7 @@ export async function startWorkerdHost(options: HostOptions = {}): Promise<Host>
   await launch();
   return {
     get url() {
-      return `http://127.0.0.1:${port}`;
+      return `http://${address}:${port}`;
     },
     stunPort: null,
     get secret() {
@@ -170,7 +181,7 @@ export async function startWorkerdHost(options: HostOptions = {}): Promise<Host>
     },
     async createAccount(name) {
       // The operator's route (`punch account create` has no data directory to open here).
-      const res = await fetch(`http://127.0.0.1:${port}/api/accounts`, {
+      const res = await fetch(`http://${address}:${port}/api/accounts`, {
         method: 'POST',
         headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' },
         body: JSON.stringify({ name }),
@@ -192,6 +203,21 @@ export async function startWorkerdHost(options: HostOptions = {}): Promise<Host>
 const WORKER_ENTRY = fileURLToPath(
   new URL('../../packages/cloudflare/src/worker.ts', import.meta.url),
 );
+/** A TCP port free on `address` right now. */
+async function freePort(address: string): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, address, () => {
+      const a = srv.address();
+      srv.close(() => {
+        resolve(typeof a === 'object' && a !== null ? a.port : 0);
+      });
+    });
+  });
+}
+
 const WEB_DIST = fileURLToPath(new URL('../../packages/web/dist', import.meta.url));
 const CORE_ENTRY = fileURLToPath(new URL('../../packages/core/src/index.ts', import.meta.url));
 
@@ -236,7 +262,7 @@ async function startNodeHost(options: HostOptions): Promise<Host> {
         CLI,
         'serve',
         '--host',
-        '127.0.0.1',
+        options.bind ?? '127.0.0.1',
         '--port',
         String(port),
         '--stun-port',
