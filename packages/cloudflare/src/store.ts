@@ -65,14 +65,8 @@ export class SqlSessionStore implements SessionStore {
     )) {
       if (out.length >= limit) break;
       if (wanted !== null && !wanted.has(r.stream)) continue;
-      out.push(
-        SampleSchema.parse({
-          at: r.at,
-          stream: r.stream,
-          role: r.role,
-          stats: JSON.parse(r.stats) as unknown,
-        }),
-      );
+      const stats: unknown = JSON.parse(r.stats);
+      out.push(SampleSchema.parse({ at: r.at, stream: r.stream, role: r.role, stats }));
     }
     return out.reverse();
   }
