@@ -35,6 +35,19 @@ async function registered(
   return ws;
 }
 
+describe('the edge', () => {
+  it('answers a malformed session path with 404, before any object', async () => {
+    for (const path of ['/api/session/%E0%A4%A', '/api/session/%ZZ/ws', '/api/session/UPPER']) {
+      const r = await call(host.url, 'GET', path);
+      expect([path, r.status, (r.json as { code: string }).code]).toEqual([
+        path,
+        404,
+        'ERR_SESSION_NOT_FOUND',
+      ]);
+    }
+  });
+});
+
 describe('endpoints without UDP', () => {
   it('welcome names no STUN server of Punch, and registered no binding: agents use their own', async () => {
     const s = await createSession(host.url, { streams: ['cam-1'] });

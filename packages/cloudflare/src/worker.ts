@@ -142,9 +142,9 @@ async function route(req: Request, env: Env): Promise<Response> {
 
   const m = SESSION_PATH.exec(url.pathname);
   if (m !== null) {
-    const id = decodeURIComponent(m[1] ?? '');
+    const id = decodedName(m[1] ?? '');
     const sub = m[2] ?? '';
-    if (!NameSchema.safeParse(id).success) throw new PunchError('ERR_SESSION_NOT_FOUND');
+    if (id === undefined) throw new PunchError('ERR_SESSION_NOT_FOUND');
     const upgrade = req.headers.get('upgrade')?.toLowerCase() === 'websocket';
     const endpoint = `${req.method} /api/session/:id${sub}`;
     if (sub === '/ws' && upgrade) limit('connect', endpoint);
@@ -167,6 +167,16 @@ async function route(req: Request, env: Env): Promise<Response> {
     projects: projectDeps(env, edge),
   });
   return edge.app.fetch(req);
+}
+
+/** A session name from a path segment; undefined when it is malformed or not a name. */
+function decodedName(segment: string): string | undefined {
+  try {
+    const id = decodeURIComponent(segment);
+    return NameSchema.safeParse(id).success ? id : undefined;
+  } catch {
+    return undefined; // malformed percent-encoding
+  }
 }
 
 function stub(env: Env, session: string): DurableObjectStub {
