@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAN, startHost, type Host } from './host.js';
-import { WsClient, call, codeOf, createSession, type Created } from './client.js';
+import { UpgradeRefused, WsClient, call, codeOf, createSession, type Created } from './client.js';
 
 let host: Host;
 let s: Created;
@@ -96,6 +96,22 @@ describe('HTTP bodies', () => {
     expect(odd.status).toBe(404);
     const ws = await call(host.url, 'GET', `/api/session/${s.session}/ws`, { token: s.token });
     expect([ws.status, codeOf(ws)]).toEqual([426, 'ERR_UPGRADE_REQUIRED']);
+    await stillServing();
+  });
+});
+
+describe('paths', () => {
+  it('a malformed session name in a path is 404, over HTTP and at the WebSocket upgrade', async () => {
+    for (const id of ['%E0%A4%A', '%ZZ', 'UPPER']) {
+      const r = await call(host.url, 'GET', `/api/session/${id}`, { token: s.token });
+      expect([id, r.status, codeOf(r)]).toEqual([id, 404, 'ERR_SESSION_NOT_FOUND']);
+      const refused = await WsClient.connect(host.url, id, s.token).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused).toBeInstanceOf(UpgradeRefused);
+      expect([id, (refused as UpgradeRefused).status]).toEqual([id, 404]);
+    }
     await stillServing();
   });
 });

@@ -2,6 +2,7 @@ import {
   CreateSessionBody,
   KeyDirectory,
   NameSchema,
+  nameFromPath,
   PunchError,
   RateLimiter,
   authenticate,
@@ -142,7 +143,7 @@ async function route(req: Request, env: Env): Promise<Response> {
 
   const m = SESSION_PATH.exec(url.pathname);
   if (m !== null) {
-    const id = decodedName(m[1] ?? '');
+    const id = nameFromPath(m[1] ?? '');
     const sub = m[2] ?? '';
     if (id === undefined) throw new PunchError('ERR_SESSION_NOT_FOUND');
     const upgrade = req.headers.get('upgrade')?.toLowerCase() === 'websocket';
@@ -167,16 +168,6 @@ async function route(req: Request, env: Env): Promise<Response> {
     projects: projectDeps(env, edge),
   });
   return edge.app.fetch(req);
-}
-
-/** A session name from a path segment; undefined when it is malformed or not a name. */
-function decodedName(segment: string): string | undefined {
-  try {
-    const id = decodeURIComponent(segment);
-    return NameSchema.safeParse(id).success ? id : undefined;
-  } catch {
-    return undefined; // malformed percent-encoding
-  }
 }
 
 function stub(env: Env, session: string): DurableObjectStub {

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   MAX_FRAME_BYTES,
+  nameFromPath,
   PunchError,
   WS_PROTOCOL,
   authenticatePeer,
@@ -117,7 +118,9 @@ export class WsEndpoint {
       await this.#upgradeSignal(signal, req, socket, head, headers, ip);
       return;
     }
-    const id = decodeURIComponent(WS_PATH.exec(req.url ?? '')?.[1] ?? '');
+    // As the HTTP routes do: a path that names no possible session is 404 before any token check.
+    const id = nameFromPath(WS_PATH.exec(req.url ?? '')?.[1] ?? '');
+    if (id === undefined) throw new PunchError('ERR_SESSION_NOT_FOUND');
     const { claims, stale, room } = await authenticateSession(
       this.#deps,
       headers,
