@@ -2,6 +2,7 @@ import type {
   AccountRecord,
   AuditEvent,
   KeyRecord,
+  Logger,
   ProjectRecord,
   ProjectStore,
 } from '@punch/core';
@@ -25,7 +26,7 @@ export function directory(env: Env): DirectoryRpc {
  * deleted key is refused everywhere at once. Each call takes a fresh stub: a stub belongs to
  * the request that made it, and this store outlives requests.
  */
-export function directoryStore(env: Env, onAuditError: (err: unknown) => void): ProjectStore {
+export function directoryStore(env: Env, log: Logger): ProjectStore {
   const d = new Proxy({} as DirectoryRpc, {
     get:
       (_target, method: keyof DirectoryRpc) =>
@@ -47,8 +48,15 @@ export function directoryStore(env: Env, onAuditError: (err: unknown) => void): 
     key: (kid: string) => d.key(kid),
     keys: (project: string) => d.keys(project),
     deleteKey: (project: string, kid: string) => d.deleteKey(project, kid),
+    // Fire and forget, as the room's audit sink is: a failed write is logged, never thrown
+    // into the relay.
     appendAudit: (event: AuditEvent) => {
-      d.appendAudit(event).catch(onAuditError);
+      d.appendAudit(event).catch((err: unknown) => {
+        log.error(
+          { project: event.project, err: err instanceof Error ? err.name : 'unknown' },
+          'audit write failed',
+        );
+      });
     },
     audit: (project: string, options: { since?: number; limit: number }) =>
       d.audit(project, options),

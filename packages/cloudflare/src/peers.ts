@@ -22,11 +22,7 @@ export async function verifyPeer(
   ip: string,
   log: Logger,
 ): Promise<PeerIdentity> {
-  const keys = new KeyDirectory(
-    directoryStore(env, () => {
-      // Verification reads keys only; it writes no audit.
-    }),
-  );
+  const keys = new KeyDirectory(directoryStore(env, log));
   const maxTtl = seconds(env.PUNCH_MAX_TOKEN_TTL, 'PUNCH_MAX_TOKEN_TTL', PEER_TOKEN_MAX_TTL);
   return authenticatePeer(
     {

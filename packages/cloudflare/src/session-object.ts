@@ -5,6 +5,7 @@ import {
   Room,
   authenticateSession,
   createSessionApi,
+  nameFromPath,
   problemResponse,
   randomId,
   signToken,
@@ -75,13 +76,12 @@ export class SessionObject extends DurableObject<Env> {
 
   override async fetch(req: Request): Promise<Response> {
     try {
-      const url = new URL(req.url);
-      const ws = WS_PATH.exec(url.pathname);
-      const res =
-        ws !== null && req.headers.get('upgrade')?.toLowerCase() === 'websocket'
-          ? await this.#upgrade(req, decodeURIComponent(ws[1] ?? ''))
-          : await this.#api().fetch(req);
-      return res;
+      const ws = WS_PATH.exec(new URL(req.url).pathname);
+      if (ws === null || req.headers.get('upgrade')?.toLowerCase() !== 'websocket')
+        return await this.#api().fetch(req);
+      const id = nameFromPath(ws[1] ?? '');
+      if (id === undefined) throw new PunchError('ERR_SESSION_NOT_FOUND');
+      return await this.#upgrade(req, id);
     } catch (err) {
       if (!(err instanceof PunchError)) {
         this.#log.error({ err: err instanceof Error ? err.name : 'unknown' }, 'request failed');

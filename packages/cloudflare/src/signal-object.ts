@@ -43,7 +43,6 @@ const IdentitySchema = z.object({
 export class SignalObject extends DurableObject<Env> {
   readonly #log = consoleLogger('signal');
   readonly #conns = new Map<WebSocket, SignalConn>();
-  readonly #stored = new Map<string, string>();
   readonly #revoked = new Map<string, number>();
   #room: SignalRoom | undefined;
   #alarmAt: number | undefined;
@@ -76,6 +75,7 @@ export class SignalObject extends DurableObject<Env> {
       server.serializeAttachment({ id });
       const conn = this.#conn(server, id, identity);
       room.join(conn, ice);
+      this.#store(conn);
       return upgradeResponse(req, client);
     } catch (err) {
       if (!(err instanceof PunchError))
@@ -138,7 +138,6 @@ export class SignalObject extends DurableObject<Env> {
   closeAll(): void {
     this.#room?.closeAll('project-deleted');
     this.#conns.clear();
-    this.#stored.clear();
     this.#deleted = true;
     this.ctx.storage.sql.exec('DELETE FROM peers');
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('deleted', '1')");
@@ -170,7 +169,6 @@ export class SignalObject extends DurableObject<Env> {
         continue;
       }
       room.resume(this.#conn(ws, a.id, parsed.data));
-      this.#stored.set(a.id, text);
     }
     if (this.#conns.size > 0) {
       this.#log.info({ project, sockets: this.#conns.size }, 'signal room woke from hibernation');
@@ -183,12 +181,7 @@ export class SignalObject extends DurableObject<Env> {
       return this.#room;
     }
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('project', ?)", project);
-    const store = directoryStore(this.env, (err: unknown) => {
-      this.#log.error(
-        { project, err: err instanceof Error ? err.name : 'unknown' },
-        'audit write failed',
-      );
-    });
+    const store = directoryStore(this.env, this.#log);
     this.#room = new SignalRoom({
       project,
       log: this.#log,
@@ -207,7 +200,8 @@ export class SignalObject extends DurableObject<Env> {
       messageLimit: limitConfig(this.env).message,
       // A refresh completes after the message that asked for it: store the new identity then,
       // or an evicted room would take the socket back with the old policy and expiry.
-      onIdentityChanged: () => {
+      onIdentityChanged: (conn) => {
+        this.#store(conn);
         this.#after();
       },
     });
@@ -222,12 +216,24 @@ export class SignalObject extends DurableObject<Env> {
       send(message: SignalServerMessage) {
         sendJson(ws, message);
       },
-      close(code: number, reason: string) {
+      // The room closes a socket only after it has forgotten it (replaced, revoked, expired,
+      // flooding): its row goes now, not when the client answers the close.
+      close: (code: number, reason: string) => {
         closeSocket(ws, code, reason);
+        this.#gone(ws);
       },
     };
     this.#conns.set(ws, conn);
     return conn;
+  }
+
+  /** Stores who `conn` speaks for (at join and after a refresh: the only times it changes). */
+  #store(conn: SignalConn): void {
+    this.ctx.storage.sql.exec(
+      'INSERT OR REPLACE INTO peers (id, identity) VALUES (?, ?)',
+      conn.id,
+      JSON.stringify(conn.identity),
+    );
   }
 
   #gone(ws: WebSocket): void {
@@ -236,33 +242,17 @@ export class SignalObject extends DurableObject<Env> {
     this.#conns.delete(ws);
     this.#room?.leave(conn);
     this.ctx.storage.sql.exec('DELETE FROM peers WHERE id = ?', conn.id);
-    this.#stored.delete(conn.id);
   }
 
-  /** Stores changed identities (a token refresh), forgets closed sockets, sets the alarm. */
+  /**
+   * After every event: the alarm, for when `tick` next has work (a token expiring) or a revoked
+   * kid can be forgotten. Only ever moved earlier: each set is a row written.
+   */
   #after(): void {
-    const room = this.#room;
-    if (room === undefined) return;
-    for (const [ws, conn] of this.#conns) {
-      if (
-        ws.readyState === WebSocket.READY_STATE_CLOSED ||
-        ws.readyState === WebSocket.READY_STATE_CLOSING
-      ) {
-        this.#gone(ws);
-        continue;
-      }
-      const text = JSON.stringify(conn.identity);
-      if (this.#stored.get(conn.id) === text) continue;
-      this.ctx.storage.sql.exec(
-        'INSERT OR REPLACE INTO peers (id, identity) VALUES (?, ?)',
-        conn.id,
-        text,
-      );
-      this.#stored.set(conn.id, text);
-    }
-    let at = room.nextTickAt();
+    if (this.#room === undefined) return;
+    let at = this.#room.nextTickAt();
     if (this.#revoked.size > 0) at = Math.min(at ?? Infinity, Date.now() + REVOKED_MS);
-    if (at !== undefined && at !== this.#alarmAt) {
+    if (at !== undefined && (this.#alarmAt === undefined || at < this.#alarmAt)) {
       this.#alarmAt = at;
       void this.ctx.storage.setAlarm(at);
     }

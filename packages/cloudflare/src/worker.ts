@@ -190,9 +190,7 @@ function projectDeps(
   env: Env,
   edge: Edge,
 ): NonNullable<Parameters<typeof createSessionApi>[0]['projects']> {
-  const store = directoryStore(env, () => {
-    // The API writes no audit events; the rooms do.
-  });
+  const store = directoryStore(env, edge.log);
   return {
     store,
     // Only `forget` is used by the API; verification builds a fresh directory per upgrade.
