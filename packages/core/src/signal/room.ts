@@ -54,8 +54,8 @@ interface ConnState {
   readonly limiter: MessageLimiter;
   /** The sender in a relayed `signal` (a refresh keeps group and peer). */
   readonly from: PeerRef;
-  /** When a `delivered` signal to each target (by key) was last audited. */
-  readonly delivered: Map<string, number>;
+  /** When a signal with each outcome to each target (by key) was last audited. */
+  readonly audited: Map<SignalOutcome, Map<string, number>>;
   /** Frames that arrived while an async handler (a token refresh) ran: handled after it, in order. */
   queue: Frame[] | null;
 }
@@ -81,8 +81,6 @@ export class SignalRoom {
   readonly #deps: SignalRoomDeps;
   readonly #peers = new Map<string, SignalConn>();
   readonly #state = new Map<SignalConn, ConnState>();
-  /** When each (from, to, outcome) signal was last audited. */
-  readonly #audited = new Map<string, number>();
 
   constructor(deps: SignalRoomDeps) {
     this.project = deps.project;
@@ -113,13 +111,13 @@ export class SignalRoom {
     this.#state.set(conn, {
       limiter: new MessageLimiter(this.#deps.messageLimit ?? RATE_LIMITS.message),
       from: refOfIdentity(id),
-      delivered: new Map(),
+      audited: new Map(),
       queue: null,
     });
     if (old !== undefined && old !== conn) {
       this.#forget(old);
       this.#end(old, 'replaced', 'ERR_REPLACED');
-      this.#audit('connect', id, null, 'replaced');
+      this.#audit(id, 'replaced');
     }
     conn.send({
       type: 'welcome',
@@ -129,7 +127,7 @@ export class SignalRoom {
       expiresAt: id.expiresAt,
       iceServers,
     });
-    this.#audit('connect', id, null, 'connected');
+    this.#audit(id, 'connected');
   }
 
   /**
@@ -148,7 +146,7 @@ export class SignalRoom {
     this.#state.set(conn, {
       limiter: new MessageLimiter(this.#deps.messageLimit ?? RATE_LIMITS.message),
       from: refOfIdentity(conn.identity),
-      delivered: new Map(),
+      audited: new Map(),
       queue: null,
     });
   }
@@ -247,37 +245,46 @@ export class SignalRoom {
   relay(conn: SignalConn, to: PeerRef, payload: unknown): void {
     const st = this.#state.get(conn);
     if (st === undefined) return;
+    const key = keyOf(to);
     if (!allows(conn.identity.allow, to)) {
-      this.#deps.onSignal?.('refused-by-sender-policy');
-      this.#audit('signal', conn.identity, to, 'refused-by-sender-policy');
+      this.#signalled(st, 'refused-by-sender-policy', to, key);
       throw new PunchError('ERR_POLICY_DENIED', `your token does not allow ${to.group}/${to.peer}`);
     }
-    const key = keyOf(to);
     const target = this.#peers.get(key);
     if (target === undefined || !allows(target.identity.allow, st.from)) {
-      const outcome = target === undefined ? 'offline' : 'refused-by-target-policy';
-      this.#deps.onSignal?.(outcome);
-      this.#audit('signal', conn.identity, to, outcome);
+      this.#signalled(st, target === undefined ? 'offline' : 'refused-by-target-policy', to, key);
       throw new PunchError(
         'ERR_PEER_UNAVAILABLE',
         `${to.group}/${to.peer} is not available to you`,
       );
     }
     target.send({ type: 'signal', from: st.from, payload });
-    this.#deps.onSignal?.('delivered');
-    // The hot path: a delivered signal is audited once per window per (sender socket, target),
-    // looked up by the key already built, without composing the general audit key.
+    this.#signalled(st, 'delivered', to, key);
+  }
+
+  /**
+   * Counts a signal's outcome, and audits it once per window per (sender socket, target,
+   * outcome): a call's dozens of candidates are one "who signalled whom", and a flood cannot
+   * flood the log. Looked up by the target key the relay already built (the hot path).
+   */
+  #signalled(st: ConnState, outcome: SignalOutcome, to: PeerRef, key: string): void {
+    this.#deps.onSignal?.(outcome);
     const at = this.#deps.now();
-    const last = st.delivered.get(key);
+    let seen = st.audited.get(outcome);
+    if (seen === undefined) {
+      seen = new Map();
+      st.audited.set(outcome, seen);
+    }
+    const last = seen.get(key);
     if (last !== undefined && at - last < AUDIT_WINDOW_MS) return;
-    st.delivered.set(key, at);
+    seen.set(key, at);
     this.#deps.audit({
       project: this.project,
       at,
       kind: 'signal',
       from: st.from,
       to: { group: to.group, peer: to.peer },
-      outcome: 'delivered',
+      outcome,
     });
   }
 
@@ -327,12 +334,9 @@ export class SignalRoom {
 
   /** Closes connections whose token has expired (a client refreshes before that). */
   tick(nowMs: number): void {
-    for (const [key, at] of this.#audited) {
-      if (nowMs - at >= AUDIT_WINDOW_MS) this.#audited.delete(key);
-    }
     for (const st of this.#state.values()) {
-      for (const [key, at] of st.delivered) {
-        if (nowMs - at >= AUDIT_WINDOW_MS) st.delivered.delete(key);
+      for (const seen of st.audited.values()) {
+        for (const [key, at] of seen) if (nowMs - at >= AUDIT_WINDOW_MS) seen.delete(key);
       }
     }
     for (const conn of [...this.#state.keys()]) {
@@ -375,21 +379,15 @@ export class SignalRoom {
     );
   }
 
-  #audit(
-    kind: AuditEvent['kind'],
-    from: PeerIdentity,
-    to: PeerRef | null,
-    outcome: AuditEvent['outcome'],
-  ): void {
-    const at = this.#deps.now();
-    if (kind === 'signal' && to !== null) {
-      // One event per (from, to, outcome) per window: a call's dozens of candidates are one
-      // "who signalled whom", and a flood cannot flood the log.
-      const key = `${from.group}\n${from.peer}\n${to.group}\n${to.peer}\n${outcome}`;
-      const last = this.#audited.get(key);
-      if (last !== undefined && at - last < AUDIT_WINDOW_MS) return;
-      this.#audited.set(key, at);
-    }
-    this.#deps.audit({ project: this.project, at, kind, from: refOfIdentity(from), to, outcome });
+  /** A connection event (connected, replaced); signals go through #signalled. */
+  #audit(from: PeerIdentity, outcome: 'connected' | 'replaced'): void {
+    this.#deps.audit({
+      project: this.project,
+      at: this.#deps.now(),
+      kind: 'connect',
+      from: refOfIdentity(from),
+      to: null,
+      outcome,
+    });
   }
 }
