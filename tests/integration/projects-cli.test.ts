@@ -7,7 +7,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import {
+  calculateJwkThumbprint,
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+} from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../conformance/client.js';
 import { startHost, type Host } from '../conformance/host.js';
@@ -119,6 +125,27 @@ describe('punch project / key / token mint', () => {
     expect(d.code).toBe(0);
     const r = await signalRefused(host.url, token);
     expect(r.code).toBe('ERR_KEY_UNKNOWN');
+  });
+
+  it('key delete takes a kid that begins with "-" (a thumbprint can), not as an option', async () => {
+    // About one thumbprint in 64 begins with "-": generate until one does (bounded).
+    let publicJwk: Record<string, unknown> | undefined;
+    let dashKid = '';
+    for (let i = 0; i < 5000 && publicJwk === undefined; i++) {
+      const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+      const jwk = await exportJWK(pair.publicKey);
+      const t = await calculateJwkThumbprint(jwk);
+      if (t.startsWith('-')) [publicJwk, dashKid] = [jwk, t];
+    }
+    expect(dashKid.startsWith('-')).toBe(true);
+    const up = await call(host.url, 'POST', `/api/projects/${project}/keys`, {
+      token: key,
+      body: { publicJwk },
+    });
+    expect((up.json as { kid: string }).kid).toBe(dashKid);
+    const d = await punch(['key', 'delete', dashKid, '--project', project]);
+    expect(d.code, d.stderr).toBe(0);
+    expect((await punch(['key', 'list', '--project', project])).stdout).not.toContain(dashKid);
   });
 
   it('project show, audit and delete', async () => {

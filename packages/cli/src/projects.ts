@@ -211,9 +211,14 @@ export async function projectCommand(argv: string[], io: Io): Promise<number> {
 }
 
 /** `punch key create|list|delete --project ID`. */
+/** A kid: an RFC 7638 SHA-256 thumbprint, 43 base64url characters (it may begin with "-"). */
+const KID = /^[A-Za-z0-9_-]{43}$/;
+
 export async function keyCommand(argv: string[], io: Io): Promise<number> {
+  // `key delete KID`: a kid can begin with "-", which the option parser would take for one.
+  const kidArg = argv[0] === 'delete' && KID.test(argv[1] ?? '') ? argv[1] : undefined;
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: kidArg === undefined ? argv : [argv[0] ?? '', ...argv.slice(2)],
     options: {
       ...ACCOUNT,
       project: { type: 'string' },
@@ -222,7 +227,8 @@ export async function keyCommand(argv: string[], io: Io): Promise<number> {
     },
     allowPositionals: true,
   });
-  const [sub, kid] = positionals;
+  const [sub, kidPositional] = positionals;
+  const kid = kidArg ?? kidPositional;
   const project = values.project ?? io.env.PUNCH_PROJECT;
   if (project === undefined || project === '') {
     throw new UsageError('name the project: --project ID (or set PUNCH_PROJECT)');
