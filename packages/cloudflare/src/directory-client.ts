@@ -1,10 +1,11 @@
-import type {
-  AccountRecord,
-  AuditEvent,
-  KeyRecord,
-  Logger,
-  ProjectRecord,
-  ProjectStore,
+import {
+  errorFields,
+  type AccountRecord,
+  type AuditEvent,
+  type KeyRecord,
+  type Logger,
+  type ProjectRecord,
+  type ProjectStore,
 } from '@punch/core';
 import type { Env } from './env.js';
 
@@ -52,10 +53,7 @@ export function directoryStore(env: Env, log: Logger): ProjectStore {
     // into the relay.
     appendAudit: (event: AuditEvent) => {
       d.appendAudit(event).catch((err: unknown) => {
-        log.error(
-          { project: event.project, err: err instanceof Error ? err.name : 'unknown' },
-          'audit write failed',
-        );
+        log.error({ project: event.project, err: errorFields(err) }, 'audit write failed');
       });
     },
     audit: (project: string, options: { since?: number; limit: number }) =>

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import {
+  errorFields,
   PunchError,
   RateLimiter,
   Room,
@@ -84,7 +85,7 @@ export class SessionObject extends DurableObject<Env> {
       return await this.#upgrade(req, id);
     } catch (err) {
       if (!(err instanceof PunchError)) {
-        this.#log.error({ err: err instanceof Error ? err.name : 'unknown' }, 'request failed');
+        this.#log.error({ err: errorFields(err) }, 'request failed');
       }
       return problemResponse(err);
     } finally {
@@ -111,8 +112,9 @@ export class SessionObject extends DurableObject<Env> {
     room.join(conn);
     if (stale) {
       // Verified by a rotated-out secret: hand over a token signed with the current one.
-      room.refreshToken(conn).catch(() => {
-        server.close(1011, 'token refresh failed');
+      room.refreshToken(conn).catch((err: unknown) => {
+        this.#log.error({ session: id, err: errorFields(err) }, 'token refresh failed');
+        closeSocket(server, new PunchError('ERR_INTERNAL', 'token refresh failed'));
       });
     }
     return upgradeResponse(req, client);
@@ -124,11 +126,11 @@ export class SessionObject extends DurableObject<Env> {
     try {
       const conn = this.#conns.get(ws);
       if (conn === undefined || this.#room === undefined) {
-        ws.close(4410, 'session closed');
+        closeSocket(ws, new PunchError('ERR_SESSION_CLOSED'));
         return;
       }
       if (tooBig(frameBytes(message))) {
-        ws.close(1009, 'message too big');
+        closeSocket(ws, new PunchError('ERR_PAYLOAD_TOO_LARGE'));
         this.#gone(ws);
         return;
       }
@@ -174,7 +176,7 @@ export class SessionObject extends DurableObject<Env> {
       const a = ws.deserializeAttachment() as Attachment | null;
       const snap = a === null ? undefined : snapshots.get(a.id);
       if (a === null || snap === undefined) {
-        ws.close(1011, 'state lost; reconnect');
+        closeSocket(ws, new PunchError('ERR_INTERNAL', 'state lost; reconnect'));
         continue;
       }
       const conn = this.#conn(ws, a, snap.claims);
@@ -203,8 +205,8 @@ export class SessionObject extends DurableObject<Env> {
       send(message: ServerMessage) {
         sendJson(ws, message);
       },
-      close(code: number, reason: string) {
-        closeSocket(ws, code, reason);
+      close(err: PunchError) {
+        closeSocket(ws, err);
       },
     };
     this.#conns.set(ws, conn);

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import {
+  errorFields,
   PunchError,
   SignalRoom,
   problemResponse,
@@ -79,7 +80,7 @@ export class SignalObject extends DurableObject<Env> {
       return upgradeResponse(req, client);
     } catch (err) {
       if (!(err instanceof PunchError))
-        this.#log.error({ err: err instanceof Error ? err.name : 'unknown' }, 'upgrade failed');
+        this.#log.error({ err: errorFields(err) }, 'upgrade failed');
       return problemResponse(err);
     } finally {
       this.#after();
@@ -90,12 +91,12 @@ export class SignalObject extends DurableObject<Env> {
     try {
       const conn = this.#conns.get(ws);
       if (conn === undefined || this.#room === undefined) {
-        ws.close(1011, 'state lost; reconnect');
+        closeSocket(ws, new PunchError('ERR_INTERNAL', 'state lost; reconnect'));
         return;
       }
       const bytes = frameBytes(message);
       if (tooBig(bytes)) {
-        ws.close(1009, 'message too big');
+        closeSocket(ws, new PunchError('ERR_PAYLOAD_TOO_LARGE'));
         this.#gone(ws);
         return;
       }
@@ -165,7 +166,7 @@ export class SignalObject extends DurableObject<Env> {
       const text = a === null ? undefined : rows.get(a.id);
       const parsed = text === undefined ? undefined : IdentitySchema.safeParse(JSON.parse(text));
       if (a === null || text === undefined || parsed?.success !== true) {
-        ws.close(1011, 'state lost; reconnect');
+        closeSocket(ws, new PunchError('ERR_INTERNAL', 'state lost; reconnect'));
         continue;
       }
       room.resume(this.#conn(ws, a.id, parsed.data));
@@ -218,8 +219,8 @@ export class SignalObject extends DurableObject<Env> {
       },
       // The room closes a socket only after it has forgotten it (replaced, revoked, expired,
       // flooding): its row goes now, not when the client answers the close.
-      close: (code: number, reason: string) => {
-        closeSocket(ws, code, reason);
+      close: (err: PunchError) => {
+        closeSocket(ws, err);
         this.#gone(ws);
       },
     };

@@ -1,4 +1,12 @@
-import { MAX_FRAME_BYTES, WS_PROTOCOL, utf8 } from '@punch/core';
+import {
+  CLOSE_ABNORMAL,
+  CLOSE_NO_STATUS,
+  CLOSE_NORMAL,
+  MAX_FRAME_BYTES,
+  WS_PROTOCOL,
+  utf8,
+  type PunchError,
+} from '@punch/core';
 
 /**
  * A frame's size when it might be over Punch's 16 KiB frame limit (workerd's own is far
@@ -16,7 +24,7 @@ export const tooBig = (bytes: number | undefined): boolean =>
 /** Answers a client's close (1005/1006 cannot be sent: 1000 instead); already closed is fine. */
 export function answerClose(ws: WebSocket, code: number): void {
   try {
-    ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
+    ws.close(code === CLOSE_NO_STATUS || code === CLOSE_ABNORMAL ? CLOSE_NORMAL : code, 'closed');
   } catch {
     // Already closed: nothing to answer.
   }
@@ -28,10 +36,10 @@ export function sendJson(ws: WebSocket, message: unknown): void {
   ws.send(JSON.stringify(message));
 }
 
-/** Closes, when not closed already. */
-export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+/** Closes with the code the error carries (its code as the reason), when not closed already. */
+export function closeSocket(ws: WebSocket, err: PunchError): void {
   try {
-    ws.close(code, reason);
+    ws.close(err.closeCode, err.code);
   } catch {
     // Already closing.
   }

@@ -1,4 +1,5 @@
 import {
+  errorFields,
   CreateSessionBody,
   KeyDirectory,
   NameSchema,
@@ -76,10 +77,7 @@ export default {
       return await route(req, env);
     } catch (err) {
       if (!(err instanceof PunchError)) {
-        edgeOf(env).log.error(
-          { err: err instanceof Error ? err.name : 'unknown' },
-          'request failed',
-        );
+        edgeOf(env).log.error({ err: errorFields(err) }, 'request failed');
       }
       return problemResponse(err);
     }

@@ -1,6 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import {
+  CLOSE_MEANINGS,
   ERRORS,
+  closeCodeForStatus,
+  closeMeaning,
   ERROR_CODES,
   PunchError,
   isErrorCode,
@@ -130,5 +133,37 @@ describe('isErrorCode', () => {
     expect(isErrorCode('toString')).toBe(false);
     expect(isErrorCode('__proto__')).toBe(false);
     expect(isErrorCode('err_forbidden')).toBe(false);
+  });
+});
+
+describe('close codes', () => {
+  it('every close code in the error table has a meaning, and the map holds no other', () => {
+    const fromTable = new Set<number>(ERROR_CODES.map((c) => ERRORS[c].close));
+    const mapped = new Set(Object.keys(CLOSE_MEANINGS).map(Number));
+    for (const code of fromTable) expect(mapped.has(code), String(code)).toBe(true);
+    // Beyond the table: RFC 6455's normal closure and "dropped without a close frame".
+    expect([...mapped].filter((c) => !fromTable.has(c)).sort()).toEqual([1000, 1006]);
+  });
+
+  it('tells a client to stop or to retry', () => {
+    expect(closeMeaning(ERRORS.ERR_SESSION_CLOSED.close).kind).toBe('ended');
+    expect(closeMeaning(ERRORS.ERR_PROJECT_CLOSED.close).kind).toBe('ended');
+    expect(closeMeaning(ERRORS.ERR_TOKEN_EXPIRED.close).kind).toBe('refused');
+    expect(closeMeaning(ERRORS.ERR_FORBIDDEN.close).kind).toBe('refused');
+    expect(closeMeaning(ERRORS.ERR_REPLACED.close).kind).toBe('replaced');
+    expect(closeMeaning(ERRORS.ERR_RATE_LIMITED.close).kind).toBe('retry');
+    expect(closeMeaning(ERRORS.ERR_UNAVAILABLE.close).kind).toBe('retry');
+    expect(closeMeaning(ERRORS.ERR_INTERNAL.close).kind).toBe('retry');
+    expect(closeMeaning(1006).kind).toBe('retry');
+  });
+
+  it('a refused upgrade maps to the close code its error would carry', () => {
+    expect(closeCodeForStatus(401)).toBe(ERRORS.ERR_UNAUTHENTICATED.close);
+    expect(closeCodeForStatus(403)).toBe(ERRORS.ERR_FORBIDDEN.close);
+  });
+
+  it('an unknown code (a proxy, a newer server) means retry, and no prototype key matches', () => {
+    expect(closeMeaning(4999)).toEqual({ kind: 'retry', text: 'closed (4999)' });
+    expect(closeMeaning(Number('constructor')).kind).toBe('retry');
   });
 });

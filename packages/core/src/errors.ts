@@ -138,6 +138,76 @@ export class PunchError extends Error {
   }
 }
 
+/** A WebSocket close code a Punch server sends (each error's `close`), or 1000/1006 (RFC 6455). */
+export type CloseCode =
+  (typeof ERRORS)[ErrorCode]['close'] | typeof CLOSE_NORMAL | typeof CLOSE_ABNORMAL;
+
+/**
+ * The close code for an HTTP status, by the table's rule (4000 + status): how a client reports a
+ * refused upgrade, which reached it as an HTTP answer rather than a close frame.
+ *
+ * @example
+ * closeCodeForStatus(401); // 4401, as ERR_UNAUTHENTICATED closes
+ */
+export function closeCodeForStatus(status: number): number {
+  return 4000 + status;
+}
+
+/** RFC 6455 §7.4.1: a normal closure, sent by whichever side ends the conversation. */
+export const CLOSE_NORMAL = 1000;
+/** RFC 6455 §7.4.1: reported (never sent) when a close frame carried no code. */
+export const CLOSE_NO_STATUS = 1005;
+/** RFC 6455 §7.4.1: reported (never sent) when a connection dropped with no close frame. */
+export const CLOSE_ABNORMAL = 1006;
+
+/**
+ * What a client makes of a close: `ended` (the session or project is gone: stop), `refused`
+ * (the token no longer admits it: stop, or reconnect with a new token), `replaced` (another
+ * connection took its place: stop), `not-found`, or `retry` (reconnect with backoff).
+ */
+export type CloseKind = 'normal' | 'ended' | 'refused' | 'replaced' | 'not-found' | 'retry';
+
+export interface CloseMeaning {
+  readonly kind: CloseKind;
+  /** Lower-case, for a status line: "the session has ended". */
+  readonly text: string;
+}
+
+/**
+ * Every close code a Punch server sends, with its meaning: the one map clients read instead of
+ * switching on numbers. A unit test holds it to the error table (every `close` has an entry).
+ */
+export const CLOSE_MEANINGS: { readonly [C in CloseCode]: CloseMeaning } = {
+  [CLOSE_NORMAL]: { kind: 'normal', text: 'closed' },
+  [CLOSE_ABNORMAL]: { kind: 'retry', text: 'the connection was lost' },
+  1001: { kind: 'retry', text: 'the server is restarting' },
+  1009: { kind: 'retry', text: 'a message was too large' },
+  1011: { kind: 'retry', text: 'the server had an internal error' },
+  4400: { kind: 'retry', text: 'the server refused a malformed request' },
+  4401: { kind: 'refused', text: 'the token is no longer valid' },
+  4403: { kind: 'refused', text: 'this token may not do that' },
+  4404: { kind: 'not-found', text: 'the session or project does not exist' },
+  4409: { kind: 'replaced', text: 'replaced by a newer connection' },
+  4410: { kind: 'ended', text: 'the session has ended' },
+  4415: { kind: 'retry', text: 'the server refused the content type' },
+  4426: { kind: 'retry', text: 'the server expected a WebSocket' },
+  4429: { kind: 'retry', text: 'too many messages' },
+};
+
+/**
+ * The meaning of a close code as a client saw it; an unknown code (a proxy's, a newer
+ * server's) means "retry".
+ *
+ * @example
+ * closeMeaning(4410); // { kind: 'ended', text: 'the session has ended' }
+ * closeMeaning(ERRORS.ERR_REPLACED.close).kind; // 'replaced'
+ */
+export function closeMeaning(code: number): CloseMeaning {
+  return Object.hasOwn(CLOSE_MEANINGS, code)
+    ? CLOSE_MEANINGS[code as CloseCode]
+    : { kind: 'retry', text: `closed (${code})` };
+}
+
 /** RFC 9457 problem details, as every HTTP error is answered. */
 export interface Problem {
   type: string;

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './backoff.js';
 export * from './encoding.js';
 export * from './names.js';
 export * from './logger.js';

@@ -14,3 +14,37 @@ export const silentLogger: Logger = {
   warn() {},
   error() {},
 };
+
+/** What a log line carries of an error: no token or JWT survives, even inside a message. */
+export interface ErrorFields {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly code?: string;
+  readonly cause?: ErrorFields;
+}
+
+/** `p_` session tokens and compact JWS/JWTs (three base64url parts, the first `eyJ`). */
+const SECRETS =
+  /\bp_[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+)?|\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+const scrub = (text: string): string => text.replace(SECRETS, '[redacted]');
+
+/**
+ * An error as log fields for the server's own log: name, message, stack and cause chain (two
+ * levels), with anything shaped like a token masked. Never sent to a client (clients get
+ * `toProblem`).
+ *
+ * @example
+ * log.error({ session, err: errorFields(err) }, 'message handler failed');
+ */
+export function errorFields(err: unknown, depth = 0): ErrorFields {
+  if (!(err instanceof Error)) return { name: typeof err, message: scrub(String(err)) };
+  const code = (err as { code?: unknown }).code;
+  return {
+    name: err.name,
+    message: scrub(err.message),
+    ...(err.stack === undefined ? {} : { stack: scrub(err.stack) }),
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(err.cause === undefined || depth >= 2 ? {} : { cause: errorFields(err.cause, depth + 1) }),
+  };
+}

@@ -8,6 +8,7 @@ import {
   WS_PROTOCOL,
   authenticatePeer,
   authenticateSession,
+  errorFields,
   iceServers,
   randomId,
   toProblem,
@@ -133,8 +134,9 @@ export class WsEndpoint {
       this.#accept(ws, socket, room, claims, ip, this.#deps.stunFor(req.headers.host));
       if (stale) {
         // Verified by a rotated-out secret: hand over a token signed with the current one.
-        room.refreshToken(conn(ws)).catch(() => {
-          ws.close(1011, 'token refresh failed');
+        room.refreshToken(conn(ws)).catch((err: unknown) => {
+          this.#deps.log.error({ session: id, err: errorFields(err) }, 'token refresh failed');
+          closeWith(ws, new PunchError('ERR_INTERNAL', 'token refresh failed'));
         });
       }
     });
@@ -166,8 +168,8 @@ export class WsEndpoint {
         identity,
         stun,
         send: jsonSender(ws, socket),
-        close(code: number, reason: string) {
-          ws.close(code, reason);
+        close(err: PunchError) {
+          closeWith(ws, err);
         },
       };
       this.#track(
@@ -240,8 +242,8 @@ export class WsEndpoint {
       stun,
       claims,
       send: jsonSender(ws, socket),
-      close(code: number, reason: string) {
-        ws.close(code, reason);
+      close(err: PunchError) {
+        closeWith(ws, err);
       },
     };
     conns.set(ws, c);
@@ -268,8 +270,9 @@ export class WsEndpoint {
     }
   }
 
-  /** Closes every socket with `code` (server shutdown: 1001, peers reconnect). */
-  async close(code = 1001, reason = 'server shutting down'): Promise<void> {
+  /** Closes every socket (server shutdown: ERR_UNAVAILABLE, 1001, so peers reconnect). */
+  async close(): Promise<void> {
+    const shutdown = new PunchError('ERR_UNAVAILABLE', 'server shutting down');
     clearInterval(this.#timer);
     const closing = [...this.#sockets].map(
       (ws) =>
@@ -277,7 +280,7 @@ export class WsEndpoint {
           ws.once('close', () => {
             resolve();
           });
-          ws.close(code, reason);
+          closeWith(ws, shutdown);
           setTimeout(() => {
             ws.terminate();
             resolve();
@@ -287,6 +290,11 @@ export class WsEndpoint {
     await Promise.all(closing);
     this.#wss.close();
   }
+}
+
+/** Closes `ws` with the code the error carries, and the error's code as the reason. */
+function closeWith(ws: WebSocket, err: PunchError): void {
+  ws.close(err.closeCode, err.code);
 }
 
 const conns = new WeakMap<WebSocket, Conn>();

@@ -1,3 +1,4 @@
+import { CLOSE_NORMAL } from '@punch/core';
 import { Emitter, type Listener } from './emitter.js';
 import type {
   ConnectOptions,
@@ -325,7 +326,7 @@ export class Peer {
   #ended(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    const byUs = code === 1000;
+    const byUs = code === CLOSE_NORMAL;
     for (const core of [...this.#sessions.values()])
       core.end(byUs ? 'local' : 'peer-closed', false);
     this.#settle?.reject(

@@ -1,4 +1,10 @@
-import { backoffDelay } from './backoff.js';
+import {
+  CLOSE_ABNORMAL,
+  CLOSE_NORMAL,
+  backoffDelay,
+  closeCodeForStatus,
+  closeMeaning,
+} from '@punch/core';
 import { Emitter } from './emitter.js';
 import { fromServerError, PunchSignalError } from './errors.js';
 import type { PeerRef } from './ids.js';
@@ -76,7 +82,8 @@ function isTerminal(
   }
   // An expired token is fatal only when there is no way to get another one.
   if (closed === 'expired' || reason === 'ERR_TOKEN_EXPIRED') return !refreshable;
-  return code === 4401 || code === 4403 || code === 4409 || code === 4410;
+  const { kind } = closeMeaning(code);
+  return kind === 'refused' || kind === 'replaced' || kind === 'ended';
 }
 
 /**
@@ -144,10 +151,10 @@ export class SignalClient {
     if (this.#ended) return;
     const ws = this.#ws;
     this.#ws = null;
-    this.#end(1000, 'closed by the client');
+    this.#end(CLOSE_NORMAL, 'closed by the client');
     if (ws !== null) {
       try {
-        ws.close(1000, 'bye');
+        ws.close(CLOSE_NORMAL, 'bye');
       } catch (err) {
         // Closing a socket that is still connecting throws in some runtimes; it is dropped
         // either way, which is all close() promises.
@@ -185,8 +192,8 @@ export class SignalClient {
           ? err
           : new PunchSignalError('ERR_TOKEN_SOURCE', 'cannot open the socket', { cause: err });
       this.events.emit('error', e);
-      if (this.#o.getToken === undefined) this.#end(4401, e.code);
-      else this.#retry(1006);
+      if (this.#o.getToken === undefined) this.#end(closeCodeForStatus(401), e.code);
+      else this.#retry(CLOSE_ABNORMAL);
       return;
     }
     this.#ws = ws;
@@ -267,7 +274,7 @@ export class SignalClient {
     if (this.#ended) return;
     const refreshable = this.#o.getToken !== undefined;
     if (this.#refused === 401 || this.#refused === 403) {
-      this.#end(4000 + this.#refused, `HTTP ${this.#refused}`);
+      this.#end(closeCodeForStatus(this.#refused), `HTTP ${this.#refused}`);
     } else if (isTerminal(code, reason, this.#serverClosed, refreshable)) {
       this.#end(code, reason);
     } else {
@@ -314,11 +321,11 @@ export class SignalClient {
         this.#o.logger.debug('no frame from the server for two ping periods; reconnecting');
         this.#ws = null;
         try {
-          ws.close(4000, 'heartbeat timeout');
+          ws.close(CLOSE_NORMAL, 'heartbeat timeout');
         } catch (err) {
           this.#o.logger.debug('socket close threw', { err: String(err) });
         }
-        this.#lost(1006, 'heartbeat timeout');
+        this.#lost(CLOSE_ABNORMAL, 'heartbeat timeout');
         return;
       }
       this.send({ type: 'ping' });

@@ -1,3 +1,4 @@
+import { CLOSE_ABNORMAL } from '@punch/core';
 import { isNumber, isRecord } from './parse.js';
 
 /**
@@ -36,9 +37,9 @@ export function frameText(event: unknown): string | undefined {
  * ws.addEventListener('close', (ev) => console.log(closeInfo(ev).code));
  */
 export function closeInfo(event: unknown): { code: number; reason: string } {
-  if (!isRecord(event)) return { code: 1006, reason: '' };
+  if (!isRecord(event)) return { code: CLOSE_ABNORMAL, reason: '' };
   return {
-    code: isNumber(event.code) ? event.code : 1006,
+    code: isNumber(event.code) ? event.code : CLOSE_ABNORMAL,
     reason: typeof event.reason === 'string' ? event.reason : '',
   };
 }

@@ -3,7 +3,11 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import WebSocket from 'ws';
 import {
+  CLOSE_ABNORMAL,
+  CLOSE_NORMAL,
   PacketType,
+  backoffDelay,
+  closeMeaning,
   connectionStrings,
   deriveTunnelKey,
   encodeBindingRequest,
@@ -51,6 +55,8 @@ export const EXIT = {
   portInUse: 7,
 } as const;
 
+/** Reconnects to Punch from 0.5 s up to 8 s, never at once (equal jitter). */
+const RECONNECT = { baseMs: 1000, capMs: 8000, jitter: 'equal' } as const;
 const STUN_RETRY_MS = 500;
 const STUN_REFRESH_MS = 10_000;
 const HEALTH_MS = 1000;
@@ -76,7 +82,7 @@ export class Agent {
   #stunTimer: NodeJS.Timeout | undefined;
   #mapped: Addr | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
-  #backoffMs = 500;
+  #attempt = 0;
   #done!: (code: number) => void;
   #finished = false;
   #status: Status = 'connecting';
@@ -147,7 +153,7 @@ export class Agent {
     this.#exec?.stop();
     this.#ws?.removeAllListeners();
     this.#ws?.on('error', () => undefined);
-    this.#ws?.close(1000);
+    this.#ws?.close(CLOSE_NORMAL);
     try {
       this.#media.close();
     } catch {
@@ -234,7 +240,7 @@ export class Agent {
         );
     });
     ws.on('open', () => {
-      this.#backoffMs = 500;
+      this.#attempt = 0;
     });
     ws.on('message', (data: Buffer) => {
       this.#onMessage(data.toString('utf8'));
@@ -243,31 +249,32 @@ export class Agent {
       if (this.#ws !== ws || this.#finished) return;
       this.#ws = undefined;
       // The punched path does not need Punch: media keeps flowing while signalling reconnects.
-      if (code === 4410) {
-        this.#emit({ event: 'closed', reason: reason.toString() || 'closed' });
+      const meaning = closeMeaning(code);
+      if (meaning.kind === 'ended') {
+        this.#emit({ event: 'closed', reason: reason.toString() || meaning.text });
         this.stop(EXIT.ended);
-      } else if (code === 4401 || code === 4403) {
+      } else if (meaning.kind === 'refused') {
         this.#fail(
           'ERR_TOKEN_EXPIRED',
           'the token is no longer valid; ask the producer for a new link',
           EXIT.refused,
         );
-      } else if (code === 4409) {
+      } else if (meaning.kind === 'replaced') {
         this.#fail(
           'ERR_REPLACED',
           `another agent registered as ${this.#o.role} of "${this.#o.stream}"; this one stops`,
           EXIT.error,
         );
-      } else if (code !== 1006 || ws.readyState === WebSocket.CLOSED) {
-        this.#retry(`connection to Punch closed (${code})`);
+      } else if (code !== CLOSE_ABNORMAL || ws.readyState === WebSocket.CLOSED) {
+        // A bare 1006 while the socket is still closing is followed by its 'error': retried there.
+        this.#retry(`connection to Punch closed (${code}: ${meaning.text})`);
       }
     });
   }
 
   #retry(why: string, afterMs?: number): void {
     if (this.#finished) return;
-    const wait = afterMs ?? this.#backoffMs * (0.75 + Math.random() * 0.5);
-    this.#backoffMs = Math.min(this.#backoffMs * 2, 8000);
+    const wait = afterMs ?? backoffDelay(this.#attempt++, RECONNECT);
     this.#setStatus('connecting', `${why}; retrying in ${(wait / 1000).toFixed(1)} s`);
     const ws = this.#ws;
     this.#ws = undefined;

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { routePath } from 'hono/route';
 import { PunchError } from '../errors.js';
 import { connectionStrings } from '../connect.js';
-import type { Logger } from '../logger.js';
+import { errorFields, type Logger } from '../logger.js';
 import { generatePassphrase, randomId, type RandomBytes, webRandom } from '../passphrase.js';
 import { authorize, coversStream } from '../permissions.js';
 import type { RateLimiter } from '../ratelimit.js';
@@ -110,7 +110,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
   app.onError((err, c) => {
     if (!(err instanceof PunchError)) {
       deps.log.error(
-        { err: err.name, endpoint: `${c.req.method} ${routePath(c)}` },
+        { err: errorFields(err), endpoint: `${c.req.method} ${routePath(c)}` },
         'request failed',
       );
     }

@@ -1,3 +1,4 @@
+import type { PunchError } from '../errors.js';
 import type { TokenClaims } from '../token/claims.js';
 import type { ServerMessage } from '../wire/messages.js';
 
@@ -13,5 +14,6 @@ export interface Conn {
   readonly stun: { readonly host: string; readonly port: number } | null;
   claims: TokenClaims;
   send(message: ServerMessage): void;
-  close(code: number, reason: string): void;
+  /** Ends the socket with the error's close code (`err.closeCode`) and its code as the reason. */
+  close(err: PunchError): void;
 }

@@ -1,3 +1,4 @@
+import type { PunchError } from '../errors.js';
 import { describe, it, expect, beforeEach } from 'vitest';
 import { silentLogger } from '../logger.js';
 import type { TokenClaims } from '../token/claims.js';
@@ -23,8 +24,8 @@ class FakeConn implements Conn {
   send(message: ServerMessage): void {
     this.sent.push(message);
   }
-  close(code: number, reason: string): void {
-    this.closedWith = { code, reason };
+  close(err: PunchError): void {
+    this.closedWith = { code: err.closeCode, reason: err.code };
   }
   of<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {
     return this.sent.filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);

@@ -1,5 +1,5 @@
 import { PunchError, type ErrorCode } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { errorFields, type Logger } from '../logger.js';
 import { randomId } from '../passphrase.js';
 import { coversStream, scopeRank } from '../permissions.js';
 import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
@@ -128,7 +128,7 @@ export class Room {
   /** A new authenticated socket: it gets `welcome` at once. */
   join(conn: Conn): void {
     if (this.#closed) {
-      conn.close(4410, 'session closed');
+      conn.close(new PunchError('ERR_SESSION_CLOSED'));
       return;
     }
     this.#conns.set(conn, {
@@ -255,8 +255,9 @@ export class Room {
     if (state === undefined) return;
     const verdict = state.limiter.take(this.now());
     if (verdict === 'close') {
-      this.sendError(conn, 'ERR_RATE_LIMITED', 'message flood: closing');
-      conn.close(4429, 'rate limited');
+      const flood = new PunchError('ERR_RATE_LIMITED', 'message flood: closing');
+      this.sendError(conn, flood.code, flood.message);
+      conn.close(flood);
       this.leave(conn);
       return;
     }
@@ -282,16 +283,13 @@ export class Room {
     } catch (err) {
       if (!(err instanceof PunchError)) {
         // A bug, not bad input: this client gets ERR_INTERNAL, everyone else is unaffected.
-        this.#deps.log.error(
-          { session: this.id, err: err instanceof Error ? err.name : 'unknown' },
-          'message handler failed',
-        );
+        this.#deps.log.error({ session: this.id, err: errorFields(err) }, 'message handler failed');
         this.sendError(conn, 'ERR_INTERNAL', 'internal error');
         return;
       }
       this.sendError(conn, err.code, err.message);
       if (err.code === 'ERR_TOKEN_EXPIRED') {
-        conn.close(err.closeCode, 'token expired');
+        conn.close(err);
         this.leave(conn);
       }
     }
@@ -321,12 +319,12 @@ export class Room {
     }
     if (existing !== undefined) {
       // A newer registration wins: an agent that restarted must not wait for its old socket.
-      this.sendError(
-        existing.conn,
+      const replaced = new PunchError(
         'ERR_REPLACED',
         `a newer connection registered as ${role} of "${stream}"`,
       );
-      existing.conn.close(4409, 'replaced');
+      this.sendError(existing.conn, replaced.code, replaced.message);
+      existing.conn.close(replaced);
       this.leave(existing.conn);
     }
     const username = randomId(16);
@@ -561,8 +559,9 @@ export class Room {
     const now = nowMs / 1000;
     for (const c of [...this.#conns.keys()]) {
       if (c.claims.exp <= now && c.claims.exp < this.record.expiresAt) {
-        this.sendError(c, 'ERR_TOKEN_EXPIRED', 'the token has expired');
-        c.close(4401, 'token expired');
+        const expired = new PunchError('ERR_TOKEN_EXPIRED', 'the token has expired');
+        this.sendError(c, expired.code, expired.message);
+        c.close(expired);
         this.leave(c);
       }
     }
@@ -577,7 +576,7 @@ export class Room {
     this.#closed = true;
     for (const c of [...this.#conns.keys()]) {
       c.send({ type: 'closed', reason });
-      c.close(4410, reason);
+      c.close(new PunchError('ERR_SESSION_CLOSED', reason));
       this.leave(c);
     }
     this.#deps.store.deleteSession(this.id);

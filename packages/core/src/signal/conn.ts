@@ -1,3 +1,4 @@
+import type { PunchError } from '../errors.js';
 import type { PeerIdentity } from '../token/peer-token.js';
 import type { SignalServerMessage } from '../wire/signal.js';
 
@@ -9,5 +10,6 @@ export interface SignalConn {
   /** Punch's STUN address for this client (from the Host it used), or null. */
   readonly stun: { readonly host: string; readonly port: number } | null;
   send(message: SignalServerMessage): void;
-  close(code: number, reason: string): void;
+  /** Ends the socket with the error's close code (`err.closeCode`) and its code as the reason. */
+  close(err: PunchError): void;
 }

@@ -27,8 +27,8 @@ class FakeConn implements SignalConn {
   send(message: SignalServerMessage): void {
     this.sent.push(message);
   }
-  close(code: number, reason: string): void {
-    this.closes.push({ code, reason });
+  close(err: PunchError): void {
+    this.closes.push({ code: err.closeCode, reason: err.code });
   }
   of<T extends SignalServerMessage['type']>(type: T): Msg<T>[] {
     return this.sent.filter((m): m is Msg<T> => m.type === type);
@@ -525,8 +525,19 @@ describe('token refresh', () => {
       message: 'Internal error',
     });
     expect(JSON.stringify(a.sent)).not.toContain('secret internals');
+    // The server's own log keeps the cause: name, message and stack.
     expect(logged).toEqual([
-      { fields: { project: PROJECT, err: 'TypeError' }, message: 'signal handler failed' },
+      {
+        fields: {
+          project: PROJECT,
+          err: expect.objectContaining({
+            name: 'TypeError',
+            message: 'secret internals at /srv/punch',
+            stack: expect.stringContaining('room.test.ts') as unknown,
+          }) as unknown,
+        },
+        message: 'signal handler failed',
+      },
     ]);
   });
 

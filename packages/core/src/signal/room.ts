@@ -1,5 +1,5 @@
 import { PunchError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { errorFields, type Logger } from '../logger.js';
 import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
 import { PEER_TOKEN_SKEW, type PeerIdentity } from '../token/peer-token.js';
 import {
@@ -181,11 +181,13 @@ export class SignalRoom {
         return;
       case 'drop':
         return;
-      case 'close':
-        this.#error(conn, new PunchError('ERR_RATE_LIMITED', 'message flood; disconnecting'));
+      case 'close': {
+        const flood = new PunchError('ERR_RATE_LIMITED', 'message flood; disconnecting');
+        this.#error(conn, flood);
         this.#forget(conn);
-        conn.close(4429, 'ERR_RATE_LIMITED');
+        conn.close(flood);
         return;
+      }
     }
     const frame = { text, bytes };
     if (st.queue !== null) {
@@ -352,9 +354,8 @@ export class SignalRoom {
     reason: SignalCloseReason,
     code: 'ERR_REPLACED' | 'ERR_KEY_REVOKED' | 'ERR_PROJECT_CLOSED' | 'ERR_TOKEN_EXPIRED',
   ): void {
-    const err = new PunchError(code);
     conn.send({ type: 'closed', reason });
-    conn.close(err.closeCode, code);
+    conn.close(new PunchError(code));
   }
 
   #forget(conn: SignalConn): void {
@@ -368,7 +369,7 @@ export class SignalRoom {
     const e = err instanceof PunchError ? err : new PunchError('ERR_INTERNAL');
     if (!(err instanceof PunchError)) {
       this.#deps.log.error(
-        { project: this.project, err: err instanceof Error ? err.name : 'unknown' },
+        { project: this.project, err: errorFields(err) },
         'signal handler failed',
       );
     }

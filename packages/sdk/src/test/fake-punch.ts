@@ -9,6 +9,7 @@ import {
   SignalRoom,
   verifyPeerToken,
   importPublicKey,
+  type PunchError,
   type KeyRecord,
   type SignalConn,
   type SignalServerMessage,
@@ -209,12 +210,12 @@ export class FakePunch {
               }
             }, 0);
           },
-          close: (code: number, reason: string) => {
+          close: (err: PunchError) => {
             if (this.readyState >= 2) return;
             this.readyState = 2;
             this.#conn = undefined;
             punch.room.leave(conn);
-            this.#closed(code, reason);
+            this.#closed(err.closeCode, err.code);
           },
         };
         this.#conn = conn;

@@ -1,4 +1,10 @@
-import { decodeServerMessage, type ParsedServerMessage } from '@punch/core';
+import {
+  CLOSE_NORMAL,
+  backoffDelay,
+  closeMeaning,
+  decodeServerMessage,
+  type ParsedServerMessage,
+} from '@punch/core';
 import type { StreamViewData } from './api.js';
 
 /** The stream view a `stream` message carries (the shape of `GET /api/session/:id` `streams[]`). */
@@ -18,20 +24,11 @@ export interface FeedOptions {
   readonly open?: (url: string, protocols: string[]) => WebSocket;
 }
 
-/** Close codes after which reconnecting cannot help (docs/errors.md). */
-const FINAL: Record<number, string> = {
-  4401: 'the token is no longer valid',
-  4403: 'this token may not do that',
-  4404: 'the session does not exist',
-  4409: 'replaced by a newer connection',
-  4410: 'the session has ended',
-};
+/** Close kinds after which reconnecting cannot help (docs/errors.md). */
+const FINAL = new Set(['refused', 'not-found', 'replaced', 'ended']);
 
-/** Reconnect delay: exponential from 0.5 s to 10 s, with full jitter so a restarted server is not stampeded. */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  const cap = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
-  return Math.round(cap / 2 + (random() * cap) / 2);
-}
+/** Reconnect delay: from 0.5 s up to 10 s, never at once after a loss (equal jitter). */
+export const RECONNECT = { baseMs: 500, capMs: 10_000, jitter: 'equal' } as const;
 
 /**
  * The session's WebSocket, kept open: token in `Sec-WebSocket-Protocol` (never the URL), every
@@ -68,7 +65,7 @@ export class SessionFeed {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearInterval(this.#ping);
-    this.#ws?.close(1000, 'bye');
+    this.#ws?.close(CLOSE_NORMAL, 'bye');
   }
 
   send(message: unknown): void {
@@ -110,13 +107,13 @@ export class SessionFeed {
     ws.onclose = (ev: CloseEvent) => {
       clearInterval(this.#ping);
       if (this.#stopped || this.#ws !== ws) return;
-      const final = FINAL[ev.code];
-      if (final !== undefined) {
-        this.#end(final);
+      const meaning = closeMeaning(ev.code);
+      if (FINAL.has(meaning.kind)) {
+        this.#end(meaning.text);
         return;
       }
       this.#o.onStatus('reconnecting');
-      const delay = backoffMs(this.#attempt++);
+      const delay = backoffDelay(this.#attempt++, RECONNECT);
       // A refused upgrade (401, 404) reaches a browser as a bare 1006: ask over HTTP why, so an
       // expired link or a deleted session ends the feed instead of retrying for ever.
       void this.#refusal().then((reason) => {

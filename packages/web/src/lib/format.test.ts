@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs } from './feed.js';
+import { backoffDelay } from '@punch/core';
+import { RECONNECT } from './feed.js';
 import { formatBps, formatRemaining } from './format.js';
 
 describe('format', () => {
@@ -15,12 +16,14 @@ describe('format', () => {
   });
 });
 
-describe('backoffMs', () => {
-  it('grows from 0.5 s to at most 10 s, jittered within the upper half', () => {
-    expect(backoffMs(0, () => 0)).toBe(250);
-    expect(backoffMs(0, () => 1)).toBe(500);
-    expect(backoffMs(3, () => 1)).toBe(4000);
-    expect(backoffMs(50, () => 1)).toBe(10_000);
-    expect(backoffMs(50, () => 0)).toBe(5000);
+describe('the feed reconnects', () => {
+  it('from 0.5 s to at most 10 s, jittered within the upper half', () => {
+    const at = (attempt: number, r: number): number =>
+      backoffDelay(attempt, { ...RECONNECT, random: () => r });
+    expect(at(0, 0)).toBe(250);
+    expect(at(0, 0.999999)).toBe(499);
+    expect(at(3, 0.999999)).toBe(3999);
+    expect(at(50, 0.999999)).toBe(9999);
+    expect(at(50, 0)).toBe(5000);
   });
 });

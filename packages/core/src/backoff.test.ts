@@ -26,3 +26,13 @@ describe('backoffDelay (full jitter)', () => {
     expect(backoffDelay(10_000, { random: () => 0.5 })).toBe(5000);
   });
 });
+
+describe('backoffDelay (equal jitter)', () => {
+  it('stays in [window/2, window) and reaches the cap', () => {
+    const at = (attempt: number, r: number): number =>
+      backoffDelay(attempt, { baseMs: 500, jitter: 'equal', random: () => r });
+    expect([at(0, 0), at(0, 0.999999), at(3, 0), at(3, 0.999999)]).toEqual([250, 499, 2000, 3999]);
+    expect(at(50, 0)).toBe(5000);
+    expect(at(50, 0.999999)).toBe(9999);
+  });
+});
