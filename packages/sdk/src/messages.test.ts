@@ -1,29 +1,32 @@
 import { describe, expect, it } from 'vitest';
+import goldenFrames from '../../core/src/wire/golden/signal-to-client.json' with { type: 'json' };
 import { parseServerMessage } from './messages.js';
 
-/** Golden frames, as packages/core's SignalRoom sends them. */
-const GOLDEN = [
-  '{"type":"welcome","project":"p1","group":"g","peer":"alice","expiresAt":1767225600,"iceServers":[{"urls":["stun:punch.test:3478"]},{"urls":["turn:punch.test:3478?transport=udp"],"username":"1767225600:alice","credential":"c2VjcmV0"}]}',
-  '{"type":"signal","from":{"group":"g","peer":"bob"},"payload":{"v":1,"call":"c7","kind":"bye"}}',
-  '{"type":"refreshed","expiresAt":1767229200,"iceServers":[]}',
-  '{"type":"error","code":"ERR_PEER_UNAVAILABLE","message":"g/bob is not available to you","ref":"c7-1"}',
-  '{"type":"error","code":"ERR_RATE_LIMITED","message":"too many messages; slow down"}',
-  '{"type":"closed","reason":"replaced"}',
-  '{"type":"pong","at":1767225600000}',
-];
+/** The golden frames core's SignalServerMessageSchema is held to as well. */
+const golden = goldenFrames as {
+  valid: unknown[];
+  extraFields: { frame: unknown; decoded: unknown }[];
+  invalid: unknown[];
+};
 
 describe('parseServerMessage', () => {
-  it('decodes every server message type', () => {
-    for (const text of GOLDEN) {
-      const r = parseServerMessage(text);
-      const expected: unknown = JSON.parse(text);
-      expect(r).toEqual({ ok: true, value: expected });
+  it('decodes every golden frame to itself', () => {
+    for (const m of golden.valid) {
+      expect(parseServerMessage(JSON.stringify(m))).toEqual({ ok: true, value: m });
     }
   });
 
-  it('ignores members it does not know (servers may add some)', () => {
-    const r = parseServerMessage('{"type":"pong","at":1,"server":"v2"}');
-    expect(r).toEqual({ ok: true, value: { type: 'pong', at: 1 } });
+  it('drops members it does not know (servers may add some), as the schema does', () => {
+    for (const { frame, decoded } of golden.extraFields) {
+      expect(parseServerMessage(JSON.stringify(frame))).toEqual({ ok: true, value: decoded });
+    }
+  });
+
+  it('refuses every golden invalid frame, as the schema does', () => {
+    for (const v of golden.invalid) {
+      const r = parseServerMessage(JSON.stringify(v));
+      expect([v, r.ok]).toEqual([v, false]);
+    }
   });
 
   it('takes a single urls string as browsers do', () => {

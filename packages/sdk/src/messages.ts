@@ -1,3 +1,8 @@
+import type {
+  ParsedSignalServerMessage,
+  SignalClientMessage,
+  SignalCloseReason,
+} from '@punch/core';
 import { isId, type PeerRef } from './ids.js';
 import { fail, isNumber, isRecord, isString, ok, parseJson, type Parsed } from './parse.js';
 
@@ -7,38 +12,17 @@ import { fail, isNumber, isRecord, isString, ok, parseJson, type Parsed } from '
  */
 
 /** Why the server ended a socket, sent in `closed` just before the close frame. */
-export type ServerCloseReason = 'replaced' | 'key-deleted' | 'project-deleted' | 'expired';
+export type ServerCloseReason = SignalCloseReason;
 
-export type ServerMessage =
-  | {
-      readonly type: 'welcome';
-      readonly project: string;
-      readonly group: string;
-      readonly peer: string;
-      /** Unix seconds. */
-      readonly expiresAt: number;
-      readonly iceServers: RTCIceServer[];
-    }
-  | { readonly type: 'signal'; readonly from: PeerRef; readonly payload: unknown }
-  | { readonly type: 'refreshed'; readonly expiresAt: number; readonly iceServers: RTCIceServer[] }
-  | {
-      readonly type: 'error';
-      readonly code: string;
-      readonly message: string;
-      readonly ref?: string;
-    }
-  | { readonly type: 'closed'; readonly reason: ServerCloseReason }
-  | { readonly type: 'pong'; readonly at: number };
+/**
+ * A frame from the server. The shapes are core's (`SignalServerMessageSchema`), imported as
+ * types only: the parser below checks the same rules by hand, so the browser bundle carries
+ * no schema library, and a unit test holds both to the same golden frames.
+ */
+export type ServerMessage = ParsedSignalServerMessage;
 
-export type ClientMessage =
-  | {
-      readonly type: 'signal';
-      readonly to: PeerRef;
-      readonly payload: unknown;
-      readonly ref?: string;
-    }
-  | { readonly type: 'token'; readonly token: string; readonly ref?: string }
-  | { readonly type: 'ping' };
+/** A frame to the server (core's `SignalClientMessage`). */
+export type ClientMessage = SignalClientMessage;
 
 /** Server frames are at most 16 KiB; a little slack costs nothing. */
 const MAX_SERVER_FRAME = 64 * 1024;

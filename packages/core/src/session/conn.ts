@@ -1,6 +1,6 @@
 import type { PunchError } from '../errors.js';
 import type { TokenClaims } from '../token/claims.js';
-import type { ServerMessage } from '../wire/messages.js';
+import type { ServerMessage } from '../wire/to-client.js';
 
 /**
  * One WebSocket as a room sees it: the contract a host fills over `ws` (Node) or a

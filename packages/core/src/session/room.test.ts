@@ -4,7 +4,7 @@ import { silentLogger } from '../logger.js';
 import type { TokenClaims } from '../token/claims.js';
 import { KeyRing, signToken, verifyToken } from '../token/token.js';
 import type { Endpoint } from '../wire/common.js';
-import type { ServerMessage } from '../wire/messages.js';
+import type { ServerMessage } from '../wire/to-client.js';
 import { BindRegistry } from './bindings.js';
 import type { Conn } from './conn.js';
 import type { HealthSample, SessionRecord, SessionStore } from './record.js';

@@ -6,11 +6,8 @@ import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
 import type { TokenClaims } from '../token/claims.js';
 import type { Endpoint, PeerRole, Stats, Tally } from '../wire/common.js';
 import type { StreamStateName } from '../wire/http.js';
-import {
-  decodeClientMessage,
-  type ServerMessage,
-  type StreamViewMessage,
-} from '../wire/messages.js';
+import { decodeClientMessage } from '../wire/messages.js';
+import type { ServerMessage, StreamViewMessage } from '../wire/to-client.js';
 import type { BindRegistry } from './bindings.js';
 import type { Conn } from './conn.js';
 import { HANDLERS } from './handlers.js';

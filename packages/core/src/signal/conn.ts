@@ -1,6 +1,6 @@
 import type { PunchError } from '../errors.js';
 import type { PeerIdentity } from '../token/peer-token.js';
-import type { SignalServerMessage } from '../wire/signal.js';
+import type { SignalServerMessage } from '../wire/signal-to-client.js';
 
 /** One signalling WebSocket as a project room sees it (filled by each host). */
 export interface SignalConn {

@@ -3,7 +3,7 @@ import { PunchError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LimitSpec } from '../ratelimit.js';
 import type { PeerIdentity } from '../token/peer-token.js';
-import type { SignalServerMessage } from '../wire/signal.js';
+import type { SignalServerMessage } from '../wire/signal-to-client.js';
 import type { AuditEvent } from './audit.js';
 import type { SignalConn } from './conn.js';
 import type { IceServer } from './ice.js';

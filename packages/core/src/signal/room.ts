@@ -2,11 +2,8 @@ import { PunchError } from '../errors.js';
 import { errorFields, type Logger } from '../logger.js';
 import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
 import { PEER_TOKEN_SKEW, type PeerIdentity } from '../token/peer-token.js';
-import {
-  SignalDecodeError,
-  decodeSignalClientMessage,
-  type SignalCloseReason,
-} from '../wire/signal.js';
+import { SignalDecodeError, decodeSignalClientMessage } from '../wire/signal.js';
+import type { SignalCloseReason } from '../wire/signal-to-client.js';
 import type { AuditEvent, AuditOutcome } from './audit.js';
 import type { SignalConn } from './conn.js';
 import { SIGNAL_HANDLERS } from './handlers.js';

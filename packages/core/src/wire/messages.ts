@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PunchError, type ErrorCode } from '../errors.js';
+import { PunchError } from '../errors.js';
 import { utf8 } from '../encoding.js';
 import {
   EndpointSchema,
@@ -12,6 +12,11 @@ import {
   type Stats,
   type Tally,
 } from './common.js';
+
+/**
+ * The sessions realm, client → server: every message a session WebSocket accepts, as strict
+ * schemas (server → client is in `to-client.ts`).
+ */
 
 /** Largest WebSocket frame accepted, in bytes (a bigger one closes the socket with 1009). */
 export const MAX_FRAME_BYTES = 16 * 1024;
@@ -54,64 +59,6 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type ClientMessageType = ClientMessage['type'];
-
-// ---- server → client -------------------------------------------------------------------
-
-export interface Bind {
-  host: string;
-  port: number;
-  username: string;
-}
-
-export interface RemoteEndpoint extends Endpoint {
-  local?: Endpoint[];
-}
-
-export type ServerMessage =
-  | {
-      type: 'welcome';
-      session: string;
-      role: 'admin' | 'peer';
-      stream: string | null;
-      expiresAt: number;
-      tally: Tally;
-      stun: { host: string; port: number } | null;
-    }
-  | { type: 'registered'; stream: string; role: PeerRole; bind: Bind | null }
-  | {
-      type: 'peer';
-      stream: string;
-      role: PeerRole;
-      remote: RemoteEndpoint;
-      passphrase: string;
-      pbkeylen: number;
-      latencyMs: number;
-    }
-  | { type: 'peer-left'; stream: string; role: PeerRole }
-  | ({ type: 'stream' } & StreamViewMessage)
-  | ({ type: 'tally' } & Tally)
-  | { type: 'health'; stream: string; role: PeerRole; stats: Stats; at: number }
-  | { type: 'token'; token: string; expiresAt: number }
-  | { type: 'closed'; reason: 'closed' | 'expired' }
-  | { type: 'error'; code: ErrorCode; message: string }
-  | { type: 'pong'; at: number };
-
-/** A stream slot's state, as in `GET /api/session/:id` `streams[]`. */
-export interface StreamViewMessage {
-  name: string;
-  state: 'idle' | 'waiting' | 'paired' | 'connected';
-  sender: PresenceViewMessage;
-  receiver: PresenceViewMessage;
-  tally: 'program' | 'preview' | 'none';
-}
-
-export interface PresenceViewMessage {
-  present: boolean;
-  endpoint: boolean;
-  path: 'direct' | 'relay' | 'none' | null;
-}
-
-export type ServerMessageType = ServerMessage['type'];
 
 /**
  * Decodes one text frame into a client message. Size is checked before parsing; anything

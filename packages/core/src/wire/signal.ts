@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { PunchError, type ErrorCode } from '../errors.js';
+import { PunchError } from '../errors.js';
 import { utf8 } from '../encoding.js';
-import type { IceServer } from '../signal/ice.js';
-import { ID_PATTERN, PeerRefSchema, type PeerRef } from '../signal/policy.js';
+import { ID_PATTERN, PeerRefSchema } from '../signal/policy.js';
 import { MAX_FRAME_BYTES, describeIssues } from './messages.js';
 
 /**
- * The project signalling protocol on `/api/signal`: JSON text frames with a `type`, at most
- * 16 KiB each. A `signal`'s payload is opaque to Punch (an SDP, an ICE candidate, anything the
- * SDK sends) and at most 10 KiB as JSON.
+ * The project signalling protocol on `/api/signal`, client → server: JSON text frames with a
+ * `type`, at most 16 KiB each. A `signal`'s payload is opaque to Punch (an SDP, an ICE
+ * candidate, anything the SDK sends) and at most 10 KiB as JSON. Server → client is in
+ * `signal-to-client.ts`.
  */
 
 /** Largest `signal` payload, as JSON text, in bytes. */
@@ -35,24 +35,6 @@ export const SignalClientMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type SignalClientMessage = z.infer<typeof SignalClientMessageSchema>;
 export type SignalClientMessageType = SignalClientMessage['type'];
-
-export type SignalServerMessage =
-  | {
-      type: 'welcome';
-      project: string;
-      group: string;
-      peer: string;
-      expiresAt: number;
-      iceServers: IceServer[];
-    }
-  | { type: 'signal'; from: PeerRef; payload: unknown }
-  | { type: 'refreshed'; expiresAt: number; iceServers: IceServer[] }
-  | { type: 'error'; code: ErrorCode; message: string; ref?: string }
-  | { type: 'closed'; reason: SignalCloseReason }
-  | { type: 'pong'; at: number };
-export type SignalServerMessageType = SignalServerMessage['type'];
-
-export type SignalCloseReason = 'replaced' | 'key-deleted' | 'project-deleted' | 'expired';
 
 /**
  * Decodes one frame from a signalling client: size first, then JSON, then the schema, then the
@@ -151,39 +133,3 @@ function refIn(v: unknown): string | undefined {
   }
   return undefined;
 }
-
-const IceServerSchema = z.object({
-  urls: z.array(z.string()),
-  username: z.string().optional(),
-  credential: z.string().optional(),
-});
-
-/** Server → client signalling messages as a schema, for the SDK (not strict: servers may add fields). */
-export const SignalServerMessageSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('welcome'),
-    project: z.string(),
-    group: z.string(),
-    peer: z.string(),
-    expiresAt: z.number(),
-    iceServers: z.array(IceServerSchema),
-  }),
-  z.object({ type: z.literal('signal'), from: PeerRefSchema, payload: z.unknown() }),
-  z.object({
-    type: z.literal('refreshed'),
-    expiresAt: z.number(),
-    iceServers: z.array(IceServerSchema),
-  }),
-  z.object({
-    type: z.literal('error'),
-    code: z.string(),
-    message: z.string(),
-    ref: z.string().optional(),
-  }),
-  z.object({
-    type: z.literal('closed'),
-    reason: z.enum(['replaced', 'key-deleted', 'project-deleted', 'expired']),
-  }),
-  z.object({ type: z.literal('pong'), at: z.number() }),
-]);
-export type ParsedSignalServerMessage = z.infer<typeof SignalServerMessageSchema>;

@@ -1,12 +1,17 @@
 import { z } from 'zod';
-import { ERROR_CODES } from '../errors.js';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { EndpointSchema, PeerRoleSchema, StatsSchema, TallySchema } from './common.js';
-import { StreamView } from './http.js';
+import { PresenceView, StreamView } from './http.js';
 
 /**
- * Server → client messages as a schema, for clients (the agent, the SDK) that parse what a
- * server sends instead of casting it. Not strict: a newer server may add fields.
+ * The sessions realm, server → client: every message a session WebSocket sends, defined once
+ * as a schema. The room sends `ServerMessage` (derived from it); clients (the agent, the
+ * dashboard) decode frames with `decodeServerMessage`. Not strict: a newer server may add
+ * fields, and an older client must still read the ones it knows.
  */
+
+const HostPort = z.object({ host: z.string(), port: z.number().int() });
+
 export const ServerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('welcome'),
@@ -15,13 +20,13 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     stream: z.string().nullable(),
     expiresAt: z.number(),
     tally: TallySchema,
-    stun: z.object({ host: z.string(), port: z.number().int() }).nullable(),
+    stun: HostPort.nullable(),
   }),
   z.object({
     type: z.literal('registered'),
     stream: z.string(),
     role: PeerRoleSchema,
-    bind: z.object({ host: z.string(), port: z.number().int(), username: z.string() }).nullable(),
+    bind: HostPort.extend({ username: z.string() }).nullable(),
   }),
   z.object({
     type: z.literal('peer'),
@@ -47,7 +52,23 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
   z.object({ type: z.literal('pong'), at: z.number() }),
 ]);
+
+/** A server message as a client decodes it (`error.code` is any string: a newer server's too). */
 export type ParsedServerMessage = z.infer<typeof ServerMessageSchema>;
+
+/** A server message as the room sends it: the decoded shape, with `error.code` from the table. */
+export type ServerMessage =
+  | Exclude<ParsedServerMessage, { type: 'error' }>
+  | { type: 'error'; code: ErrorCode; message: string };
+export type ServerMessageType = ServerMessage['type'];
+
+/** A stream slot's state, as in `GET /api/session/:id` `streams[]` and the `stream` push. */
+export type StreamViewMessage = z.infer<typeof StreamView>;
+export type PresenceViewMessage = z.infer<typeof PresenceView>;
+/** Where an agent sends its STUN Binding request (`registered.bind`). */
+export type Bind = NonNullable<Extract<ServerMessage, { type: 'registered' }>['bind']>;
+/** The other side's endpoints in `peer.remote`. */
+export type RemoteEndpoint = Extract<ServerMessage, { type: 'peer' }>['remote'];
 
 /** Known error codes, for clients that want to narrow `error.code`. */
 export const KNOWN_ERROR_CODES: readonly string[] = ERROR_CODES;
@@ -65,6 +86,7 @@ export function decodeServerMessage(text: string): ParsedServerMessage | undefin
   try {
     json = JSON.parse(text);
   } catch {
+    // Not JSON: a proxy's page or a truncated frame is "not a message", like any unknown type.
     return undefined;
   }
   const parsed = ServerMessageSchema.safeParse(json);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ServerMessage } from './messages.js';
-import { decodeServerMessage } from './server.js';
+import { decodeServerMessage, type ServerMessage } from './to-client.js';
 
 // One of every server message, as the room sends them (typed by the server's own union).
 const fixtures: ServerMessage[] = [
