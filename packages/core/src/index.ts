@@ -19,6 +19,8 @@ export * from './session/bindings.js';
 export * from './session/room.js';
 export * from './session/handlers.js';
 export * from './stun/stun.js';
+export * from './stun/crc32.js';
+export * from './net/ip-text.js';
 export * from './http/auth.js';
 export * from './http/body.js';
 export * from './http/problem.js';

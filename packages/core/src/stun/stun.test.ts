@@ -1,13 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import {
   STUN_MAGIC_COOKIE,
-  crc32,
   encodeBindingRequest,
   encodeBindingSuccess,
   isStunPacket,
   parseBindingRequest,
   parseBindingResponse,
 } from './stun.js';
+import { crc32 } from './crc32.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (web standards only: this file lives in core, where Buffer is off limits).
