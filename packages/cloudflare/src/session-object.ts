@@ -1,12 +1,15 @@
 import { DurableObject } from 'cloudflare:workers';
 import {
   errorFields,
+  HEALTH_KEEP_MS,
   PunchError,
   RateLimiter,
   Room,
   authenticateSession,
+  createRoom,
   createSessionApi,
-  nameFromPath,
+  parseSessionPath,
+  seat,
   problemResponse,
   randomId,
   signToken,
@@ -30,11 +33,8 @@ import {
 } from './socket.js';
 import { SqlSessionStore } from './store.js';
 
-/** Health history kept per session, as on the Node host. */
-const HEALTH_KEEP_MS = 3600_000;
 /** Pruning scans the health table (rows read are billed): at most this often. */
 const PRUNE_EVERY_MS = 300_000;
-const WS_PATH = /^\/api\/session\/([^/]+)\/ws$/;
 /** The Worker limits requests before they get here: the object's own API limits nothing. */
 const UNLIMITED = new RateLimiter({ limit: Number.MAX_SAFE_INTEGER, windowMs: 60_000 });
 
@@ -77,12 +77,11 @@ export class SessionObject extends DurableObject<Env> {
 
   override async fetch(req: Request): Promise<Response> {
     try {
-      const ws = WS_PATH.exec(new URL(req.url).pathname);
-      if (ws === null || req.headers.get('upgrade')?.toLowerCase() !== 'websocket')
+      const path = parseSessionPath(req.method, new URL(req.url).pathname);
+      if (path?.sub !== '/ws' || req.headers.get('upgrade')?.toLowerCase() !== 'websocket')
         return await this.#api().fetch(req);
-      const id = nameFromPath(ws[1] ?? '');
-      if (id === undefined) throw new PunchError('ERR_SESSION_NOT_FOUND');
-      return await this.#upgrade(req, id);
+      if (path.id === undefined) throw new PunchError('ERR_SESSION_NOT_FOUND');
+      return await this.#upgrade(req, path.id, path.endpoint);
     } catch (err) {
       if (!(err instanceof PunchError)) {
         this.#log.error({ err: errorFields(err) }, 'request failed');
@@ -93,13 +92,13 @@ export class SessionObject extends DurableObject<Env> {
     }
   }
 
-  async #upgrade(req: Request, id: string): Promise<Response> {
+  async #upgrade(req: Request, id: string, endpoint: string): Promise<Response> {
     const ip = clientIp(req);
     const { claims, stale, room } = await authenticateSession(
       this.#authDeps(),
       req.headers,
       id,
-      { ip, endpoint: 'GET /api/session/:id/ws' },
+      { ip, endpoint },
       true,
     );
     const pair = new WebSocketPair();
@@ -109,14 +108,7 @@ export class SessionObject extends DurableObject<Env> {
     const attachment: Attachment = { id: randomId(8), ip };
     server.serializeAttachment(attachment);
     const conn = this.#conn(server, attachment, claims);
-    room.join(conn);
-    if (stale) {
-      // Verified by a rotated-out secret: hand over a token signed with the current one.
-      room.refreshToken(conn).catch((err: unknown) => {
-        this.#log.error({ session: id, err: errorFields(err) }, 'token refresh failed');
-        closeSocket(server, new PunchError('ERR_INTERNAL', 'token refresh failed'));
-      });
-    }
+    seat(room, conn, stale);
     return upgradeResponse(req, client);
   }
 
@@ -298,9 +290,7 @@ export class SessionObject extends DurableObject<Env> {
         get: (id) => (this.#room?.id === id ? this.#room : undefined),
         create: (record: SessionRecord) => {
           if (this.#room !== undefined && !this.#room.closed) return undefined;
-          this.#store.deleteSession();
-          this.#store.saveSession(record);
-          this.#room = new Room(record, this.#roomDeps());
+          this.#room = createRoom(record, this.#roomDeps());
           return this.#room;
         },
       },

@@ -2,6 +2,8 @@ import { DurableObject } from 'cloudflare:workers';
 import {
   errorFields,
   PunchError,
+  REVOKED_MEMORY_MS,
+  Revocations,
   SignalRoom,
   problemResponse,
   randomId,
@@ -23,9 +25,6 @@ import {
 import { iceFor, verifyPeer } from './peers.js';
 import { directoryStore } from './directory-client.js';
 
-/** A deleted key's kid is refused here for this long: covers an upgrade racing the deletion. */
-const REVOKED_MS = 120_000;
-
 const IdentitySchema = z.object({
   project: z.string(),
   kid: z.string(),
@@ -44,7 +43,8 @@ const IdentitySchema = z.object({
 export class SignalObject extends DurableObject<Env> {
   readonly #log = consoleLogger('signal');
   readonly #conns = new Map<WebSocket, SignalConn>();
-  readonly #revoked = new Map<string, number>();
+  /** Keys deleted lately (the Worker tells this room over RPC), refused at admission. */
+  readonly #revocations = new Revocations();
   #room: SignalRoom | undefined;
   #alarmAt: number | undefined;
   /** The project was deleted: ids are never reused, so this room stays shut. */
@@ -65,8 +65,7 @@ export class SignalObject extends DurableObject<Env> {
       const ice = await iceFor(this.env, identity);
       // Checked after the last await: a deletion that landed meanwhile is seen here.
       if (this.#deleted) throw new PunchError('ERR_PROJECT_CLOSED');
-      const at = this.#revoked.get(identity.kid);
-      if (at !== undefined && Date.now() - at < REVOKED_MS) throw new PunchError('ERR_KEY_REVOKED');
+      this.#revocations.assertAdmissible(identity, Date.now());
       const room = this.#roomFor(identity.project);
       const pair = new WebSocketPair();
       const client = pair[0];
@@ -120,8 +119,7 @@ export class SignalObject extends DurableObject<Env> {
   override alarm(): void {
     this.#alarmAt = undefined;
     this.#room?.tick(Date.now());
-    for (const [kid, at] of this.#revoked)
-      if (Date.now() - at >= REVOKED_MS) this.#revoked.delete(kid);
+    this.#revocations.prune(Date.now());
     this.#after();
   }
 
@@ -129,7 +127,7 @@ export class SignalObject extends DurableObject<Env> {
 
   /** A key was deleted: every socket its tokens opened closes now (4401 ERR_KEY_REVOKED). */
   closeKey(kid: string): number {
-    this.#revoked.set(kid, Date.now());
+    this.#revocations.add(kid, Date.now());
     const n = this.#room?.closeKey(kid) ?? 0;
     this.#after();
     return n;
@@ -252,7 +250,7 @@ export class SignalObject extends DurableObject<Env> {
   #after(): void {
     if (this.#room === undefined) return;
     let at = this.#room.nextTickAt();
-    if (this.#revoked.size > 0) at = Math.min(at ?? Infinity, Date.now() + REVOKED_MS);
+    if (this.#revocations.size > 0) at = Math.min(at ?? Infinity, Date.now() + REVOKED_MEMORY_MS);
     if (at !== undefined && (this.#alarmAt === undefined || at < this.#alarmAt)) {
       this.#alarmAt = at;
       void this.ctx.storage.setAlarm(at);

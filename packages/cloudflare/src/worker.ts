@@ -3,13 +3,17 @@ import {
   CreateSessionBody,
   KeyDirectory,
   NameSchema,
-  nameFromPath,
+  SIGNAL_PATH,
   PunchError,
   RateLimiter,
   authenticate,
   bearer,
   logFailure,
   createSessionApi,
+  enforceLimit,
+  isSignalPath,
+  parseSessionPath,
+  routeLimit,
   hashAccountKey,
   newAccountKey,
   problemResponse,
@@ -30,8 +34,6 @@ import { consoleLogger } from './log.js';
 export { SessionObject } from './session-object.js';
 export { DirectoryObject } from './directory-object.js';
 export { SignalObject } from './signal-object.js';
-
-const SESSION_PATH = /^\/api\/session\/([^/]+)(\/[a-z]+)?$/;
 
 /**
  * Per-isolate edge state: rate limiters (the seed's limits, enforced here before a request
@@ -88,13 +90,11 @@ async function route(req: Request, env: Env): Promise<Response> {
   const url = new URL(req.url);
   const edge = edgeOf(env);
   const ip = clientIp(req);
-  const limit = (name: 'create' | 'read' | 'connect', endpoint: string): void => {
-    const d = edge.limits[name].take(ip, Date.now());
-    if (d.ok) return;
-    edge.log.warn({ ip, endpoint, limit: name }, 'rate limited');
-    throw new PunchError('ERR_RATE_LIMITED', `too many requests; retry in ${d.retryAfter} s`, {
-      retryAfter: d.retryAfter,
-    });
+  // The seed's limits, by core's route table, before any Durable Object wakes.
+  const limit = (endpoint: string): void => {
+    const name = routeLimit(endpoint);
+    if (name === undefined) return;
+    enforceLimit(edge.limits[name], ip, Date.now(), { endpoint, limit: name }, edge);
   };
   const auth = async (session: string | undefined, endpoint: string, ws = false) =>
     authenticate(
@@ -111,7 +111,7 @@ async function route(req: Request, env: Env): Promise<Response> {
     );
 
   if (url.pathname === '/api/session' && req.method === 'POST') {
-    limit('create', 'POST /api/session');
+    limit('POST /api/session');
     if (req.headers.get('authorization') !== null) await auth(undefined, 'POST /api/session');
     // The session's name picks its Durable Object: a request without one gets one here.
     const body = await readJson(req, CreateSessionBody, {});
@@ -126,8 +126,8 @@ async function route(req: Request, env: Env): Promise<Response> {
     return stub(env, name).fetch(forwarded);
   }
 
-  if (url.pathname === '/api/signal' && req.headers.get('upgrade')?.toLowerCase() === 'websocket') {
-    limit('connect', 'GET /api/signal');
+  if (isSignalPath(url.pathname) && req.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+    limit(`GET ${SIGNAL_PATH}`);
     // The token names the project, and so its room; the room verifies it again (a key deleted
     // between the two is refused there).
     const identity = await verifyPeer(env, req.headers, ip, edge.log);
@@ -135,20 +135,15 @@ async function route(req: Request, env: Env): Promise<Response> {
   }
 
   if (url.pathname === '/api/accounts' && req.method === 'POST') {
-    limit('create', 'POST /api/accounts');
+    limit('POST /api/accounts');
     return createAccount(req, env, edge, ip);
   }
 
-  const m = SESSION_PATH.exec(url.pathname);
-  if (m !== null) {
-    const id = nameFromPath(m[1] ?? '');
-    const sub = m[2] ?? '';
+  const path = parseSessionPath(req.method, url.pathname);
+  if (path !== undefined) {
+    const { id, sub, endpoint } = path;
     if (id === undefined) throw new PunchError('ERR_SESSION_NOT_FOUND');
-    const upgrade = req.headers.get('upgrade')?.toLowerCase() === 'websocket';
-    const endpoint = `${req.method} /api/session/:id${sub}`;
-    if (sub === '/ws' && upgrade) limit('connect', endpoint);
-    else if (req.method === 'GET' && ['', '/connect', '/health'].includes(sub))
-      limit('read', endpoint);
+    limit(endpoint);
     // Bad tokens stop here, before any Durable Object wakes; the object checks the instance.
     await auth(id, endpoint, sub === '/ws');
     return stub(env, id).fetch(req);

@@ -9,12 +9,15 @@ import { readFileSync } from 'node:fs';
 import {
   AUDIT_RETENTION_S,
   BindRegistry,
+  HEALTH_KEEP_MS,
   KeyDirectory,
   KeyRing,
   RATE_LIMITS,
   RateLimiter,
+  Revocations,
   Room,
   SignalRoom,
+  createRoom,
   createSessionApi,
   verifyPeerToken,
   normalizeIp,
@@ -74,7 +77,6 @@ export interface RunningServer {
 }
 
 const TICK_MS = 1000;
-const HEALTH_KEEP_MS = 3600_000;
 
 /**
  * Starts Punch on Node: the sessions HTTP API, the WebSocket rooms, STUN on UDP, SQLite.
@@ -103,6 +105,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const projects = new SqliteProjectStore(join(dataDir, 'punch.sqlite'));
   const directory = new KeyDirectory(projects);
   const signalRooms = new Map<string, SignalRoom>();
+  const revocations = new Revocations();
   const verifyPeer = (token: string): ReturnType<typeof verifyPeerToken> =>
     verifyPeerToken(token, {
       key: (kid) => directory.find(kid),
@@ -172,10 +175,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         metrics.rateLimited.inc({ limit });
       },
       onKeyDeleted: (project, kid) => {
+        revocations.add(kid, now());
         const closed = signalRooms.get(project)?.closeKey(kid) ?? 0;
         if (closed > 0) log.info({ project, kid, closed }, 'key deleted: connections closed');
       },
-      onProjectDeleted: (project) => {
+      onProjectDeleted: (project, kids) => {
+        for (const kid of kids) revocations.add(kid, now());
         signalRooms.get(project)?.closeAll('project-deleted');
         signalRooms.delete(project);
       },
@@ -193,8 +198,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       get: (id) => rooms.get(id),
       create: (record: SessionRecord) => {
         if (rooms.has(record.id)) return undefined;
-        store.saveSession(record);
-        const room = new Room(record, roomDeps);
+        const room = createRoom(record, roomDeps);
         rooms.set(record.id, room);
         metrics.sessionsCreated.inc();
         return room;
@@ -257,7 +261,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       metrics.wsMessage();
     },
     signal: {
-      directory,
+      revocations,
       verify: verifyPeer,
       ...(options.turn === undefined ? {} : { turn: options.turn }),
       room: (project): SignalRoom => {
@@ -328,6 +332,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     projects.flush();
     if (++ticks % 60 === 0) {
       store.pruneHealth(t - HEALTH_KEEP_MS);
+      revocations.prune(t);
       projects.pruneAudit(t - (options.auditRetention ?? AUDIT_RETENTION_S) * 1000);
     }
   }, TICK_MS);

@@ -3,19 +3,23 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   MAX_FRAME_BYTES,
-  nameFromPath,
   PunchError,
+  SIGNAL_PATH,
   WS_PROTOCOL,
   authenticatePeer,
   authenticateSession,
-  errorFields,
+  enforceLimit,
   iceServers,
+  isSignalPath,
+  parseSessionPath,
   randomId,
+  routeLimit,
+  seat,
   toProblem,
   type AuthDeps,
   type Conn,
-  type KeyDirectory,
   type PeerIdentity,
+  type Revocations,
   type RateLimiter,
   type Room,
   type SignalConn,
@@ -41,17 +45,14 @@ export interface WsDeps extends AuthDeps {
 }
 
 export interface SignalDeps {
-  /** Finds keys; checked again right before a socket is admitted (a key deleted meanwhile). */
-  readonly directory: KeyDirectory;
+  /** Keys deleted lately: checked right before a socket is admitted (a key deleted meanwhile). */
+  readonly revocations: Revocations;
   /** Verifies a peer token (the same check a room uses for `token` refreshes). */
   readonly verify: (token: string) => Promise<PeerIdentity>;
   readonly turn?: TurnConfig;
   /** The project's signalling room (created on first use). */
   readonly room: (project: string) => SignalRoom;
 }
-
-const WS_PATH = /^\/api\/session\/([^/?]+)\/ws(?:\?.*)?$/;
-const SIGNAL_PATH = /^\/api\/signal(?:\?.*)?$/;
 
 /**
  * WebSocket endpoint `GET /api/session/:id/ws`: authenticates at upgrade (401 before any
@@ -86,7 +87,10 @@ export class WsEndpoint {
   /** True when this endpoint owns the request's path. */
   matches(req: IncomingMessage): boolean {
     const url = req.url ?? '';
-    return WS_PATH.test(url) || (this.#deps.signal !== undefined && SIGNAL_PATH.test(url));
+    return (
+      parseSessionPath('GET', url)?.sub === '/ws' ||
+      (this.#deps.signal !== undefined && isSignalPath(url))
+    );
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -100,17 +104,12 @@ export class WsEndpoint {
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const signal = this.#deps.signal;
-    const isSignal = signal !== undefined && SIGNAL_PATH.test(req.url ?? '');
-    const endpoint = isSignal ? 'GET /api/signal' : 'GET /api/session/:id/ws';
+    const isSignal = signal !== undefined && isSignalPath(req.url ?? '');
+    const session = isSignal ? undefined : parseSessionPath('GET', req.url ?? '');
+    const endpoint = session?.endpoint ?? `GET ${SIGNAL_PATH}`;
     const ip = this.#deps.clientIp(req);
-    const d = this.#deps.connectLimiter.take(ip, this.#deps.now());
-    if (!d.ok) {
-      this.#deps.onRateLimited?.('connect');
-      this.#deps.log.warn({ ip, endpoint, limit: 'connect' }, 'rate limited');
-      throw new PunchError('ERR_RATE_LIMITED', `too many connections; retry in ${d.retryAfter} s`, {
-        retryAfter: d.retryAfter,
-      });
-    }
+    const limit = routeLimit(endpoint) ?? 'connect';
+    enforceLimit(this.#deps.connectLimiter, ip, this.#deps.now(), { endpoint, limit }, this.#deps);
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) {
       if (typeof v === 'string') headers.set(k, v);
@@ -120,25 +119,18 @@ export class WsEndpoint {
       return;
     }
     // As the HTTP routes do: a path that names no possible session is 404 before any token check.
-    const id = nameFromPath(WS_PATH.exec(req.url ?? '')?.[1] ?? '');
+    const id = session?.id;
     if (id === undefined) throw new PunchError('ERR_SESSION_NOT_FOUND');
     const { claims, stale, room } = await authenticateSession(
       this.#deps,
       headers,
       id,
-      { ip, endpoint: 'GET /api/session/:id/ws' },
+      { ip, endpoint },
       true,
     );
     if (socket.destroyed) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      this.#accept(ws, socket, room, claims, ip, this.#deps.stunFor(req.headers.host));
-      if (stale) {
-        // Verified by a rotated-out secret: hand over a token signed with the current one.
-        room.refreshToken(conn(ws)).catch((err: unknown) => {
-          this.#deps.log.error({ session: id, err: errorFields(err) }, 'token refresh failed');
-          closeWith(ws, new PunchError('ERR_INTERNAL', 'token refresh failed'));
-        });
-      }
+      this.#accept(ws, socket, room, claims, stale, ip, this.#deps.stunFor(req.headers.host));
     });
   }
 
@@ -152,15 +144,13 @@ export class WsEndpoint {
   ): Promise<void> {
     const identity = await authenticatePeer({ ...this.#deps, verify: signal.verify }, headers, {
       ip,
-      endpoint: 'GET /api/signal',
+      endpoint: `GET ${SIGNAL_PATH}`,
     });
     const stun = this.#deps.stunFor(req.headers.host);
     const ice = await this.#ice(signal, stun, identity);
     if (socket.destroyed) return;
-    if (!signal.directory.isLive(identity.kid)) {
-      // The key was deleted while this upgrade was being verified.
-      throw new PunchError('ERR_KEY_REVOKED');
-    }
+    // After the last await: a key deleted while this upgrade was being verified is refused.
+    signal.revocations.assertAdmissible(identity, this.#deps.now());
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const room = signal.room(identity.project);
       const c: SignalConn = {
@@ -233,6 +223,7 @@ export class WsEndpoint {
     socket: Duplex,
     room: Room,
     claims: TokenClaims,
+    stale: boolean,
     ip: string,
     stun: { host: string; port: number } | null,
   ): void {
@@ -246,7 +237,6 @@ export class WsEndpoint {
         closeWith(ws, err);
       },
     };
-    conns.set(ws, c);
     this.#track(
       ws,
       (text) => {
@@ -256,7 +246,7 @@ export class WsEndpoint {
         room.leave(c);
       },
     );
-    room.join(c);
+    seat(room, c, stale);
   }
 
   #heartbeat(): void {
@@ -295,13 +285,6 @@ export class WsEndpoint {
 /** Closes `ws` with the code the error carries, and the error's code as the reason. */
 function closeWith(ws: WebSocket, err: PunchError): void {
   ws.close(err.closeCode, err.code);
-}
-
-const conns = new WeakMap<WebSocket, Conn>();
-function conn(ws: WebSocket): Conn {
-  const c = conns.get(ws);
-  if (c === undefined) throw new Error('socket has no connection');
-  return c;
 }
 
 function byteLength(data: WebSocket.RawData): number {

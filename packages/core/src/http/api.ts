@@ -23,6 +23,7 @@ import {
 import { NameSchema } from '../wire/common.js';
 import { authenticate, authenticateSession } from './auth.js';
 import { readJson } from './body.js';
+import { enforceLimit, routeLimit } from './limits.js';
 import { problemResponse } from './problem.js';
 import { buildOpenApi } from './openapi.js';
 
@@ -73,18 +74,12 @@ export function createSessionApi(deps: ApiDeps): Hono {
 
   const ipOf = (c: Ctx): string => deps.clientIp(c.req.raw, c.env);
 
-  const limit = (c: Ctx, name: 'create' | 'read'): void => {
-    const d = deps.limits[name].take(ipOf(c), deps.now());
-    if (!d.ok) {
-      deps.onRateLimited?.(name);
-      deps.log.warn(
-        { ip: ipOf(c), endpoint: `${c.req.method} ${routePath(c)}`, limit: name },
-        'rate limited',
-      );
-      throw new PunchError('ERR_RATE_LIMITED', `too many requests; retry in ${d.retryAfter} s`, {
-        retryAfter: d.retryAfter,
-      });
-    }
+  /** Counts the request against the limit its route has in the seed's table (ROUTE_LIMITS). */
+  const limit = (c: Ctx): void => {
+    const endpoint = `${c.req.method} ${routePath(c)}`;
+    const name = routeLimit(endpoint);
+    if (name === undefined || name === 'connect') return; // upgrades are limited by the host
+    enforceLimit(deps.limits[name], ipOf(c), deps.now(), { endpoint, limit: name }, deps);
   };
 
   /** Authenticates for the session in the path and finds its room. */
@@ -135,7 +130,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
   }
 
   app.post('/api/session', async (c) => {
-    limit(c, 'create');
+    limit(c);
     if (c.req.header('authorization') !== undefined) {
       const { claims } = await authenticate(deps, c.req.raw.headers, undefined, {
         ip: ipOf(c),
@@ -184,7 +179,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
   });
 
   app.get('/api/session/:id', async (c) => {
-    limit(c, 'read');
+    limit(c);
     const { room, claims } = await session(c);
     return c.json(room.view(claims));
   });
@@ -230,7 +225,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
   });
 
   app.get('/api/session/:id/connect', async (c) => {
-    limit(c, 'read');
+    limit(c);
     const { room, claims } = await session(c);
     authorize(claims, 'session.connect');
     const r = room.record;
@@ -271,7 +266,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
   });
 
   app.get('/api/session/:id/health', async (c) => {
-    limit(c, 'read');
+    limit(c);
     const { room, claims } = await session(c);
     const stream = c.req.query('stream');
     const limitParam = Number(c.req.query('limit') ?? '600');

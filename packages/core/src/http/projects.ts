@@ -16,6 +16,7 @@ import {
 import { importJWK } from 'jose';
 import type { AccountRecord, ProjectRecord, ProjectStore } from '../project/store.js';
 import type { RateLimiter } from '../ratelimit.js';
+import { enforceLimit } from './limits.js';
 import { bearer } from '../token/token.js';
 import { NameSchema } from '../wire/common.js';
 import { AddMemberBody, CreateKeyBody, CreateProjectBody } from '../wire/projects.js';
@@ -39,7 +40,8 @@ export interface ProjectApiDeps {
    */
   readonly onKeyDeleted: (project: string, kid: string) => void | Promise<void>;
   /** A project was deleted: close all its connections (awaited, like `onKeyDeleted`). */
-  readonly onProjectDeleted: (project: string) => void | Promise<void>;
+  /** The project and its keys are gone (`kids`: the keys it had): close its sockets. */
+  readonly onProjectDeleted: (project: string, kids: readonly string[]) => void | Promise<void>;
 }
 
 type Ctx = Context;
@@ -73,14 +75,8 @@ export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
   const endpoint = (c: Ctx): string => `${c.req.method} ${routePath(c)}`;
 
   const account = async (c: Ctx): Promise<AccountRecord> => {
-    const d = deps.limiter.take(ipOf(c), deps.now());
-    if (!d.ok) {
-      deps.onRateLimited?.('read');
-      deps.log.warn({ ip: ipOf(c), endpoint: endpoint(c), limit: 'read' }, 'rate limited');
-      throw new PunchError('ERR_RATE_LIMITED', `too many requests; retry in ${d.retryAfter} s`, {
-        retryAfter: d.retryAfter,
-      });
-    }
+    // Every projects route counts against the read limit.
+    enforceLimit(deps.limiter, ipOf(c), deps.now(), { endpoint: endpoint(c), limit: 'read' }, deps);
     const key = bearer(c.req.header('authorization') ?? null);
     let code: 'ERR_UNAUTHENTICATED' | 'ERR_ACCOUNT_KEY_INVALID' | undefined;
     let found: AccountRecord | undefined;
@@ -147,7 +143,7 @@ export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
     const { me, project } = await membership(c);
     const kids = await deps.store.deleteProject(project.id);
     for (const kid of kids) deps.keys.forget(kid);
-    await deps.onProjectDeleted(project.id);
+    await deps.onProjectDeleted(project.id, kids);
     deps.log.info({ project: project.id, account: me.name }, 'project deleted');
     return c.body(null, 204);
   });

@@ -144,15 +144,4 @@ describe('KeyDirectory revocation races', () => {
     dir.forget(ed.kid);
     expect(await loading).toBeUndefined();
   });
-
-  it('isLive: true after a find, false once forgotten, true again after a fresh find', async () => {
-    const { dir } = setup();
-    expect(dir.isLive(ed.kid)).toBe(false);
-    await dir.find(ed.kid);
-    expect(dir.isLive(ed.kid)).toBe(true);
-    dir.forget(ed.kid);
-    expect(dir.isLive(ed.kid)).toBe(false);
-    expect((await dir.find(ed.kid))?.record.kid).toBe(ed.kid);
-    expect(dir.isLive(ed.kid)).toBe(true);
-  });
 });

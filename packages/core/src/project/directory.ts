@@ -63,14 +63,6 @@ export class KeyDirectory {
     }
   }
 
-  /**
-   * True while `kid` is known live (found and not forgotten since): a host checks this right
-   * before admitting a socket, so a key deleted during the upgrade does not let one in.
-   */
-  isLive(kid: string): boolean {
-    return this.#cache.has(kid);
-  }
-
   async #load(kid: string): Promise<{ record: KeyRecord; key: CryptoKey } | undefined> {
     const record = await this.#store.key(kid);
     if (record === undefined) return undefined;

@@ -1,0 +1,60 @@
+import { PunchError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { LimitName, RateLimiter } from '../ratelimit.js';
+
+/**
+ * Which per-IP limit each route counts against: the seed's rate-limit table, in one place for
+ * every host. The Node host applies it inside the API (and at its WebSocket upgrade); the
+ * Workers host applies it at the edge, before a request wakes a Durable Object. Routes are
+ * written as `METHOD /pattern`, as the logs name them.
+ */
+export const ROUTE_LIMITS: Readonly<Record<string, Exclude<LimitName, 'message'>>> = {
+  'POST /api/session': 'create',
+  'POST /api/accounts': 'create',
+  'GET /api/session/:id': 'read',
+  'GET /api/session/:id/connect': 'read',
+  'GET /api/session/:id/health': 'read',
+  'GET /api/session/:id/ws': 'connect',
+  'GET /api/signal': 'connect',
+};
+
+/**
+ * The limit `endpoint` counts against, if any.
+ *
+ * @example
+ * routeLimit('GET /api/session/:id/connect'); // 'read'
+ * routeLimit('DELETE /api/session/:id'); // undefined
+ */
+export function routeLimit(endpoint: string): Exclude<LimitName, 'message'> | undefined {
+  return Object.hasOwn(ROUTE_LIMITS, endpoint) ? ROUTE_LIMITS[endpoint] : undefined;
+}
+
+export interface LimitReport {
+  readonly log: Logger;
+  /** Counts a refusal (the Node host's `punch_rate_limited_total`). */
+  readonly onRateLimited?: ((limit: string) => void) | undefined;
+}
+
+/**
+ * Counts one request from `ip` against `limiter`; past the limit, logs it (IP and endpoint, as
+ * the seed asks), reports it, and throws ERR_RATE_LIMITED with the seconds to wait
+ * (`Retry-After`).
+ *
+ * @example
+ * enforceLimit(limits.read, ip, Date.now(), { endpoint: 'GET /api/session/:id', limit: 'read' }, { log });
+ */
+export function enforceLimit(
+  limiter: RateLimiter,
+  ip: string,
+  now: number,
+  where: { readonly endpoint: string; readonly limit: string },
+  report: LimitReport,
+): void {
+  const d = limiter.take(ip, now);
+  if (d.ok) return;
+  report.onRateLimited?.(where.limit);
+  report.log.warn({ ip, endpoint: where.endpoint, limit: where.limit }, 'rate limited');
+  throw new PunchError('ERR_RATE_LIMITED', `too many requests; retry in ${d.retryAfter} s`, {
+    retryAfter: d.retryAfter,
+  });
+}
