@@ -18,6 +18,7 @@ import {
   type RoomDeps,
   type ServerMessage,
   type SessionRecord,
+  type SqlSessionStore,
   type TokenClaims,
 } from '@punch/core';
 import type { Hono } from 'hono';
@@ -31,7 +32,7 @@ import {
   tooBig,
   upgradeResponse,
 } from './socket.js';
-import { SqlSessionStore } from './store.js';
+import { sessionStore } from './store.js';
 
 /** Pruning scans the health table (rows read are billed): at most this often. */
 const PRUNE_EVERY_MS = 300_000;
@@ -66,7 +67,7 @@ export class SessionObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#store = new SqlSessionStore(ctx.storage.sql);
+    this.#store = sessionStore(ctx.storage);
     void ctx.blockConcurrencyWhile(async () => {
       this.#keys = await keyRing(env);
       this.#wake();
@@ -159,11 +160,11 @@ export class SessionObject extends DurableObject<Env> {
 
   /** Builds the room again after the object was evicted (or on first use). */
   #wake(): void {
-    const record = this.#store.load();
+    const record = this.#store.loadSessions()[0];
     if (record === undefined) return;
     const room = new Room(record, this.#roomDeps());
     this.#room = room;
-    const snapshots = this.#store.snapshots();
+    const snapshots = this.#store.snapshots(record.id);
     for (const ws of this.ctx.getWebSockets()) {
       const a = ws.deserializeAttachment() as Attachment | null;
       const snap = a === null ? undefined : snapshots.get(a.id);
@@ -210,7 +211,7 @@ export class SessionObject extends DurableObject<Env> {
     if (conn === undefined) return;
     this.#conns.delete(ws);
     this.#room?.leave(conn);
-    this.#store.deleteSnapshot(conn.id);
+    if (this.#room !== undefined) this.#store.deleteSnapshot(this.#room.id, conn.id);
     this.#stored.delete(conn.id);
   }
 
@@ -225,13 +226,13 @@ export class SessionObject extends DurableObject<Env> {
       const snap = room.snapshot(conn);
       if (snap === undefined) {
         this.#conns.delete(ws);
-        this.#store.deleteSnapshot(conn.id);
+        this.#store.deleteSnapshot(room.id, conn.id);
         this.#stored.delete(conn.id);
         continue;
       }
       const text = JSON.stringify(snap);
       if (this.#stored.get(conn.id) === text) continue;
-      this.#store.saveSnapshot(conn.id, text);
+      this.#store.saveSnapshot(room.id, conn.id, snap);
       this.#stored.set(conn.id, text);
     }
     // Only ever earlier: each set is a row written, and health moves the next tick later
@@ -301,6 +302,6 @@ export class SessionObject extends DurableObject<Env> {
 
   /** How many rows this session still has (operators and tests, over RPC; never HTTP). */
   rowCounts(): { sessions: number; health: number } {
-    return this.#store.counts();
+    return this.#store.rowCounts();
   }
 }

@@ -10,8 +10,8 @@ import {
   type PeerIdentity,
   type SignalConn,
   type SignalServerMessage,
+  type SqlSignalStore,
 } from '@punch/core';
-import { z } from 'zod';
 import { clientIp, limitConfig, type Env } from './env.js';
 import { consoleLogger } from './log.js';
 import {
@@ -24,15 +24,7 @@ import {
 } from './socket.js';
 import { iceFor, verifyPeer } from './peers.js';
 import { directoryStore } from './directory-client.js';
-
-const IdentitySchema = z.object({
-  project: z.string(),
-  kid: z.string(),
-  group: z.string(),
-  peer: z.string(),
-  allow: z.array(z.object({ group: z.string(), peer: z.string() })),
-  expiresAt: z.number(),
-});
+import { signalStore } from './store.js';
 
 /**
  * One project's signalling room: core's SignalRoom over hibernatable WebSockets. Who each
@@ -42,6 +34,7 @@ const IdentitySchema = z.object({
  */
 export class SignalObject extends DurableObject<Env> {
   readonly #log = consoleLogger('signal');
+  readonly #rows: SqlSignalStore;
   readonly #conns = new Map<WebSocket, SignalConn>();
   /** Keys deleted lately (the Worker tells this room over RPC), refused at admission. */
   readonly #revocations = new Revocations();
@@ -52,9 +45,7 @@ export class SignalObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const sql = ctx.storage.sql;
-    sql.exec('CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)');
-    sql.exec('CREATE TABLE IF NOT EXISTS peers (id TEXT PRIMARY KEY, identity TEXT NOT NULL)');
+    this.#rows = signalStore(ctx.storage);
     this.#wake();
   }
 
@@ -138,36 +129,26 @@ export class SignalObject extends DurableObject<Env> {
     this.#room?.closeAll('project-deleted');
     this.#conns.clear();
     this.#deleted = true;
-    this.ctx.storage.sql.exec('DELETE FROM peers');
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('deleted', '1')");
+    this.#rows.markDeleted();
     this.#room = undefined;
   }
 
   // ---- the room, rebuilt after eviction -----------------------------------------------------
 
   #wake(): void {
-    this.#deleted =
-      this.ctx.storage.sql.exec("SELECT v FROM meta WHERE k = 'deleted'").toArray().length > 0;
-    const project = this.ctx.storage.sql
-      .exec<{ v: string }>("SELECT v FROM meta WHERE k = 'project'")
-      .toArray()[0]?.v;
+    this.#deleted = this.#rows.deleted();
+    const project = this.#rows.project();
     if (project === undefined) return;
     const room = this.#roomFor(project);
-    const rows = new Map(
-      this.ctx.storage.sql
-        .exec<{ id: string; identity: string }>('SELECT id, identity FROM peers')
-        .toArray()
-        .map((r) => [r.id, r.identity]),
-    );
+    const identities = this.#rows.identities();
     for (const ws of this.ctx.getWebSockets()) {
       const a = ws.deserializeAttachment() as { id: string } | null;
-      const text = a === null ? undefined : rows.get(a.id);
-      const parsed = text === undefined ? undefined : IdentitySchema.safeParse(JSON.parse(text));
-      if (a === null || text === undefined || parsed?.success !== true) {
+      const identity = a === null ? undefined : identities.get(a.id);
+      if (a === null || identity === undefined) {
         closeSocket(ws, new PunchError('ERR_INTERNAL', 'state lost; reconnect'));
         continue;
       }
-      room.resume(this.#conn(ws, a.id, parsed.data));
+      room.resume(this.#conn(ws, a.id, identity));
     }
     if (this.#conns.size > 0) {
       this.#log.info({ project, sockets: this.#conns.size }, 'signal room woke from hibernation');
@@ -179,7 +160,7 @@ export class SignalObject extends DurableObject<Env> {
       if (this.#room.project !== project) throw new PunchError('ERR_INTERNAL', 'wrong room');
       return this.#room;
     }
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('project', ?)", project);
+    this.#rows.setProject(project);
     const store = directoryStore(this.env, this.#log);
     this.#room = new SignalRoom({
       project,
@@ -228,11 +209,7 @@ export class SignalObject extends DurableObject<Env> {
 
   /** Stores who `conn` speaks for (at join and after a refresh: the only times it changes). */
   #store(conn: SignalConn): void {
-    this.ctx.storage.sql.exec(
-      'INSERT OR REPLACE INTO peers (id, identity) VALUES (?, ?)',
-      conn.id,
-      JSON.stringify(conn.identity),
-    );
+    this.#rows.saveIdentity(conn.id, conn.identity);
   }
 
   #gone(ws: WebSocket): void {
@@ -240,7 +217,7 @@ export class SignalObject extends DurableObject<Env> {
     if (conn === undefined) return;
     this.#conns.delete(ws);
     this.#room?.leave(conn);
-    this.ctx.storage.sql.exec('DELETE FROM peers WHERE id = ?', conn.id);
+    this.#rows.deleteIdentity(conn.id);
   }
 
   /**

@@ -1,23 +1,6 @@
-import Database from 'better-sqlite3';
-import { SqlProjectStore, type SqlDriver, type SqlValue } from '@punch/core';
-
-/** better-sqlite3 as core's `SqlDriver`, each statement prepared once. */
-function driver(db: Database.Database): SqlDriver {
-  const statements = new Map<string, Database.Statement>();
-  const prepared = (sql: string): Database.Statement => {
-    let s = statements.get(sql);
-    if (s === undefined) {
-      s = db.prepare(sql);
-      statements.set(sql, s);
-    }
-    return s;
-  };
-  return {
-    run: (sql: string, ...params: SqlValue[]) => prepared(sql).run(...params).changes,
-    all: (sql: string, ...params: SqlValue[]) => prepared(sql).all(...params),
-    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
-  };
-}
+import type Database from 'better-sqlite3';
+import { SqlProjectStore } from '@punch/core';
+import { openSqlite, sqliteDriver } from './store.js';
 
 /**
  * The projects realm's store on the Node host: core's `SqlProjectStore` in the data directory's
@@ -27,11 +10,9 @@ export class SqliteProjectStore extends SqlProjectStore {
   readonly #db: Database.Database;
 
   constructor(file: string) {
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    const db = openSqlite(file);
     db.pragma('foreign_keys = ON');
-    super(driver(db));
+    super(sqliteDriver(db));
     this.#db = db;
   }
 

@@ -1,9 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import type { HealthSample, SessionRecord } from '@punch/core';
-import { SqliteStore } from './store.js';
+import {
+  SqlSessionStore,
+  type ConnSnapshot,
+  type HealthSample,
+  type SessionRecord,
+} from '@punch/core';
+import { SqliteStore, sqliteDriver } from './store.js';
 
 let dir: string;
 let file: string;
@@ -158,5 +164,245 @@ describe('deleteSession', () => {
     store.close();
     store = new SqliteStore(file);
     expect(store.rowCounts('nab-floor')).toEqual({ sessions: 0, health: 0 });
+  });
+});
+
+const snapshot = (over: Partial<ConnSnapshot> = {}): ConnSnapshot => ({
+  claims: { session: 'nab-floor', role: 'peer', stream: 'cam-wide', exp: 1_741_235_800 },
+  slots: [
+    {
+      stream: 'cam-wide',
+      role: 'sender',
+      username: 'u-1',
+      public: { ip: '203.0.113.7', port: 40000 },
+      local: [{ ip: '192.168.1.20', port: 40000 }],
+    },
+  ],
+  ...over,
+});
+
+describe('socket snapshots (hibernation)', () => {
+  it('save, replace, read back per session, delete', () => {
+    store.saveSession(record());
+    store.saveSnapshot('nab-floor', 'sock-a', snapshot());
+    store.saveSnapshot('nab-floor', 'sock-b', snapshot({ slots: [] }));
+    store.saveSnapshot('other-show', 'sock-a', snapshot({ slots: [] }));
+    store.saveSnapshot('nab-floor', 'sock-a', snapshot({ slots: [] }));
+    expect(store.snapshots('nab-floor')).toEqual(
+      new Map([
+        ['sock-a', snapshot({ slots: [] })],
+        ['sock-b', snapshot({ slots: [] })],
+      ]),
+    );
+    store.deleteSnapshot('nab-floor', 'sock-b');
+    expect([...store.snapshots('nab-floor').keys()]).toEqual(['sock-a']);
+    expect([...store.snapshots('other-show').keys()]).toEqual(['sock-a']);
+
+    store.close();
+    store = new SqliteStore(file);
+    expect(store.snapshots('nab-floor').get('sock-a')).toEqual(snapshot({ slots: [] }));
+  });
+
+  it('a row that does not parse is left out, so the host closes that socket', () => {
+    store.saveSnapshot('nab-floor', 'good', snapshot());
+    store.close();
+    const db = new Database(file);
+    db.prepare(
+      "INSERT INTO conns (session, id, snapshot) VALUES ('nab-floor', 'torn', '{\"cl')",
+    ).run();
+    db.prepare(
+      `INSERT INTO conns (session, id, snapshot) VALUES ('nab-floor', 'odd', '{"claims":{}}')`,
+    ).run();
+    db.close();
+    store = new SqliteStore(file);
+    expect([...store.snapshots('nab-floor').keys()]).toEqual(['good']);
+  });
+
+  it("deleting a session deletes its sockets' rows and no other session's", () => {
+    store.saveSnapshot('nab-floor', 'sock-a', snapshot());
+    store.saveSnapshot('other-show', 'sock-a', snapshot());
+    store.deleteSession('nab-floor');
+    expect(store.snapshots('nab-floor').size).toBe(0);
+    expect(store.snapshots('other-show').size).toBe(1);
+  });
+});
+
+describe('schema', () => {
+  it('a Node file holds many sessions, so health is indexed by session and by stream', () => {
+    const db = new Database(file, { readonly: true });
+    const plan = (sql: string): string =>
+      db
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all('nab-floor')
+        .map((r) => (r as { detail: string }).detail)
+        .join('; ');
+    expect(plan('SELECT * FROM health WHERE session = ? ORDER BY at')).toContain(
+      'USING INDEX health_by_session',
+    );
+    expect(plan("SELECT * FROM health WHERE session = ? AND stream = 'x' ORDER BY at")).toContain(
+      'USING INDEX health_by_stream',
+    );
+    db.close();
+  });
+});
+
+describe('rowCounts', () => {
+  it("without a session counts the whole database's rows", () => {
+    store.saveSession(record());
+    store.saveSession(record({ id: 'other-show' }));
+    store.appendHealth('nab-floor', sample('cam-wide', 1));
+    store.appendHealth('other-show', sample('cam-wide', 1));
+    store.appendHealth('other-show', sample('cam-wide', 2));
+    expect(store.rowCounts()).toEqual({ sessions: 2, health: 3 });
+  });
+});
+
+describe('a data directory written by an earlier Node host', () => {
+  // The schema punch serve wrote before the session store moved to core, verbatim.
+  const OLD_NODE_SCHEMA = `
+    CREATE TABLE IF NOT EXISTS sessions (
+      id TEXT PRIMARY KEY,
+      instance TEXT NOT NULL,
+      streams TEXT NOT NULL,
+      passphrase TEXT NOT NULL,
+      pbkeylen INTEGER NOT NULL,
+      latency_ms INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      tally TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS health (
+      session TEXT NOT NULL,
+      stream TEXT NOT NULL,
+      role TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      stats TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS health_by_session ON health (session, at);
+    CREATE INDEX IF NOT EXISTS health_by_stream ON health (session, stream, at);
+  `;
+
+  it('opens with its live sessions and their health', () => {
+    store.close();
+    rmSync(file, { force: true });
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.exec(OLD_NODE_SCHEMA);
+    db.prepare(
+      `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally)
+       VALUES ('nab-floor', 'inst0001', '["cam-wide","cam-close"]', 'AbCdEfGhIjKlMnOpQrStUvWxYz012345',
+               24, 250, 1741234000, 1741235800, '{"program":["cam-wide"],"preview":["cam-close"]}')`,
+    ).run();
+    db.prepare('INSERT INTO health (session, stream, role, at, stats) VALUES (?, ?, ?, ?, ?)').run(
+      'nab-floor',
+      'cam-wide',
+      'sender',
+      1010,
+      JSON.stringify(sample('cam-wide', 1010).stats),
+    );
+    db.close();
+
+    store = new SqliteStore(file);
+    expect(store.loadSessions()).toEqual([record()]);
+    expect(store.healthHistory('nab-floor', ['cam-wide'], 10)).toEqual([sample('cam-wide', 1010)]);
+    store.saveSession(record({ expiresAt: 1_741_239_999 }));
+    expect(store.loadSessions()[0]?.expiresAt).toBe(1_741_239_999);
+  });
+});
+
+describe('a Durable Object written by an earlier Workers host', () => {
+  // The tables the Workers session store created in each object before it moved to core.
+  const OLD_WORKERS_SCHEMA = `
+    CREATE TABLE IF NOT EXISTS session (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS health (at INTEGER NOT NULL, stream TEXT NOT NULL, role TEXT NOT NULL, stats TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS conns (id TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
+  `;
+  let db: Database.Database;
+
+  beforeEach(() => {
+    db = new Database(':memory:');
+    db.exec(OLD_WORKERS_SCHEMA);
+  });
+
+  afterEach(() => {
+    db.close();
+  });
+
+  const open = (): SqlSessionStore => new SqlSessionStore(sqliteDriver(db), { indexHealth: false });
+  const oldHealth = (s: HealthSample): void => {
+    db.prepare('INSERT INTO health (at, stream, role, stats) VALUES (?, ?, ?, ?)').run(
+      s.at,
+      s.stream,
+      s.role,
+      JSON.stringify(s.stats),
+    );
+  };
+  const tables = (): string[] =>
+    db
+      .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name")
+      .all()
+      .map((r) => (r as { name: string }).name);
+
+  it('wakes with its session, its health in order, and its sockets; the old tables go', () => {
+    db.prepare('INSERT INTO session (id, record) VALUES (?, ?)').run(
+      'nab-floor',
+      JSON.stringify(record()),
+    );
+    oldHealth(sample('cam-wide', 3000));
+    oldHealth(sample('cam-close', 2000, 'sender'));
+    oldHealth(sample('cam-close', 2000, 'receiver'));
+    db.prepare('INSERT INTO conns (id, snapshot) VALUES (?, ?)').run(
+      'sock-a',
+      JSON.stringify(snapshot()),
+    );
+
+    let s = open();
+    expect(s.loadSessions()).toEqual([record()]);
+    expect(s.healthHistory('nab-floor', null, 10)).toEqual([
+      sample('cam-close', 2000, 'sender'),
+      sample('cam-close', 2000, 'receiver'),
+      sample('cam-wide', 3000),
+    ]);
+    expect(s.snapshots('nab-floor')).toEqual(new Map([['sock-a', snapshot()]]));
+    expect(s.rowCounts()).toEqual({ sessions: 1, health: 3 });
+    // One session per object: no health index (each index entry is a billed row written).
+    expect(tables()).toEqual([
+      'conns',
+      'health',
+      'sessions',
+      'sqlite_autoindex_conns_1',
+      'sqlite_autoindex_sessions_1',
+    ]);
+
+    // Opening again finds the new schema and moves nothing twice.
+    s = open();
+    expect(s.rowCounts()).toEqual({ sessions: 1, health: 3 });
+    s.deleteSession('nab-floor');
+    expect(s.rowCounts()).toEqual({ sessions: 0, health: 0 });
+    expect(s.snapshots('nab-floor').size).toBe(0);
+  });
+
+  it('an object whose session was deleted wakes empty', () => {
+    const s = open();
+    expect(s.loadSessions()).toEqual([]);
+    expect(s.rowCounts()).toEqual({ sessions: 0, health: 0 });
+    expect(tables()).not.toContain('session');
+  });
+
+  it('a migration that fails leaves the old tables as they were', () => {
+    db.prepare('INSERT INTO session (id, record) VALUES (?, ?)').run(
+      'nab-floor',
+      JSON.stringify({ id: 'nab-floor' }),
+    );
+    oldHealth(sample('cam-wide', 1));
+    expect(open).toThrow(/NOT NULL/);
+    expect(tables()).toEqual([
+      'conns',
+      'health',
+      'session',
+      'sqlite_autoindex_conns_1',
+      'sqlite_autoindex_session_1',
+    ]);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM health').get()).toEqual({ n: 1 });
   });
 });

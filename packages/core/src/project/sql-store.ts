@@ -21,6 +21,28 @@ export interface SqlDriver {
   transaction<T>(fn: () => T): T;
 }
 
+/**
+ * A JSON column read back through `schema`: `undefined` when the text is not JSON or does not
+ * fit. For rows a reader can do without, such as a socket's snapshot (the host closes that
+ * socket instead); rows a store cannot do without are parsed with `schema.parse` and throw.
+ *
+ * @example
+ * parseJsonColumn(z.object({ n: z.number() }), '{"n":1}'); // { n: 1 }
+ * parseJsonColumn(z.object({ n: z.number() }), '{"n":'); // undefined
+ */
+export function parseJsonColumn<T>(schema: z.ZodType<T>, text: string): T | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    // Not JSON is one way for a row not to fit; anything else is not about the row.
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
 const AccountRow = z.object({ name: NameSchema, created_at: z.number().int() });
 const ProjectRow = z.object({ id: z.string(), name: z.string(), created_at: z.number().int() });
 const KeyRow = z.object({

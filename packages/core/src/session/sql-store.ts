@@ -1,0 +1,293 @@
+import { z } from 'zod';
+// From the index, not from room.ts: the type's home may move, its export stays.
+import type { ConnSnapshot } from '../index.js';
+import { parseJsonColumn, type SqlDriver } from '../project/sql-store.js';
+import { TokenClaimsSchema } from '../token/claims.js';
+import { NameSchema, PeerRoleSchema, StatsSchema, TallySchema } from '../wire/common.js';
+import type { HealthSample, SessionRecord, SessionStore } from './record.js';
+
+/**
+ * One schema for every host. Rows are keyed by session id: the Node host keeps every session
+ * in one database, a Durable Object keeps one. `conns` holds, per live socket, what the room
+ * knew of it (a `ConnSnapshot`), for hosts whose sockets outlive the room's memory
+ * (hibernation); the Node host leaves it empty. The `sessions` and `health` tables are the
+ * ones the Node host has always written, so its data directories open unchanged.
+ */
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    instance TEXT NOT NULL,
+    streams TEXT NOT NULL,
+    passphrase TEXT NOT NULL,
+    pbkeylen INTEGER NOT NULL,
+    latency_ms INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    tally TEXT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS health (
+    session TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    role TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    stats TEXT NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS conns (
+    session TEXT NOT NULL,
+    id TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    PRIMARY KEY (session, id)
+  )`,
+];
+
+/** See `SqlSessionStoreOptions.indexHealth`. */
+const HEALTH_INDEXES = [
+  'CREATE INDEX IF NOT EXISTS health_by_session ON health (session, at)',
+  'CREATE INDEX IF NOT EXISTS health_by_stream ON health (session, stream, at)',
+];
+
+/**
+ * Durable Objects written before this schema kept their one session in `session` (the record
+ * as JSON), `health` and `conns`, neither with a session column. The first wake with this
+ * schema moves their rows over, in one transaction, and drops the old tables: the `session`
+ * table is the marker. The copy is plain SQL (`json_extract`), so the rows are parsed on
+ * read like any other. Health and sockets of an object with no session row have no owner and
+ * are dropped (deleting a session deleted all three tables' rows, so there are none). The
+ * move writes each row once more, once per object.
+ */
+const LEGACY_WORKERS_MARKER =
+  "SELECT 1 AS yes FROM sqlite_master WHERE type = 'table' AND name = 'session'";
+const LEGACY_WORKERS_BEFORE = [
+  'ALTER TABLE health RENAME TO legacy_health',
+  'ALTER TABLE conns RENAME TO legacy_conns',
+];
+const LEGACY_WORKERS_AFTER = [
+  `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally)
+   SELECT id, json_extract(record, '$.instance'), json_extract(record, '$.streams'),
+     json_extract(record, '$.passphrase'), json_extract(record, '$.pbkeylen'),
+     json_extract(record, '$.latencyMs'), json_extract(record, '$.createdAt'),
+     json_extract(record, '$.expiresAt'), json_extract(record, '$.tally')
+   FROM session`,
+  // In rowid order: equal times are read back in insertion order.
+  `INSERT INTO health (session, stream, role, at, stats)
+   SELECT s.id, h.stream, h.role, h.at, h.stats FROM legacy_health h CROSS JOIN session s
+   ORDER BY h.rowid`,
+  `INSERT INTO conns (session, id, snapshot)
+   SELECT s.id, c.id, c.snapshot FROM legacy_conns c CROSS JOIN session s`,
+  'DROP TABLE legacy_health',
+  'DROP TABLE legacy_conns',
+  'DROP TABLE session',
+];
+
+// What was written by this code is read back through schemas too: a row is outside data once
+// it has been on disk (and a later version of Punch may read it).
+const SessionRow = z.object({
+  id: NameSchema,
+  instance: z.string(),
+  streams: z.string(),
+  passphrase: z.string(),
+  pbkeylen: z.union([z.literal(16), z.literal(24), z.literal(32)]),
+  latency_ms: z.number().int(),
+  created_at: z.number().int(),
+  expires_at: z.number().int(),
+  tally: z.string(),
+});
+const HealthRow = z.object({
+  stream: z.string(),
+  role: PeerRoleSchema,
+  at: z.number(),
+  stats: z.string(),
+});
+const CountsRow = z.object({ sessions: z.number(), health: z.number() });
+const ConnRow = z.object({ id: z.string(), snapshot: z.string() });
+const SnapshotEndpointSchema = z.object({ ip: z.string(), port: z.number() });
+const SnapshotSchema = z.object({
+  claims: TokenClaimsSchema,
+  slots: z.array(
+    z.object({
+      stream: z.string(),
+      role: PeerRoleSchema,
+      username: z.string(),
+      public: SnapshotEndpointSchema.nullable(),
+      local: z.array(SnapshotEndpointSchema),
+    }),
+  ),
+});
+
+export interface SqlSessionStoreOptions {
+  /**
+   * Index health by session and by stream. A database that holds many sessions (the Node
+   * host's file) wants both: without them, each history read and each session's deletion
+   * scans every session's samples. A database that holds one session (a Durable Object) does
+   * better without: its table is that one session's recent samples, small enough to scan, and
+   * Durable Objects bill rows written with index entries included, so two indexes would
+   * triple the cost of every sample stored.
+   */
+  readonly indexHealth: boolean;
+}
+
+/**
+ * Sessions in SQLite, for every host: each session's record (with its passphrase and tally),
+ * its health history and, for hibernation, a snapshot of each live socket. Rows go when their
+ * session ends. Opening a database written by an earlier Workers host migrates it (see above).
+ *
+ * @example
+ * const store = new SqlSessionStore(driver, { indexHealth: true });
+ * for (const record of store.loadSessions()) rooms.set(record.id, new Room(record, deps));
+ */
+export class SqlSessionStore implements SessionStore {
+  readonly #db: SqlDriver;
+
+  constructor(db: SqlDriver, options: SqlSessionStoreOptions) {
+    this.#db = db;
+    db.transaction(() => {
+      const legacy = db.all(LEGACY_WORKERS_MARKER).length > 0;
+      if (legacy) for (const statement of LEGACY_WORKERS_BEFORE) db.run(statement);
+      for (const statement of SCHEMA) db.run(statement);
+      if (legacy) for (const statement of LEGACY_WORKERS_AFTER) db.run(statement);
+      if (options.indexHealth) for (const statement of HEALTH_INDEXES) db.run(statement);
+    });
+  }
+
+  saveSession(r: SessionRecord): void {
+    // An upsert, not INSERT OR REPLACE: only expiry and tally ever change, and an update in
+    // place writes one row where a replace writes a deletion and an insertion.
+    this.#db.run(
+      `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, tally = excluded.tally`,
+      r.id,
+      r.instance,
+      JSON.stringify(r.streams),
+      r.passphrase,
+      r.pbkeylen,
+      r.latencyMs,
+      r.createdAt,
+      r.expiresAt,
+      JSON.stringify(r.tally),
+    );
+  }
+
+  /** Every stored session (validated): the Node host loads them all at start, a Durable Object its one. */
+  loadSessions(): SessionRecord[] {
+    return this.#db.all('SELECT * FROM sessions').map((raw) => {
+      const row = SessionRow.parse(raw);
+      return {
+        id: row.id,
+        instance: row.instance,
+        streams: z.array(NameSchema).parse(JSON.parse(row.streams)),
+        passphrase: row.passphrase,
+        pbkeylen: row.pbkeylen,
+        latencyMs: row.latency_ms,
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+        tally: TallySchema.parse(JSON.parse(row.tally)),
+      };
+    });
+  }
+
+  appendHealth(session: string, s: HealthSample): void {
+    this.#db.run(
+      'INSERT INTO health (session, stream, role, at, stats) VALUES (?, ?, ?, ?, ?)',
+      session,
+      s.stream,
+      s.role,
+      s.at,
+      JSON.stringify(s.stats),
+    );
+  }
+
+  healthHistory(session: string, streams: readonly string[] | null, limit: number): HealthSample[] {
+    const rows =
+      streams === null
+        ? this.#db.all(
+            'SELECT stream, role, at, stats FROM health WHERE session = ? ORDER BY at DESC, rowid DESC LIMIT ?',
+            session,
+            limit,
+          )
+        : this.#db.all(
+            `SELECT stream, role, at, stats FROM health
+             WHERE session = ? AND stream IN (SELECT value FROM json_each(?))
+             ORDER BY at DESC, rowid DESC LIMIT ?`,
+            session,
+            JSON.stringify(streams),
+            limit,
+          );
+    return rows
+      .map((raw) => {
+        const row = HealthRow.parse(raw);
+        return {
+          stream: row.stream,
+          role: row.role,
+          at: row.at,
+          stats: StatsSchema.parse(JSON.parse(row.stats)),
+        };
+      })
+      .reverse();
+  }
+
+  /** Deletes health samples older than `beforeMs` (every session's); returns how many. */
+  pruneHealth(beforeMs: number): number {
+    return this.#db.run('DELETE FROM health WHERE at < ?', beforeMs);
+  }
+
+  /** Deletes the session and every row it has (health, socket snapshots). */
+  deleteSession(session: string): void {
+    this.#db.transaction(() => {
+      this.#db.run('DELETE FROM health WHERE session = ?', session);
+      this.#db.run('DELETE FROM conns WHERE session = ?', session);
+      this.#db.run('DELETE FROM sessions WHERE id = ?', session);
+    });
+  }
+
+  /**
+   * Row counts for one session, or for the whole database without one (a Durable Object
+   * holds a single session, and still answers after it has forgotten which): tests and
+   * diagnostics.
+   */
+  rowCounts(session?: string): { sessions: number; health: number } {
+    const row =
+      session === undefined
+        ? this.#db.all(
+            'SELECT (SELECT COUNT(*) FROM sessions) AS sessions, (SELECT COUNT(*) FROM health) AS health',
+          )[0]
+        : this.#db.all(
+            'SELECT (SELECT COUNT(*) FROM sessions WHERE id = ?) AS sessions, (SELECT COUNT(*) FROM health WHERE session = ?) AS health',
+            session,
+            session,
+          )[0];
+    return CountsRow.parse(row);
+  }
+
+  // ---- live sockets, for hibernation ------------------------------------------------------
+
+  /**
+   * The stored snapshot of each of the session's sockets, by socket id. A row that does not
+   * parse is left out: the host closes that socket ("state lost; reconnect") as it does one
+   * with no row at all.
+   */
+  snapshots(session: string): Map<string, ConnSnapshot> {
+    const out = new Map<string, ConnSnapshot>();
+    for (const raw of this.#db.all('SELECT id, snapshot FROM conns WHERE session = ?', session)) {
+      const row = ConnRow.parse(raw);
+      const value = parseJsonColumn(SnapshotSchema, row.snapshot);
+      if (value !== undefined) out.set(row.id, value);
+    }
+    return out;
+  }
+
+  /** Stores what the room knows of one socket (replacing what was stored for it). */
+  saveSnapshot(session: string, id: string, snapshot: ConnSnapshot): void {
+    this.#db.run(
+      `INSERT INTO conns (session, id, snapshot) VALUES (?, ?, ?)
+       ON CONFLICT (session, id) DO UPDATE SET snapshot = excluded.snapshot`,
+      session,
+      id,
+      JSON.stringify(snapshot),
+    );
+  }
+
+  deleteSnapshot(session: string, id: string): void {
+    this.#db.run('DELETE FROM conns WHERE session = ? AND id = ?', session, id);
+  }
+}
