@@ -49,5 +49,6 @@ export * from './wire/signal-to-client.js';
 export * from './project/store.js';
 export * from './project/directory.js';
 export * from './project/sql-store.js';
+export * from './sql/driver.js';
 export * from './wire/projects.js';
 export * from './http/projects.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SqlDriver, SqlValue } from '../project/sql-store.js';
+import type { SqlDriver, SqlValue } from '../sql/driver.js';
 import { SqlSessionStore } from './sql-store.js';
 
 // Driver-agnostic: what the store asks of any driver. The same store on real SQLite

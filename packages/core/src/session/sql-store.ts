@@ -1,7 +1,7 @@
 import { z } from 'zod';
 // From the index, not from room.ts: the type's home may move, its export stays.
 import type { ConnSnapshot } from '../index.js';
-import { parseJsonColumn, type SqlDriver } from '../project/sql-store.js';
+import { parseJsonColumn, type SqlDriver } from '../sql/driver.js';
 import { TokenClaimsSchema } from '../token/claims.js';
 import { NameSchema, PeerRoleSchema, StatsSchema, TallySchema } from '../wire/common.js';
 import type { HealthSample, SessionRecord, SessionStore } from './record.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SqlDriver } from '../project/sql-store.js';
+import type { SqlDriver } from '../sql/driver.js';
 import { SqlSignalStore } from './sql-store.js';
 
 // Driver-agnostic: how rows read back are judged. The same store on real SQLite

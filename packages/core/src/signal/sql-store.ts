@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseJsonColumn, type SqlDriver } from '../project/sql-store.js';
+import { parseJsonColumn, type SqlDriver } from '../sql/driver.js';
 import type { PeerIdentity } from '../token/peer-token.js';
 import { AllowPolicySchema, PeerIdSchema } from './policy.js';
 
