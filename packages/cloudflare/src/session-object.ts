@@ -26,6 +26,8 @@ import { clientIp, keyRing, limitConfig, publicBase, type Env } from './env.js';
 import { consoleLogger } from './log.js';
 import {
   answerClose,
+  attachmentOf,
+  type Attachment,
   closeSocket,
   frameBytes,
   sendJson,
@@ -38,12 +40,6 @@ import { sessionStore } from './store.js';
 const PRUNE_EVERY_MS = 300_000;
 /** The Worker limits requests before they get here: the object's own API limits nothing. */
 const UNLIMITED = new RateLimiter({ limit: Number.MAX_SAFE_INTEGER, windowMs: 60_000 });
-
-/** What a hibernatable socket carries through hibernation (the rest is in SQLite). */
-interface Attachment {
-  readonly id: string;
-  readonly ip: string;
-}
 
 /**
  * One session: its room, its rows (this object's SQLite) and its sockets, accepted as
@@ -106,7 +102,7 @@ export class SessionObject extends DurableObject<Env> {
     const client = pair[0];
     const server = pair[1];
     this.ctx.acceptWebSocket(server);
-    const attachment: Attachment = { id: randomId(8), ip };
+    const attachment: Required<Attachment> = { id: randomId(8), ip };
     server.serializeAttachment(attachment);
     const conn = this.#conn(server, attachment, claims);
     seat(room, conn, stale);
@@ -166,13 +162,13 @@ export class SessionObject extends DurableObject<Env> {
     this.#room = room;
     const snapshots = this.#store.snapshots(record.id);
     for (const ws of this.ctx.getWebSockets()) {
-      const a = ws.deserializeAttachment() as Attachment | null;
-      const snap = a === null ? undefined : snapshots.get(a.id);
-      if (a === null || snap === undefined) {
+      const a = attachmentOf(ws);
+      const snap = a === undefined ? undefined : snapshots.get(a.id);
+      if (a?.ip === undefined || snap === undefined) {
         closeSocket(ws, new PunchError('ERR_INTERNAL', 'state lost; reconnect'));
         continue;
       }
-      const conn = this.#conn(ws, a, snap.claims);
+      const conn = this.#conn(ws, { id: a.id, ip: a.ip }, snap.claims);
       room.resume(conn, snap);
       this.#stored.set(a.id, JSON.stringify(snap));
     }
@@ -187,7 +183,7 @@ export class SessionObject extends DurableObject<Env> {
     if (room.tick(Date.now())) room.close('expired');
   }
 
-  #conn(ws: WebSocket, a: Attachment, claims: TokenClaims): Conn {
+  #conn(ws: WebSocket, a: Required<Attachment>, claims: TokenClaims): Conn {
     const conn: Conn = {
       id: a.id,
       ip: a.ip,

@@ -16,6 +16,8 @@ import { clientIp, limitConfig, type Env } from './env.js';
 import { consoleLogger } from './log.js';
 import {
   answerClose,
+  attachmentOf,
+  type Attachment,
   closeSocket,
   frameBytes,
   sendJson,
@@ -63,7 +65,7 @@ export class SignalObject extends DurableObject<Env> {
       const server = pair[1];
       this.ctx.acceptWebSocket(server);
       const id = randomId(8);
-      server.serializeAttachment({ id });
+      server.serializeAttachment({ id } satisfies Attachment);
       const conn = this.#conn(server, id, identity);
       room.join(conn, ice);
       this.#store(conn);
@@ -142,9 +144,9 @@ export class SignalObject extends DurableObject<Env> {
     const room = this.#roomFor(project);
     const identities = this.#rows.identities();
     for (const ws of this.ctx.getWebSockets()) {
-      const a = ws.deserializeAttachment() as { id: string } | null;
-      const identity = a === null ? undefined : identities.get(a.id);
-      if (a === null || identity === undefined) {
+      const a = attachmentOf(ws);
+      const identity = a === undefined ? undefined : identities.get(a.id);
+      if (a === undefined || identity === undefined) {
         closeSocket(ws, new PunchError('ERR_INTERNAL', 'state lost; reconnect'));
         continue;
       }

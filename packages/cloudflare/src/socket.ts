@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import {
   CLOSE_ABNORMAL,
   CLOSE_NO_STATUS,
@@ -28,6 +29,24 @@ export function answerClose(ws: WebSocket, code: number): void {
   } catch {
     // Already closed: nothing to answer.
   }
+}
+
+// A session socket carries its client's IP (the room checks claimed endpoints against it); a
+// signalling socket only its id.
+const AttachmentSchema = z.object({
+  id: z.string().min(1).max(64),
+  ip: z.string().max(64).exactOptional(),
+});
+/** What a hibernatable socket carries through hibernation (the rest is in SQLite). */
+export type Attachment = z.infer<typeof AttachmentSchema>;
+
+/**
+ * The attachment a socket was given at upgrade, parsed (it comes back from storage after an
+ * eviction); undefined when there is none or it does not fit, and the host then closes it.
+ */
+export function attachmentOf(ws: WebSocket): Attachment | undefined {
+  const parsed = AttachmentSchema.safeParse(ws.deserializeAttachment());
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** JSON out on a hibernatable socket, when it is still open. */
