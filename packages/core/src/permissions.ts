@@ -86,6 +86,7 @@ export function can(claims: TokenClaims, permission: Permission, stream?: string
     authorize(claims, permission, stream);
     return true;
   } catch {
+    // authorize's only failure is its PunchError refusal: that is the "false".
     return false;
   }
 }

@@ -188,6 +188,7 @@ export function parseBindingRequest(packet: Uint8Array): BindingRequest | undefi
     }
     return request;
   } catch {
+    // Parsers never throw (see the top of this file): malformed means "not for us", dropped.
     return undefined;
   }
 }
@@ -222,6 +223,7 @@ export function parseBindingResponse(
     if (mapped === undefined) return undefined;
     return { transactionId: transactionIdOf(packet), mapped };
   } catch {
+    // Parsers never throw (see the top of this file): malformed means "not for us", dropped.
     return undefined;
   }
 }

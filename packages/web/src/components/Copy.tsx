@@ -6,6 +6,7 @@ export async function copyText(text: string): Promise<boolean> {
     await navigator.clipboard.writeText(text);
     return true;
   } catch {
+    // No Clipboard API here (plain http, an old browser, permission refused): the old way.
     const area = document.createElement('textarea');
     area.value = text;
     area.setAttribute('readonly', '');

@@ -217,6 +217,7 @@ export function useSession(id: string, initialToken: string) {
         await api.tally(id, tokenRef.current, next);
         setTally(next);
       });
+      // The caller gets `run` and shows its failure; the queue only needs to move on.
       tallyQueue.current = run.catch(() => undefined);
       return run;
     },

@@ -53,6 +53,7 @@ async function request<T>(
   try {
     json = text === '' ? undefined : JSON.parse(text);
   } catch {
+    // Not JSON (a proxy's error page): the status alone explains the failure below.
     json = undefined;
   }
   if (!res.ok) {

@@ -33,6 +33,7 @@ export function readToken(token: string): TokenInfo | null {
     if (typeof exp !== 'number' || !(stream === null || typeof stream === 'string')) return null;
     return { session, role, stream, exp };
   } catch {
+    // Not base64url JSON: not a token this page can read (the server is the judge of tokens).
     return null;
   }
 }
