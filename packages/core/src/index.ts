@@ -18,6 +18,7 @@ export * from './session/conn.js';
 export * from './session/bindings.js';
 export * from './session/room.js';
 export * from './session/handlers.js';
+export * from './net/ip.js';
 export * from './stun/stun.js';
 export * from './http/auth.js';
 export * from './http/body.js';

@@ -1,5 +1,6 @@
 import { PunchError } from '../errors.js';
 import { authorize, authorizeSlot } from '../permissions.js';
+import { sameIp } from '../net/ip.js';
 import type { Endpoint } from '../wire/common.js';
 import type { ClientMessage, ClientMessageType } from '../wire/messages.js';
 import type { Conn } from './conn.js';
@@ -55,13 +56,3 @@ export const HANDLERS: { [T in ClientMessageType]: Handler<T> } = {
     conn.send({ type: 'pong', at: room.now() });
   },
 };
-
-/** Compares IPs, treating IPv4-mapped IPv6 (`::ffff:192.0.2.1`) as the IPv4 address. */
-export function sameIp(a: string, b: string): boolean {
-  return normalizeIp(a) === normalizeIp(b);
-}
-
-export function normalizeIp(ip: string): string {
-  const lower = ip.toLowerCase();
-  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
-}
