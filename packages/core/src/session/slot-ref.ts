@@ -32,8 +32,8 @@ export class SlotRefs implements Iterable<SlotRef> {
   readonly #refs = new Map<string, SlotRef>();
 
   add(ref: SlotRef): void {
-    const key = keyOf(ref);
-    if (!this.#refs.has(key)) this.#refs.set(key, { stream: ref.stream, role: ref.role });
+    // A ref added again keeps its place: Map.set on a present key does not move it.
+    this.#refs.set(keyOf(ref), { stream: ref.stream, role: ref.role });
   }
 
   has(ref: SlotRef): boolean {
