@@ -1,5 +1,6 @@
 import { beforeEach, describe, it, expect } from 'vitest';
 import { verifyToken } from '../token/token.js';
+import { HEALTH_LIVE_MS } from './room.js';
 import {
   resetFixture,
   T0,
@@ -89,5 +90,41 @@ describe('lifetime', () => {
     fx.room.close('closed');
     expect(fx.store.deleted).toEqual(['show']);
     expect(conns[0]!.of('closed')).toHaveLength(1);
+  });
+});
+
+describe('nextTickAt', () => {
+  it('is the session expiry when nothing comes sooner', () => {
+    expect(fx.room.nextTickAt()).toBe((T0S + TTL) * 1000);
+    join(adminClaims());
+    join(peerClaims('cam-wide', { exp: T0S + TTL + 60 })); // outlives the session: not a reason
+    expect(fx.room.nextTickAt()).toBe((T0S + TTL) * 1000);
+  });
+
+  it('is the first token expiry before the session expiry', () => {
+    join(peerClaims('cam-wide', { exp: T0S + 600 }));
+    join(peerClaims('cam-close', { exp: T0S + 60 }));
+    expect(fx.room.nextTickAt()).toBe((T0S + 60) * 1000);
+  });
+
+  it('is when a live path goes silent, while that is still to come; tick then pushes the change', () => {
+    const a = join(adminClaims());
+    const s = join(peerClaims('cam-wide'));
+    register(s, 'cam-wide', 'sender');
+    fx.clock = T0 + 1000;
+    send(s, { type: 'health', stream: 'cam-wide', role: 'sender', stats: { path: 'direct' } });
+    const silentAt = T0 + 1000 + HEALTH_LIVE_MS + 1;
+    expect(fx.room.nextTickAt()).toBe(silentAt);
+    fx.clock = silentAt - 1;
+    expect(fx.room.nextTickAt()).toBe(silentAt);
+
+    fx.clock = silentAt;
+    expect(fx.room.nextTickAt()).toBe((T0S + TTL) * 1000);
+    const before = a.of('stream').length;
+    fx.room.tick(fx.clock);
+    const pushed = a.of('stream').slice(before);
+    expect(pushed.map((m) => [m.name, m.state, m.sender.path])).toEqual([
+      ['cam-wide', 'waiting', null],
+    ]);
   });
 });
