@@ -7,7 +7,12 @@ import type { Conn } from './conn.js';
 import { newConnState, type RoomState } from './state.js';
 import { tallyFor } from './tally.js';
 
-/** A new authenticated socket: it gets `welcome` at once, then every covered stream's view. */
+/**
+ * A new authenticated socket: it gets `welcome` at once, then every covered stream's view.
+ *
+ * @example
+ * join(room, conn); // conn.send({ type: 'welcome', ... }), then one `stream` per covered stream
+ */
 export function join(room: RoomState, conn: Conn): void {
   if (room.closed) {
     conn.close(new PunchError('ERR_SESSION_CLOSED'));
@@ -31,7 +36,12 @@ export function join(room: RoomState, conn: Conn): void {
   }
 }
 
-/** The socket is gone: free its slots and tell the other sides. */
+/**
+ * The socket is gone: free its slots and tell the other sides (`peer-left`).
+ *
+ * @example
+ * socket.on('close', () => leave(room, conn));
+ */
 export function leave(room: RoomState, conn: Conn): void {
   const state = room.conns.get(conn);
   if (state === undefined) return;
@@ -46,13 +56,24 @@ export function leave(room: RoomState, conn: Conn): void {
   }
 }
 
-/** Tells `conn` why it is being closed, closes it with `err`'s close code, and lets it leave. */
+/**
+ * Tells `conn` why it is being closed, closes it with `err`'s close code, and lets it leave.
+ *
+ * @example
+ * expel(room, conn, new PunchError('ERR_TOKEN_EXPIRED', 'the token has expired'));
+ */
 export function expel(room: RoomState, conn: Conn, err: PunchError): void {
   sendError(conn, err.code, err.message);
   conn.close(err);
   leave(room, conn);
 }
 
+/**
+ * Sends `error` to one socket; the socket stays open.
+ *
+ * @example
+ * sendError(conn, 'ERR_RATE_LIMITED', 'at most 100 messages per 1 s');
+ */
 export function sendError(conn: Conn, code: ErrorCode, message: string): void {
   conn.send({ type: 'error', code, message });
 }
@@ -60,6 +81,11 @@ export function sendError(conn: Conn, code: ErrorCode, message: string): void {
 /**
  * Handles one frame from `conn` (`null` for a binary frame): rate limit, token expiry, decode,
  * then `dispatch`; errors go back as `error`.
+ *
+ * @example
+ * receive(room, conn, text, (message) => {
+ *   handleMessage(facade, conn, message);
+ * });
  */
 export function receive(
   room: RoomState,

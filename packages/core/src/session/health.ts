@@ -57,6 +57,9 @@ export class SlotHealth {
  * A health report from the holder of a slot (ERR_NOT_REGISTERED otherwise): stored, and fanned
  * out to admins. A path that changed during a throttled report shows at the next stored report
  * or tick.
+ *
+ * @example
+ * reportHealth(room, conn, { stream: 'cam-wide', role: 'sender' }, { path: 'direct', rttMs: 12 });
  */
 export function reportHealth(room: RoomState, conn: Conn, ref: SlotRef, stats: Stats): void {
   const slot = room.slots.held(conn, ref);

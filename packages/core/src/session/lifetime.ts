@@ -7,6 +7,9 @@ import type { RoomState } from './state.js';
 /**
  * Moves expiry to `expiresAt`. Sockets whose tokens lived as long as the session get fresh
  * tokens (`token`), signed with the current key.
+ *
+ * @example
+ * await extend(room, room.record.expiresAt + 3600);
  */
 export async function extend(room: RoomState, expiresAt: number): Promise<void> {
   const old = room.record.expiresAt;
@@ -20,7 +23,12 @@ export async function extend(room: RoomState, expiresAt: number): Promise<void> 
   await Promise.all(refreshes);
 }
 
-/** Signs a fresh token for `conn` (same role and stream) and sends it. */
+/**
+ * Signs a fresh token for `conn` (same role and stream) and sends it.
+ *
+ * @example
+ * await refreshToken(room, conn, conn.claims.exp);
+ */
 export async function refreshToken(room: RoomState, conn: Conn, exp: number): Promise<void> {
   const claims: TokenClaims = { ...conn.claims, exp, iat: Math.floor(room.deps.now() / 1000) };
   const token = await room.deps.sign(claims);
@@ -33,6 +41,9 @@ export async function refreshToken(room: RoomState, conn: Conn, exp: number): Pr
 /**
  * Time passes: sockets whose tokens have expired are closed, and paths whose reports stopped
  * stop counting as live. True when the session itself has expired.
+ *
+ * @example
+ * if (tick(room, Date.now())) close(room, 'expired');
  */
 export function tick(room: RoomState, nowMs: number): boolean {
   const now = nowMs / 1000;
@@ -49,6 +60,9 @@ export function tick(room: RoomState, nowMs: number): boolean {
 /**
  * When `tick` next has something to do, in milliseconds since the epoch: the session's expiry,
  * a token's expiry, or a live path going silent.
+ *
+ * @example
+ * void storage.setAlarm(nextTickAt(room));
  */
 export function nextTickAt(room: RoomState): number {
   let at = room.record.expiresAt * 1000;
@@ -68,6 +82,9 @@ export function nextTickAt(room: RoomState): number {
 /**
  * Ends the session: everyone is told and disconnected, and every row is deleted. False when it
  * had already ended (nothing happens).
+ *
+ * @example
+ * if (close(room, 'closed')) room.deps.onClosed?.(facade, 'closed');
  */
 export function close(room: RoomState, reason: 'closed' | 'expired'): boolean {
   if (room.closed) return false;

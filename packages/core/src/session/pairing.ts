@@ -17,6 +17,11 @@ export interface EndpointUpdate {
  * Endpoints claimed by the holder of a slot (ERR_NOT_REGISTERED otherwise), for hosts without
  * STUN. A claimed public endpoint must come from the address the socket itself came from;
  * otherwise anyone holding a token could point a peer's media at a third party.
+ *
+ * @example
+ * claimEndpoint(room, conn, { stream: 'cam-wide', role: 'sender' }, {
+ *   public: { ip: conn.ip, port: 4000 },
+ * });
  */
 export function claimEndpoint(
   room: RoomState,
@@ -37,6 +42,10 @@ export function claimEndpoint(
 /**
  * A STUN Binding request arrived with a username handed out by this room: the source address
  * it came from is the slot's public endpoint. A username no longer holding the slot is ignored.
+ *
+ * @example
+ * const target = bindings.get(username); // from a STUN Binding request's USERNAME
+ * if (target !== undefined) observe(room, username, target, { ip, port });
  */
 export function observe(room: RoomState, username: string, ref: SlotRef, endpoint: Endpoint): void {
   const slot = room.slots.at(ref);
@@ -55,6 +64,10 @@ interface PairSide {
 /**
  * Both sides of a stream once each has a public endpoint, with a key for what `peer` carries:
  * an unchanged key means both sides already have the current pair. Undefined before that.
+ *
+ * @example
+ * const s = room.slots.of('cam-wide');
+ * const paired = readyPair(s)?.key === s.pairedKey; // both sides have the current pair
  */
 export function readyPair(
   s: StreamSlots,

@@ -110,6 +110,9 @@ export class SlotTable implements Iterable<[string, StreamSlots]> {
  * the same socket keeps the slot and its username. A newer registration replaces the holder
  * (an agent that restarted must not wait for its old socket), unless the holder's token is
  * broader (ERR_SLOT_TAKEN).
+ *
+ * @example
+ * register(room, conn, { stream: 'cam-wide', role: 'sender' }); // conn gets `registered`
  */
 export function register(room: RoomState, conn: Conn, ref: SlotRef): void {
   const existing = room.slots.at(ref);

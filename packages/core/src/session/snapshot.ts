@@ -19,7 +19,13 @@ export interface ConnSnapshot {
   }[];
 }
 
-/** What the room holds for `conn` (see `resume`); undefined when it is not in the room. */
+/**
+ * What the room holds for `conn` (see `resume`); undefined when it is not in the room.
+ *
+ * @example
+ * const snap = snapshot(room, conn);
+ * if (snap !== undefined) storage.put(conn.id, JSON.stringify(snap));
+ */
 export function snapshot(room: RoomState, conn: Conn): ConnSnapshot | undefined {
   const state = room.conns.get(conn);
   if (state === undefined) return undefined;
@@ -42,6 +48,10 @@ export function snapshot(room: RoomState, conn: Conn): ConnSnapshot | undefined 
  * Takes back a connection that was in the room before the host forgot it, with the slots its
  * snapshot held: no `welcome`, no `registered`, no `peer` again (the client has them). A slot
  * already taken, or of a stream the session no longer has, is left out.
+ *
+ * @example
+ * for (const [conn, snap] of survivors) resume(room, conn, snap);
+ * settle(room);
  */
 export function resume(room: RoomState, conn: Conn, snap: ConnSnapshot): void {
   if (room.closed || room.conns.has(conn)) return;
@@ -58,6 +68,9 @@ export function resume(room: RoomState, conn: Conn, snap: ConnSnapshot): void {
 /**
  * After `resume`: streams whose both sides are known count as paired (their `peer` messages
  * went out before), and the current views count as published, so nothing is sent twice.
+ *
+ * @example
+ * settle(room); // after every surviving connection was resumed
  */
 export function settle(room: RoomState): void {
   for (const [, s] of room.slots) {

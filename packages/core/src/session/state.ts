@@ -26,7 +26,12 @@ export interface RoomState {
   closed: boolean;
 }
 
-/** A fresh per-connection state: its own message limiter, no slots. */
+/**
+ * A fresh per-connection state: its own message limiter, no slots.
+ *
+ * @example
+ * room.conns.set(conn, newConnState(room.deps));
+ */
 export function newConnState(deps: RoomDeps): ConnState {
   return {
     limiter: new MessageLimiter(deps.messageLimit ?? RATE_LIMITS.message),

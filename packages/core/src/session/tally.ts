@@ -34,6 +34,9 @@ export function tallyMark(tally: Tally, stream: string): StreamViewMessage['tall
 /**
  * Sets tally (every named stream must exist: ERR_STREAM_UNKNOWN otherwise, and nothing
  * changes), stores it, and pushes it to everyone, each filtered to the streams its token covers.
+ *
+ * @example
+ * setTally(room, { program: ['cam-wide'], preview: ['cam-close'] });
  */
 export function setTally(room: RoomState, tally: Tally): void {
   for (const name of [...tally.program, ...tally.preview]) room.slots.of(name);

@@ -125,7 +125,12 @@ export class StreamViews {
   }
 }
 
-/** The dashboard's view of the session; a peer sees only the streams its token covers. */
+/**
+ * The dashboard's view of the session; a peer sees only the streams its token covers.
+ *
+ * @example
+ * return c.json(sessionView(room, claims));
+ */
 export function sessionView(room: RoomState, claims: TokenClaims): SessionViewData {
   const now = room.deps.now();
   return {
