@@ -20,6 +20,7 @@ export * from './session/room.js';
 export * from './session/host.js';
 export * from './session/handlers.js';
 export * from './session/sql-store.js';
+export * from './net/ip.js';
 export * from './stun/stun.js';
 export * from './stun/crc32.js';
 export * from './net/ip-text.js';

@@ -206,9 +206,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
     const { room, claims } = await session(c);
     authorize(claims, 'token.create');
     const body = await readJson(c.req.raw, CreateTokenBody);
-    if (body.stream !== null && !room.hasStream(body.stream)) {
-      throw new PunchError('ERR_STREAM_UNKNOWN', `no stream "${body.stream}" in this session`);
-    }
+    if (body.stream !== null) room.assertStream(body.stream);
     const now = nowS();
     const exp = Math.min(room.record.expiresAt, body.ttl === undefined ? Infinity : now + body.ttl);
     const token = await signToken(deps.keys, {
@@ -275,8 +273,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
     if (stream !== undefined) {
       // Authorise first: a peer must not learn which other stream names exist.
       authorize(claims, 'health.view.own', stream);
-      if (!room.hasStream(stream))
-        throw new PunchError('ERR_STREAM_UNKNOWN', `no stream "${stream}" in this session`);
+      room.assertStream(stream);
       streams = [stream];
     } else if (claims.role === 'admin') {
       authorize(claims, 'health.view.all');

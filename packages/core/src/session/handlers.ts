@@ -1,8 +1,7 @@
-import { PunchError } from '../errors.js';
 import { authorize, authorizeSlot } from '../permissions.js';
-import type { Endpoint } from '../wire/common.js';
 import type { ClientMessage, ClientMessageType } from '../wire/messages.js';
 import type { Conn } from './conn.js';
+import type { EndpointUpdate } from './pairing.js';
 import type { Room } from './room.js';
 
 type Handler<T extends ClientMessageType> = (
@@ -13,37 +12,26 @@ type Handler<T extends ClientMessageType> = (
 
 /**
  * One handler per client message type, looked up by `type`. Each checks the seed's role table
- * for its message before touching the room.
+ * for its message, then asks the room for what the message means; the room checks that the
+ * stream exists and that the sender holds the slot.
  */
 export const HANDLERS: { [T in ClientMessageType]: Handler<T> } = {
   register(room, conn, m) {
     authorizeSlot(conn.claims, m.stream, m.role);
-    if (!room.hasStream(m.stream))
-      throw new PunchError('ERR_STREAM_UNKNOWN', `no stream "${m.stream}" in this session`);
     room.register(conn, m.stream, m.role);
   },
 
   endpoint(room, conn, m) {
     authorizeSlot(conn.claims, m.stream, m.role);
-    room.slotOf(conn, m.stream, m.role);
-    if (m.public !== undefined && !sameIp(m.public.ip, conn.ip)) {
-      // A claimed public endpoint must come from the address the socket itself came from;
-      // otherwise anyone holding a token could point a peer's media at a third party.
-      throw new PunchError(
-        'ERR_ENDPOINT_MISMATCH',
-        'the public IP must be the one this connection comes from',
-      );
-    }
-    const update: { public?: Endpoint; local?: Endpoint[] } = {};
+    const update: EndpointUpdate = {};
     if (m.public !== undefined) update.public = m.public;
     if (m.local !== undefined) update.local = m.local;
-    room.setEndpoint(m.stream, m.role, update);
+    room.setEndpoint(conn, m.stream, m.role, update);
   },
 
   health(room, conn, m) {
     authorize(conn.claims, 'health.view.own', m.stream);
-    const slot = room.slotOf(conn, m.stream, m.role);
-    room.reportHealth(slot, m.stream, m.role, m.stats);
+    room.reportHealth(conn, m.stream, m.role, m.stats);
   },
 
   tally(room, conn, m) {
@@ -56,12 +44,15 @@ export const HANDLERS: { [T in ClientMessageType]: Handler<T> } = {
   },
 };
 
-/** Compares IPs, treating IPv4-mapped IPv6 (`::ffff:192.0.2.1`) as the IPv4 address. */
-export function sameIp(a: string, b: string): boolean {
-  return normalizeIp(a) === normalizeIp(b);
-}
-
-export function normalizeIp(ip: string): string {
-  const lower = ip.toLowerCase();
-  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
+/**
+ * Runs the handler for `message`'s type.
+ *
+ * @example
+ * handleMessage(room, conn, decodeClientMessage(text));
+ */
+export function handleMessage(room: Room, conn: Conn, message: ClientMessage): void {
+  // The registry is keyed by type, so the handler found takes this very message; TypeScript
+  // cannot correlate the two through the union, hence the one widening here.
+  const handler = HANDLERS[message.type] as (room: Room, conn: Conn, m: ClientMessage) => void;
+  handler(room, conn, message);
 }

@@ -1,0 +1,111 @@
+import { beforeEach, describe, it, expect } from 'vitest';
+import {
+  resetFixture,
+  fx,
+  adminClaims,
+  peerClaims,
+  join,
+  send,
+  register,
+} from './test/room-fixture.js';
+
+beforeEach(resetFixture);
+
+describe('register', () => {
+  it('a peer scoped to cam-wide cannot register cam-close: ERR_STREAM_FORBIDDEN, socket open', () => {
+    const p = join(peerClaims('cam-wide'));
+    send(p, { type: 'register', stream: 'cam-close', role: 'sender' });
+    expect(p.errors()).toEqual(['ERR_STREAM_FORBIDDEN']);
+    expect(p.of('registered')).toEqual([]);
+    expect(p.closedWith).toBeUndefined();
+    expect(fx.bindings.size).toBe(0);
+    // Its own stream is fine.
+    send(p, { type: 'register', stream: 'cam-wide', role: 'sender' });
+    expect(p.last()).toMatchObject({ type: 'registered', stream: 'cam-wide', role: 'sender' });
+  });
+
+  it('an unknown stream: ERR_STREAM_UNKNOWN', () => {
+    const a = join(adminClaims());
+    send(a, { type: 'register', stream: 'cam-nope', role: 'sender' });
+    expect(a.errors()).toEqual(['ERR_STREAM_UNKNOWN']);
+    const p = join(peerClaims(null));
+    send(p, { type: 'register', stream: 'cam-nope', role: 'receiver' });
+    expect(p.errors()).toEqual(['ERR_STREAM_UNKNOWN']);
+  });
+
+  it('registered carries a STUN bind username, recorded in the shared registry', () => {
+    const p = join(peerClaims('cam-wide'), '203.0.113.9', { host: 'stun.punch.test', port: 3479 });
+    send(p, { type: 'register', stream: 'cam-wide', role: 'receiver' });
+    const r = p.last();
+    expect(r).toMatchObject({
+      type: 'registered',
+      stream: 'cam-wide',
+      role: 'receiver',
+      bind: { host: 'stun.punch.test', port: 3479 },
+    });
+    const username = r?.type === 'registered' ? r.bind?.username : undefined;
+    expect(username).toMatch(/^[a-z0-9]{16,}$/);
+    expect(fx.bindings.get(username!)).toEqual({
+      session: 'show',
+      stream: 'cam-wide',
+      role: 'receiver',
+      connId: p.id,
+    });
+  });
+
+  it('bind is null when the host has no STUN', () => {
+    const p = join(peerClaims('cam-wide'), '203.0.113.9', null);
+    send(p, { type: 'register', stream: 'cam-wide', role: 'sender' });
+    expect(p.last()).toEqual({
+      type: 'registered',
+      stream: 'cam-wide',
+      role: 'sender',
+      bind: null,
+    });
+  });
+
+  it('usernames differ per registration', () => {
+    const a = join(adminClaims());
+    const u1 = register(a, 'cam-wide', 'sender');
+    const u2 = register(a, 'cam-wide', 'receiver');
+    const u3 = register(a, 'cam-close', 'sender');
+    expect(new Set([u1, u2, u3]).size).toBe(3);
+    expect(fx.bindings.size).toBe(3);
+  });
+
+  it('a newer registration replaces the older: ERR_REPLACED then close 4409', () => {
+    const old = join(peerClaims('cam-wide'));
+    const oldUser = register(old, 'cam-wide', 'sender');
+    const receiver = join(peerClaims('cam-wide'));
+    register(receiver, 'cam-wide', 'receiver');
+
+    const fresh = join(peerClaims('cam-wide'));
+    const freshUser = register(fresh, 'cam-wide', 'sender');
+
+    expect(old.errors()).toEqual(['ERR_REPLACED']);
+    expect(old.closedWith?.code).toBe(4409);
+    expect(fx.bindings.get(oldUser)).toBeUndefined();
+    expect(fx.bindings.get(freshUser)?.connId).toBe(fresh.id);
+    expect(receiver.of('peer-left')).toEqual([
+      { type: 'peer-left', stream: 'cam-wide', role: 'sender' },
+    ]);
+    // The old socket is out of the room: its messages are ignored.
+    const before = old.sent.length;
+    send(old, { type: 'ping' });
+    expect(old.sent.length).toBe(before);
+    // The old username no longer records anything; the new one does.
+    fx.room.observe(oldUser, 'cam-wide', 'sender', { ip: '192.0.2.1', port: 1 });
+    expect(fx.room.endpoints('cam-wide').sender).toBeNull();
+    fx.room.observe(freshUser, 'cam-wide', 'sender', { ip: '192.0.2.2', port: 2 });
+    expect(fx.room.endpoints('cam-wide').sender).toEqual({ ip: '192.0.2.2', port: 2 });
+  });
+
+  it('registering again on the same socket keeps the slot and username', () => {
+    const a = join(adminClaims());
+    const u1 = register(a, 'cam-wide', 'sender');
+    const u2 = register(a, 'cam-wide', 'sender');
+    expect(u2).toBe(u1);
+    expect(a.errors()).toEqual([]);
+    expect(a.closedWith).toBeUndefined();
+  });
+});

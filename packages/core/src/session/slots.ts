@@ -1,0 +1,154 @@
+import { PunchError } from '../errors.js';
+import { randomId } from '../passphrase.js';
+import { scopeRank } from '../permissions.js';
+import type { Endpoint } from '../wire/common.js';
+import type { Bind } from '../wire/to-client.js';
+import type { Conn } from './conn.js';
+import { expel } from './connections.js';
+import { SlotHealth } from './health.js';
+import { otherRole, type SlotRef } from './slot-ref.js';
+import type { RoomState } from './state.js';
+
+/** One side of a stream, held by one connection. */
+export interface Slot {
+  readonly conn: Conn;
+  /** The STUN USERNAME handed out in `registered.bind` for this registration. */
+  readonly username: string;
+  public: Endpoint | undefined;
+  local: Endpoint[];
+  readonly health: SlotHealth;
+}
+
+/** A stream's two slots. */
+export interface StreamSlots {
+  sender: Slot | undefined;
+  receiver: Slot | undefined;
+  /** The remotes last sent in `peer`, so an unchanged pair is not sent again. */
+  pairedKey: string | undefined;
+}
+
+/**
+ * Every stream of a session and who holds each side. The one place that knows which streams
+ * exist: a name that is not one is ERR_STREAM_UNKNOWN here, whoever asks.
+ */
+export class SlotTable implements Iterable<[string, StreamSlots]> {
+  readonly #streams = new Map<string, StreamSlots>();
+
+  constructor(streams: readonly string[]) {
+    for (const name of streams) {
+      this.#streams.set(name, { sender: undefined, receiver: undefined, pairedKey: undefined });
+    }
+  }
+
+  has(stream: string): boolean {
+    return this.#streams.has(stream);
+  }
+
+  /** Both sides of `stream`, or ERR_STREAM_UNKNOWN. */
+  of(stream: string): StreamSlots {
+    const s = this.#streams.get(stream);
+    if (s === undefined)
+      throw new PunchError('ERR_STREAM_UNKNOWN', `no stream "${stream}" in this session`);
+    return s;
+  }
+
+  /** Whoever holds the slot `ref` names, if anyone (ERR_STREAM_UNKNOWN for no such stream). */
+  at(ref: SlotRef): Slot | undefined {
+    return this.of(ref.stream)[ref.role];
+  }
+
+  /** The slot `ref` names when `conn` holds it, or ERR_NOT_REGISTERED. */
+  held(conn: Conn, ref: SlotRef): Slot {
+    const slot = this.at(ref);
+    if (slot?.conn !== conn) {
+      throw new PunchError(
+        'ERR_NOT_REGISTERED',
+        `register as ${ref.role} of "${ref.stream}" first`,
+      );
+    }
+    return slot;
+  }
+
+  /** Gives the slot to `conn` under `username` (with endpoints when resumed), no health yet. */
+  fill(
+    ref: SlotRef,
+    conn: Conn,
+    username: string,
+    endpoints: Pick<Slot, 'public' | 'local'> = { public: undefined, local: [] },
+  ): Slot {
+    const slot: Slot = { conn, username, ...endpoints, health: new SlotHealth() };
+    this.of(ref.stream)[ref.role] = slot;
+    return slot;
+  }
+
+  /**
+   * Frees the slot if `conn` holds it, and forgets the stream's pairing. Returns the freed slot
+   * and whoever holds the other side, or undefined when `conn` did not hold it.
+   */
+  release(conn: Conn, ref: SlotRef): { slot: Slot; other: Slot | undefined } | undefined {
+    const s = this.of(ref.stream);
+    const slot = s[ref.role];
+    if (slot?.conn !== conn) return undefined;
+    s[ref.role] = undefined;
+    s.pairedKey = undefined;
+    return { slot, other: s[otherRole(ref.role)] };
+  }
+
+  /** Known public endpoints of `stream` (for `/connect`). */
+  endpoints(stream: string): { sender: Endpoint | null; receiver: Endpoint | null } {
+    const s = this.of(stream);
+    return { sender: s.sender?.public ?? null, receiver: s.receiver?.public ?? null };
+  }
+
+  [Symbol.iterator](): Iterator<[string, StreamSlots]> {
+    return this.#streams.entries();
+  }
+}
+
+/**
+ * Registers `conn` as the slot `ref` names (permission already checked). Registering again on
+ * the same socket keeps the slot and its username. A newer registration replaces the holder
+ * (an agent that restarted must not wait for its old socket), unless the holder's token is
+ * broader (ERR_SLOT_TAKEN).
+ *
+ * @example
+ * register(room, conn, { stream: 'cam-wide', role: 'sender' }); // conn gets `registered`
+ */
+export function register(room: RoomState, conn: Conn, ref: SlotRef): void {
+  const existing = room.slots.at(ref);
+  const state = room.conns.get(conn);
+  if (state === undefined) return;
+  const { stream, role } = ref;
+  if (existing?.conn === conn) {
+    conn.send({ type: 'registered', stream, role, bind: bindFor(conn, existing.username) });
+    return;
+  }
+  if (existing !== undefined && scopeRank(conn.claims) < scopeRank(existing.conn.claims)) {
+    throw new PunchError(
+      'ERR_SLOT_TAKEN',
+      `the ${role} of "${stream}" is held by a connection with a broader token`,
+    );
+  }
+  if (existing !== undefined) {
+    const replaced = new PunchError(
+      'ERR_REPLACED',
+      `a newer connection registered as ${role} of "${stream}"`,
+    );
+    expel(room, existing.conn, replaced);
+  }
+  const username = randomId(16);
+  room.slots.fill(ref, conn, username);
+  state.slots.add(ref);
+  room.deps.bindings?.add(username, { session: room.record.id, stream, role, connId: conn.id });
+  room.deps.log.info(
+    { session: room.record.id, stream, role, tokenRole: conn.claims.role },
+    'peer registered',
+  );
+  conn.send({ type: 'registered', stream, role, bind: bindFor(conn, username) });
+  room.views.publish(stream);
+}
+
+/** Where `conn` sends its STUN Binding request, and as whom; null when the host has no STUN. */
+function bindFor(conn: Conn, username: string): Bind | null {
+  return conn.stun === null ? null : { ...conn.stun, username };
+}

@@ -1,0 +1,81 @@
+import type { TokenClaims } from '../token/claims.js';
+import type { Endpoint, PeerRole } from '../wire/common.js';
+import type { Conn } from './conn.js';
+import { readyPair } from './pairing.js';
+import { newConnState, type RoomState } from './state.js';
+
+/**
+ * What a room knows of one connection beyond its socket: enough to take it back after the
+ * host forgot the room (a Durable Object that hibernated keeps its sockets, not its memory).
+ */
+export interface ConnSnapshot {
+  readonly claims: TokenClaims;
+  readonly slots: readonly {
+    readonly stream: string;
+    readonly role: PeerRole;
+    readonly username: string;
+    readonly public: Endpoint | null;
+    readonly local: readonly Endpoint[];
+  }[];
+}
+
+/**
+ * What the room holds for `conn` (see `resume`); undefined when it is not in the room.
+ *
+ * @example
+ * const snap = snapshot(room, conn);
+ * if (snap !== undefined) storage.put(conn.id, JSON.stringify(snap));
+ */
+export function snapshot(room: RoomState, conn: Conn): ConnSnapshot | undefined {
+  const state = room.conns.get(conn);
+  if (state === undefined) return undefined;
+  const slots: ConnSnapshot['slots'][number][] = [];
+  for (const ref of state.slots) {
+    const slot = room.slots.at(ref);
+    if (slot?.conn !== conn) continue;
+    slots.push({
+      stream: ref.stream,
+      role: ref.role,
+      username: slot.username,
+      public: slot.public ?? null,
+      local: slot.local,
+    });
+  }
+  return { claims: conn.claims, slots };
+}
+
+/**
+ * Takes back a connection that was in the room before the host forgot it, with the slots its
+ * snapshot held: no `welcome`, no `registered`, no `peer` again (the client has them). A slot
+ * already taken, or of a stream the session no longer has, is left out.
+ *
+ * @example
+ * for (const [conn, snap] of survivors) resume(room, conn, snap);
+ * settle(room);
+ */
+export function resume(room: RoomState, conn: Conn, snap: ConnSnapshot): void {
+  if (room.closed || room.conns.has(conn)) return;
+  conn.claims = snap.claims;
+  const state = newConnState(room.deps);
+  room.conns.set(conn, state);
+  for (const s of snap.slots) {
+    if (!room.slots.has(s.stream) || room.slots.at(s) !== undefined) continue;
+    room.slots.fill(s, conn, s.username, { public: s.public ?? undefined, local: [...s.local] });
+    state.slots.add(s);
+  }
+}
+
+/**
+ * After `resume`: streams whose both sides are known count as paired (their `peer` messages
+ * went out before), and the current views count as published, so nothing is sent twice.
+ *
+ * @example
+ * settle(room); // after every surviving connection was resumed
+ */
+export function settle(room: RoomState): void {
+  for (const [, s] of room.slots) {
+    const pair = readyPair(s);
+    if (pair !== undefined) s.pairedKey = pair.key;
+  }
+  room.views.markAllPublished();
+}

@@ -1,0 +1,51 @@
+import { coversStream } from '../permissions.js';
+import type { TokenClaims } from '../token/claims.js';
+import type { Tally } from '../wire/common.js';
+import type { StreamViewMessage } from '../wire/to-client.js';
+import type { RoomState } from './state.js';
+
+/**
+ * The part of `tally` a token may see: only the streams it covers.
+ *
+ * @example
+ * const claims = { session: 'show', role: 'peer', stream: 'cam-wide', exp } as const;
+ * tallyFor({ program: ['cam-wide'], preview: ['cam-close'] }, claims);
+ * // { program: ['cam-wide'], preview: [] }
+ */
+export function tallyFor(tally: Tally, claims: TokenClaims): Tally {
+  return {
+    program: tally.program.filter((s) => coversStream(claims, s)),
+    preview: tally.preview.filter((s) => coversStream(claims, s)),
+  };
+}
+
+/**
+ * Where `stream` stands in `tally`: on air wins over preview.
+ *
+ * @example
+ * tallyMark({ program: ['cam-wide'], preview: ['cam-wide'] }, 'cam-wide'); // 'program'
+ * tallyMark({ program: [], preview: [] }, 'cam-wide');                     // 'none'
+ */
+export function tallyMark(tally: Tally, stream: string): StreamViewMessage['tally'] {
+  if (tally.program.includes(stream)) return 'program';
+  return tally.preview.includes(stream) ? 'preview' : 'none';
+}
+
+/**
+ * Sets tally (every named stream must exist: ERR_STREAM_UNKNOWN otherwise, and nothing
+ * changes), stores it, and pushes it to everyone, each filtered to the streams its token covers.
+ *
+ * @example
+ * setTally(room, { program: ['cam-wide'], preview: ['cam-close'] });
+ */
+export function setTally(room: RoomState, tally: Tally): void {
+  for (const name of [...tally.program, ...tally.preview]) room.slots.of(name);
+  room.record.tally = {
+    program: [...new Set(tally.program)],
+    preview: [...new Set(tally.preview)],
+  };
+  room.deps.store.saveSession(room.record);
+  for (const c of room.conns.keys())
+    c.send({ type: 'tally', ...tallyFor(room.record.tally, c.claims) });
+  room.views.publishAll();
+}
