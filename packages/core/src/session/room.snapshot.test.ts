@@ -33,6 +33,24 @@ function wake(kept: Map<FakeConn, ConnSnapshot>): void {
   fx.room.settle();
 }
 
+describe('resume and STUN', () => {
+  it("hands each resumed slot's username back to the STUN registry", () => {
+    const a = join(adminClaims(), '198.51.100.1');
+    const u = register(a, 'cam-wide', 'sender');
+    const kept = hibernate([a]);
+    // A host that forgot the room forgot its registry too.
+    fx.bindings.delete(u);
+    expect(fx.bindings.get(u)).toBeUndefined();
+    wake(kept);
+    expect(fx.bindings.get(u)).toEqual({
+      session: 'show',
+      stream: 'cam-wide',
+      role: 'sender',
+      connId: a.id,
+    });
+  });
+});
+
 describe('snapshot', () => {
   it('is undefined for a socket that is not in the room', () => {
     const c = new FakeConn('stranger', adminClaims());

@@ -62,6 +62,13 @@ export function resume(room: RoomState, conn: Conn, snap: ConnSnapshot): void {
     if (!room.slots.has(s.stream) || room.slots.at(s) !== undefined) continue;
     room.slots.fill(s, conn, s.username, { public: s.public ?? undefined, local: [...s.local] });
     state.slots.add(s);
+    // A host with a STUN server matches Binding requests by this username: hand it back.
+    room.deps.bindings?.add(s.username, {
+      session: room.record.id,
+      stream: s.stream,
+      role: s.role,
+      connId: conn.id,
+    });
   }
 }
 
