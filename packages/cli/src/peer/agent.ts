@@ -507,13 +507,13 @@ export class Agent {
       this.#o.role === 'sender'
         ? [exec, `srt://${this.#o.srtListen.host}:${this.#o.srtListen.port}?mode=caller&${q}`]
         : [`srt://${this.#o.srtTarget.host}:${this.#o.srtTarget.port}?mode=listener&${q}`, exec];
-    this.#exec = new SrtLiveTransmit(
+    this.#exec = new SrtLiveTransmit({
       input,
       output,
-      (stats) => {
+      onStats: (stats) => {
         this.#srtStats = stats;
       },
-      (code) => {
+      onExit: (code) => {
         this.#emit({
           event: 'error',
           code: 'ERR_EXEC_EXITED',
@@ -521,7 +521,11 @@ export class Agent {
           fatal: false,
         });
       },
-    );
+      onError: (error) => {
+        // The agent was asked to run it and cannot: carrying on would move no media.
+        this.#fail(error.code, error.message, EXIT.error);
+      },
+    });
     this.#exec.start();
   }
 
