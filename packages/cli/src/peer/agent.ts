@@ -1,26 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import WebSocket from 'ws';
 import {
-  CLOSE_ABNORMAL,
-  CLOSE_NORMAL,
   PacketType,
-  backoffDelay,
-  closeMeaning,
   connectionStrings,
   deriveTunnelKey,
   encodeBindingRequest,
   isStunPacket,
   packetType,
   parseBindingResponse,
-  decodeServerMessage,
   type Endpoint,
   type ParsedServerMessage,
   type Tally,
   type Stats,
 } from '@punch/core';
 import { SrtLiveTransmit } from './exec.js';
+import { SignalLink, type LinkEvent, type PeerMessage } from './link.js';
 import { LocalSide } from './local.js';
 import type { PeerOptions } from './options.js';
 import { PunchedPath, type Addr } from './path.js';
@@ -55,8 +50,6 @@ export const EXIT = {
   portInUse: 7,
 } as const;
 
-/** Reconnects to Punch from 0.5 s up to 8 s, never at once (equal jitter). */
-const RECONNECT = { baseMs: 1000, capMs: 8000, jitter: 'equal' } as const;
 const STUN_RETRY_MS = 500;
 const STUN_REFRESH_MS = 10_000;
 const HEALTH_MS = 1000;
@@ -70,10 +63,9 @@ const HEALTH_MS = 1000;
 export class Agent {
   readonly #o: PeerOptions;
   readonly #emit: (e: AgentEvent) => void;
-  #token: string;
+  readonly #link: SignalLink;
   #media!: Socket;
   #local!: LocalSide;
-  #ws: WebSocket | undefined;
   #path: PunchedPath | undefined;
   #exec: SrtLiveTransmit | undefined;
   #srtStats: Record<string, number> | undefined;
@@ -82,7 +74,6 @@ export class Agent {
   #stunTimer: NodeJS.Timeout | undefined;
   #mapped: Addr | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
-  #attempt = 0;
   #done!: (code: number) => void;
   #finished = false;
   #status: Status = 'connecting';
@@ -93,7 +84,15 @@ export class Agent {
   constructor(options: PeerOptions, emit: (e: AgentEvent) => void) {
     this.#o = options;
     this.#emit = emit;
-    this.#token = options.token;
+    this.#link = new SignalLink({
+      server: options.server,
+      session: options.session,
+      token: options.token,
+      ipv4: options.stun !== undefined,
+      onEvent: (e) => {
+        this.#onLink(e);
+      },
+    });
   }
 
   /** Runs until the session ends or a fatal error; resolves with the exit code. */
@@ -139,7 +138,7 @@ export class Agent {
     this.#healthTimer = setInterval(() => {
       this.#reportHealth();
     }, HEALTH_MS);
-    this.#connect();
+    this.#link.connect();
     return exit;
   }
 
@@ -151,9 +150,7 @@ export class Agent {
     clearTimeout(this.#stunTimer);
     this.#path?.close();
     this.#exec?.stop();
-    this.#ws?.removeAllListeners();
-    this.#ws?.on('error', () => undefined);
-    this.#ws?.close(CLOSE_NORMAL);
+    this.#link.close();
     try {
       this.#media.close();
     } catch {
@@ -182,126 +179,68 @@ export class Agent {
 
   // ---- signalling ---------------------------------------------------------------------------
 
-  #connect(): void {
+  #onLink(e: LinkEvent): void {
     if (this.#finished) return;
-    this.#setStatus('connecting');
-    const url = `${this.#o.server.replace(/^http/, 'ws')}/api/session/${encodeURIComponent(this.#o.session)}/ws`;
-    const ws = new WebSocket(url, ['punch.v1'], {
-      headers: { authorization: `Bearer ${this.#token}` },
-      // With a STUN server of its own (a Punch without UDP, on Workers) the agent claims its
-      // endpoint, which Punch accepts only from the IP its WebSocket came from: the media
-      // socket is IPv4, so the WebSocket must be too, even to a dual-stack host.
-      ...(this.#o.stun === undefined ? {} : { family: 4 }),
-    });
-    this.#ws = ws;
-    ws.on('unexpected-response', (_req, res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let code = `HTTP_${res.statusCode ?? 0}`;
-        let detail = '';
-        try {
-          const p = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-            code?: string;
-            detail?: string;
-          };
-          code = p.code ?? code;
-          detail = p.detail ?? '';
-        } catch {
-          // not a problem body (a proxy's page): keep the status
-        }
-        const status = res.statusCode ?? 0;
-        if (status === 401 || status === 403) {
+    switch (e.type) {
+      case 'connecting':
+        this.#setStatus('connecting');
+        break;
+      case 'retrying':
+        this.#setStatus(
+          'connecting',
+          `${e.reason}; retrying in ${(e.delayMs / 1000).toFixed(1)} s`,
+        );
+        break;
+      case 'rejected':
+        if (e.status === 404)
           this.#fail(
-            code,
-            `Punch refused the token (${code}${detail === '' ? '' : `: ${detail}`}). Ask the producer for a new link.`,
-            EXIT.refused,
-          );
-        } else if (status === 404) {
-          this.#fail(
-            code,
+            e.code,
             `no session "${this.#o.session}" on ${this.#o.server}: it has ended, or the link is wrong`,
             EXIT.notFound,
           );
-        } else {
-          const retry = Number(res.headers['retry-after']);
-          this.#retry(
-            `Punch answered ${status} ${code}`,
-            Number.isFinite(retry) ? retry * 1000 : undefined,
+        else
+          this.#fail(
+            e.code,
+            `Punch refused the token (${e.code}${e.detail === '' ? '' : `: ${e.detail}`}). Ask the producer for a new link.`,
+            EXIT.refused,
           );
-        }
-      });
-    });
-    ws.on('error', (err) => {
-      // Connection refused, DNS, reset: Punch may be restarting. Keep trying.
-      if (ws.readyState !== WebSocket.OPEN)
-        this.#retry(
-          `cannot reach Punch at ${this.#o.server} (${(err as NodeJS.ErrnoException).code ?? err.message})`,
-        );
-    });
-    ws.on('open', () => {
-      this.#attempt = 0;
-    });
-    ws.on('message', (data: Buffer) => {
-      this.#onMessage(data.toString('utf8'));
-    });
-    ws.on('close', (code, reason) => {
-      if (this.#ws !== ws || this.#finished) return;
-      this.#ws = undefined;
-      // The punched path does not need Punch: media keeps flowing while signalling reconnects.
-      const meaning = closeMeaning(code);
-      if (meaning.kind === 'ended') {
-        this.#emit({ event: 'closed', reason: reason.toString() || meaning.text });
-        this.stop(EXIT.ended);
-      } else if (meaning.kind === 'refused') {
-        this.#fail(
-          'ERR_TOKEN_EXPIRED',
-          'the token is no longer valid; ask the producer for a new link',
-          EXIT.refused,
-        );
-      } else if (meaning.kind === 'replaced') {
-        this.#fail(
-          'ERR_REPLACED',
-          `another agent registered as ${this.#o.role} of "${this.#o.stream}"; this one stops`,
-          EXIT.error,
-        );
-      } else if (code !== CLOSE_ABNORMAL || ws.readyState === WebSocket.CLOSED) {
-        // A bare 1006 while the socket is still closing is followed by its 'error': retried there.
-        this.#retry(`connection to Punch closed (${code}: ${meaning.text})`);
-      }
-    });
+        break;
+      case 'closed':
+        // Until here media kept flowing: the punched path does not need Punch.
+        if (e.kind === 'ended') {
+          this.#emit({ event: 'closed', reason: e.reason === '' ? e.text : e.reason });
+          this.stop(EXIT.ended);
+        } else if (e.kind === 'refused')
+          this.#fail(
+            'ERR_TOKEN_EXPIRED',
+            'the token is no longer valid; ask the producer for a new link',
+            EXIT.refused,
+          );
+        else
+          this.#fail(
+            'ERR_REPLACED',
+            `another agent registered as ${this.#o.role} of "${this.#o.stream}"; this one stops`,
+            EXIT.error,
+          );
+        break;
+      case 'message':
+        this.#onMessage(e.message);
+        break;
+      case 'open':
+        break; // Punch speaks first (welcome).
+    }
   }
 
-  #retry(why: string, afterMs?: number): void {
-    if (this.#finished) return;
-    const wait = afterMs ?? backoffDelay(this.#attempt++, RECONNECT);
-    this.#setStatus('connecting', `${why}; retrying in ${(wait / 1000).toFixed(1)} s`);
-    const ws = this.#ws;
-    this.#ws = undefined;
-    ws?.removeAllListeners();
-    ws?.on('error', () => undefined);
-    ws?.terminate();
-    setTimeout(() => {
-      if (this.#ws === undefined) this.#connect();
-    }, wait).unref();
-  }
-
-  #send(message: unknown): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
-  }
-
-  #onMessage(text: string): void {
-    const m = decodeServerMessage(text);
-    if (m === undefined) return; // not a message this agent understands (a newer server's)
+  #onMessage(m: ParsedServerMessage): void {
     const { stream, role } = this.#o;
     switch (m.type) {
       case 'welcome':
-        this.#send({ type: 'register', stream, role });
+        this.#link.send({ type: 'register', stream, role });
         this.#applyTally(m.tally);
         break;
       case 'registered': {
         const local = this.#o.lan ? lanCandidates(this.#mediaPort()) : [];
-        if (local.length > 0) this.#send({ type: 'endpoint', stream, role, local });
+        if (local.length > 0) this.#link.send({ type: 'endpoint', stream, role, local });
         const bind = m.bind;
         if (bind !== null) this.#startStun(bind);
         else if (this.#o.stun !== undefined) this.#startStun(this.#o.stun);
@@ -333,9 +272,6 @@ export class Agent {
       case 'tally':
         this.#applyTally(m);
         break;
-      case 'token':
-        this.#token = m.token;
-        break;
       case 'closed':
         this.#emit({ event: 'closed', reason: m.reason });
         this.stop(EXIT.ended);
@@ -354,7 +290,7 @@ export class Agent {
         break;
       }
       default:
-        break;
+        break; // token: the link keeps it for its next connection; the rest is for dashboards
     }
   }
 
@@ -410,7 +346,7 @@ export class Agent {
     this.#mapped = { ip: r.mapped.ip, port: r.mapped.port };
     if (this.#stun?.username === undefined && (first || moved)) {
       // An external STUN server: tell Punch what it saw (Punch checks the IP).
-      this.#send({
+      this.#link.send({
         type: 'endpoint',
         stream: this.#o.stream,
         role: this.#o.role,
@@ -596,14 +532,12 @@ export class Agent {
     if (this.#srtStats !== undefined) stats.srt = this.#srtStats;
     if (this.#status === 'streaming' && stats.sendBps === 0 && stats.recvBps === 0)
       this.#setStatus('direct');
-    if (this.#ws?.readyState === WebSocket.OPEN && this.#stun !== undefined) {
-      this.#send({ type: 'health', stream: this.#o.stream, role: this.#o.role, stats });
-    }
+    // Registered (STUN started) on an open link: Punch takes it.
+    if (this.#stun !== undefined)
+      this.#link.send({ type: 'health', stream: this.#o.stream, role: this.#o.role, stats });
     if (this.#path !== undefined) this.#emit({ event: 'health', stats });
   }
 }
-
-type PeerMessage = Extract<ParsedServerMessage, { type: 'peer' }>;
 
 const DATA = Buffer.from([PacketType.data]);
 
