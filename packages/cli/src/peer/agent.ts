@@ -1,14 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import {
   PacketType,
   connectionStrings,
   deriveTunnelKey,
-  encodeBindingRequest,
-  isStunPacket,
   packetType,
-  parseBindingResponse,
   type Endpoint,
   type ParsedServerMessage,
   type Tally,
@@ -19,6 +15,7 @@ import { SignalLink, type LinkEvent, type PeerMessage } from './link.js';
 import { LocalSide } from './local.js';
 import type { PeerOptions } from './options.js';
 import { PunchedPath, type Addr } from './path.js';
+import { StunProbe, type StunAnswer } from './stun-probe.js';
 
 export type Status = 'connecting' | 'waiting' | 'paired' | 'punching' | 'direct' | 'streaming';
 
@@ -50,8 +47,6 @@ export const EXIT = {
   portInUse: 7,
 } as const;
 
-const STUN_RETRY_MS = 500;
-const STUN_REFRESH_MS = 10_000;
 const HEALTH_MS = 1000;
 
 /**
@@ -69,10 +64,7 @@ export class Agent {
   #path: PunchedPath | undefined;
   #exec: SrtLiveTransmit | undefined;
   #srtStats: Record<string, number> | undefined;
-  #stun: { host: string; port: number; username?: string } | undefined;
-  #stunTid: Buffer | undefined;
-  #stunTimer: NodeJS.Timeout | undefined;
-  #mapped: Addr | undefined;
+  #probe: StunProbe | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
   #done!: (code: number) => void;
   #finished = false;
@@ -135,6 +127,12 @@ export class Agent {
         resolve();
       }),
     );
+    this.#probe = new StunProbe({
+      socket: this.#media,
+      onAnswer: (answer) => {
+        this.#onStunAnswer(answer);
+      },
+    });
     this.#healthTimer = setInterval(() => {
       this.#reportHealth();
     }, HEALTH_MS);
@@ -147,7 +145,7 @@ export class Agent {
     if (this.#finished) return;
     this.#finished = true;
     clearInterval(this.#healthTimer);
-    clearTimeout(this.#stunTimer);
+    this.#probe?.stop();
     this.#path?.close();
     this.#exec?.stop();
     this.#link.close();
@@ -241,10 +239,9 @@ export class Agent {
       case 'registered': {
         const local = this.#o.lan ? lanCandidates(this.#mediaPort()) : [];
         if (local.length > 0) this.#link.send({ type: 'endpoint', stream, role, local });
-        const bind = m.bind;
-        if (bind !== null) this.#startStun(bind);
-        else if (this.#o.stun !== undefined) this.#startStun(this.#o.stun);
-        else {
+        // Punch's own STUN (with the USERNAME it records us by), else the one named by --stun.
+        const target = m.bind ?? this.#o.stun;
+        if (target === undefined) {
           this.#fail(
             'ERR_NO_STUN',
             'this Punch server has no STUN: pass --stun HOST:PORT (a public STUN server)',
@@ -252,11 +249,12 @@ export class Agent {
           );
           return;
         }
+        this.#probe?.start(target);
         this.#emit({
           event: 'registered',
           stream,
           role,
-          stun: bind === null ? 'external' : 'punch',
+          stun: m.bind === null ? 'external' : 'punch',
         });
         this.#setStatus('waiting');
         break;
@@ -309,56 +307,16 @@ export class Agent {
     return this.#media.address().port;
   }
 
-  #startStun(target: { host: string; port: number; username?: string }): void {
-    this.#stun = target;
-    this.#mapped = undefined;
-    this.#sendStun();
-  }
-
-  #sendStun(): void {
-    clearTimeout(this.#stunTimer);
-    const t = this.#stun;
-    if (t === undefined || this.#finished) return;
-    this.#stunTid = randomBytes(12);
-    this.#media.send(encodeBindingRequest(this.#stunTid, t.username), t.port, t.host);
-    // Until answered, retry fast; then refresh: it keeps the NAT mapping to Punch alive and
-    // tells Punch if the mapping moved.
-    this.#stunTimer = setTimeout(
-      () => {
-        this.#sendStun();
-      },
-      this.#mapped === undefined ? STUN_RETRY_MS : STUN_REFRESH_MS,
-    );
-  }
-
-  #onStun(packet: Uint8Array): void {
-    const r = parseBindingResponse(packet);
-    if (
-      r === undefined ||
-      this.#stunTid === undefined ||
-      !Buffer.from(r.transactionId).equals(this.#stunTid)
-    )
-      return;
-    const first = this.#mapped === undefined;
-    const moved =
-      this.#mapped !== undefined &&
-      (this.#mapped.ip !== r.mapped.ip || this.#mapped.port !== r.mapped.port);
-    this.#mapped = { ip: r.mapped.ip, port: r.mapped.port };
-    if (this.#stun?.username === undefined && (first || moved)) {
-      // An external STUN server: tell Punch what it saw (Punch checks the IP).
+  #onStunAnswer({ mapped, target }: StunAnswer): void {
+    // An external STUN server: tell Punch what it saw (Punch checks the IP). Punch's own STUN
+    // port recorded it already, by the USERNAME.
+    if (target.username === undefined)
       this.#link.send({
         type: 'endpoint',
         stream: this.#o.stream,
         role: this.#o.role,
-        public: this.#mapped,
+        public: mapped,
       });
-    }
-    if (first) {
-      clearTimeout(this.#stunTimer);
-      this.#stunTimer = setTimeout(() => {
-        this.#sendStun();
-      }, STUN_REFRESH_MS);
-    }
   }
 
   // ---- pairing and the punched path ---------------------------------------------------------
@@ -474,10 +432,7 @@ export class Agent {
   // ---- data ---------------------------------------------------------------------------------
 
   #fromMedia(msg: Buffer, rinfo: RemoteInfo): void {
-    if (isStunPacket(msg)) {
-      this.#onStun(msg);
-      return;
-    }
+    if (this.#probe?.onDatagram(msg) === true) return;
     const path = this.#path;
     if (path === undefined) return;
     const from = { ip: rinfo.address, port: rinfo.port };
@@ -532,8 +487,8 @@ export class Agent {
     if (this.#srtStats !== undefined) stats.srt = this.#srtStats;
     if (this.#status === 'streaming' && stats.sendBps === 0 && stats.recvBps === 0)
       this.#setStatus('direct');
-    // Registered (STUN started) on an open link: Punch takes it.
-    if (this.#stun !== undefined)
+    // Registered (the probe has its server) on an open link: Punch takes it.
+    if (this.#probe?.target !== undefined)
       this.#link.send({ type: 'health', stream: this.#o.stream, role: this.#o.role, stats });
     if (this.#path !== undefined) this.#emit({ event: 'health', stats });
   }
