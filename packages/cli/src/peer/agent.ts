@@ -1,20 +1,19 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import {
-  PacketType,
   connectionStrings,
-  deriveTunnelKey,
-  packetType,
   type Endpoint,
   type ParsedServerMessage,
   type Tally,
   type Stats,
 } from '@punch/core';
 import { SrtLiveTransmit } from './exec.js';
+import { Traffic } from './health.js';
 import { SignalLink, type LinkEvent, type PeerMessage } from './link.js';
 import { LocalSide } from './local.js';
+import type { Addr, PathKind } from './media-path.js';
 import type { PeerOptions } from './options.js';
-import { PunchedPath, type Addr } from './path.js';
+import { Pairing } from './pairing.js';
 import { StunProbe, type StunAnswer } from './stun-probe.js';
 
 export type Status = 'connecting' | 'waiting' | 'paired' | 'punching' | 'direct' | 'streaming';
@@ -25,7 +24,7 @@ export type AgentEvent =
   | { event: 'paired'; remote: Addr & { local?: Endpoint[] | undefined } }
   | {
       event: 'path';
-      path: 'direct' | 'none';
+      path: PathKind | 'none';
       via?: 'public' | 'local';
       remote?: Addr;
       reason?: string;
@@ -59,9 +58,10 @@ export class Agent {
   readonly #o: PeerOptions;
   readonly #emit: (e: AgentEvent) => void;
   readonly #link: SignalLink;
+  readonly #traffic = new Traffic();
   #media!: Socket;
   #local!: LocalSide;
-  #path: PunchedPath | undefined;
+  #pairing: Pairing | undefined;
   #exec: SrtLiveTransmit | undefined;
   #srtStats: Record<string, number> | undefined;
   #probe: StunProbe | undefined;
@@ -69,9 +69,6 @@ export class Agent {
   #done!: (code: number) => void;
   #finished = false;
   #status: Status = 'connecting';
-  readonly #counters = { sendBytes: 0, recvBytes: 0, sendPackets: 0, recvPackets: 0 };
-  #lastCounters = { sendBytes: 0, recvBytes: 0, at: Date.now() };
-  #pairing = 0;
 
   constructor(options: PeerOptions, emit: (e: AgentEvent) => void) {
     this.#o = options;
@@ -133,6 +130,35 @@ export class Agent {
         this.#onStunAnswer(answer);
       },
     });
+    this.#pairing = new Pairing({
+      socket: this.#media,
+      session: this.#o.session,
+      stream: this.#o.stream,
+      role: this.#o.role,
+      punchTimeoutMs: this.#o.punchTimeout * 1000,
+      events: {
+        up: (kind, remote, via) => {
+          this.#emit({ event: 'path', path: kind, via, remote });
+          this.#setStatus('direct');
+        },
+        down: (reason) => {
+          this.#emit({ event: 'path', path: 'none', reason });
+          this.#setStatus('punching');
+        },
+        failed: (seconds) => {
+          this.#fail(
+            'ERR_DIRECT_PATH_FAILED',
+            `no direct path to the other side after ${seconds} s. One of the two networks probably has a symmetric NAT ` +
+              '(a new public port for every destination) or blocks UDP. Direct SRT cannot pass it: use another network ' +
+              '(e.g. a phone hotspot), forward a UDP port on one router, or use a relay.',
+            EXIT.noDirectPath,
+          );
+        },
+        data: (packet) => {
+          this.#fromPath(packet);
+        },
+      },
+    });
     this.#healthTimer = setInterval(() => {
       this.#reportHealth();
     }, HEALTH_MS);
@@ -146,7 +172,7 @@ export class Agent {
     this.#finished = true;
     clearInterval(this.#healthTimer);
     this.#probe?.stop();
-    this.#path?.close();
+    this.#pairing?.drop();
     this.#exec?.stop();
     this.#link.close();
     try {
@@ -263,7 +289,7 @@ export class Agent {
         void this.#onPeer(m);
         break;
       case 'peer-left':
-        this.#dropPath();
+        this.#pairing?.drop();
         this.#emit({ event: 'peer-left' });
         this.#setStatus('waiting');
         break;
@@ -322,49 +348,14 @@ export class Agent {
   // ---- pairing and the punched path ---------------------------------------------------------
 
   async #onPeer(m: PeerMessage): Promise<void> {
-    const current = this.#path?.remote;
-    const candidates = [m.remote, ...(m.remote.local ?? [])];
-    if (
-      current !== undefined &&
-      candidates.some((c) => c.ip === current.ip && c.port === current.port)
-    ) {
-      // The same other side (Punch restarted, or we re-registered): keep the live path.
-      this.#emit({ event: 'paired', remote: m.remote });
-      return;
-    }
-    this.#dropPath();
     const pairing = this.#pairing;
+    if (pairing === undefined) return;
     this.#emit({ event: 'paired', remote: m.remote });
+    // The same other side (Punch restarted, or we re-registered): keep the live path.
+    if (pairing.holds(m)) return;
     this.#setStatus('punching');
-    const key = await deriveTunnelKey(m.passphrase, this.#o.session, this.#o.stream);
-    if (pairing !== this.#pairing || this.#finished) return;
+    if (!(await pairing.open(m)) || this.#finished) return;
     this.#showLocal(m);
-    this.#path = new PunchedPath({
-      socket: this.#media,
-      key,
-      role: this.#o.role,
-      remote: m.remote,
-      punchTimeoutMs: this.#o.punchTimeout * 1000,
-      events: {
-        up: (remote, via) => {
-          this.#emit({ event: 'path', path: 'direct', via, remote });
-          this.#setStatus('direct');
-        },
-        down: (reason) => {
-          this.#emit({ event: 'path', path: 'none', reason });
-          this.#setStatus('punching');
-        },
-        failed: (seconds) => {
-          this.#fail(
-            'ERR_DIRECT_PATH_FAILED',
-            `no direct path to the other side after ${seconds} s. One of the two networks probably has a symmetric NAT ` +
-              '(a new public port for every destination) or blocks UDP. Direct SRT cannot pass it: use another network ' +
-              '(e.g. a phone hotspot), forward a UDP port on one router, or use a relay.',
-            EXIT.noDirectPath,
-          );
-        },
-      },
-    });
   }
 
   #showLocal(m: PeerMessage): void {
@@ -423,78 +414,39 @@ export class Agent {
     this.#exec.start();
   }
 
-  #dropPath(): void {
-    this.#pairing++;
-    this.#path?.close();
-    this.#path = undefined;
-  }
-
   // ---- data ---------------------------------------------------------------------------------
 
   #fromMedia(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.#probe?.onDatagram(msg) === true) return;
-    const path = this.#path;
-    if (path === undefined) return;
-    const from = { ip: rinfo.address, port: rinfo.port };
-    switch (packetType(msg)) {
-      case 'probe':
-      case 'probeAck':
-        void path.onProbe(msg, from);
-        break;
-      case 'ping':
-      case 'pong':
-        path.onPing(msg, from);
-        break;
-      case 'data':
-        if (!path.isRemote(from)) return;
-        path.heard();
-        this.#counters.recvBytes += msg.byteLength - 1;
-        this.#counters.recvPackets++;
-        this.#local.deliver(msg.subarray(1));
-        if (this.#status === 'direct') this.#setStatus('streaming');
-        break;
-      default:
-        break;
-    }
+    this.#pairing?.path?.onDatagram(msg, { ip: rinfo.address, port: rinfo.port });
   }
 
+  /** An SRT packet from the other agent, for the local tool. */
+  #fromPath(packet: Buffer): void {
+    this.#traffic.received(packet.byteLength);
+    this.#local.deliver(packet);
+    if (this.#status === 'direct') this.#setStatus('streaming');
+  }
+
+  /** An SRT packet from the local tool, for the other agent. */
   #fromLocal(packet: Buffer): void {
-    const remote = this.#path?.remote;
-    if (remote === undefined) return; // not connected yet: SRT retransmits its handshake
-    this.#counters.sendBytes += packet.byteLength;
-    this.#counters.sendPackets++;
-    this.#media.send([DATA, packet], remote.port, remote.ip);
+    // Not up yet: dropped; SRT retransmits its handshake.
+    if (this.#pairing?.path?.send(packet) !== true) return;
+    this.#traffic.sent(packet.byteLength);
     if (this.#status === 'direct') this.#setStatus('streaming');
   }
 
   #reportHealth(): void {
-    const now = Date.now();
-    const dt = Math.max(1, now - this.#lastCounters.at) / 1000;
-    const c = this.#counters;
-    const stats: Stats = {
-      path: this.#path?.remote === undefined ? 'none' : 'direct',
-      sendBps: Math.round(((c.sendBytes - this.#lastCounters.sendBytes) * 8) / dt),
-      recvBps: Math.round(((c.recvBytes - this.#lastCounters.recvBytes) * 8) / dt),
-      sendBytes: c.sendBytes,
-      recvBytes: c.recvBytes,
-      sendPackets: c.sendPackets,
-      recvPackets: c.recvPackets,
-    };
-    this.#lastCounters = { sendBytes: c.sendBytes, recvBytes: c.recvBytes, at: now };
-    const rtt = this.#path?.rttMs;
-    if (rtt !== undefined) stats.rttMs = Math.round(rtt * 100) / 100;
-    if (this.#path?.remote !== undefined) stats.lossPct = Math.round(this.#path.lossPct * 10) / 10;
-    if (this.#srtStats !== undefined) stats.srt = this.#srtStats;
+    const path = this.#pairing?.path;
+    const stats = this.#traffic.sample(path, this.#srtStats);
     if (this.#status === 'streaming' && stats.sendBps === 0 && stats.recvBps === 0)
       this.#setStatus('direct');
     // Registered (the probe has its server) on an open link: Punch takes it.
     if (this.#probe?.target !== undefined)
       this.#link.send({ type: 'health', stream: this.#o.stream, role: this.#o.role, stats });
-    if (this.#path !== undefined) this.#emit({ event: 'health', stats });
+    if (path !== undefined) this.#emit({ event: 'health', stats });
   }
 }
-
-const DATA = Buffer.from([PacketType.data]);
 
 /** This machine's LAN addresses with the media port: candidates for peers behind the same NAT. */
 function lanCandidates(port: number): Endpoint[] {

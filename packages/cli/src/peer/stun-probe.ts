@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { encodeBindingRequest, isStunPacket, parseBindingResponse } from '@punch/core';
-import type { Addr } from './path.js';
+import type { Addr } from './media-path.js';
 
 /**
  * Where the probe asks: Punch's own STUN port, with the USERNAME from `registered.bind` (Punch
