@@ -1,70 +1,45 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { networkInterfaces } from 'node:os';
-import {
-  connectionStrings,
-  type Endpoint,
-  type ParsedServerMessage,
-  type Tally,
-  type Stats,
-} from '@punch/core';
+import type { ParsedServerMessage, Tally } from '@punch/core';
+import { lanCandidates } from './candidates.js';
+import { EXIT, type AgentEvent, type Status } from './events.js';
 import { SrtLiveTransmit } from './exec.js';
+import {
+  NO_STUN,
+  localBindFailure,
+  directPathFailure,
+  linkFailure,
+  serverErrorFailure,
+  type Failure,
+} from './failures.js';
 import { Traffic } from './health.js';
 import { SignalLink, type LinkEvent, type PeerMessage } from './link.js';
 import { LocalSide } from './local.js';
-import type { Addr, PathKind } from './media-path.js';
 import type { PeerOptions } from './options.js';
 import { Pairing } from './pairing.js';
 import { StunProbe, type StunAnswer } from './stun-probe.js';
-
-export type Status = 'connecting' | 'waiting' | 'paired' | 'punching' | 'direct' | 'streaming';
-
-export type AgentEvent =
-  | { event: 'status'; status: Status; detail?: string }
-  | { event: 'registered'; stream: string; role: string; stun: 'punch' | 'external' }
-  | { event: 'paired'; remote: Addr & { local?: Endpoint[] | undefined } }
-  | {
-      event: 'path';
-      path: PathKind | 'none';
-      via?: 'public' | 'local';
-      remote?: Addr;
-      reason?: string;
-    }
-  | { event: 'health'; stats: Stats }
-  | { event: 'tally'; tally: 'program' | 'preview' | 'none' }
-  | { event: 'peer-left' }
-  | { event: 'local'; commands: Record<string, string> }
-  | { event: 'error'; code: string; message: string; fatal: boolean }
-  | { event: 'closed'; reason: string };
-
-/** Exit codes of `punch peer` (documented in its help and docs/operators.md). */
-export const EXIT = {
-  ended: 0,
-  error: 1,
-  refused: 3,
-  notFound: 4,
-  noDirectPath: 6,
-  portInUse: 7,
-} as const;
+import { execEnds, toolCommands } from './tool-commands.js';
 
 const HEALTH_MS = 1000;
 
 /**
- * The `punch peer` agent: registers over the WebSocket, learns its public UDP endpoint with
- * STUN from its media socket, punches a direct path when paired, forwards SRT packets between
- * that path and the local tool unchanged, reports health once a second, and rides out
- * restarts of either side or of Punch by reconnecting with backoff.
+ * The `punch peer` agent, coordinating its parts: the signalling link to Punch (`link.ts`),
+ * the STUN probe that learns its public UDP endpoint from the media socket (`stun-probe.ts`),
+ * the media path to the other agent once paired (`path.ts`, behind `media-path.ts`), the
+ * loopback side where the user's SRT tool connects (`local.ts`) and, with `--exec`,
+ * srt-live-transmit (`exec.ts`). It forwards SRT packets unchanged, reports health once a
+ * second, and rides out restarts of either side or of Punch.
  */
 export class Agent {
   readonly #o: PeerOptions;
   readonly #emit: (e: AgentEvent) => void;
   readonly #link: SignalLink;
   readonly #traffic = new Traffic();
-  #media!: Socket;
-  #local!: LocalSide;
+  #media: Socket | undefined;
+  #local: LocalSide | undefined;
+  #probe: StunProbe | undefined;
   #pairing: Pairing | undefined;
   #exec: SrtLiveTransmit | undefined;
   #srtStats: Record<string, number> | undefined;
-  #probe: StunProbe | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
   #done!: (code: number) => void;
   #finished = false;
@@ -89,9 +64,10 @@ export class Agent {
     const exit = new Promise<number>((resolve) => {
       this.#done = resolve;
     });
+    const role = this.#o.role;
     try {
       this.#local = await LocalSide.open(
-        this.#o.role === 'sender' ? 'send' : 'receive',
+        role === 'sender' ? 'send' : 'receive',
         this.#o.srtListen,
         this.#o.srtTarget,
         (packet) => {
@@ -99,42 +75,32 @@ export class Agent {
         },
       );
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const where =
-        this.#o.role === 'sender'
-          ? `${this.#o.srtListen.host}:${this.#o.srtListen.port}`
-          : `127.0.0.1:${this.#o.srtTarget.port + 1} (the agent's source port toward --srt-target)`;
-      this.#fail(
-        e.code === 'EADDRINUSE' ? 'ERR_PORT_IN_USE' : 'ERR_LOCAL_SOCKET',
-        e.code === 'EADDRINUSE'
-          ? `${where} is already in use: another agent or SRT tool holds it; choose another with --srt-listen or --srt-target`
-          : `cannot open ${where}: ${e.message}`,
-        EXIT.portInUse,
-      );
+      this.#fail(localBindFailure(err as NodeJS.ErrnoException, this.#o));
       return exit;
     }
     // 4 MiB: at 100 Mbit/s the default ~208 KiB holds only ~15 ms of packets.
-    this.#media = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    this.#media.on('message', (msg, rinfo) => {
+    const media = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    this.#media = media;
+    media.on('message', (msg, rinfo) => {
       this.#fromMedia(msg, rinfo);
     });
-    this.#media.on('error', () => undefined);
+    media.on('error', () => undefined);
     await new Promise<void>((resolve) =>
-      this.#media.bind(this.#o.mediaPort, this.#o.bind, () => {
+      media.bind(this.#o.mediaPort, this.#o.bind, () => {
         resolve();
       }),
     );
     this.#probe = new StunProbe({
-      socket: this.#media,
+      socket: media,
       onAnswer: (answer) => {
         this.#onStunAnswer(answer);
       },
     });
     this.#pairing = new Pairing({
-      socket: this.#media,
+      socket: media,
       session: this.#o.session,
       stream: this.#o.stream,
-      role: this.#o.role,
+      role,
       punchTimeoutMs: this.#o.punchTimeout * 1000,
       events: {
         up: (kind, remote, via) => {
@@ -146,13 +112,7 @@ export class Agent {
           this.#setStatus('punching');
         },
         failed: (seconds) => {
-          this.#fail(
-            'ERR_DIRECT_PATH_FAILED',
-            `no direct path to the other side after ${seconds} s. One of the two networks probably has a symmetric NAT ` +
-              '(a new public port for every destination) or blocks UDP. Direct SRT cannot pass it: use another network ' +
-              '(e.g. a phone hotspot), forward a UDP port on one router, or use a relay.',
-            EXIT.noDirectPath,
-          );
+          this.#fail(directPathFailure(seconds));
         },
         data: (packet) => {
           this.#fromPath(packet);
@@ -175,16 +135,8 @@ export class Agent {
     this.#pairing?.drop();
     this.#exec?.stop();
     this.#link.close();
-    try {
-      this.#media.close();
-    } catch {
-      // not open yet
-    }
-    try {
-      this.#local.close();
-    } catch {
-      // not open yet
-    }
+    this.#media?.close();
+    this.#local?.close();
     this.#done(code);
   }
 
@@ -196,9 +148,9 @@ export class Agent {
     );
   }
 
-  #fail(code: string, message: string, exit: number): void {
-    this.#emit({ event: 'error', code, message, fatal: true });
-    this.stop(exit);
+  #fail(f: Failure): void {
+    this.#emit({ event: 'error', code: f.code, message: f.message, fatal: true });
+    this.stop(f.exit);
   }
 
   // ---- signalling ---------------------------------------------------------------------------
@@ -215,37 +167,15 @@ export class Agent {
           `${e.reason}; retrying in ${(e.delayMs / 1000).toFixed(1)} s`,
         );
         break;
-      case 'rejected':
-        if (e.status === 404)
-          this.#fail(
-            e.code,
-            `no session "${this.#o.session}" on ${this.#o.server}: it has ended, or the link is wrong`,
-            EXIT.notFound,
-          );
-        else
-          this.#fail(
-            e.code,
-            `Punch refused the token (${e.code}${e.detail === '' ? '' : `: ${e.detail}`}). Ask the producer for a new link.`,
-            EXIT.refused,
-          );
-        break;
       case 'closed':
         // Until here media kept flowing: the punched path does not need Punch.
         if (e.kind === 'ended') {
           this.#emit({ event: 'closed', reason: e.reason === '' ? e.text : e.reason });
           this.stop(EXIT.ended);
-        } else if (e.kind === 'refused')
-          this.#fail(
-            'ERR_TOKEN_EXPIRED',
-            'the token is no longer valid; ask the producer for a new link',
-            EXIT.refused,
-          );
-        else
-          this.#fail(
-            'ERR_REPLACED',
-            `another agent registered as ${this.#o.role} of "${this.#o.stream}"; this one stops`,
-            EXIT.error,
-          );
+        } else this.#fail(linkFailure(e, this.#o));
+        break;
+      case 'rejected':
+        this.#fail(linkFailure(e, this.#o));
         break;
       case 'message':
         this.#onMessage(e.message);
@@ -263,16 +193,12 @@ export class Agent {
         this.#applyTally(m.tally);
         break;
       case 'registered': {
-        const local = this.#o.lan ? lanCandidates(this.#mediaPort()) : [];
+        const local = this.#o.lan ? lanCandidates(this.#media?.address().port ?? 0) : [];
         if (local.length > 0) this.#link.send({ type: 'endpoint', stream, role, local });
         // Punch's own STUN (with the USERNAME it records us by), else the one named by --stun.
         const target = m.bind ?? this.#o.stun;
         if (target === undefined) {
-          this.#fail(
-            'ERR_NO_STUN',
-            'this Punch server has no STUN: pass --stun HOST:PORT (a public STUN server)',
-            EXIT.error,
-          );
+          this.#fail(NO_STUN);
           return;
         }
         this.#probe?.start(target);
@@ -301,16 +227,9 @@ export class Agent {
         this.stop(EXIT.ended);
         break;
       case 'error': {
-        const { code, message } = m;
-        if (code === 'ERR_STREAM_FORBIDDEN' || code === 'ERR_FORBIDDEN') {
-          this.#fail(code, `${message}: this token cannot be ${role} of "${stream}"`, EXIT.refused);
-        } else if (code === 'ERR_STREAM_UNKNOWN') {
-          this.#fail(code, `${message}: check --stream`, EXIT.notFound);
-        } else if (code === 'ERR_SLOT_TAKEN') {
-          this.#fail(code, message, EXIT.error);
-        } else {
-          this.#emit({ event: 'error', code, message, fatal: false });
-        }
+        const f = serverErrorFailure(m.code, m.message, this.#o);
+        if (f !== undefined) this.#fail(f);
+        else this.#emit({ event: 'error', code: m.code, message: m.message, fatal: false });
         break;
       }
       default:
@@ -319,18 +238,13 @@ export class Agent {
   }
 
   #applyTally(tally: Tally): void {
-    const state = tally.program.includes(this.#o.stream)
+    const stream = this.#o.stream;
+    const state = tally.program.includes(stream)
       ? 'program'
-      : tally.preview.includes(this.#o.stream)
+      : tally.preview.includes(stream)
         ? 'preview'
         : 'none';
     this.#emit({ event: 'tally', tally: state });
-  }
-
-  // ---- endpoint discovery -------------------------------------------------------------------
-
-  #mediaPort(): number {
-    return this.#media.address().port;
   }
 
   #onStunAnswer({ mapped, target }: StunAnswer): void {
@@ -345,7 +259,7 @@ export class Agent {
       });
   }
 
-  // ---- pairing and the punched path ---------------------------------------------------------
+  // ---- pairing and the media path -----------------------------------------------------------
 
   async #onPeer(m: PeerMessage): Promise<void> {
     const pairing = this.#pairing;
@@ -355,43 +269,12 @@ export class Agent {
     if (pairing.holds(m)) return;
     this.#setStatus('punching');
     if (!(await pairing.open(m)) || this.#finished) return;
-    this.#showLocal(m);
+    this.#emit({ event: 'local', commands: toolCommands(this.#o, m) });
+    if (this.#o.exec !== undefined && this.#exec === undefined) this.#startExec(this.#o.exec, m);
   }
 
-  #showLocal(m: PeerMessage): void {
-    const commands = connectionStrings({
-      server: this.#o.server,
-      session: this.#o.session,
-      stream: this.#o.stream,
-      index: 0,
-      passphrase: m.passphrase,
-      pbkeylen: m.pbkeylen,
-      latencyMs: m.latencyMs,
-      sender: null,
-      receiver: null,
-      sendPort: this.#o.srtListen.port,
-      receivePort: this.#o.srtTarget.port,
-    });
-    const mine = Object.fromEntries(
-      Object.entries(commands)
-        .filter(([k]) =>
-          this.#o.role === 'sender'
-            ? k.endsWith('-send') || k === 'obs' || k === 'vmix'
-            : k.endsWith('-receive'),
-        )
-        .filter(([k]) => !k.startsWith('punch-peer') && !k.includes('rendezvous')),
-    );
-    this.#emit({ event: 'local', commands: mine });
-    if (this.#o.exec !== undefined && this.#exec === undefined) this.#startExec(m);
-  }
-
-  #startExec(m: PeerMessage): void {
-    const q = `passphrase=${m.passphrase}&pbkeylen=${m.pbkeylen}&latency=${m.latencyMs}`;
-    const exec = this.#o.exec ?? '';
-    const [input, output] =
-      this.#o.role === 'sender'
-        ? [exec, `srt://${this.#o.srtListen.host}:${this.#o.srtListen.port}?mode=caller&${q}`]
-        : [`srt://${this.#o.srtTarget.host}:${this.#o.srtTarget.port}?mode=listener&${q}`, exec];
+  #startExec(exec: string, m: PeerMessage): void {
+    const [input, output] = execEnds(this.#o, exec, m);
     this.#exec = new SrtLiveTransmit({
       input,
       output,
@@ -408,7 +291,7 @@ export class Agent {
       },
       onError: (error) => {
         // The agent was asked to run it and cannot: carrying on would move no media.
-        this.#fail(error.code, error.message, EXIT.error);
+        this.#fail({ ...error, exit: EXIT.error });
       },
     });
     this.#exec.start();
@@ -424,7 +307,7 @@ export class Agent {
   /** An SRT packet from the other agent, for the local tool. */
   #fromPath(packet: Buffer): void {
     this.#traffic.received(packet.byteLength);
-    this.#local.deliver(packet);
+    this.#local?.deliver(packet);
     if (this.#status === 'direct') this.#setStatus('streaming');
   }
 
@@ -446,15 +329,4 @@ export class Agent {
       this.#link.send({ type: 'health', stream: this.#o.stream, role: this.#o.role, stats });
     if (path !== undefined) this.#emit({ event: 'health', stats });
   }
-}
-
-/** This machine's LAN addresses with the media port: candidates for peers behind the same NAT. */
-function lanCandidates(port: number): Endpoint[] {
-  const out: Endpoint[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (a.family === 'IPv4' && !a.internal) out.push({ ip: a.address, port });
-    }
-  }
-  return out.slice(0, 8);
 }
