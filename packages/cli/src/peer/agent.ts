@@ -1,4 +1,4 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import type { ParsedServerMessage, Tally } from '@punch/core';
 import { lanCandidates } from './candidates.js';
 import { EXIT, type AgentEvent, type Status } from './events.js';
@@ -6,6 +6,7 @@ import { SrtLiveTransmit } from './exec.js';
 import {
   NO_STUN,
   localBindFailure,
+  mediaBindFailure,
   directPathFailure,
   linkFailure,
   serverErrorFailure,
@@ -14,6 +15,7 @@ import {
 import { Traffic } from './health.js';
 import { SignalLink, type LinkEvent, type PeerMessage } from './link.js';
 import { LocalSide } from './local.js';
+import { openMediaSocket } from './media-socket.js';
 import type { PeerOptions } from './options.js';
 import { Pairing } from './pairing.js';
 import { StunProbe, type StunAnswer } from './stun-probe.js';
@@ -78,26 +80,22 @@ export class Agent {
       this.#fail(localBindFailure(err as NodeJS.ErrnoException, this.#o));
       return exit;
     }
-    // 4 MiB: at 100 Mbit/s the default ~208 KiB holds only ~15 ms of packets.
-    const media = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    this.#media = media;
-    media.on('message', (msg, rinfo) => {
-      this.#fromMedia(msg, rinfo);
-    });
-    media.on('error', () => undefined);
-    await new Promise<void>((resolve) =>
-      media.bind(this.#o.mediaPort, this.#o.bind, () => {
-        resolve();
-      }),
-    );
+    try {
+      this.#media = await openMediaSocket(this.#o.mediaPort, this.#o.bind, (msg, rinfo) => {
+        this.#fromMedia(msg, rinfo);
+      });
+    } catch (err) {
+      this.#fail(mediaBindFailure(err as NodeJS.ErrnoException, this.#o));
+      return exit;
+    }
     this.#probe = new StunProbe({
-      socket: media,
+      socket: this.#media,
       onAnswer: (answer) => {
         this.#onStunAnswer(answer);
       },
     });
     this.#pairing = new Pairing({
-      socket: media,
+      socket: this.#media,
       session: this.#o.session,
       stream: this.#o.stream,
       role,

@@ -5,6 +5,7 @@ import {
   directPathFailure,
   linkFailure,
   localBindFailure,
+  mediaBindFailure,
   serverErrorFailure,
 } from './failures.js';
 
@@ -108,6 +109,15 @@ describe('what ends the agent, and with which exit code', () => {
     expect(localBindFailure(errno('EADDRNOTAVAIL', 'bind EADDRNOTAVAIL'), o)).toEqual({
       code: 'ERR_LOCAL_SOCKET',
       message: 'cannot open 127.0.0.1:9000: bind EADDRNOTAVAIL',
+      exit: 7,
+    });
+    expect(
+      mediaBindFailure(errno('EADDRINUSE'), { bind: '0.0.0.0', mediaPort: 5000 }),
+    ).toMatchObject({
+      code: 'ERR_PORT_IN_USE',
+      message: expect.stringContaining(
+        '0.0.0.0:5000 (the media socket) is already in use',
+      ) as unknown,
       exit: 7,
     });
   });

@@ -23,6 +23,14 @@ export function localBindFailure(
   return bindFailure(err, where, '--srt-listen or --srt-target');
 }
 
+/** The media socket could not be bound (`--port`, `--bind`). */
+export function mediaBindFailure(
+  err: NodeJS.ErrnoException,
+  o: Pick<PeerOptions, 'bind' | 'mediaPort'>,
+): Failure {
+  return bindFailure(err, `${o.bind}:${o.mediaPort} (the media socket)`, '--port or --bind');
+}
+
 /** A local socket that could not be bound: `where` it was, and the `flags` that move it. */
 function bindFailure(err: NodeJS.ErrnoException, where: string, flags: string): Failure {
   return err.code === 'EADDRINUSE'
