@@ -98,6 +98,7 @@ export class SignalLink {
     const url = `${this.#o.server.replace(/^http/, 'ws')}/api/session/${encodeURIComponent(this.#o.session)}/ws`;
     const ws = new WebSocket(url, [SUBPROTOCOL], {
       headers: { authorization: `Bearer ${this.#token}` },
+      // IPv4 only when the agent claims its endpoint: see LinkOptions.ipv4.
       ...(this.#o.ipv4 ? { family: 4 } : {}),
     });
     this.#ws = ws;
