@@ -1,99 +1,64 @@
-import { randomBytes } from 'node:crypto';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { networkInterfaces } from 'node:os';
-import WebSocket from 'ws';
-import {
-  CLOSE_ABNORMAL,
-  CLOSE_NORMAL,
-  PacketType,
-  backoffDelay,
-  closeMeaning,
-  connectionStrings,
-  deriveTunnelKey,
-  encodeBindingRequest,
-  isStunPacket,
-  packetType,
-  parseBindingResponse,
-  decodeServerMessage,
-  type Endpoint,
-  type ParsedServerMessage,
-  type Tally,
-  type Stats,
-} from '@punch/core';
+import type { RemoteInfo, Socket } from 'node:dgram';
+import type { ParsedServerMessage, Tally } from '@punch/core';
+import { lanCandidates } from './candidates.js';
+import { EXIT, type AgentEvent, type Status } from './events.js';
 import { SrtLiveTransmit } from './exec.js';
+import {
+  NO_STUN,
+  localBindFailure,
+  mediaBindFailure,
+  directPathFailure,
+  linkFailure,
+  serverErrorFailure,
+  type Failure,
+} from './failures.js';
+import { Traffic } from './health.js';
+import { SignalLink, type LinkEvent, type PeerMessage } from './link.js';
 import { LocalSide } from './local.js';
+import { openMediaSocket } from './media-socket.js';
 import type { PeerOptions } from './options.js';
-import { PunchedPath, type Addr } from './path.js';
+import { Pairing } from './pairing.js';
+import { StunProbe, type StunAnswer } from './stun-probe.js';
+import { execEnds, toolCommands } from './tool-commands.js';
 
-export type Status = 'connecting' | 'waiting' | 'paired' | 'punching' | 'direct' | 'streaming';
-
-export type AgentEvent =
-  | { event: 'status'; status: Status; detail?: string }
-  | { event: 'registered'; stream: string; role: string; stun: 'punch' | 'external' }
-  | { event: 'paired'; remote: Addr & { local?: Endpoint[] | undefined } }
-  | {
-      event: 'path';
-      path: 'direct' | 'none';
-      via?: 'public' | 'local';
-      remote?: Addr;
-      reason?: string;
-    }
-  | { event: 'health'; stats: Stats }
-  | { event: 'tally'; tally: 'program' | 'preview' | 'none' }
-  | { event: 'peer-left' }
-  | { event: 'local'; commands: Record<string, string> }
-  | { event: 'error'; code: string; message: string; fatal: boolean }
-  | { event: 'closed'; reason: string };
-
-/** Exit codes of `punch peer` (documented in its help and docs/operators.md). */
-export const EXIT = {
-  ended: 0,
-  error: 1,
-  refused: 3,
-  notFound: 4,
-  noDirectPath: 6,
-  portInUse: 7,
-} as const;
-
-/** Reconnects to Punch from 0.5 s up to 8 s, never at once (equal jitter). */
-const RECONNECT = { baseMs: 1000, capMs: 8000, jitter: 'equal' } as const;
-const STUN_RETRY_MS = 500;
-const STUN_REFRESH_MS = 10_000;
 const HEALTH_MS = 1000;
 
 /**
- * The `punch peer` agent: registers over the WebSocket, learns its public UDP endpoint with
- * STUN from its media socket, punches a direct path when paired, forwards SRT packets between
- * that path and the local tool unchanged, reports health once a second, and rides out
- * restarts of either side or of Punch by reconnecting with backoff.
+ * The `punch peer` agent, coordinating its parts: the signalling link to Punch (`link.ts`),
+ * the STUN probe that learns its public UDP endpoint from the media socket (`stun-probe.ts`),
+ * the media path to the other agent once paired (`path.ts`, behind `media-path.ts`), the
+ * loopback side where the user's SRT tool connects (`local.ts`) and, with `--exec`,
+ * srt-live-transmit (`exec.ts`). It forwards SRT packets unchanged, reports health once a
+ * second, and rides out restarts of either side or of Punch.
  */
 export class Agent {
   readonly #o: PeerOptions;
   readonly #emit: (e: AgentEvent) => void;
-  #token: string;
-  #media!: Socket;
-  #local!: LocalSide;
-  #ws: WebSocket | undefined;
-  #path: PunchedPath | undefined;
+  readonly #link: SignalLink;
+  readonly #traffic = new Traffic();
+  #media: Socket | undefined;
+  #local: LocalSide | undefined;
+  #probe: StunProbe | undefined;
+  #pairing: Pairing | undefined;
   #exec: SrtLiveTransmit | undefined;
   #srtStats: Record<string, number> | undefined;
-  #stun: { host: string; port: number; username?: string } | undefined;
-  #stunTid: Buffer | undefined;
-  #stunTimer: NodeJS.Timeout | undefined;
-  #mapped: Addr | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
-  #attempt = 0;
   #done!: (code: number) => void;
   #finished = false;
   #status: Status = 'connecting';
-  readonly #counters = { sendBytes: 0, recvBytes: 0, sendPackets: 0, recvPackets: 0 };
-  #lastCounters = { sendBytes: 0, recvBytes: 0, at: Date.now() };
-  #pairing = 0;
 
   constructor(options: PeerOptions, emit: (e: AgentEvent) => void) {
     this.#o = options;
     this.#emit = emit;
-    this.#token = options.token;
+    this.#link = new SignalLink({
+      server: options.server,
+      session: options.session,
+      token: options.token,
+      ipv4: options.stun !== undefined,
+      onEvent: (e) => {
+        this.#onLink(e);
+      },
+    });
   }
 
   /** Runs until the session ends or a fatal error; resolves with the exit code. */
@@ -101,9 +66,10 @@ export class Agent {
     const exit = new Promise<number>((resolve) => {
       this.#done = resolve;
     });
+    const role = this.#o.role;
     try {
       this.#local = await LocalSide.open(
-        this.#o.role === 'sender' ? 'send' : 'receive',
+        role === 'sender' ? 'send' : 'receive',
         this.#o.srtListen,
         this.#o.srtTarget,
         (packet) => {
@@ -111,35 +77,50 @@ export class Agent {
         },
       );
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const where =
-        this.#o.role === 'sender'
-          ? `${this.#o.srtListen.host}:${this.#o.srtListen.port}`
-          : `127.0.0.1:${this.#o.srtTarget.port + 1} (the agent's source port toward --srt-target)`;
-      this.#fail(
-        e.code === 'EADDRINUSE' ? 'ERR_PORT_IN_USE' : 'ERR_LOCAL_SOCKET',
-        e.code === 'EADDRINUSE'
-          ? `${where} is already in use: another agent or SRT tool holds it; choose another with --srt-listen or --srt-target`
-          : `cannot open ${where}: ${e.message}`,
-        EXIT.portInUse,
-      );
+      this.#fail(localBindFailure(err as NodeJS.ErrnoException, this.#o));
       return exit;
     }
-    // 4 MiB: at 100 Mbit/s the default ~208 KiB holds only ~15 ms of packets.
-    this.#media = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    this.#media.on('message', (msg, rinfo) => {
-      this.#fromMedia(msg, rinfo);
+    try {
+      this.#media = await openMediaSocket(this.#o.mediaPort, this.#o.bind, (msg, rinfo) => {
+        this.#fromMedia(msg, rinfo);
+      });
+    } catch (err) {
+      this.#fail(mediaBindFailure(err as NodeJS.ErrnoException, this.#o));
+      return exit;
+    }
+    this.#probe = new StunProbe({
+      socket: this.#media,
+      onAnswer: (answer) => {
+        this.#onStunAnswer(answer);
+      },
     });
-    this.#media.on('error', () => undefined);
-    await new Promise<void>((resolve) =>
-      this.#media.bind(this.#o.mediaPort, this.#o.bind, () => {
-        resolve();
-      }),
-    );
+    this.#pairing = new Pairing({
+      socket: this.#media,
+      session: this.#o.session,
+      stream: this.#o.stream,
+      role,
+      punchTimeoutMs: this.#o.punchTimeout * 1000,
+      events: {
+        up: (kind, remote, via) => {
+          this.#emit({ event: 'path', path: kind, via, remote });
+          this.#setStatus('direct');
+        },
+        down: (reason) => {
+          this.#emit({ event: 'path', path: 'none', reason });
+          this.#setStatus('punching');
+        },
+        failed: (seconds) => {
+          this.#fail(directPathFailure(seconds));
+        },
+        data: (packet) => {
+          this.#fromPath(packet);
+        },
+      },
+    });
     this.#healthTimer = setInterval(() => {
       this.#reportHealth();
     }, HEALTH_MS);
-    this.#connect();
+    this.#link.connect();
     return exit;
   }
 
@@ -148,22 +129,12 @@ export class Agent {
     if (this.#finished) return;
     this.#finished = true;
     clearInterval(this.#healthTimer);
-    clearTimeout(this.#stunTimer);
-    this.#path?.close();
+    this.#probe?.stop();
+    this.#pairing?.drop();
     this.#exec?.stop();
-    this.#ws?.removeAllListeners();
-    this.#ws?.on('error', () => undefined);
-    this.#ws?.close(CLOSE_NORMAL);
-    try {
-      this.#media.close();
-    } catch {
-      // not open yet
-    }
-    try {
-      this.#local.close();
-    } catch {
-      // not open yet
-    }
+    this.#link.close();
+    this.#media?.close();
+    this.#local?.close();
     this.#done(code);
   }
 
@@ -175,149 +146,65 @@ export class Agent {
     );
   }
 
-  #fail(code: string, message: string, exit: number): void {
-    this.#emit({ event: 'error', code, message, fatal: true });
-    this.stop(exit);
+  #fail(f: Failure): void {
+    this.#emit({ event: 'error', code: f.code, message: f.message, fatal: true });
+    this.stop(f.exit);
   }
 
   // ---- signalling ---------------------------------------------------------------------------
 
-  #connect(): void {
+  #onLink(e: LinkEvent): void {
     if (this.#finished) return;
-    this.#setStatus('connecting');
-    const url = `${this.#o.server.replace(/^http/, 'ws')}/api/session/${encodeURIComponent(this.#o.session)}/ws`;
-    const ws = new WebSocket(url, ['punch.v1'], {
-      headers: { authorization: `Bearer ${this.#token}` },
-      // With a STUN server of its own (a Punch without UDP, on Workers) the agent claims its
-      // endpoint, which Punch accepts only from the IP its WebSocket came from: the media
-      // socket is IPv4, so the WebSocket must be too, even to a dual-stack host.
-      ...(this.#o.stun === undefined ? {} : { family: 4 }),
-    });
-    this.#ws = ws;
-    ws.on('unexpected-response', (_req, res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let code = `HTTP_${res.statusCode ?? 0}`;
-        let detail = '';
-        try {
-          const p = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-            code?: string;
-            detail?: string;
-          };
-          code = p.code ?? code;
-          detail = p.detail ?? '';
-        } catch {
-          // not a problem body (a proxy's page): keep the status
-        }
-        const status = res.statusCode ?? 0;
-        if (status === 401 || status === 403) {
-          this.#fail(
-            code,
-            `Punch refused the token (${code}${detail === '' ? '' : `: ${detail}`}). Ask the producer for a new link.`,
-            EXIT.refused,
-          );
-        } else if (status === 404) {
-          this.#fail(
-            code,
-            `no session "${this.#o.session}" on ${this.#o.server}: it has ended, or the link is wrong`,
-            EXIT.notFound,
-          );
-        } else {
-          const retry = Number(res.headers['retry-after']);
-          this.#retry(
-            `Punch answered ${status} ${code}`,
-            Number.isFinite(retry) ? retry * 1000 : undefined,
-          );
-        }
-      });
-    });
-    ws.on('error', (err) => {
-      // Connection refused, DNS, reset: Punch may be restarting. Keep trying.
-      if (ws.readyState !== WebSocket.OPEN)
-        this.#retry(
-          `cannot reach Punch at ${this.#o.server} (${(err as NodeJS.ErrnoException).code ?? err.message})`,
+    switch (e.type) {
+      case 'connecting':
+        this.#setStatus('connecting');
+        break;
+      case 'retrying':
+        this.#setStatus(
+          'connecting',
+          `${e.reason}; retrying in ${(e.delayMs / 1000).toFixed(1)} s`,
         );
-    });
-    ws.on('open', () => {
-      this.#attempt = 0;
-    });
-    ws.on('message', (data: Buffer) => {
-      this.#onMessage(data.toString('utf8'));
-    });
-    ws.on('close', (code, reason) => {
-      if (this.#ws !== ws || this.#finished) return;
-      this.#ws = undefined;
-      // The punched path does not need Punch: media keeps flowing while signalling reconnects.
-      const meaning = closeMeaning(code);
-      if (meaning.kind === 'ended') {
-        this.#emit({ event: 'closed', reason: reason.toString() || meaning.text });
-        this.stop(EXIT.ended);
-      } else if (meaning.kind === 'refused') {
-        this.#fail(
-          'ERR_TOKEN_EXPIRED',
-          'the token is no longer valid; ask the producer for a new link',
-          EXIT.refused,
-        );
-      } else if (meaning.kind === 'replaced') {
-        this.#fail(
-          'ERR_REPLACED',
-          `another agent registered as ${this.#o.role} of "${this.#o.stream}"; this one stops`,
-          EXIT.error,
-        );
-      } else if (code !== CLOSE_ABNORMAL || ws.readyState === WebSocket.CLOSED) {
-        // A bare 1006 while the socket is still closing is followed by its 'error': retried there.
-        this.#retry(`connection to Punch closed (${code}: ${meaning.text})`);
-      }
-    });
+        break;
+      case 'closed':
+        // Until here media kept flowing: the punched path does not need Punch.
+        if (e.kind === 'ended') {
+          this.#emit({ event: 'closed', reason: e.reason === '' ? e.text : e.reason });
+          this.stop(EXIT.ended);
+        } else this.#fail(linkFailure(e, this.#o));
+        break;
+      case 'rejected':
+        this.#fail(linkFailure(e, this.#o));
+        break;
+      case 'message':
+        this.#onMessage(e.message);
+        break;
+      case 'open':
+        break; // Punch speaks first (welcome).
+    }
   }
 
-  #retry(why: string, afterMs?: number): void {
-    if (this.#finished) return;
-    const wait = afterMs ?? backoffDelay(this.#attempt++, RECONNECT);
-    this.#setStatus('connecting', `${why}; retrying in ${(wait / 1000).toFixed(1)} s`);
-    const ws = this.#ws;
-    this.#ws = undefined;
-    ws?.removeAllListeners();
-    ws?.on('error', () => undefined);
-    ws?.terminate();
-    setTimeout(() => {
-      if (this.#ws === undefined) this.#connect();
-    }, wait).unref();
-  }
-
-  #send(message: unknown): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
-  }
-
-  #onMessage(text: string): void {
-    const m = decodeServerMessage(text);
-    if (m === undefined) return; // not a message this agent understands (a newer server's)
+  #onMessage(m: ParsedServerMessage): void {
     const { stream, role } = this.#o;
     switch (m.type) {
       case 'welcome':
-        this.#send({ type: 'register', stream, role });
+        this.#link.send({ type: 'register', stream, role });
         this.#applyTally(m.tally);
         break;
       case 'registered': {
-        const local = this.#o.lan ? lanCandidates(this.#mediaPort()) : [];
-        if (local.length > 0) this.#send({ type: 'endpoint', stream, role, local });
-        const bind = m.bind;
-        if (bind !== null) this.#startStun(bind);
-        else if (this.#o.stun !== undefined) this.#startStun(this.#o.stun);
-        else {
-          this.#fail(
-            'ERR_NO_STUN',
-            'this Punch server has no STUN: pass --stun HOST:PORT (a public STUN server)',
-            EXIT.error,
-          );
+        const local = this.#o.lan ? lanCandidates(this.#media?.address().port ?? 0) : [];
+        if (local.length > 0) this.#link.send({ type: 'endpoint', stream, role, local });
+        // Punch's own STUN (with the USERNAME it records us by), else the one named by --stun.
+        const target = m.bind ?? this.#o.stun;
+        if (target === undefined) {
+          this.#fail(NO_STUN);
           return;
         }
+        this.#probe?.start(target);
         this.#emit({
           event: 'registered',
           stream,
           role,
-          stun: bind === null ? 'external' : 'punch',
+          stun: m.bind === null ? 'external' : 'punch',
         });
         this.#setStatus('waiting');
         break;
@@ -326,194 +213,73 @@ export class Agent {
         void this.#onPeer(m);
         break;
       case 'peer-left':
-        this.#dropPath();
+        this.#pairing?.drop();
         this.#emit({ event: 'peer-left' });
         this.#setStatus('waiting');
         break;
       case 'tally':
         this.#applyTally(m);
         break;
-      case 'token':
-        this.#token = m.token;
-        break;
       case 'closed':
         this.#emit({ event: 'closed', reason: m.reason });
         this.stop(EXIT.ended);
         break;
       case 'error': {
-        const { code, message } = m;
-        if (code === 'ERR_STREAM_FORBIDDEN' || code === 'ERR_FORBIDDEN') {
-          this.#fail(code, `${message}: this token cannot be ${role} of "${stream}"`, EXIT.refused);
-        } else if (code === 'ERR_STREAM_UNKNOWN') {
-          this.#fail(code, `${message}: check --stream`, EXIT.notFound);
-        } else if (code === 'ERR_SLOT_TAKEN') {
-          this.#fail(code, message, EXIT.error);
-        } else {
-          this.#emit({ event: 'error', code, message, fatal: false });
-        }
+        const f = serverErrorFailure(m.code, m.message, this.#o);
+        if (f !== undefined) this.#fail(f);
+        else this.#emit({ event: 'error', code: m.code, message: m.message, fatal: false });
         break;
       }
       default:
-        break;
+        break; // token: the link keeps it for its next connection; the rest is for dashboards
     }
   }
 
   #applyTally(tally: Tally): void {
-    const state = tally.program.includes(this.#o.stream)
+    const stream = this.#o.stream;
+    const state = tally.program.includes(stream)
       ? 'program'
-      : tally.preview.includes(this.#o.stream)
+      : tally.preview.includes(stream)
         ? 'preview'
         : 'none';
     this.#emit({ event: 'tally', tally: state });
   }
 
-  // ---- endpoint discovery -------------------------------------------------------------------
-
-  #mediaPort(): number {
-    return this.#media.address().port;
-  }
-
-  #startStun(target: { host: string; port: number; username?: string }): void {
-    this.#stun = target;
-    this.#mapped = undefined;
-    this.#sendStun();
-  }
-
-  #sendStun(): void {
-    clearTimeout(this.#stunTimer);
-    const t = this.#stun;
-    if (t === undefined || this.#finished) return;
-    this.#stunTid = randomBytes(12);
-    this.#media.send(encodeBindingRequest(this.#stunTid, t.username), t.port, t.host);
-    // Until answered, retry fast; then refresh: it keeps the NAT mapping to Punch alive and
-    // tells Punch if the mapping moved.
-    this.#stunTimer = setTimeout(
-      () => {
-        this.#sendStun();
-      },
-      this.#mapped === undefined ? STUN_RETRY_MS : STUN_REFRESH_MS,
-    );
-  }
-
-  #onStun(packet: Uint8Array): void {
-    const r = parseBindingResponse(packet);
-    if (
-      r === undefined ||
-      this.#stunTid === undefined ||
-      !Buffer.from(r.transactionId).equals(this.#stunTid)
-    )
-      return;
-    const first = this.#mapped === undefined;
-    const moved =
-      this.#mapped !== undefined &&
-      (this.#mapped.ip !== r.mapped.ip || this.#mapped.port !== r.mapped.port);
-    this.#mapped = { ip: r.mapped.ip, port: r.mapped.port };
-    if (this.#stun?.username === undefined && (first || moved)) {
-      // An external STUN server: tell Punch what it saw (Punch checks the IP).
-      this.#send({
+  #onStunAnswer({ mapped, target }: StunAnswer): void {
+    // An external STUN server: tell Punch what it saw (Punch checks the IP). Punch's own STUN
+    // port recorded it already, by the USERNAME.
+    if (target.username === undefined)
+      this.#link.send({
         type: 'endpoint',
         stream: this.#o.stream,
         role: this.#o.role,
-        public: this.#mapped,
+        public: mapped,
       });
-    }
-    if (first) {
-      clearTimeout(this.#stunTimer);
-      this.#stunTimer = setTimeout(() => {
-        this.#sendStun();
-      }, STUN_REFRESH_MS);
-    }
   }
 
-  // ---- pairing and the punched path ---------------------------------------------------------
+  // ---- pairing and the media path -----------------------------------------------------------
 
   async #onPeer(m: PeerMessage): Promise<void> {
-    const current = this.#path?.remote;
-    const candidates = [m.remote, ...(m.remote.local ?? [])];
-    if (
-      current !== undefined &&
-      candidates.some((c) => c.ip === current.ip && c.port === current.port)
-    ) {
-      // The same other side (Punch restarted, or we re-registered): keep the live path.
-      this.#emit({ event: 'paired', remote: m.remote });
-      return;
-    }
-    this.#dropPath();
     const pairing = this.#pairing;
+    if (pairing === undefined) return;
     this.#emit({ event: 'paired', remote: m.remote });
+    // The same other side (Punch restarted, or we re-registered): keep the live path.
+    if (pairing.holds(m)) return;
     this.#setStatus('punching');
-    const key = await deriveTunnelKey(m.passphrase, this.#o.session, this.#o.stream);
-    if (pairing !== this.#pairing || this.#finished) return;
-    this.#showLocal(m);
-    this.#path = new PunchedPath({
-      socket: this.#media,
-      key,
-      role: this.#o.role,
-      remote: m.remote,
-      punchTimeoutMs: this.#o.punchTimeout * 1000,
-      events: {
-        up: (remote, via) => {
-          this.#emit({ event: 'path', path: 'direct', via, remote });
-          this.#setStatus('direct');
-        },
-        down: (reason) => {
-          this.#emit({ event: 'path', path: 'none', reason });
-          this.#setStatus('punching');
-        },
-        failed: (seconds) => {
-          this.#fail(
-            'ERR_DIRECT_PATH_FAILED',
-            `no direct path to the other side after ${seconds} s. One of the two networks probably has a symmetric NAT ` +
-              '(a new public port for every destination) or blocks UDP. Direct SRT cannot pass it: use another network ' +
-              '(e.g. a phone hotspot), forward a UDP port on one router, or use a relay.',
-            EXIT.noDirectPath,
-          );
-        },
-      },
-    });
+    if (!(await pairing.open(m)) || this.#finished) return;
+    this.#emit({ event: 'local', commands: toolCommands(this.#o, m) });
+    if (this.#o.exec !== undefined && this.#exec === undefined) this.#startExec(this.#o.exec, m);
   }
 
-  #showLocal(m: PeerMessage): void {
-    const commands = connectionStrings({
-      server: this.#o.server,
-      session: this.#o.session,
-      stream: this.#o.stream,
-      index: 0,
-      passphrase: m.passphrase,
-      pbkeylen: m.pbkeylen,
-      latencyMs: m.latencyMs,
-      sender: null,
-      receiver: null,
-      sendPort: this.#o.srtListen.port,
-      receivePort: this.#o.srtTarget.port,
-    });
-    const mine = Object.fromEntries(
-      Object.entries(commands)
-        .filter(([k]) =>
-          this.#o.role === 'sender'
-            ? k.endsWith('-send') || k === 'obs' || k === 'vmix'
-            : k.endsWith('-receive'),
-        )
-        .filter(([k]) => !k.startsWith('punch-peer') && !k.includes('rendezvous')),
-    );
-    this.#emit({ event: 'local', commands: mine });
-    if (this.#o.exec !== undefined && this.#exec === undefined) this.#startExec(m);
-  }
-
-  #startExec(m: PeerMessage): void {
-    const q = `passphrase=${m.passphrase}&pbkeylen=${m.pbkeylen}&latency=${m.latencyMs}`;
-    const exec = this.#o.exec ?? '';
-    const [input, output] =
-      this.#o.role === 'sender'
-        ? [exec, `srt://${this.#o.srtListen.host}:${this.#o.srtListen.port}?mode=caller&${q}`]
-        : [`srt://${this.#o.srtTarget.host}:${this.#o.srtTarget.port}?mode=listener&${q}`, exec];
-    this.#exec = new SrtLiveTransmit(
+  #startExec(exec: string, m: PeerMessage): void {
+    const [input, output] = execEnds(this.#o, exec, m);
+    this.#exec = new SrtLiveTransmit({
       input,
       output,
-      (stats) => {
+      onStats: (stats) => {
         this.#srtStats = stats;
       },
-      (code) => {
+      onExit: (code) => {
         this.#emit({
           event: 'error',
           code: 'ERR_EXEC_EXITED',
@@ -521,95 +287,44 @@ export class Agent {
           fatal: false,
         });
       },
-    );
+      onError: (error) => {
+        // The agent was asked to run it and cannot: carrying on would move no media.
+        this.#fail({ ...error, exit: EXIT.error });
+      },
+    });
     this.#exec.start();
-  }
-
-  #dropPath(): void {
-    this.#pairing++;
-    this.#path?.close();
-    this.#path = undefined;
   }
 
   // ---- data ---------------------------------------------------------------------------------
 
   #fromMedia(msg: Buffer, rinfo: RemoteInfo): void {
-    if (isStunPacket(msg)) {
-      this.#onStun(msg);
-      return;
-    }
-    const path = this.#path;
-    if (path === undefined) return;
-    const from = { ip: rinfo.address, port: rinfo.port };
-    switch (packetType(msg)) {
-      case 'probe':
-      case 'probeAck':
-        void path.onProbe(msg, from);
-        break;
-      case 'ping':
-      case 'pong':
-        path.onPing(msg, from);
-        break;
-      case 'data':
-        if (!path.isRemote(from)) return;
-        path.heard();
-        this.#counters.recvBytes += msg.byteLength - 1;
-        this.#counters.recvPackets++;
-        this.#local.deliver(msg.subarray(1));
-        if (this.#status === 'direct') this.#setStatus('streaming');
-        break;
-      default:
-        break;
-    }
+    if (this.#probe?.onDatagram(msg) === true) return;
+    this.#pairing?.path?.onDatagram(msg, { ip: rinfo.address, port: rinfo.port });
   }
 
+  /** An SRT packet from the other agent, for the local tool. */
+  #fromPath(packet: Buffer): void {
+    this.#traffic.received(packet.byteLength);
+    this.#local?.deliver(packet);
+    if (this.#status === 'direct') this.#setStatus('streaming');
+  }
+
+  /** An SRT packet from the local tool, for the other agent. */
   #fromLocal(packet: Buffer): void {
-    const remote = this.#path?.remote;
-    if (remote === undefined) return; // not connected yet: SRT retransmits its handshake
-    this.#counters.sendBytes += packet.byteLength;
-    this.#counters.sendPackets++;
-    this.#media.send([DATA, packet], remote.port, remote.ip);
+    // Not up yet: dropped; SRT retransmits its handshake.
+    if (this.#pairing?.path?.send(packet) !== true) return;
+    this.#traffic.sent(packet.byteLength);
     if (this.#status === 'direct') this.#setStatus('streaming');
   }
 
   #reportHealth(): void {
-    const now = Date.now();
-    const dt = Math.max(1, now - this.#lastCounters.at) / 1000;
-    const c = this.#counters;
-    const stats: Stats = {
-      path: this.#path?.remote === undefined ? 'none' : 'direct',
-      sendBps: Math.round(((c.sendBytes - this.#lastCounters.sendBytes) * 8) / dt),
-      recvBps: Math.round(((c.recvBytes - this.#lastCounters.recvBytes) * 8) / dt),
-      sendBytes: c.sendBytes,
-      recvBytes: c.recvBytes,
-      sendPackets: c.sendPackets,
-      recvPackets: c.recvPackets,
-    };
-    this.#lastCounters = { sendBytes: c.sendBytes, recvBytes: c.recvBytes, at: now };
-    const rtt = this.#path?.rttMs;
-    if (rtt !== undefined) stats.rttMs = Math.round(rtt * 100) / 100;
-    if (this.#path?.remote !== undefined) stats.lossPct = Math.round(this.#path.lossPct * 10) / 10;
-    if (this.#srtStats !== undefined) stats.srt = this.#srtStats;
+    const path = this.#pairing?.path;
+    const stats = this.#traffic.sample(path, this.#srtStats);
     if (this.#status === 'streaming' && stats.sendBps === 0 && stats.recvBps === 0)
       this.#setStatus('direct');
-    if (this.#ws?.readyState === WebSocket.OPEN && this.#stun !== undefined) {
-      this.#send({ type: 'health', stream: this.#o.stream, role: this.#o.role, stats });
-    }
-    if (this.#path !== undefined) this.#emit({ event: 'health', stats });
+    // Registered (the probe has its server) on an open link: Punch takes it.
+    if (this.#probe?.target !== undefined)
+      this.#link.send({ type: 'health', stream: this.#o.stream, role: this.#o.role, stats });
+    if (path !== undefined) this.#emit({ event: 'health', stats });
   }
-}
-
-type PeerMessage = Extract<ParsedServerMessage, { type: 'peer' }>;
-
-const DATA = Buffer.from([PacketType.data]);
-
-/** This machine's LAN addresses with the media port: candidates for peers behind the same NAT. */
-function lanCandidates(port: number): Endpoint[] {
-  const out: Endpoint[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (a.family === 'IPv4' && !a.internal) out.push({ ip: a.address, port });
-    }
-  }
-  return out.slice(0, 8);
 }

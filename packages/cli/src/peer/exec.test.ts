@@ -1,6 +1,9 @@
-import { describe, it, expect } from 'vitest';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { afterEach, describe, it, expect, vi } from 'vitest';
 import { StatsSchema } from '@punch/core';
-import { parseStats } from './exec.js';
+import { SrtLiveTransmit, findExecutable, parseStats, type ExecError } from './exec.js';
 
 /** One line of `srt-live-transmit -pf:json` (1.5), as written to its -statsout file. */
 const LINE =
@@ -74,5 +77,91 @@ describe('parseStats', () => {
     ]) {
       expect(parseStats(line), line.slice(0, 60)).toBeUndefined();
     }
+  });
+});
+
+describe('SrtLiveTransmit: a program that is not installed', () => {
+  const running: SrtLiveTransmit[] = [];
+  afterEach(() => {
+    vi.useRealTimers();
+    for (const r of running.splice(0)) r.stop();
+  });
+
+  /** Starts it with `binary`, resolving with its first error; exits and stats are recorded. */
+  function start(binary: string, setpriv?: string) {
+    const exits: (number | null)[] = [];
+    const stats: unknown[] = [];
+    // Fake timers: what it leaves scheduled (a restart, a stats poll) can be counted.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const error = new Promise<ExecError>((resolve) => {
+      const slt = new SrtLiveTransmit({
+        input: 'udp://127.0.0.1:1',
+        output: 'srt://127.0.0.1:2?mode=caller',
+        binary,
+        ...(setpriv === undefined ? {} : { setpriv }),
+        onStats: (s) => stats.push(s),
+        onExit: (code) => exits.push(code),
+        onError: resolve,
+      });
+      running.push(slt);
+      slt.start();
+    });
+    return { error, exits, stats };
+  }
+
+  it.each([
+    ['behind setpriv (Linux)', undefined],
+    ['spawned directly (no setpriv)', '/nonexistent/setpriv'],
+  ])('is reported once, with what to install, and not restarted: %s', async (_, setpriv) => {
+    const { error, exits } = start('srt-live-transmit-not-installed', setpriv);
+    const e = await error;
+    expect(e.code).toBe('ERR_EXEC_NOT_FOUND');
+    expect(e.message).toContain('srt-live-transmit-not-installed is not installed or not on PATH');
+    expect(e.message).toContain('srt-tools');
+    expect(exits).toEqual([]);
+    // Nothing left scheduled: no restart, no statistics poll.
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('findExecutable', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  function dir(): string {
+    const d = mkdtempSync(join(tmpdir(), 'punch-exec-test-'));
+    dirs.push(d);
+    return d;
+  }
+
+  it('finds the first executable file of that name on PATH', () => {
+    const [a, b] = [dir(), dir()];
+    writeFileSync(join(b, 'tool'), '#!/bin/sh\n');
+    chmodSync(join(b, 'tool'), 0o755);
+    expect(findExecutable('tool', [a, b].join(delimiter))).toBe(join(b, 'tool'));
+    expect(findExecutable('tool', a)).toBeUndefined();
+  });
+
+  it('skips files that are not executable, and directories', () => {
+    const [a, b] = [dir(), dir()];
+    writeFileSync(join(a, 'tool'), 'not a program');
+    chmodSync(join(a, 'tool'), 0o644);
+    mkdirSync(join(b, 'tool'));
+    expect(findExecutable('tool', [a, b].join(delimiter))).toBeUndefined();
+    // The control: an executable file after them is found.
+    const c = dir();
+    writeFileSync(join(c, 'tool'), '#!/bin/sh\n');
+    chmodSync(join(c, 'tool'), 0o755);
+    expect(findExecutable('tool', [a, b, c].join(delimiter))).toBe(join(c, 'tool'));
+  });
+
+  it('takes a name with a slash as a path, as execvp does', () => {
+    const a = dir();
+    writeFileSync(join(a, 'tool'), '#!/bin/sh\n');
+    chmodSync(join(a, 'tool'), 0o755);
+    expect(findExecutable(join(a, 'tool'), '')).toBe(join(a, 'tool'));
+    expect(findExecutable(join(a, 'missing'), a)).toBeUndefined();
   });
 });

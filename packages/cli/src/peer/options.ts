@@ -72,6 +72,7 @@ export function readClaims(token: string): TokenClaims | undefined {
     const parsed = TokenClaimsSchema.safeParse(JSON.parse(fromUtf8(bytes)));
     return parsed.success ? parsed.data : undefined;
   } catch {
+    // The payload is not JSON: not a Punch token (the caller says so).
     return undefined;
   }
 }

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
-import { decodePing, encodePing, encodeProbe, verifyProbe, type Endpoint } from '@punch/core';
-
-export interface Addr {
-  readonly ip: string;
-  readonly port: number;
-}
+import {
+  PacketType,
+  decodePing,
+  encodePing,
+  encodeProbe,
+  packetType,
+  verifyProbe,
+  type Endpoint,
+} from '@punch/core';
+import type { Addr, MediaPath, PathEvents } from './media-path.js';
 
 const PROBE_INTERVAL_MS = 200;
 const PING_INTERVAL_MS = 1000;
@@ -14,20 +18,19 @@ const PATH_TIMEOUT_MS = 8000;
 
 const same = (a: Addr, b: Addr): boolean => a.ip === b.ip && a.port === b.port;
 const key = (a: Addr): string => `${a.ip}:${a.port}`;
-
-export interface PathEvents {
-  up(remote: Addr, via: 'public' | 'local'): void;
-  down(reason: string): void;
-  failed(seconds: number): void;
-}
+/** The type byte in front of every SRT packet on the path (sent as a two-part datagram). */
+const DATA = Buffer.from([PacketType.data]);
 
 /**
  * The punched path to the other agent: probes every candidate (public endpoint first, then
  * LAN candidates) until an authenticated ack proves two-way reachability, then pings once a
  * second for RTT and to keep both NAT mappings open. Both sides' first probes are dropped
  * until that side has sent outbound, so probing continues until the other side confirms.
+ * SRT packets travel with one type byte in front, and are taken only from addresses that
+ * proved they hold the passphrase.
  */
-export class PunchedPath {
+export class PunchedPath implements MediaPath {
+  readonly kind = 'direct';
   readonly #socket: Socket;
   readonly #key: CryptoKey;
   readonly #role: 'sender' | 'receiver';
@@ -77,6 +80,9 @@ export class PunchedPath {
   get remote(): Addr | undefined {
     return this.#remote;
   }
+  get up(): boolean {
+    return this.#remote !== undefined && !this.#closed;
+  }
   get rttMs(): number | undefined {
     return this.#rttMs;
   }
@@ -100,6 +106,35 @@ export class PunchedPath {
     // Per-packet fast path: the address this side sends to.
     if (r.port === addr.port && r.ip === addr.ip) return true;
     return this.#proven.has(key(addr));
+  }
+
+  send(packet: Uint8Array): boolean {
+    const remote = this.#remote;
+    if (remote === undefined || this.#closed) return false;
+    this.#socket.send([DATA, packet], remote.port, remote.ip);
+    return true;
+  }
+
+  onDatagram(packet: Buffer, from: Addr): boolean {
+    if (this.#closed) return false;
+    switch (packetType(packet)) {
+      case 'probe':
+      case 'probeAck':
+        void this.onProbe(packet, from);
+        return true;
+      case 'ping':
+      case 'pong':
+        this.onPing(packet, from);
+        return true;
+      case 'data':
+        // From an address that never proved the passphrase: not this path's data.
+        if (!this.isRemote(from)) return false;
+        this.heard();
+        this.#events.data(packet.subarray(1));
+        return true;
+      default:
+        return false;
+    }
   }
 
   /** A datagram from a proven address (already checked by the caller) keeps the path alive. */

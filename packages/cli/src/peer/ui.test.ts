@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import type { AgentEvent } from './agent.js';
+import type { AgentEvent } from './events.js';
 import { createReporter } from './ui.js';
 
 /** A stand-in for process.stdout that records what is written. */

@@ -1,4 +1,4 @@
-import type { AgentEvent } from './agent.js';
+import type { AgentEvent } from './events.js';
 
 /**
  * How the agent talks to its operator: NDJSON events (`--json`), or readable lines with a live

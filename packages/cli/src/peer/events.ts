@@ -1,0 +1,36 @@
+import type { Endpoint, Stats } from '@punch/core';
+import type { Addr, PathKind } from './media-path.js';
+
+/** The agent's state, as the status line shows it. */
+export type Status = 'connecting' | 'waiting' | 'paired' | 'punching' | 'direct' | 'streaming';
+
+/** What the agent tells its operator (`ui.ts` renders it; `--json` prints it as NDJSON). */
+export type AgentEvent =
+  | { event: 'status'; status: Status; detail?: string }
+  | { event: 'registered'; stream: string; role: string; stun: 'punch' | 'external' }
+  | { event: 'paired'; remote: Addr & { local?: Endpoint[] | undefined } }
+  | {
+      event: 'path';
+      path: PathKind | 'none';
+      via?: 'public' | 'local';
+      remote?: Addr;
+      reason?: string;
+    }
+  | { event: 'health'; stats: Stats }
+  | { event: 'tally'; tally: 'program' | 'preview' | 'none' }
+  | { event: 'peer-left' }
+  | { event: 'local'; commands: Record<string, string> }
+  | { event: 'error'; code: string; message: string; fatal: boolean }
+  | { event: 'closed'; reason: string };
+
+/** Exit codes of `punch peer` (documented in its help and docs/operators.md). */
+export const EXIT = {
+  ended: 0,
+  error: 1,
+  refused: 3,
+  notFound: 4,
+  noDirectPath: 6,
+  portInUse: 7,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

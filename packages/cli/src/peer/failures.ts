@@ -1,0 +1,117 @@
+import { EXIT, type ExitCode } from './events.js';
+import type { LinkEvent } from './link.js';
+import type { PeerOptions } from './options.js';
+
+/** Why the agent stops: the code and sentence the operator sees, and the exit code. */
+export interface Failure {
+  readonly code: string;
+  readonly message: string;
+  readonly exit: ExitCode;
+}
+
+type Who = Pick<PeerOptions, 'server' | 'session' | 'stream' | 'role'>;
+
+/** The loopback socket for the SRT tool could not be bound. */
+export function localBindFailure(
+  err: NodeJS.ErrnoException,
+  o: Pick<PeerOptions, 'role' | 'srtListen' | 'srtTarget'>,
+): Failure {
+  const where =
+    o.role === 'sender'
+      ? `${o.srtListen.host}:${o.srtListen.port}`
+      : `127.0.0.1:${o.srtTarget.port + 1} (the agent's source port toward --srt-target)`;
+  return bindFailure(err, where, '--srt-listen or --srt-target');
+}
+
+/** The media socket could not be bound (`--port`, `--bind`). */
+export function mediaBindFailure(
+  err: NodeJS.ErrnoException,
+  o: Pick<PeerOptions, 'bind' | 'mediaPort'>,
+): Failure {
+  return bindFailure(err, `${o.bind}:${o.mediaPort} (the media socket)`, '--port or --bind');
+}
+
+/** A local socket that could not be bound: `where` it was, and the `flags` that move it. */
+function bindFailure(err: NodeJS.ErrnoException, where: string, flags: string): Failure {
+  return err.code === 'EADDRINUSE'
+    ? {
+        code: 'ERR_PORT_IN_USE',
+        message: `${where} is already in use: another agent or SRT tool holds it; choose another with ${flags}`,
+        exit: EXIT.portInUse,
+      }
+    : {
+        code: 'ERR_LOCAL_SOCKET',
+        message: `cannot open ${where}: ${err.message}`,
+        exit: EXIT.portInUse,
+      };
+}
+
+/** Punch refused the upgrade, or closed the link for good (other than the session ending). */
+export function linkFailure(
+  e: Extract<LinkEvent, { type: 'rejected' }> | Extract<LinkEvent, { type: 'closed' }>,
+  o: Who,
+): Failure {
+  if (e.type === 'rejected') {
+    if (e.status === 404)
+      return {
+        code: e.code,
+        message: `no session "${o.session}" on ${o.server}: it has ended, or the link is wrong`,
+        exit: EXIT.notFound,
+      };
+    const detail = e.detail === '' ? '' : `: ${e.detail}`;
+    return {
+      code: e.code,
+      message: `Punch refused the token (${e.code}${detail}). Ask the producer for a new link.`,
+      exit: EXIT.refused,
+    };
+  }
+  if (e.kind === 'replaced')
+    return {
+      code: 'ERR_REPLACED',
+      message: `another agent registered as ${o.role} of "${o.stream}"; this one stops`,
+      exit: EXIT.error,
+    };
+  return {
+    code: 'ERR_TOKEN_EXPIRED',
+    message: 'the token is no longer valid; ask the producer for a new link',
+    exit: EXIT.refused,
+  };
+}
+
+/** A server `error` that ends the agent; undefined for one it reports and rides out. */
+export function serverErrorFailure(code: string, message: string, o: Who): Failure | undefined {
+  switch (code) {
+    case 'ERR_STREAM_FORBIDDEN':
+    case 'ERR_FORBIDDEN':
+      return {
+        code,
+        message: `${message}: this token cannot be ${o.role} of "${o.stream}"`,
+        exit: EXIT.refused,
+      };
+    case 'ERR_STREAM_UNKNOWN':
+      return { code, message: `${message}: check --stream`, exit: EXIT.notFound };
+    case 'ERR_SLOT_TAKEN':
+      return { code, message, exit: EXIT.error };
+    default:
+      return undefined;
+  }
+}
+
+/** Punch has no STUN port (`registered.bind` is null) and no `--stun` was given. */
+export const NO_STUN: Failure = {
+  code: 'ERR_NO_STUN',
+  message: 'this Punch server has no STUN: pass --stun HOST:PORT (a public STUN server)',
+  exit: EXIT.error,
+};
+
+/** The punched path found no way through within `--punch-timeout`. */
+export function directPathFailure(seconds: number): Failure {
+  return {
+    code: 'ERR_DIRECT_PATH_FAILED',
+    message:
+      `no direct path to the other side after ${seconds} s. One of the two networks probably has a symmetric NAT ` +
+      '(a new public port for every destination) or blocks UDP. Direct SRT cannot pass it: use another network ' +
+      '(e.g. a phone hotspot), forward a UDP port on one router, or use a relay.',
+    exit: EXIT.noDirectPath,
+  };
+}
