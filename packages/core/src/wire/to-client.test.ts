@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeServerMessage, type ServerMessage } from './to-client.js';
+import { MAX_SERVER_FRAME_CHARS, decodeServerMessage, type ServerMessage } from './to-client.js';
 
 // One of every server message, as the room sends them (typed by the server's own union).
 const fixtures: ServerMessage[] = [
@@ -71,5 +71,13 @@ describe('decodeServerMessage', () => {
     ]) {
       expect(decodeServerMessage(text)).toBeUndefined();
     }
+  });
+
+  it('does not parse a frame over the size limit', () => {
+    const pad = 'x'.repeat(MAX_SERVER_FRAME_CHARS);
+    expect(decodeServerMessage(`{"type":"pong","at":1,"pad":"${pad}"}`)).toBeUndefined();
+    expect(decodeServerMessage(`{"type":"pong","at":1,"pad":"${pad.slice(100)}"}`)).toMatchObject({
+      type: 'pong',
+    });
   });
 });

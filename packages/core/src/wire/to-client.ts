@@ -70,6 +70,9 @@ export type Bind = NonNullable<Extract<ServerMessage, { type: 'registered' }>['b
 /** The other side's endpoints in `peer.remote`. */
 export type RemoteEndpoint = Extract<ServerMessage, { type: 'peer' }>['remote'];
 
+/** The longest frame a client decodes, in UTF-16 units (the SDK allows the same). */
+export const MAX_SERVER_FRAME_CHARS = 64 * 1024;
+
 /** Known error codes, for clients that want to narrow `error.code`. */
 export const KNOWN_ERROR_CODES: readonly string[] = ERROR_CODES;
 
@@ -82,6 +85,8 @@ export const KNOWN_ERROR_CODES: readonly string[] = ERROR_CODES;
  * if (m?.type === 'peer') punch(m.remote, m.passphrase);
  */
 export function decodeServerMessage(text: string): ParsedServerMessage | undefined {
+  // Size before parsing: no message a server sends comes near this (client frames are 16 KiB).
+  if (text.length > MAX_SERVER_FRAME_CHARS) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(text);
