@@ -2,7 +2,7 @@
 // server processes and IPC with load-generator processes.
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -250,6 +250,97 @@ export async function stopProc(child, graceMs = 3000) {
   await waitExit(child, 2000);
 }
 
+/** The JSON value of a line, or undefined when it is not JSON (a log line, a banner). */
+export function parseJson(line) {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Spawns a process (tracked by `reaper`) whose stdout and stderr are drained for its whole life
+ * (an unread pipe would stall it); keeps the last lines for error reports and hands stdout
+ * lines to `onLine` and to `waitLine`. `stdin: 'pipe'` keeps its stdin open (the bench/servers
+ * scripts exit when it closes).
+ */
+export function startProc(
+  reaper,
+  name,
+  cmd,
+  args,
+  { env = process.env, onLine, stdin = 'ignore' } = {},
+) {
+  const child = reaper.track(spawn(cmd, args, { cwd: ROOT, env, stdio: [stdin, 'pipe', 'pipe'] }));
+  const p = { name, child, pid: child.pid, tail: [], waiters: new Set() };
+  const keep = (src, line) => {
+    p.tail.push(`${src}: ${line.slice(0, 300)}`);
+    if (p.tail.length > 40) p.tail.shift();
+  };
+  child.on('error', (err) => keep('spawn', err.message));
+  child.stdin?.on('error', () => {});
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    keep('out', line);
+    onLine?.(line);
+    for (const w of [...p.waiters]) w(line);
+  });
+  createInterface({ input: child.stderr }).on('line', (line) => keep('err', line));
+  return p;
+}
+
+/** How a process of `startProc` ended, with its last output. */
+export const describeExit = (p) =>
+  `${p.name} (pid ${p.pid}) exited (${p.child.exitCode ?? p.child.signalCode}); last output:\n  ${p.tail.join('\n  ')}`;
+
+/** Throws (with the process's last output) when a process of `startProc` has exited. */
+export function assertAlive(p, what) {
+  if (exited(p.child)) throw new Error(`${describeExit(p)}\n(during ${what})`);
+}
+
+/**
+ * Resolves with `test(line)`'s first non-undefined result on the stdout of a process of
+ * `startProc`, within `ms`; rejects when it exits first, or when `test` throws.
+ */
+export function waitLine(p, test, ms, what) {
+  return new Promise((res, rej) => {
+    const done = () => {
+      clearTimeout(timer);
+      p.waiters.delete(onLine);
+      p.child.off('exit', onExit);
+    };
+    const onLine = (line) => {
+      let r;
+      try {
+        r = test(line);
+      } catch (err) {
+        done();
+        rej(err);
+        return;
+      }
+      if (r !== undefined) {
+        done();
+        res(r);
+      }
+    };
+    const onExit = () => {
+      done();
+      rej(new Error(`waiting for ${what}: ${describeExit(p)}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      rej(
+        new Error(
+          `${p.name}: no ${what} within ${ms / 1000} s; last output:\n  ${p.tail.join('\n  ')}`,
+        ),
+      );
+    }, ms);
+    p.waiters.add(onLine);
+    p.child.once('exit', onExit);
+    if (exited(p.child)) onExit();
+  });
+}
+
 /**
  * The options every benchmark takes (`--quick`, `--json FILE`, `--help`) plus the script's own
  * `extra` ones ({name: {type, default?, arg?, usage}}); prints usage for --help.
@@ -301,6 +392,38 @@ export async function pool(n, concurrency, deadline, fn) {
   };
   await Promise.all(Array.from({ length: Math.max(0, Math.min(concurrency, n)) }, worker));
   return next;
+}
+
+/**
+ * Waits until WebSocket `ws` is ready: its 'open' (`ready` = 'open') or a first message whose
+ * `type` is `ready` (any other first message fails it). Resolves {ok: true} or {ok: false,
+ * error} (the socket terminated); never rejects. `onReady(ws)` runs the moment it is ready,
+ * before any later event: it wires the caller's own 'message' and 'close' handlers.
+ */
+export function whenReady(ws, ready, timeoutMs, onReady) {
+  return new Promise((resolve) => {
+    let pending = true;
+    const finish = (ok, error) => {
+      if (!pending) return;
+      pending = false;
+      clearTimeout(timer);
+      ws.off('message', onFirst);
+      if (ok) onReady(ws);
+      else ws.terminate();
+      resolve({ ok, error });
+    };
+    const onFirst = (data) => {
+      const m = parseJson(data.toString());
+      if (m === undefined) finish(false, 'non-JSON first message');
+      else if (m.type === ready) finish(true);
+      else finish(false, `first message ${m.type}${m.code ? ` ${m.code}` : ''}`);
+    };
+    const timer = setTimeout(() => finish(false, `no ${ready} within ${timeoutMs} ms`), timeoutMs);
+    ws.on('error', (e) => finish(false, e.message));
+    ws.on('close', (code) => finish(false, `closed ${code}`));
+    if (ready === 'open') ws.on('open', () => finish(true));
+    else ws.on('message', onFirst);
+  });
 }
 
 /** Counts an error by its (truncated) text in `errors` ({text: count}). */
@@ -377,67 +500,34 @@ export async function startServer(reaper, kind, { punchArgs = [], nodeArgs = [] 
     if (file === undefined) throw new Error(`unknown server kind ${kind}`);
     args = [...nodeArgs, join(ROOT, 'bench/servers', file), '--host', '127.0.0.1', '--port', '0'];
   }
-  const child = reaper.track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'pipe' }));
-  const srv = {
+  const logged = { warnings: 0, warnSamples: [] };
+  const proc = startProc(reaper, `${kind} server`, process.execPath, args, {
+    env,
+    stdin: 'pipe',
+    onLine: (line) => {
+      const j = parseJson(line);
+      if (typeof j?.level === 'number' && j.level >= 40) {
+        logged.warnings++;
+        if (logged.warnSamples.length < 5) logged.warnSamples.push(line.slice(0, 300));
+      }
+    },
+  });
+  const listening = await waitLine(
+    proc,
+    (line) => {
+      const j = parseJson(line);
+      return j?.msg === 'listening' ? j : undefined;
+    },
+    20_000,
+    '"listening" line',
+  );
+  return Object.assign(proc, logged, {
     kind,
-    child,
-    pid: child.pid,
     dataDir,
-    tail: [],
-    logLines: 0,
-    warnings: 0,
-    warnSamples: [],
-    stderr: [],
-  };
-  const keep = (line) => {
-    srv.tail.push(line.slice(0, 400));
-    if (srv.tail.length > 30) srv.tail.shift();
-  };
-  const listening = new Promise((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`${kind}: no "listening" line within 20 s`)),
-      20_000,
-    );
-    child.once('exit', (code, sig) =>
-      rej(new Error(`${kind} exited before listening (${code ?? sig}):\n${srv.tail.join('\n')}`)),
-    );
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      srv.logLines++;
-      keep(line);
-      let j;
-      try {
-        j = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (typeof j.level === 'number' && j.level >= 40) {
-        srv.warnings++;
-        if (srv.warnSamples.length < 5) srv.warnSamples.push(line.slice(0, 300));
-      }
-      if (j.msg === 'listening') {
-        clearTimeout(timer);
-        srv.port = j.port;
-        srv.stunPort = j.stunPort;
-        res();
-      }
-    });
+    port: listening.port,
+    stunPort: listening.stunPort,
+    url: `http://127.0.0.1:${listening.port}`,
   });
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    keep(`stderr: ${line}`);
-    if (srv.stderr.length < 20) srv.stderr.push(line.slice(0, 300));
-  });
-  child.stdin.on('error', () => {});
-  await listening;
-  return srv;
-}
-
-/** Throws (with the server's last output) when the server process has exited. */
-export function assertAlive(srv, what) {
-  if (exited(srv.child)) {
-    throw new Error(
-      `${srv.kind} server died during ${what} (exit ${srv.child.exitCode ?? srv.child.signalCode}):\n${srv.tail.join('\n')}`,
-    );
-  }
 }
 
 // ---- load generators: a forked process driven over IPC -----------------------------------
@@ -547,12 +637,8 @@ export async function withServer(reaper, kind, { loadgen, ...serverOptions }, fn
     lg = await startLoadgen(reaper, loadgen);
     return await fn(srv, lg);
   } catch (err) {
-    if (exited(srv.child)) {
-      throw new Error(
-        `the ${kind} server (pid ${srv.pid}) exited (${srv.child.exitCode ?? srv.child.signalCode}) ` +
-          `during the run; last output:\n${srv.tail.join('\n')}\ncaused: ${err?.message ?? err}`,
-      );
-    }
+    if (exited(srv.child))
+      throw new Error(`${describeExit(srv)}\n(during the run) caused: ${err?.message ?? err}`);
     throw err;
   } finally {
     if (lg !== undefined) await lg.stop();
@@ -580,7 +666,10 @@ export function gitCommit() {
   }
 }
 
-/** CPU, cores, RAM, Node, kernel, open-file limits and commit of this machine. */
+/**
+ * CPU, cores, RAM, Node, kernel, open-file limits, commit, load average and date of this
+ * machine, read at the start of a run.
+ */
 export function machineInfo() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const model =
@@ -598,11 +687,19 @@ export function machineInfo() {
     nofileSoft: nofile?.[1] ?? 'unknown',
     nofileHard: nofile?.[2] ?? 'unknown',
     commit: gitCommit(),
+    loadavg: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' / '),
+    date: new Date().toISOString(),
   };
 }
 
-/** The machine table printed at the top of a benchmark report. */
-export function machineTable(m) {
+/**
+ * The machine table printed at the top of a benchmark report; `extra` rows (e.g. the version
+ * of a tool the benchmark drives) go before the date.
+ */
+export function machineTable(m, extra = []) {
   return mdTable(
     ['machine', ''],
     [
@@ -613,8 +710,70 @@ export function machineTable(m) {
       ['kernel', m.kernel],
       ['open files (ulimit -n)', `${m.nofileSoft} (hard ${m.nofileHard})`],
       ['Punch commit', m.commit],
-      ['date', new Date().toISOString()],
+      ['load average at start (1/5/15 min)', m.loadavg],
+      ...extra,
+      ['date', m.date],
     ],
     'll',
   );
+}
+
+// ---- the end of a run ------------------------------------------------------------------------
+
+/** One line of the report, on stdout. */
+export const say = (s = '') => {
+  process.stdout.write(`${s}\n`);
+};
+
+/**
+ * A benchmark's clock and progress log: `log(text)` writes `[name 12.3s] text` to stderr,
+ * `elapsed()` is that time since `startedAt`.
+ */
+export function createLog(name) {
+  const startedAt = Date.now();
+  const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)}s`;
+  const log = (text) => {
+    process.stderr.write(`[${name} ${elapsed()}] ${text}\n`);
+  };
+  return { startedAt, elapsed, log };
+}
+
+/**
+ * The end of every report: the notes (when there are any) and the total runtime; with
+ * `--json FILE` also `results` plus `runtimeSeconds` as JSON (bigints as strings) in FILE.
+ */
+export function reportFooter(clock, notes, json, results) {
+  if (notes.length > 0) {
+    say('Notes:');
+    for (const n of notes) say(`- ${n}`);
+    say();
+  }
+  const runtimeSeconds = (Date.now() - clock.startedAt) / 1000;
+  say(`Total runtime: ${fmt(runtimeSeconds, 1)} s`);
+  if (json !== undefined) {
+    const file = resolve(json);
+    const text = JSON.stringify(
+      { ...results, runtimeSeconds },
+      (_, v) => (typeof v === 'bigint' ? v.toString() : v),
+      2,
+    );
+    writeFileSync(file, `${text}\n`);
+    clock.log(`results written to ${file}`);
+  }
+}
+
+/**
+ * Runs a benchmark's `main`: an error is printed and sets exit code 1; in every case every
+ * child process is stopped and the temp dir removed at the end.
+ */
+export async function runBench(name, reaper, main) {
+  try {
+    await main();
+  } catch (err) {
+    process.stderr.write(`${name} failed: ${err?.stack ?? err}\n`);
+    process.exitCode = 1;
+  } finally {
+    for (const c of [...reaper.children]) await stopProc(c, 2000);
+    reaper.cleanupSync();
+  }
 }

@@ -14,7 +14,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { encodeBindingRequest } from '../packages/core/dist/index.js';
-import { addError, pool, serveIpc, summarize } from './lib.mjs';
+import { addError, parseJson, pool, serveIpc, summarize, whenReady } from './lib.mjs';
 
 const HOST = '127.0.0.1';
 /** Sockets opened by `connect`, kept open until `closeAll`. */
@@ -102,43 +102,13 @@ async function create({
 const counters = { closedAfterReady: 0, messagesAfterReady: 0 };
 
 /** Opens one WebSocket and waits for `ready` ('open', or the `type` of the first message). */
-function openOne(url, options, ready, timeoutMs) {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, options);
-    let state = 'pending';
-    const finish = (ok, error) => {
-      if (state !== 'pending') return;
-      state = ok ? 'ready' : 'failed';
-      clearTimeout(timer);
-      if (!ok) ws.terminate();
-      resolve({ ok, ws, error });
-    };
-    const timer = setTimeout(() => finish(false, `no ${ready} within ${timeoutMs} ms`), timeoutMs);
-    ws.on('error', (e) => finish(false, e.message));
-    ws.on('close', (code) => {
-      if (state === 'ready') counters.closedAfterReady++;
-      finish(false, `closed ${code}`);
-    });
-    if (ready === 'open') {
-      ws.on('open', () => finish(true));
-    }
-    ws.on('message', (data) => {
-      if (state === 'ready') {
-        counters.messagesAfterReady++;
-        return;
-      }
-      if (ready === 'open') return;
-      let m;
-      try {
-        m = JSON.parse(data.toString());
-      } catch {
-        finish(false, 'non-JSON first message');
-        return;
-      }
-      if (m.type === ready) finish(true);
-      else finish(false, `first message ${m.type}${m.code ? ` ${m.code}` : ''}`);
-    });
+async function openOne(url, options, ready, timeoutMs) {
+  const ws = new WebSocket(url, options);
+  const r = await whenReady(ws, ready, timeoutMs, () => {
+    ws.on('message', () => counters.messagesAfterReady++);
+    ws.on('close', () => counters.closedAfterReady++);
   });
+  return { ...r, ws };
 }
 
 function target(kind, port, i, sessions, idPrefix) {
@@ -241,12 +211,8 @@ function setupPeer(port, s, role, timeoutMs) {
     ws.on('error', (e) => done(false, e.message));
     ws.on('close', (code) => done(false, `closed ${code}`));
     ws.on('message', (data) => {
-      let m;
-      try {
-        m = JSON.parse(data.toString());
-      } catch {
-        return;
-      }
+      const m = parseJson(data.toString());
+      if (m === undefined) return;
       if (m.type === 'peer') {
         if (peer.peerAt === undefined) {
           peer.peerAt = performance.now();

@@ -8,26 +8,29 @@
 // Every server and the load generator (bench/load.mjs) are separate processes, all on
 // 127.0.0.1; each measurement gets a fresh server. All children are killed and the temp dir
 // removed at the end, on error and on SIGINT/SIGTERM.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   ROOT,
   assertAlive,
+  benchOptions,
+  createLog,
+  createReaper,
   fmt,
   machineInfo,
   machineTable,
-  withServer as withServerOf,
   mdTable,
   mib,
+  reportFooter,
+  runBench,
+  say,
   sleep,
   stableRss,
   threadCpuNs,
   udpCounters,
   udpSocketDrops,
-  createReaper,
-  stopProc,
-  benchOptions,
+  withServer as withServerOf,
 } from './lib.mjs';
 
 const opts = benchOptions(
@@ -72,11 +75,8 @@ const PUNCH_RATE_LIMITS = [
 // ---- process bookkeeping -------------------------------------------------------------------
 
 const reaper = createReaper();
-const { children, cleanupSync } = reaper;
-
-const log = (text) => process.stderr.write(`[bench ${elapsed()}] ${text}\n`);
-const T0 = Date.now();
-const elapsed = () => `${((Date.now() - T0) / 1000).toFixed(1)}s`;
+const clock = createLog('bench');
+const { log } = clock;
 
 /** Runs `fn(srv, lg)` with a fresh server of `kind` and a fresh load generator, then stops both. */
 const withServer = (kind, fn) =>
@@ -251,11 +251,6 @@ async function creationRun() {
 async function main() {
   reaper.tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-'));
   const m = machineInfo();
-  const out = [];
-  const say = (s = '') => {
-    out.push(s);
-    process.stdout.write(`${s}\n`);
-  };
 
   say(`# Punch benchmarks${CONFIG.quick ? ' (--quick)' : ''}`);
   say();
@@ -469,26 +464,7 @@ async function main() {
     notes.push(
       `server logged ${r.serverWarnings} warn/error lines, e.g. ${r.serverWarnSamples[0]}`,
     );
-  if (notes.length > 0) {
-    say('Notes:');
-    for (const n of notes) say(`- ${n}`);
-    say();
-  }
-  results.runtimeSeconds = (Date.now() - T0) / 1000;
-  say(`Total runtime: ${fmt(results.runtimeSeconds, 1)} s`);
-
-  if (opts.json !== undefined) {
-    writeFileSync(resolve(opts.json), `${JSON.stringify(results, null, 2)}\n`);
-    log(`results written to ${resolve(opts.json)}`);
-  }
+  reportFooter(clock, notes, opts.json, results);
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
-  process.exitCode = 1;
-} finally {
-  for (const c of [...children]) await stopProc(c, 2000);
-  cleanupSync();
-}
+await runBench('bench', reaper, main);
