@@ -42,6 +42,7 @@ import {
   machineInfo,
   machineTable,
   mdTable,
+  messageOf,
   parseJson,
   reportFooter,
   runBench,
@@ -55,6 +56,8 @@ import {
   waitLine,
 } from './lib.mjs';
 import { encodeHeader } from './udp-flow.mjs';
+
+/** @typedef {import('./lib.mjs').Proc} Proc */
 
 const FLOW = new URL('./udp-flow.mjs', import.meta.url);
 const SLT = 'srt-live-transmit';
@@ -149,10 +152,16 @@ async function freePort(hosts = ['127.0.0.1'], span = 1) {
 
 // ---- CPU -----------------------------------------------------------------------------------
 
+/**
+ * When (`at`, ns) and how many CPU seconds each process has used so far (`cpu`, by name).
+ * @param {Record<string, Proc>} procs
+ */
 function sampleCpu(procs) {
-  const out = { at: process.hrtime.bigint() };
-  for (const [k, p] of Object.entries(procs)) out[k] = cpuSeconds(p.pid);
-  return out;
+  const at = process.hrtime.bigint();
+  /** @type {Record<string, number>} */
+  const cpu = {};
+  for (const [k, p] of Object.entries(procs)) cpu[k] = cpuSeconds(p.pid);
+  return { at, cpu };
 }
 
 // ---- UDP drops per process ------------------------------------------------------------------
@@ -211,9 +220,26 @@ function dropsDelta(before, after) {
 
 const api = (srv, method, path, options) => apiRequest(srv.url, method, path, options);
 
+/**
+ * A `punch peer` agent and what it reported: event counts, path changes, errors, last health.
+ * @param {import('./lib.mjs').Server} srv
+ * @param {string} token
+ * @param {'sender' | 'receiver'} role
+ * @param {string[]} srtArgs
+ */
 function startAgent(srv, token, role, srtArgs) {
-  const a = { role, events: {}, pathEvents: [], errors: [], health: undefined };
-  a.proc = startProc(
+  const a = {
+    role,
+    /** @type {Record<string, number>} */
+    events: {},
+    /** @type {object[]} */
+    pathEvents: [],
+    /** @type {string[]} */
+    errors: [],
+    /** @type {unknown} */
+    health: undefined,
+  };
+  const proc = startProc(
     reaper,
     `agent --${role === 'sender' ? 'send' : 'receive'}`,
     process.execPath,
@@ -247,7 +273,7 @@ function startAgent(srv, token, role, srtArgs) {
       },
     },
   );
-  return a;
+  return Object.assign(a, { proc });
 }
 
 const waitDirect = (a) =>
@@ -273,7 +299,8 @@ const startSlt = (name, input, output) => startProc(reaper, name, SLT, [input, o
 
 function startSink(port) {
   const w = trackWorker(new Worker(FLOW, { workerData: { role: 'sink', port } }));
-  const sink = { worker: w, port, errors: [] };
+  const sink = { worker: w, port, errors: /** @type {string[]} */ ([]) };
+  /** @type {Promise<void>} */
   const ready = new Promise((res, rej) => {
     const t = setTimeout(() => rej(new Error(`UDP sink on ${port}: not ready in 5 s`)), 5000);
     w.on('message', (m) => {
@@ -287,6 +314,13 @@ function startSink(port) {
       rej(err);
     });
   });
+  /**
+   * Posts `cmd` and resolves with the sink's first message of type `wantType`, within `ms`.
+   * @param {object} cmd
+   * @param {string} wantType
+   * @param {number} ms
+   * @returns {Promise<any>}
+   */
   sink.request = (cmd, wantType, ms) =>
     new Promise((res, rej) => {
       const t = setTimeout(() => {
@@ -304,6 +338,7 @@ function startSink(port) {
     });
   /** Closes the socket and waits for the worker to exit (the port is free afterwards). */
   sink.close = async () => {
+    /** @type {Promise<void>} */
     const gone = new Promise((r) => {
       const t = setTimeout(() => {
         void w.terminate();
@@ -343,7 +378,7 @@ async function probeStack(stack, ms = 20_000) {
     await ok;
   } catch (err) {
     throw new Error(
-      `${stack.name}: no datagram got through within ${ms / 1000} s (${err.message}); ` +
+      `${stack.name}: no datagram got through within ${ms / 1000} s (${messageOf(err)}); ` +
         `last output:\n${stack
           .procs()
           .map((p) => `${p.name}:\n  ${p.tail.join('\n  ')}`)
@@ -548,8 +583,11 @@ async function measure(stack, rateMbps, { warmupS, measureS, drainMs }) {
       },
     }),
   );
+  /** @type {ReturnType<typeof sampleCpu> | undefined} */
   let cpu0;
+  /** @type {ReturnType<typeof sampleCpu> | undefined} */
   let cpu1;
+  /** @type {any} */
   const done = await new Promise((res, rej) => {
     let finished = false;
     const t = setTimeout(() => {
@@ -581,9 +619,16 @@ async function measure(stack, rateMbps, { warmupS, measureS, drainMs }) {
   const drops = dropsDelta(drops0, sampleDrops(dropPids));
   for (const p of stack.procs()) assertAlive(p, `${stack.name} at ${rateMbps} Mbit/s`);
 
-  const cpuWindowS = cpu0 === undefined ? NaN : Number(cpu1.at - cpu0.at) / 1e9;
+  // No CPU figures (NaN) when the generator hit its deadline before the measured datagrams.
+  const cpuWindowS =
+    cpu0 === undefined || cpu1 === undefined ? NaN : Number(cpu1.at - cpu0.at) / 1e9;
+  /** @type {Record<string, number>} */
   const cpuPct = {};
-  for (const k of Object.keys(stack.cpuProcs)) cpuPct[k] = (100 * (cpu1[k] - cpu0[k])) / cpuWindowS;
+  for (const k of Object.keys(stack.cpuProcs))
+    cpuPct[k] =
+      cpu0 === undefined || cpu1 === undefined
+        ? NaN
+        : (100 * (cpu1.cpu[k] - cpu0.cpu[k])) / cpuWindowS;
   const sendSpanS = Number(done.endNs - done.measureStartNs) / 1e9 + 1 / pps;
   const lat = summarize(r.latMs);
   const row = {
@@ -617,13 +662,15 @@ async function measure(stack, rateMbps, { warmupS, measureS, drainMs }) {
   return row;
 }
 
+/** @typedef {Awaited<ReturnType<typeof measure>>} Row */
+
 // ---- machine -------------------------------------------------------------------------------
 
 function sltVersion() {
   const r = spawnSync(SLT, ['-version'], { encoding: 'utf8', timeout: 5000 });
   if (r.error !== undefined) {
     throw new Error(
-      `${SLT} not found (${r.error.code ?? r.error.message}): install SRT's tools (e.g. apt-get install srt-tools)`,
+      `${SLT} not found (${r.error.message}): install SRT's tools (e.g. apt-get install srt-tools)`,
     );
   }
   const text = `${r.stdout}\n${r.stderr}`;
@@ -654,7 +701,9 @@ async function main() {
   const results = {
     machine: m,
     config: { ...CONFIG, latencyMs: session.latencyMs, clkTck: clockTicks() },
+    /** @type {Row[]} */
     raw: [],
+    /** @type {Row[]} */
     srt: [],
   };
 
@@ -667,7 +716,7 @@ async function main() {
   const idle1 = sampleCpu(idleProcs);
   const idleWindowS = Number(idle1.at - idle0.at) / 1e9;
   results.agentIdlePct = Object.fromEntries(
-    Object.keys(idleProcs).map((k) => [k, (100 * (idle1[k] - idle0[k])) / idleWindowS]),
+    Object.keys(idleProcs).map((k) => [k, (100 * (idle1.cpu[k] - idle0.cpu[k])) / idleWindowS]),
   );
   const loopback = await startLoopback();
   const relays = await startRelays();
@@ -700,8 +749,14 @@ async function main() {
 
   // ---- tables ----
   const L = session.latencyMs;
-  const srtRun = (path, rate) => results.srt.find((r) => r.path === path && r.rateMbps === rate);
-  const rawRun = (path, rate) => results.raw.find((r) => r.path === path && r.rateMbps === rate);
+  /** The row of `path` at `rate` among `rows`. */
+  const rowOf = (/** @type {Row[]} */ rows, /** @type {string} */ path, rate) => {
+    const r = rows.find((x) => x.path === path && x.rateMbps === rate);
+    if (r === undefined) throw new Error(`no row for ${path} at ${rate} Mbit/s`);
+    return r;
+  };
+  const srtRun = (path, rate) => rowOf(results.srt, path, rate);
+  const rawRun = (path, rate) => rowOf(results.raw, path, rate);
   const mark = (ok) => (ok ? ' ✓' : ' ✗');
   const addedCell = (x) => `${fmt(x, 3)}${mark(x < CONFIG.targetAddedMs)}`;
   const cpuCell = (x) => `${fmt(x, 2)}${mark(x < CONFIG.targetCpuPctPer10)}`;

@@ -78,7 +78,13 @@ const reaper = createReaper();
 const clock = createLog('bench');
 const { log } = clock;
 
-/** Runs `fn(srv, lg)` with a fresh server of `kind` and a fresh load generator, then stops both. */
+/**
+ * Runs `fn(srv, lg)` with a fresh server of `kind` and a fresh load generator, then stops both.
+ * @template T
+ * @param {string} kind
+ * @param {(srv: import('./lib.mjs').Server, lg: import('./lib.mjs').Loadgen) => Promise<T>} fn
+ * @returns {Promise<T>}
+ */
 const withServer = (kind, fn) =>
   withServerOf(
     reaper,
@@ -159,6 +165,10 @@ async function idleRun(kind, size) {
       kibPerConn: perConn,
       rssLateKiB: late?.kib,
       kibPerConnLate: late === undefined ? undefined : (late.kib - before.kib) / c.opened,
+      // Set beside the bare ws row of the same size, for the table.
+      ratioToBare: NaN,
+      /** @type {number | undefined} */
+      ratioToBareLate: undefined,
       serverWarnings: srv.warnings,
       serverWarnSamples: srv.warnSamples,
     };
@@ -230,7 +240,7 @@ async function creationRun() {
     const r = await lg.call('create', { ...base, count: CONFIG.creations, deadlineMs: 120_000 });
     r.serverCpuMs = (threadCpuNs(srv.pid) - cpu0) / 1e6;
     assertAlive(srv, 'creations');
-    const wal = existsSync(join(srv.dataDir, 'punch.sqlite-wal'));
+    const wal = srv.dataDir !== undefined && existsSync(join(srv.dataDir, 'punch.sqlite-wal'));
     const rate = r.ok / (r.elapsedMs / 1000);
     log(
       `creations: ${r.ok}/${CONFIG.creations} in ${fmt(r.elapsedMs / 1000, 2)} s = ${fmt(rate, 0)}/s`,
@@ -265,7 +275,22 @@ async function main() {
     );
   }
 
-  const results = { machine: m, config: CONFIG, idle: [], pairing: [], creations: undefined };
+  const results = {
+    machine: m,
+    config: CONFIG,
+    /** @type {Awaited<ReturnType<typeof idleRun>>[]} */
+    idle: [],
+    /** @type {Awaited<ReturnType<typeof pairingRun>>[]} */
+    pairing: [],
+    /** @type {Awaited<ReturnType<typeof creationRun>> | undefined} */
+    creations: undefined,
+  };
+  /** The idle row of `kind` at `size`. */
+  const idleRow = (/** @type {string} */ kind, /** @type {number} */ size) => {
+    const r = results.idle.find((x) => x.kind === kind && x.size === size);
+    if (r === undefined) throw new Error(`no idle row for ${kind} at ${size}`);
+    return r;
+  };
 
   // 1. idle connections
   for (const size of CONFIG.idleSizes) {
@@ -276,7 +301,8 @@ async function main() {
     for (const mode of CONFIG.pairingModes) results.pairing.push(await pairingRun(size, mode));
   }
   // 3. creations
-  results.creations = await creationRun();
+  const c = await creationRun();
+  results.creations = c;
 
   // ---- tables ----
   const NAMES = {
@@ -300,12 +326,14 @@ async function main() {
   say();
   const idleRows = [];
   for (const size of CONFIG.idleSizes) {
-    const bare = results.idle.find((r) => r.kind === 'bare' && r.size === size);
+    const bare = idleRow('bare', size);
     for (const kind of CONFIG.idleServers) {
-      const r = results.idle.find((x) => x.kind === kind && x.size === size);
+      const r = idleRow(kind, size);
       r.ratioToBare = r.kibPerConn / bare.kibPerConn;
       r.ratioToBareLate =
-        r.kibPerConnLate === undefined ? undefined : r.kibPerConnLate / bare.kibPerConnLate;
+        r.kibPerConnLate === undefined || bare.kibPerConnLate === undefined
+          ? undefined
+          : r.kibPerConnLate / bare.kibPerConnLate;
       idleRows.push([
         NAMES[kind],
         size.toLocaleString('en-US'),
@@ -396,7 +424,6 @@ async function main() {
   );
   say();
 
-  const c = results.creations;
   say(
     `## 3. Session creations per second (Punch)\n\n` +
       `Target: ≥ 2,000/s. ${CONFIG.creations.toLocaleString('en-US')} \`POST /api/session\` ` +

@@ -36,10 +36,21 @@ const MAX_SAMPLES = 4_000_000;
 
 /** @type {Client[]} */
 let clients = [];
-let kind;
-/** The current phase's handler: (receiver, t, s, frame) → void. */
+/** The relay the clients talk to: 'punch', 'peerjs' or 'bare-relay' (set by `connect`). */
+let kind = '';
+/**
+ * The current phase's handler of a delivery to `receiver` stamped `t` and `s`.
+ * @type {(receiver: Client, t: number, s: number) => void}
+ */
 let onPayload = () => {};
-const stats = { checked: 0, bad: 0, badSamples: [], unexpected: {} };
+const stats = {
+  checked: 0,
+  bad: 0,
+  /** @type {string[]} */
+  badSamples: [],
+  /** @type {Record<string, number>} */
+  unexpected: {},
+};
 
 /** Nanoseconds since this process started: small enough to stay exact as a JSON number. */
 const ORIGIN = process.hrtime.bigint();
@@ -64,6 +75,11 @@ const SENDER = {
   'bare-relay': (m) => (typeof m.from === 'string' ? m.from : undefined),
 };
 
+/**
+ * @param {number} port
+ * @param {{id: string, token?: string}} peer
+ * @returns {{url: string, protocols: string[], options: WebSocket.ClientOptions, ready: string}}
+ */
 function target(port, peer) {
   const base = { perMessageDeflate: false, handshakeTimeout: 10_000 };
   switch (kind) {
@@ -100,6 +116,8 @@ function target(port, peer) {
  * @property {number} index
  * @property {string} id
  * @property {WebSocket} ws
+ * @property {import('node:net').Socket | undefined} socket  the TCP socket under `ws`
+ * @property {boolean} corked
  * @property {number} received  payload deliveries to this client (for CHECK_EVERY)
  * @property {number} inflight  sent by this client, not yet delivered (throughput)
  * @property {number} seq
@@ -148,6 +166,7 @@ function onFrame(client, data) {
 async function openOne(port, peer, index, timeoutMs) {
   const t = target(port, peer);
   const ws = new WebSocket(t.url, t.protocols, t.options);
+  /** @type {Client} */
   const client = {
     index,
     id: peer.id,
@@ -204,7 +223,10 @@ async function connect({
 // ---- phases -------------------------------------------------------------------------------
 
 let bodyJson = '';
-/** frame(sender, t, s): the JSON text `sender` sends to its partner. */
+/**
+ * frameTo[sender](t, s): the JSON text `sender` sends to its partner.
+ * @type {((t: number, s: number) => string)[]}
+ */
 let frameTo = [];
 
 function preparePayload(name) {
