@@ -1,5 +1,5 @@
 /** Drives Punch, `punch peer`, ffmpeg and srt-live-transmit inside a NatLab. */
-import { createWriteStream, mkdtempSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,20 @@ export const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', impo
 export const SERVER = `http://${PUBLIC_IP}:8787`;
 
 export type Event = { event: string } & Record<string, unknown>;
+
+const tempDirs: string[] = [];
+
+/** A fresh directory under the system temp dir, removed by `removeTempDirs`. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Removes every `tempDir` (once the lab is destroyed: nothing writes there any more). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 /** A running `punch peer` with its NDJSON events. */
 export class AgentProc {
@@ -132,7 +146,7 @@ export interface Show {
 
 /** Starts Punch in the lab's public network and creates a session there. */
 export async function startPunch(lab: NatLab, streams = ['cam-1']): Promise<Show> {
-  const data = mkdtempSync(join(tmpdir(), 'punch-e2e-'));
+  const data = tempDir('punch-e2e-');
   let server = await launchPunch(lab, data);
   const admin = (args: string[]): string =>
     runIn(lab, 'pub', process.execPath, [CLI, ...args, '--server', SERVER, '--json']);

@@ -3,8 +3,7 @@
  * sides of `punch peer`. Needs root, iproute2, iptables, srt-tools and ffmpeg (.ci/run installs
  * them); without them the suite says so loudly and skips.
  */
-import { createWriteStream, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NatLab, labSupport } from './natlab.js';
@@ -12,12 +11,14 @@ import {
   CLI,
   SERVER,
   finish,
+  removeTempDirs,
   runIn,
   sleep,
   startAgent,
   startFfmpeg,
   startListener,
   startPunch,
+  tempDir,
   until,
   waitUdpBound,
   type AgentProc,
@@ -39,6 +40,7 @@ let lab: NatLab | undefined;
 afterEach(() => {
   lab?.destroy();
   lab = undefined;
+  removeTempDirs();
 });
 
 const SECONDS = 10;
@@ -63,7 +65,7 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     expect(dr.remote).toMatchObject({ ip: '203.0.113.10' });
     expect(ds.via).toBe('public');
 
-    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
+    const out = join(tempDir('punch-srt-'), 'received.ts');
     const listener = await startListener(lab, 'b1', show.passphrase, out);
     const got = await finish(startFfmpeg(lab, 'a1', show.passphrase, SECONDS), listener, out);
     expect(got).toMatchObject({ ffmpegExit: 0, video: 'h264' });
@@ -89,7 +91,7 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     const [ds, dr] = await Promise.all([sender.waitDirect(), receiver.waitDirect()]);
     expect(ds.via).toBe('local');
     expect(dr.via).toBe('local');
-    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
+    const out = join(tempDir('punch-srt-'), 'received.ts');
     const copier = lab.spawn('a2', 'srt-live-transmit', [
       '-ll:error',
       'udp://127.0.0.1:6000',
@@ -126,7 +128,7 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     const sender = startAgent(lab, 'a1', show.token('cam-1'), '--send');
     let receiver = startAgent(lab, 'b1', token, '--receive');
     await Promise.all([sender.waitDirect(), receiver.waitDirect()]);
-    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
+    const out = join(tempDir('punch-srt-'), 'received.ts');
     const listener = await startListener(lab, 'b1', show.passphrase, out);
     const total = 16;
     const ffmpeg = startFfmpeg(lab, 'a1', show.passphrase, total);
@@ -158,7 +160,7 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     const sender = startAgent(lab, 'a1', show.token('cam-1'), '--send');
     const receiver = startAgent(lab, 'b1', show.token('cam-1'), '--receive');
     await Promise.all([sender.waitDirect(), receiver.waitDirect()]);
-    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
+    const out = join(tempDir('punch-srt-'), 'received.ts');
     const listener = await startListener(lab, 'b1', show.passphrase, out);
     const total = 14;
     const ffmpeg = startFfmpeg(lab, 'a1', show.passphrase, total);
