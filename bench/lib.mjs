@@ -489,10 +489,16 @@ export async function pool(n, concurrency, deadline, fn) {
  * `type` is `ready` (any other first message fails it). Resolves {ok: true} or {ok: false,
  * error} (the socket terminated); never rejects. `onReady(ws)` runs the moment it is ready,
  * before any later event: it wires the caller's own 'message' and 'close' handlers.
+ * @param {import('ws').WebSocket} ws
+ * @param {string} ready
+ * @param {number} timeoutMs
+ * @param {(ws: import('ws').WebSocket) => void} onReady
+ * @returns {Promise<{ok: boolean, error: string | undefined}>}
  */
 export function whenReady(ws, ready, timeoutMs, onReady) {
   return new Promise((resolve) => {
     let pending = true;
+    /** @type {(ok: boolean, error?: string) => void} */
     const finish = (ok, error) => {
       if (!pending) return;
       pending = false;
@@ -502,6 +508,7 @@ export function whenReady(ws, ready, timeoutMs, onReady) {
       else ws.terminate();
       resolve({ ok, error });
     };
+    /** @param {import('ws').RawData} data */
     const onFirst = (data) => {
       const m = parseJson(data.toString());
       if (m === undefined) finish(false, 'non-JSON first message');
@@ -851,6 +858,8 @@ export function machineInfo() {
 /**
  * The machine table printed at the top of a benchmark report; `extra` rows (e.g. the version
  * of a tool the benchmark drives) go before the date.
+ * @param {ReturnType<typeof machineInfo>} m
+ * @param {[string, string][]} [extra]
  */
 export function machineTable(m, extra = []) {
   return mdTable(
@@ -881,11 +890,12 @@ export const say = (s = '') => {
 /**
  * A benchmark's clock and progress log: `log(text)` writes `[name 12.3s] text` to stderr,
  * `elapsed()` is that time since `startedAt`.
+ * @param {string} name
  */
 export function createLog(name) {
   const startedAt = Date.now();
   const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)}s`;
-  const log = (text) => {
+  const log = (/** @type {string} */ text) => {
     process.stderr.write(`[${name} ${elapsed()}] ${text}\n`);
   };
   return { startedAt, elapsed, log };
@@ -894,6 +904,10 @@ export function createLog(name) {
 /**
  * The end of every report: the notes (when there are any) and the total runtime; with
  * `--json FILE` also `results` plus `runtimeSeconds` as JSON (bigints as strings) in FILE.
+ * @param {ReturnType<typeof createLog>} clock
+ * @param {string[]} notes
+ * @param {string | undefined} json
+ * @param {object} results
  */
 export function reportFooter(clock, notes, json, results) {
   if (notes.length > 0) {
@@ -918,6 +932,9 @@ export function reportFooter(clock, notes, json, results) {
 /**
  * Runs a benchmark's `main`: an error is printed and sets exit code 1; in every case every
  * child process is stopped and the temp dir removed at the end.
+ * @param {string} name
+ * @param {Reaper} reaper
+ * @param {() => Promise<void>} main
  */
 export async function runBench(name, reaper, main) {
   try {
