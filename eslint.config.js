@@ -4,7 +4,17 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'punch-data/**', 'packages/cli/bin/**'] },
+  {
+    // Build output, dependencies, local data, and wrangler's and Miniflare's scratch
+    // (`.wrangler/`: bundles and local state wherever wrangler ran).
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'punch-data/**',
+      '**/.wrangler/**',
+      'packages/cli/bin/**',
+    ],
+  },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,

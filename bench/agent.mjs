@@ -21,33 +21,43 @@
 // with --no-lan --bind 127.0.0.1, so they offer no LAN candidates); every wait and loop
 // is bounded; every child is killed and the temp dir removed at the end, on error and on
 // SIGINT/SIGTERM.
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   PUNCH_BIN,
   ROOT,
   apiRequest,
+  assertAlive,
+  benchOptions,
   clockTicks,
   cpuSeconds,
+  createLog,
   createReaper,
-  exited,
-  gitCommit,
   fmt,
+  machineInfo,
+  machineTable,
   mdTable,
+  messageOf,
+  parseJson,
+  reportFooter,
+  runBench,
+  say,
   sleep,
+  startProc,
+  startServer,
   stopProc,
   summarize,
   udpSockets,
-  benchOptions,
-  punchServeArgs,
+  waitLine,
 } from './lib.mjs';
 import { encodeHeader } from './udp-flow.mjs';
+
+/** @typedef {import('./lib.mjs').Proc} Proc */
 
 const FLOW = new URL('./udp-flow.mjs', import.meta.url);
 const SLT = 'srt-live-transmit';
@@ -92,87 +102,9 @@ const PATHS = {
 // ---- process bookkeeping -------------------------------------------------------------------
 
 const reaper = createReaper();
-const { children, track, trackWorker, cleanupSync } = reaper;
-
-const T0 = Date.now();
-const elapsed = () => `${((Date.now() - T0) / 1000).toFixed(1)}s`;
-const log = (text) => process.stderr.write(`[bench:agent ${elapsed()}] ${text}\n`);
-
-/**
- * Spawns a process whose stdout and stderr are drained for its whole life (an unread pipe
- * would stall it); keeps the last lines for error reports and hands stdout lines to `onLine`.
- */
-function startProc(name, cmd, args, { env = process.env, onLine } = {}) {
-  const child = track(spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
-  const p = { name, child, pid: child.pid, tail: [], waiters: new Set() };
-  const keep = (src, line) => {
-    p.tail.push(`${src}: ${line.slice(0, 300)}`);
-    if (p.tail.length > 40) p.tail.shift();
-  };
-  child.on('error', (err) => keep('spawn', err.message));
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    keep('out', line);
-    onLine?.(line);
-    for (const w of [...p.waiters]) w(line);
-  });
-  createInterface({ input: child.stderr }).on('line', (line) => keep('err', line));
-  return p;
-}
-
-const describeExit = (p) =>
-  `${p.name} (pid ${p.pid}) exited (${p.child.exitCode ?? p.child.signalCode}); last output:\n  ${p.tail.join('\n  ')}`;
-
-function assertAlive(p, what) {
-  if (exited(p.child)) throw new Error(`${describeExit(p)}\n(during ${what})`);
-}
-
-/** Resolves with `test(line)`'s first non-undefined result on stdout, within `ms`. */
-function waitLine(p, test, ms, what) {
-  return new Promise((res, rej) => {
-    const done = () => {
-      clearTimeout(timer);
-      p.waiters.delete(onLine);
-      p.child.off('exit', onExit);
-    };
-    const onLine = (line) => {
-      let r;
-      try {
-        r = test(line);
-      } catch (err) {
-        done();
-        rej(err);
-        return;
-      }
-      if (r !== undefined) {
-        done();
-        res(r);
-      }
-    };
-    const onExit = () => {
-      done();
-      rej(new Error(`waiting for ${what}: ${describeExit(p)}`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      rej(
-        new Error(
-          `${p.name}: no ${what} within ${ms / 1000} s; last output:\n  ${p.tail.join('\n  ')}`,
-        ),
-      );
-    }, ms);
-    p.waiters.add(onLine);
-    p.child.once('exit', onExit);
-    if (exited(p.child)) onExit();
-  });
-}
-
-const parseJson = (line) => {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-};
+const { trackWorker } = reaper;
+const clock = createLog('bench:agent');
+const { elapsed, log } = clock;
 
 // ---- ports ---------------------------------------------------------------------------------
 
@@ -220,10 +152,16 @@ async function freePort(hosts = ['127.0.0.1'], span = 1) {
 
 // ---- CPU -----------------------------------------------------------------------------------
 
+/**
+ * When (`at`, ns) and how many CPU seconds each process has used so far (`cpu`, by name).
+ * @param {Record<string, Proc>} procs
+ */
 function sampleCpu(procs) {
-  const out = { at: process.hrtime.bigint() };
-  for (const [k, p] of Object.entries(procs)) out[k] = cpuSeconds(p.pid);
-  return out;
+  const at = process.hrtime.bigint();
+  /** @type {Record<string, number>} */
+  const cpu = {};
+  for (const [k, p] of Object.entries(procs)) cpu[k] = cpuSeconds(p.pid);
+  return { at, cpu };
 }
 
 // ---- UDP drops per process ------------------------------------------------------------------
@@ -280,39 +218,29 @@ function dropsDelta(before, after) {
 
 // ---- Punch server, session, agents ---------------------------------------------------------
 
-async function startPunch() {
-  const dataDir = mkdtempSync(join(reaper.tmpRoot, 'punch-data-'));
-  const srv = { warnings: 0, warnSamples: [] };
-  srv.proc = startProc('punch serve', process.execPath, punchServeArgs(dataDir), {
-    env: { ...process.env, PUNCH_SECRET: randomBytes(32).toString('hex') },
-    onLine: (line) => {
-      const j = parseJson(line);
-      if (typeof j?.level === 'number' && j.level >= 40) {
-        srv.warnings++;
-        if (srv.warnSamples.length < 5) srv.warnSamples.push(line.slice(0, 300));
-      }
-    },
-  });
-  const l = await waitLine(
-    srv.proc,
-    (line) => {
-      const j = parseJson(line);
-      return j?.msg === 'listening' ? j : undefined;
-    },
-    20_000,
-    '"listening" line',
-  );
-  srv.port = l.port;
-  srv.stunPort = l.stunPort;
-  srv.url = `http://127.0.0.1:${l.port}`;
-  return srv;
-}
-
 const api = (srv, method, path, options) => apiRequest(srv.url, method, path, options);
 
+/**
+ * A `punch peer` agent and what it reported: event counts, path changes, errors, last health.
+ * @param {import('./lib.mjs').Server} srv
+ * @param {string} token
+ * @param {'sender' | 'receiver'} role
+ * @param {string[]} srtArgs
+ */
 function startAgent(srv, token, role, srtArgs) {
-  const a = { role, events: {}, pathEvents: [], errors: [], health: undefined };
-  a.proc = startProc(
+  const a = {
+    role,
+    /** @type {Record<string, number>} */
+    events: {},
+    /** @type {object[]} */
+    pathEvents: [],
+    /** @type {string[]} */
+    errors: [],
+    /** @type {unknown} */
+    health: undefined,
+  };
+  const proc = startProc(
+    reaper,
     `agent --${role === 'sender' ? 'send' : 'receive'}`,
     process.execPath,
     [
@@ -345,7 +273,7 @@ function startAgent(srv, token, role, srtArgs) {
       },
     },
   );
-  return a;
+  return Object.assign(a, { proc });
 }
 
 const waitDirect = (a) =>
@@ -362,7 +290,7 @@ const waitDirect = (a) =>
 
 // ---- srt-live-transmit ---------------------------------------------------------------------
 
-const startSlt = (name, input, output) => startProc(name, SLT, [input, output]);
+const startSlt = (name, input, output) => startProc(reaper, name, SLT, [input, output]);
 
 // ---- stacks --------------------------------------------------------------------------------
 //
@@ -371,7 +299,8 @@ const startSlt = (name, input, output) => startProc(name, SLT, [input, output]);
 
 function startSink(port) {
   const w = trackWorker(new Worker(FLOW, { workerData: { role: 'sink', port } }));
-  const sink = { worker: w, port, errors: [] };
+  const sink = { worker: w, port, errors: /** @type {string[]} */ ([]) };
+  /** @type {Promise<void>} */
   const ready = new Promise((res, rej) => {
     const t = setTimeout(() => rej(new Error(`UDP sink on ${port}: not ready in 5 s`)), 5000);
     w.on('message', (m) => {
@@ -385,6 +314,13 @@ function startSink(port) {
       rej(err);
     });
   });
+  /**
+   * Posts `cmd` and resolves with the sink's first message of type `wantType`, within `ms`.
+   * @param {object} cmd
+   * @param {string} wantType
+   * @param {number} ms
+   * @returns {Promise<any>}
+   */
   sink.request = (cmd, wantType, ms) =>
     new Promise((res, rej) => {
       const t = setTimeout(() => {
@@ -402,6 +338,7 @@ function startSink(port) {
     });
   /** Closes the socket and waits for the worker to exit (the port is free afterwards). */
   sink.close = async () => {
+    /** @type {Promise<void>} */
     const gone = new Promise((r) => {
       const t = setTimeout(() => {
         void w.terminate();
@@ -441,7 +378,7 @@ async function probeStack(stack, ms = 20_000) {
     await ok;
   } catch (err) {
     throw new Error(
-      `${stack.name}: no datagram got through within ${ms / 1000} s (${err.message}); ` +
+      `${stack.name}: no datagram got through within ${ms / 1000} s (${messageOf(err)}); ` +
         `last output:\n${stack
           .procs()
           .map((p) => `${p.name}:\n  ${p.tail.join('\n  ')}`)
@@ -455,6 +392,25 @@ async function probeStack(stack, ms = 20_000) {
 }
 
 const srtQuery = (s) => `passphrase=${s.passphrase}&pbkeylen=32&latency=${s.latencyMs}`;
+
+/**
+ * A srt-live-transmit listener on 127.0.0.1:`listenPort` writing to the stack's sink, then a
+ * caller reading the stack's input and calling 127.0.0.1:`callPort`: the same port, or the
+ * sending agent's --srt-listen when the agents sit between the two.
+ */
+async function startCallerListener(stack, label, listenPort, callPort, q) {
+  stack.sltOut = startSlt(
+    `srt-live-transmit (${label}, listener)`,
+    `srt://127.0.0.1:${listenPort}?mode=listener&${q}`,
+    `udp://127.0.0.1:${stack.outPort}`,
+  );
+  await sleep(200);
+  stack.sltIn = startSlt(
+    `srt-live-transmit (${label}, caller)`,
+    `udp://127.0.0.1:${stack.inPort}?rcvbuf=${CONFIG.sltInputRcvbuf}`,
+    `srt://127.0.0.1:${callPort}?mode=caller&${q}`,
+  );
+}
 
 /** The reference: two srt-live-transmit in rendezvous, no agents. */
 async function startPlainRendezvous(session) {
@@ -489,17 +445,7 @@ async function startPlainCallerListener(session) {
   const q = srtQuery(session);
   const stack = { name: PATHS.callerListener, inPort, outPort };
   stack.sink = await startSink(outPort);
-  stack.sltOut = startSlt(
-    'srt-live-transmit (caller→listener, listener)',
-    `srt://127.0.0.1:${srt}?mode=listener&${q}`,
-    `udp://127.0.0.1:${outPort}`,
-  );
-  await sleep(200);
-  stack.sltIn = startSlt(
-    'srt-live-transmit (caller→listener, caller)',
-    `udp://127.0.0.1:${inPort}?rcvbuf=${CONFIG.sltInputRcvbuf}`,
-    `srt://127.0.0.1:${srt}?mode=caller&${q}`,
-  );
+  await startCallerListener(stack, 'caller→listener', srt, srt, q);
   stack.procs = () => [stack.sltIn, stack.sltOut];
   stack.cpuProcs = { sltIn: stack.sltIn, sltOut: stack.sltOut };
   await probeStack(stack);
@@ -570,7 +516,7 @@ async function startRelays() {
   const stack = { name: PATHS.relays, inPort, outPort };
   stack.sink = await startSink(outPort);
   const relay = (name, listen, target) =>
-    startProc(name, process.execPath, [join(ROOT, 'bench/relay.mjs'), listen, target]);
+    startProc(reaper, name, process.execPath, [join(ROOT, 'bench/relay.mjs'), listen, target]);
   stack.relayIn = relay('relay 1', String(inPort), String(mid));
   stack.relayOut = relay('relay 2', String(mid), String(outPort));
   await Promise.all(
@@ -591,17 +537,7 @@ async function startPunchSrt(agents, session) {
   const q = srtQuery(session);
   const stack = { name: PATHS.punch, inPort, outPort, agents };
   stack.sink = await startSink(outPort);
-  stack.sltOut = startSlt(
-    'srt-live-transmit (Punch, listener)',
-    `srt://127.0.0.1:${agents.srtTarget}?mode=listener&${q}`,
-    `udp://127.0.0.1:${outPort}`,
-  );
-  await sleep(200);
-  stack.sltIn = startSlt(
-    'srt-live-transmit (Punch, caller)',
-    `udp://127.0.0.1:${inPort}?rcvbuf=${CONFIG.sltInputRcvbuf}`,
-    `srt://127.0.0.1:${agents.srtListen}?mode=caller&${q}`,
-  );
+  await startCallerListener(stack, 'Punch', agents.srtTarget, agents.srtListen, q);
   stack.procs = () => [agents.sender.proc, agents.receiver.proc, stack.sltIn, stack.sltOut];
   stack.cpuProcs = {
     agentSend: agents.sender.proc,
@@ -647,8 +583,11 @@ async function measure(stack, rateMbps, { warmupS, measureS, drainMs }) {
       },
     }),
   );
+  /** @type {ReturnType<typeof sampleCpu> | undefined} */
   let cpu0;
+  /** @type {ReturnType<typeof sampleCpu> | undefined} */
   let cpu1;
+  /** @type {any} */
   const done = await new Promise((res, rej) => {
     let finished = false;
     const t = setTimeout(() => {
@@ -680,9 +619,16 @@ async function measure(stack, rateMbps, { warmupS, measureS, drainMs }) {
   const drops = dropsDelta(drops0, sampleDrops(dropPids));
   for (const p of stack.procs()) assertAlive(p, `${stack.name} at ${rateMbps} Mbit/s`);
 
-  const cpuWindowS = cpu0 === undefined ? NaN : Number(cpu1.at - cpu0.at) / 1e9;
+  // No CPU figures (NaN) when the generator hit its deadline before the measured datagrams.
+  const cpuWindowS =
+    cpu0 === undefined || cpu1 === undefined ? NaN : Number(cpu1.at - cpu0.at) / 1e9;
+  /** @type {Record<string, number>} */
   const cpuPct = {};
-  for (const k of Object.keys(stack.cpuProcs)) cpuPct[k] = (100 * (cpu1[k] - cpu0[k])) / cpuWindowS;
+  for (const k of Object.keys(stack.cpuProcs))
+    cpuPct[k] =
+      cpu0 === undefined || cpu1 === undefined
+        ? NaN
+        : (100 * (cpu1.cpu[k] - cpu0.cpu[k])) / cpuWindowS;
   const sendSpanS = Number(done.endNs - done.measureStartNs) / 1e9 + 1 / pps;
   const lat = summarize(r.latMs);
   const row = {
@@ -716,49 +662,31 @@ async function measure(stack, rateMbps, { warmupS, measureS, drainMs }) {
   return row;
 }
 
+/** @typedef {Awaited<ReturnType<typeof measure>>} Row */
+
 // ---- machine -------------------------------------------------------------------------------
 
 function sltVersion() {
   const r = spawnSync(SLT, ['-version'], { encoding: 'utf8', timeout: 5000 });
   if (r.error !== undefined) {
     throw new Error(
-      `${SLT} not found (${r.error.code ?? r.error.message}): install SRT's tools (e.g. apt-get install srt-tools)`,
+      `${SLT} not found (${r.error.message}): install SRT's tools (e.g. apt-get install srt-tools)`,
     );
   }
   const text = `${r.stdout}\n${r.stderr}`;
   return /SRT Library version:\s*([^\s,]+)/.exec(text)?.[1] ?? 'unknown';
 }
 
-function machine() {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const model =
-    /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
-  return {
-    cpu: model,
-    cores: os.availableParallelism?.() ?? os.cpus().length,
-    node: process.version,
-    srtLiveTransmit: sltVersion(),
-    kernel: `${os.type()} ${os.release()}`,
-    commit: gitCommit(),
-    loadavg: os
-      .loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' / '),
-    date: new Date().toISOString(),
-  };
-}
-
 // ---- main ----------------------------------------------------------------------------------
 
 async function main() {
-  const m = machine();
+  const m = { ...machineInfo(), srtLiveTransmit: sltVersion() };
   reaper.tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-agent-'));
-  const say = (s = '') => process.stdout.write(`${s}\n`);
   const srtPhase = { warmupS: CONFIG.warmupS, measureS: CONFIG.measureS, drainMs: CONFIG.drainMs };
   const rawPhase = { warmupS: CONFIG.rawWarmupS, measureS: CONFIG.rawMeasureS, drainMs: 300 };
 
   // Punch server, session, passphrase
-  const srv = await startPunch();
+  const srv = await startServer(reaper, 'punch');
   log(`Punch on ${srv.url} (STUN port ${srv.stunPort})`);
   const created = await api(srv, 'POST', '/api/session', { body: { streams: [CONFIG.stream] } });
   const conn = await api(
@@ -773,7 +701,9 @@ async function main() {
   const results = {
     machine: m,
     config: { ...CONFIG, latencyMs: session.latencyMs, clkTck: clockTicks() },
+    /** @type {Row[]} */
     raw: [],
+    /** @type {Row[]} */
     srt: [],
   };
 
@@ -786,7 +716,7 @@ async function main() {
   const idle1 = sampleCpu(idleProcs);
   const idleWindowS = Number(idle1.at - idle0.at) / 1e9;
   results.agentIdlePct = Object.fromEntries(
-    Object.keys(idleProcs).map((k) => [k, (100 * (idle1[k] - idle0[k])) / idleWindowS]),
+    Object.keys(idleProcs).map((k) => [k, (100 * (idle1.cpu[k] - idle0.cpu[k])) / idleWindowS]),
   );
   const loopback = await startLoopback();
   const relays = await startRelays();
@@ -808,7 +738,7 @@ async function main() {
   for (const rate of CONFIG.ratesMbps) {
     for (const stack of stacks) results.srt.push(await measure(stack, rate, srtPhase));
   }
-  assertAlive(srv.proc, 'the run');
+  assertAlive(srv, 'the run');
   results.agents = [agents.sender, agents.receiver].map((a) => ({
     role: a.role,
     events: a.events,
@@ -819,8 +749,14 @@ async function main() {
 
   // ---- tables ----
   const L = session.latencyMs;
-  const srtRun = (path, rate) => results.srt.find((r) => r.path === path && r.rateMbps === rate);
-  const rawRun = (path, rate) => results.raw.find((r) => r.path === path && r.rateMbps === rate);
+  /** The row of `path` at `rate` among `rows`. */
+  const rowOf = (/** @type {Row[]} */ rows, /** @type {string} */ path, rate) => {
+    const r = rows.find((x) => x.path === path && x.rateMbps === rate);
+    if (r === undefined) throw new Error(`no row for ${path} at ${rate} Mbit/s`);
+    return r;
+  };
+  const srtRun = (path, rate) => rowOf(results.srt, path, rate);
+  const rawRun = (path, rate) => rowOf(results.raw, path, rate);
   const mark = (ok) => (ok ? ' ✓' : ' ✗');
   const addedCell = (x) => `${fmt(x, 3)}${mark(x < CONFIG.targetAddedMs)}`;
   const cpuCell = (x) => `${fmt(x, 2)}${mark(x < CONFIG.targetCpuPctPer10)}`;
@@ -828,22 +764,7 @@ async function main() {
 
   say(`# Punch agent benchmark: \`punch peer\` vs plain SRT${CONFIG.quick ? ' (--quick)' : ''}`);
   say();
-  say(
-    mdTable(
-      ['machine', ''],
-      [
-        ['CPU', m.cpu],
-        ['cores', m.cores],
-        ['Node', m.node],
-        ['srt-live-transmit', `SRT library ${m.srtLiveTransmit}`],
-        ['kernel', m.kernel],
-        ['Punch commit', m.commit],
-        ['load average at start (1/5/15 min)', m.loadavg],
-        ['date', m.date],
-      ],
-      'll',
-    ),
-  );
+  say(machineTable(m, [['srt-live-transmit', `SRT library ${m.srtLiveTransmit}`]]));
   say();
   say(
     `Targets: each agent < ${CONFIG.targetCpuPctPer10} % of one core per 10 Mbit/s; the agent pair adds ` +
@@ -1089,21 +1010,7 @@ async function main() {
       `the machine was not idle at the start (load average ${m.loadavg}): other processes share ` +
         `its ${m.cores} cores and add noise to latency and CPU figures`,
     );
-  if (notes.length > 0) {
-    say('Notes:');
-    for (const n of notes) say(`- ${n}`);
-    say();
-  }
-  results.runtimeSeconds = (Date.now() - T0) / 1000;
-  say(`Total runtime: ${fmt(results.runtimeSeconds, 1)} s`);
-
-  if (opts.json !== undefined) {
-    writeFileSync(
-      resolve(opts.json),
-      `${JSON.stringify(results, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
-    );
-    log(`results written to ${resolve(opts.json)}`);
-  }
+  reportFooter(clock, notes, opts.json, results);
 
   // orderly stop: SRT tools, sinks, agents, then Punch
   for (const s of stacks) {
@@ -1111,15 +1018,7 @@ async function main() {
     await s.sink.close();
   }
   await Promise.all([agents.sender.proc, agents.receiver.proc].map((p) => stopProc(p.child)));
-  await stopProc(srv.proc.child);
+  await stopProc(srv.child);
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`bench:agent failed: ${err?.stack ?? err}\n`);
-  process.exitCode = 1;
-} finally {
-  for (const c of [...children]) await stopProc(c, 2000);
-  cleanupSync();
-}
+await runBench('bench:agent', reaper, main);

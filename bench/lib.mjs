@@ -2,12 +2,15 @@
 // server processes and IPC with load-generator processes.
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+
+/** @typedef {import('node:child_process').ChildProcess} ChildProcess */
+/** @typedef {import('node:worker_threads').Worker} Worker */
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -169,15 +172,28 @@ export function udpSocketDrops(port) {
 // ---- process bookkeeping shared by the benchmarks ------------------------------------------
 
 /**
+ * The child processes, workers and temp dir of a benchmark run (`createReaper`).
+ * @typedef {object} Reaper
+ * @property {Set<ChildProcess>} children
+ * @property {string | undefined} tmpRoot  the run's temp dir, removed by cleanupSync
+ * @property {<C extends ChildProcess>(child: C) => C} track
+ * @property {<W extends Worker>(w: W) => W} trackWorker
+ * @property {() => void} cleanupSync  kills every process and worker, removes the temp dir
+ */
+
+/**
  * Tracks every child process, worker and the temp dir of a benchmark run, and removes them all
  * on exit and on SIGINT/SIGTERM/SIGHUP.
+ * @returns {Reaper}
  */
 export function createReaper() {
+  /** @type {Set<ChildProcess>} */
   const children = new Set();
+  /** @type {Set<Worker>} */
   const workers = new Set();
+  /** @type {Reaper} */
   const reaper = {
     children,
-    /** The run's temp dir, removed by cleanupSync. */
     tmpRoot: undefined,
     track(child) {
       children.add(child);
@@ -207,11 +223,13 @@ export function createReaper() {
     },
   };
   process.on('exit', reaper.cleanupSync);
-  for (const [sig, code] of [
+  /** @type {[NodeJS.Signals, number][]} */
+  const signals = [
     ['SIGINT', 130],
     ['SIGTERM', 143],
     ['SIGHUP', 129],
-  ]) {
+  ];
+  for (const [sig, code] of signals) {
     process.on(sig, () => {
       process.stderr.write(
         `\n${sig}: stopping every process and removing ${reaper.tmpRoot ?? 'temp dirs'}\n`,
@@ -223,9 +241,15 @@ export function createReaper() {
   return reaper;
 }
 
+/** @param {ChildProcess} child */
 export const exited = (child) => child.exitCode !== null || child.signalCode !== null;
 
-/** Resolves true when `child` exits within `ms`, false otherwise. */
+/**
+ * Resolves true when `child` exits within `ms`, false otherwise.
+ * @param {ChildProcess} child
+ * @param {number} ms
+ * @returns {Promise<boolean>}
+ */
 export function waitExit(child, ms) {
   if (exited(child)) return Promise.resolve(true);
   return new Promise((res) => {
@@ -241,7 +265,10 @@ export function waitExit(child, ms) {
   });
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`. */
+/**
+ * SIGTERM, then SIGKILL after `graceMs`.
+ * @param {ChildProcess} child
+ */
 export async function stopProc(child, graceMs = 3000) {
   if (exited(child)) return;
   child.kill('SIGTERM');
@@ -251,12 +278,165 @@ export async function stopProc(child, graceMs = 3000) {
 }
 
 /**
+ * What was thrown, as text: an error's message.
+ * @param {unknown} err
+ */
+export const messageOf = (err) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * What was thrown, as text: an error's stack (its message when it has none).
+ * @param {unknown} err
+ */
+export const stackOf = (err) => (err instanceof Error ? (err.stack ?? err.message) : String(err));
+
+/**
+ * The JSON value of a line, or undefined when it is not JSON (a log line, a banner).
+ * @param {string} line
+ * @returns {any}
+ */
+export function parseJson(line) {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A process of `startProc`.
+ * @typedef {object} Proc
+ * @property {string} name
+ * @property {ChildProcess} child
+ * @property {number | undefined} pid
+ * @property {string[]} tail  its last lines of output
+ * @property {Set<(line: string) => void>} waiters  `waitLine`'s
+ */
+
+/**
+ * Spawns a process (tracked by `reaper`) whose stdout and stderr are drained for its whole life
+ * (an unread pipe would stall it); keeps the last lines for error reports and hands stdout
+ * lines to `onLine` and to `waitLine`. `stdin: 'pipe'` keeps its stdin open (the bench/servers
+ * scripts exit when it closes).
+ * @param {Reaper} reaper
+ * @param {string} name
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{env?: NodeJS.ProcessEnv, onLine?: (line: string) => void, stdin?: 'ignore' | 'pipe'}} [options]
+ * @returns {Proc}
+ */
+export function startProc(
+  reaper,
+  name,
+  cmd,
+  args,
+  { env = process.env, onLine, stdin = 'ignore' } = {},
+) {
+  const child = reaper.track(spawn(cmd, args, { cwd: ROOT, env, stdio: [stdin, 'pipe', 'pipe'] }));
+  const { stdout, stderr } = child;
+  if (stdout === null || stderr === null) throw new Error(`${name}: spawned without pipes`);
+  /** @type {Proc} */
+  const p = { name, child, pid: child.pid, tail: [], waiters: new Set() };
+  /** @type {(src: string, line: string) => void} */
+  const keep = (src, line) => {
+    p.tail.push(`${src}: ${line.slice(0, 300)}`);
+    if (p.tail.length > 40) p.tail.shift();
+  };
+  child.on('error', (err) => keep('spawn', err.message));
+  child.stdin?.on('error', () => {});
+  createInterface({ input: stdout }).on('line', (line) => {
+    keep('out', line);
+    onLine?.(line);
+    for (const w of [...p.waiters]) w(line);
+  });
+  createInterface({ input: stderr }).on('line', (line) => keep('err', line));
+  return p;
+}
+
+/**
+ * How a process of `startProc` ended, with its last output.
+ * @param {Proc} p
+ */
+export const describeExit = (p) =>
+  `${p.name} (pid ${p.pid}) exited (${p.child.exitCode ?? p.child.signalCode}); last output:\n  ${p.tail.join('\n  ')}`;
+
+/**
+ * Throws (with the process's last output) when a process of `startProc` has exited.
+ * @param {Proc} p
+ * @param {string} what
+ */
+export function assertAlive(p, what) {
+  if (exited(p.child)) throw new Error(`${describeExit(p)}\n(during ${what})`);
+}
+
+/**
+ * Resolves with `test(line)`'s first non-undefined result on the stdout of a process of
+ * `startProc`, within `ms`; rejects when it exits first, or when `test` throws.
+ * @template T
+ * @param {Proc} p
+ * @param {(line: string) => T | undefined} test
+ * @param {number} ms
+ * @param {string} what
+ * @returns {Promise<T>}
+ */
+export function waitLine(p, test, ms, what) {
+  return new Promise((res, rej) => {
+    const done = () => {
+      clearTimeout(timer);
+      p.waiters.delete(onLine);
+      p.child.off('exit', onExit);
+    };
+    /** @param {string} line */
+    const onLine = (line) => {
+      let r;
+      try {
+        r = test(line);
+      } catch (err) {
+        done();
+        rej(err);
+        return;
+      }
+      if (r !== undefined) {
+        done();
+        res(r);
+      }
+    };
+    const onExit = () => {
+      done();
+      rej(new Error(`waiting for ${what}: ${describeExit(p)}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      rej(
+        new Error(
+          `${p.name}: no ${what} within ${ms / 1000} s; last output:\n  ${p.tail.join('\n  ')}`,
+        ),
+      );
+    }, ms);
+    p.waiters.add(onLine);
+    p.child.once('exit', onExit);
+    if (exited(p.child)) onExit();
+  });
+}
+
+/**
+ * One of a benchmark's own options: a flag (`boolean`) or a value (`string`, shown as `--name
+ * ARG` in the usage).
+ * @typedef {{type: 'string' | 'boolean', default?: string | boolean, arg?: string, usage: string}} BenchOption
+ */
+
+/**
  * The options every benchmark takes (`--quick`, `--json FILE`, `--help`) plus the script's own
  * `extra` ones ({name: {type, default?, arg?, usage}}); prints usage for --help.
+ * @template {Record<string, BenchOption>} [E={}]
+ * @param {string} script
+ * @param {string} quickMeans
+ * @param {E} [extra]
+ * @returns {{quick: boolean, json?: string, help: boolean}
+ *   & {[K in keyof E]?: E[K]['type'] extends 'boolean' ? boolean : string}}
  */
-export function benchOptions(script, quickMeans, extra = {}) {
+export function benchOptions(script, quickMeans, extra) {
   const own = Object.fromEntries(
-    Object.entries(extra).map(([k, o]) => [
+    Object.entries(extra ?? {}).map(([k, o]) => [
       k,
       o.default === undefined ? { type: o.type } : { type: o.type, default: o.default },
     ]),
@@ -275,7 +455,7 @@ export function benchOptions(script, quickMeans, extra = {}) {
     const rows = [
       ['--quick', quickMeans],
       ['--json FILE', 'also write the results as JSON'],
-      ...Object.entries(extra).map(([k, o]) => [flag(k, o), o.usage]),
+      ...Object.entries(extra ?? {}).map(([k, o]) => [flag(k, o), o.usage]),
     ];
     const w = Math.max(...rows.map(([f]) => f.length)) + 2;
     process.stdout.write(
@@ -284,7 +464,8 @@ export function benchOptions(script, quickMeans, extra = {}) {
     );
     process.exit(0);
   }
-  return values;
+  // parseArgs cannot type options it is handed at run time: the return type above does.
+  return /** @type {any} */ (values);
 }
 
 /**
@@ -303,6 +484,45 @@ export async function pool(n, concurrency, deadline, fn) {
   return next;
 }
 
+/**
+ * Waits until WebSocket `ws` is ready: its 'open' (`ready` = 'open') or a first message whose
+ * `type` is `ready` (any other first message fails it). Resolves {ok: true} or {ok: false,
+ * error} (the socket terminated); never rejects. `onReady(ws)` runs the moment it is ready,
+ * before any later event: it wires the caller's own 'message' and 'close' handlers.
+ * @param {import('ws').WebSocket} ws
+ * @param {string} ready
+ * @param {number} timeoutMs
+ * @param {(ws: import('ws').WebSocket) => void} onReady
+ * @returns {Promise<{ok: boolean, error: string | undefined}>}
+ */
+export function whenReady(ws, ready, timeoutMs, onReady) {
+  return new Promise((resolve) => {
+    let pending = true;
+    /** @type {(ok: boolean, error?: string) => void} */
+    const finish = (ok, error) => {
+      if (!pending) return;
+      pending = false;
+      clearTimeout(timer);
+      ws.off('message', onFirst);
+      if (ok) onReady(ws);
+      else ws.terminate();
+      resolve({ ok, error });
+    };
+    /** @param {import('ws').RawData} data */
+    const onFirst = (data) => {
+      const m = parseJson(data.toString());
+      if (m === undefined) finish(false, 'non-JSON first message');
+      else if (m.type === ready) finish(true);
+      else finish(false, `first message ${m.type}${m.code ? ` ${m.code}` : ''}`);
+    };
+    const timer = setTimeout(() => finish(false, `no ${ready} within ${timeoutMs} ms`), timeoutMs);
+    ws.on('error', (e) => finish(false, e.message));
+    ws.on('close', (code) => finish(false, `closed ${code}`));
+    if (ready === 'open') ws.on('open', () => finish(true));
+    else ws.on('message', onFirst);
+  });
+}
+
 /** Counts an error by its (truncated) text in `errors` ({text: count}). */
 export function addError(errors, message) {
   const key = String(message).slice(0, 120);
@@ -311,7 +531,10 @@ export function addError(errors, message) {
 
 // ---- servers -------------------------------------------------------------------------------
 
-/** The comparison servers in bench/servers/, by kind. */
+/**
+ * The comparison servers in bench/servers/, by kind.
+ * @type {Record<string, string | undefined>}
+ */
 const SERVER_SCRIPTS = {
   bare: 'bare-ws.mjs',
   peerjs: 'peerjs.mjs',
@@ -340,7 +563,14 @@ export function punchServeArgs(dataDir) {
   ];
 }
 
-/** One JSON request to a Punch server's API; throws with the status and body on an error. */
+/**
+ * One JSON request to a Punch server's API; throws with the status and body on an error.
+ * @param {string} base
+ * @param {string} method
+ * @param {string} path
+ * @param {{token?: string, body?: unknown}} [options]
+ * @returns {Promise<any>}
+ */
 export async function apiRequest(base, method, path, { token, body } = {}) {
   const res = await fetch(`${base}${path}`, {
     method,
@@ -348,7 +578,7 @@ export async function apiRequest(base, method, path, { token, body } = {}) {
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     signal: AbortSignal.timeout(10_000),
   });
   const text = await res.text();
@@ -363,12 +593,17 @@ export async function apiRequest(base, method, path, { token, body } = {}) {
  * go to node itself (e.g. --cpu-prof). Its stdout is drained for the whole run (Punch logs
  * synchronously to stdout: an unread pipe would stall it); warn/error log lines are counted and
  * sampled for the report. Its stdin stays open: the bench/servers scripts exit when it closes.
+ * @param {Reaper} reaper
+ * @param {string} kind
+ * @param {{punchArgs?: string[], nodeArgs?: string[]}} [options]
+ * @returns {Promise<Server>}
  */
 export async function startServer(reaper, kind, { punchArgs = [], nodeArgs = [] } = {}) {
   let args;
   let env = process.env;
   let dataDir;
   if (kind === 'punch') {
+    if (reaper.tmpRoot === undefined) throw new Error('set reaper.tmpRoot first');
     dataDir = mkdtempSync(join(reaper.tmpRoot, 'punch-data-'));
     args = [...nodeArgs, ...punchServeArgs(dataDir), ...punchArgs];
     env = { ...process.env, PUNCH_SECRET: randomBytes(32).toString('hex') };
@@ -377,68 +612,50 @@ export async function startServer(reaper, kind, { punchArgs = [], nodeArgs = [] 
     if (file === undefined) throw new Error(`unknown server kind ${kind}`);
     args = [...nodeArgs, join(ROOT, 'bench/servers', file), '--host', '127.0.0.1', '--port', '0'];
   }
-  const child = reaper.track(spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'pipe' }));
-  const srv = {
+  const logged = { warnings: 0, warnSamples: /** @type {string[]} */ ([]) };
+  const proc = startProc(reaper, `${kind} server`, process.execPath, args, {
+    env,
+    stdin: 'pipe',
+    onLine: (line) => {
+      const j = parseJson(line);
+      if (typeof j?.level === 'number' && j.level >= 40) {
+        logged.warnings++;
+        if (logged.warnSamples.length < 5) logged.warnSamples.push(line.slice(0, 300));
+      }
+    },
+  });
+  const listening = await waitLine(
+    proc,
+    (line) => {
+      const j = parseJson(line);
+      return j?.msg === 'listening' ? j : undefined;
+    },
+    20_000,
+    '"listening" line',
+  );
+  return Object.assign(proc, logged, {
     kind,
-    child,
-    pid: child.pid,
     dataDir,
-    tail: [],
-    logLines: 0,
-    warnings: 0,
-    warnSamples: [],
-    stderr: [],
-  };
-  const keep = (line) => {
-    srv.tail.push(line.slice(0, 400));
-    if (srv.tail.length > 30) srv.tail.shift();
-  };
-  const listening = new Promise((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`${kind}: no "listening" line within 20 s`)),
-      20_000,
-    );
-    child.once('exit', (code, sig) =>
-      rej(new Error(`${kind} exited before listening (${code ?? sig}):\n${srv.tail.join('\n')}`)),
-    );
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      srv.logLines++;
-      keep(line);
-      let j;
-      try {
-        j = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (typeof j.level === 'number' && j.level >= 40) {
-        srv.warnings++;
-        if (srv.warnSamples.length < 5) srv.warnSamples.push(line.slice(0, 300));
-      }
-      if (j.msg === 'listening') {
-        clearTimeout(timer);
-        srv.port = j.port;
-        srv.stunPort = j.stunPort;
-        res();
-      }
-    });
+    /** @type {number} */
+    port: listening.port,
+    /** @type {number | undefined} (Punch only) */
+    stunPort: listening.stunPort,
+    url: `http://127.0.0.1:${listening.port}`,
   });
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    keep(`stderr: ${line}`);
-    if (srv.stderr.length < 20) srv.stderr.push(line.slice(0, 300));
-  });
-  child.stdin.on('error', () => {});
-  await listening;
-  return srv;
 }
 
-/** Throws (with the server's last output) when the server process has exited. */
-export function assertAlive(srv, what) {
-  if (exited(srv.child)) {
-    throw new Error(
-      `${srv.kind} server died during ${what} (exit ${srv.child.exitCode ?? srv.child.signalCode}):\n${srv.tail.join('\n')}`,
-    );
-  }
-}
+/**
+ * A server of `startServer`: its process, where it listens, and the warn/error lines it logged.
+ * @typedef {Proc & {
+ *   kind: string,
+ *   dataDir: string | undefined,
+ *   port: number,
+ *   stunPort: number | undefined,
+ *   url: string,
+ *   warnings: number,
+ *   warnSamples: string[],
+ * }} Server
+ */
 
 // ---- load generators: a forked process driven over IPC -----------------------------------
 
@@ -446,6 +663,10 @@ export function assertAlive(srv, what) {
  * Forks `file` (a load generator that calls `serveIpc`) and returns {call(cmd, args,
  * timeoutMs), stop(), onEvent}: `call` resolves with the command's result; `onEvent` receives
  * the `{event}` messages the child sends on its own.
+ * @param {Reaper} reaper
+ * @param {string} file
+ * @param {{execArgv?: string[]}} [options]
+ * @returns {Promise<Loadgen>}
  */
 export async function startLoadgen(reaper, file, { execArgv = [] } = {}) {
   const child = reaper.track(
@@ -455,12 +676,18 @@ export async function startLoadgen(reaper, file, { execArgv = [] } = {}) {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
   );
+  /** @type {Map<number, {resolve: (result: any) => void, reject: (err: Error) => void, timer: NodeJS.Timeout}>} */
   const pending = new Map();
   let nextId = 1;
-  let readyResolve;
+  let readyResolve = () => {};
+  /** @type {Promise<void>} */
   const ready = new Promise((r) => (readyResolve = r));
-  const api = { onEvent: undefined, pid: child.pid };
-  child.on('message', (m) => {
+  const api = {
+    /** @type {((event: any) => void) | undefined} */
+    onEvent: undefined,
+    pid: child.pid,
+  };
+  child.on('message', (/** @type {any} */ m) => {
     if (m.ready) {
       readyResolve();
       return;
@@ -489,6 +716,11 @@ export async function startLoadgen(reaper, file, { execArgv = [] } = {}) {
   ]);
   if (!started) throw new Error('load generator did not start');
   return Object.assign(api, {
+    /**
+     * @param {string} cmd
+     * @param {object} [args]
+     * @returns {Promise<any>}
+     */
     call(cmd, args = {}, timeoutMs = 150_000) {
       return new Promise((res, rej) => {
         if (exited(child)) {
@@ -514,17 +746,20 @@ export async function startLoadgen(reaper, file, { execArgv = [] } = {}) {
 /**
  * The load generator's side of `startLoadgen`: runs `commands[cmd](args)` for each
  * `{id, cmd, args}` and answers `{id, ok, result | error}`; exits when the parent goes away.
+ * @param {Record<string, (args: any) => unknown>} commands
  */
 export function serveIpc(commands) {
-  process.on('message', (m) => {
+  const send = process.send?.bind(process);
+  if (send === undefined) throw new Error('a load generator runs forked by startLoadgen (IPC)');
+  process.on('message', (/** @type {{id: number, cmd: string, args?: object}} */ m) => {
     void (async () => {
       const fn = commands[m.cmd];
       try {
         if (fn === undefined) throw new Error(`unknown command ${m.cmd}`);
         const result = await fn(m.args ?? {});
-        process.send({ id: m.id, ok: true, result });
+        send({ id: m.id, ok: true, result });
       } catch (err) {
-        process.send({ id: m.id, ok: false, error: err?.stack ?? String(err) });
+        send({ id: m.id, ok: false, error: stackOf(err) });
       }
     })();
   });
@@ -532,13 +767,28 @@ export function serveIpc(commands) {
   process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => process.exit(0));
   process.on('SIGINT', () => process.exit(0));
-  process.send({ ready: true });
+  send({ ready: true });
 }
+
+/**
+ * A load generator of `startLoadgen`.
+ * @typedef {object} Loadgen
+ * @property {number | undefined} pid
+ * @property {((event: any) => void) | undefined} onEvent  receives the events it sends
+ * @property {(cmd: string, args?: object, timeoutMs?: number) => Promise<any>} call
+ * @property {() => Promise<void>} stop
+ */
 
 /**
  * Runs `fn(srv, lg)` with a fresh server (`startServer(reaper, kind, serverOptions)`) and a
  * fresh load generator (`startLoadgen(reaper, loadgen)`), then stops both. An error thrown
  * after the server died carries the server's exit and last output.
+ * @template T
+ * @param {Reaper} reaper
+ * @param {string} kind
+ * @param {{loadgen: string, punchArgs?: string[], nodeArgs?: string[]}} options
+ * @param {(srv: Server, lg: Loadgen) => Promise<T>} fn
+ * @returns {Promise<T>}
  */
 export async function withServer(reaper, kind, { loadgen, ...serverOptions }, fn) {
   const srv = await startServer(reaper, kind, serverOptions);
@@ -547,12 +797,8 @@ export async function withServer(reaper, kind, { loadgen, ...serverOptions }, fn
     lg = await startLoadgen(reaper, loadgen);
     return await fn(srv, lg);
   } catch (err) {
-    if (exited(srv.child)) {
-      throw new Error(
-        `the ${kind} server (pid ${srv.pid}) exited (${srv.child.exitCode ?? srv.child.signalCode}) ` +
-          `during the run; last output:\n${srv.tail.join('\n')}\ncaused: ${err?.message ?? err}`,
-      );
-    }
+    if (exited(srv.child))
+      throw new Error(`${describeExit(srv)}\n(during the run) caused: ${messageOf(err)}`);
     throw err;
   } finally {
     if (lg !== undefined) await lg.stop();
@@ -580,7 +826,10 @@ export function gitCommit() {
   }
 }
 
-/** CPU, cores, RAM, Node, kernel, open-file limits and commit of this machine. */
+/**
+ * CPU, cores, RAM, Node, kernel, open-file limits, commit, load average and date of this
+ * machine, read at the start of a run.
+ */
 export function machineInfo() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const model =
@@ -598,11 +847,21 @@ export function machineInfo() {
     nofileSoft: nofile?.[1] ?? 'unknown',
     nofileHard: nofile?.[2] ?? 'unknown',
     commit: gitCommit(),
+    loadavg: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' / '),
+    date: new Date().toISOString(),
   };
 }
 
-/** The machine table printed at the top of a benchmark report. */
-export function machineTable(m) {
+/**
+ * The machine table printed at the top of a benchmark report; `extra` rows (e.g. the version
+ * of a tool the benchmark drives) go before the date.
+ * @param {ReturnType<typeof machineInfo>} m
+ * @param {[string, string][]} [extra]
+ */
+export function machineTable(m, extra = []) {
   return mdTable(
     ['machine', ''],
     [
@@ -613,8 +872,78 @@ export function machineTable(m) {
       ['kernel', m.kernel],
       ['open files (ulimit -n)', `${m.nofileSoft} (hard ${m.nofileHard})`],
       ['Punch commit', m.commit],
-      ['date', new Date().toISOString()],
+      ['load average at start (1/5/15 min)', m.loadavg],
+      ...extra,
+      ['date', m.date],
     ],
     'll',
   );
+}
+
+// ---- the end of a run ------------------------------------------------------------------------
+
+/** One line of the report, on stdout. */
+export const say = (s = '') => {
+  process.stdout.write(`${s}\n`);
+};
+
+/**
+ * A benchmark's clock and progress log: `log(text)` writes `[name 12.3s] text` to stderr,
+ * `elapsed()` is that time since `startedAt`.
+ * @param {string} name
+ */
+export function createLog(name) {
+  const startedAt = Date.now();
+  const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)}s`;
+  const log = (/** @type {string} */ text) => {
+    process.stderr.write(`[${name} ${elapsed()}] ${text}\n`);
+  };
+  return { startedAt, elapsed, log };
+}
+
+/**
+ * The end of every report: the notes (when there are any) and the total runtime; with
+ * `--json FILE` also `results` plus `runtimeSeconds` as JSON (bigints as strings) in FILE.
+ * @param {ReturnType<typeof createLog>} clock
+ * @param {string[]} notes
+ * @param {string | undefined} json
+ * @param {object} results
+ */
+export function reportFooter(clock, notes, json, results) {
+  if (notes.length > 0) {
+    say('Notes:');
+    for (const n of notes) say(`- ${n}`);
+    say();
+  }
+  const runtimeSeconds = (Date.now() - clock.startedAt) / 1000;
+  say(`Total runtime: ${fmt(runtimeSeconds, 1)} s`);
+  if (json !== undefined) {
+    const file = resolve(json);
+    const text = JSON.stringify(
+      { ...results, runtimeSeconds },
+      (_, v) => (typeof v === 'bigint' ? v.toString() : v),
+      2,
+    );
+    writeFileSync(file, `${text}\n`);
+    clock.log(`results written to ${file}`);
+  }
+}
+
+/**
+ * Runs a benchmark's `main`: an error is printed and sets exit code 1; in every case every
+ * child process is stopped and the temp dir removed at the end.
+ * @param {string} name
+ * @param {Reaper} reaper
+ * @param {() => Promise<void>} main
+ */
+export async function runBench(name, reaper, main) {
+  try {
+    await main();
+  } catch (err) {
+    process.stderr.write(`${name} failed: ${stackOf(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    for (const c of [...reaper.children]) await stopProc(c, 2000);
+    reaper.cleanupSync();
+  }
 }

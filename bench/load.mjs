@@ -14,17 +14,32 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { encodeBindingRequest } from '../packages/core/dist/index.js';
-import { addError, pool, serveIpc, summarize } from './lib.mjs';
+import { addError, parseJson, pool, serveIpc, sleep, summarize, whenReady } from './lib.mjs';
 
 const HOST = '127.0.0.1';
-/** Sockets opened by `connect`, kept open until `closeAll`. */
+/**
+ * Sockets opened by `connect`, kept open until `closeAll`.
+ * @type {WebSocket[]}
+ */
 let held = [];
-/** UDP sockets and WebSockets of a pairing run. */
+/**
+ * UDP sockets and WebSockets of a pairing run.
+ * @type {(WebSocket | dgram.Socket)[]}
+ */
 let pairingSockets = [];
 
 // ---- create ------------------------------------------------------------------------------
 
-function post(agent, port, path, payload) {
+/**
+ * One POST; `sockets` collects the TCP connections the agent used. Never rejects.
+ * @param {http.Agent} agent
+ * @param {Set<import('node:net').Socket>} sockets
+ * @param {number} port
+ * @param {string} path
+ * @param {unknown} payload
+ * @returns {Promise<{status: number, text?: string, error?: string}>}
+ */
+function post(agent, sockets, port, path, payload) {
   return new Promise((resolve) => {
     const body = Buffer.from(JSON.stringify(payload));
     const req = http.request(
@@ -41,12 +56,12 @@ function post(agent, port, path, payload) {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () =>
-          resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }),
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
         );
         res.on('error', (e) => resolve({ status: 0, error: e.message }));
       },
     );
-    req.on('socket', (s) => agent.__sockets?.add(s));
+    req.on('socket', (s) => sockets.add(s));
     req.on('timeout', () => req.destroy(new Error('request timeout')));
     req.on('error', (e) => resolve({ status: 0, error: e.message }));
     req.end(body);
@@ -62,15 +77,20 @@ async function create({
   deadlineMs = 60_000,
 }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  agent.__sockets = new Set();
+  /** @type {Set<import('node:net').Socket>} */
+  const sockets = new Set();
+  /** @type {Record<number, number>} */
   const statuses = {};
+  /** @type {Record<string, number>} */
   const errors = {};
+  /** @type {number[]} */
   const latencies = [];
-  const sessions = collect ? new Array(count) : null;
+  /** @type {{session: string, token: string}[]} */
+  const sessions = [];
   const t0 = performance.now();
   const started = await pool(count, concurrency, Date.now() + deadlineMs, async (i) => {
     const s = performance.now();
-    const r = await post(agent, port, '/api/session', body);
+    const r = await post(agent, sockets, port, '/api/session', body);
     latencies.push(performance.now() - s);
     statuses[r.status] = (statuses[r.status] ?? 0) + 1;
     if (r.status !== 201) {
@@ -78,12 +98,12 @@ async function create({
       return;
     }
     if (collect) {
-      const j = JSON.parse(r.text);
+      const j = JSON.parse(r.text ?? '');
       sessions[i] = { session: j.session, token: j.token };
     }
   });
   const elapsedMs = performance.now() - t0;
-  const tcpConnections = agent.__sockets.size;
+  const tcpConnections = sockets.size;
   agent.destroy();
   return {
     started,
@@ -102,43 +122,13 @@ async function create({
 const counters = { closedAfterReady: 0, messagesAfterReady: 0 };
 
 /** Opens one WebSocket and waits for `ready` ('open', or the `type` of the first message). */
-function openOne(url, options, ready, timeoutMs) {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, options);
-    let state = 'pending';
-    const finish = (ok, error) => {
-      if (state !== 'pending') return;
-      state = ok ? 'ready' : 'failed';
-      clearTimeout(timer);
-      if (!ok) ws.terminate();
-      resolve({ ok, ws, error });
-    };
-    const timer = setTimeout(() => finish(false, `no ${ready} within ${timeoutMs} ms`), timeoutMs);
-    ws.on('error', (e) => finish(false, e.message));
-    ws.on('close', (code) => {
-      if (state === 'ready') counters.closedAfterReady++;
-      finish(false, `closed ${code}`);
-    });
-    if (ready === 'open') {
-      ws.on('open', () => finish(true));
-    }
-    ws.on('message', (data) => {
-      if (state === 'ready') {
-        counters.messagesAfterReady++;
-        return;
-      }
-      if (ready === 'open') return;
-      let m;
-      try {
-        m = JSON.parse(data.toString());
-      } catch {
-        finish(false, 'non-JSON first message');
-        return;
-      }
-      if (m.type === ready) finish(true);
-      else finish(false, `first message ${m.type}${m.code ? ` ${m.code}` : ''}`);
-    });
+async function openOne(url, options, ready, timeoutMs) {
+  const ws = new WebSocket(url, options);
+  const r = await whenReady(ws, ready, timeoutMs, () => {
+    ws.on('message', () => counters.messagesAfterReady++);
+    ws.on('close', () => counters.closedAfterReady++);
   });
+  return { ...r, ws };
 }
 
 function target(kind, port, i, sessions, idPrefix) {
@@ -210,7 +200,7 @@ async function closeAll() {
     }
   }
   pairingSockets = [];
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   return { closed: all.length };
 }
 
@@ -222,6 +212,7 @@ async function closeAll() {
  */
 function setupPeer(port, s, role, timeoutMs) {
   return new Promise((resolve) => {
+    /** @type {{role: string, session: object, peerAt: number | undefined, error: string | undefined, ws?: WebSocket, udp?: dgram.Socket, req?: Buffer}} */
     const peer = { role, session: s, peerAt: undefined, error: undefined };
     const ws = new WebSocket(`ws://${HOST}:${port}/api/session/${s.session}/ws`, {
       perMessageDeflate: false,
@@ -241,12 +232,8 @@ function setupPeer(port, s, role, timeoutMs) {
     ws.on('error', (e) => done(false, e.message));
     ws.on('close', (code) => done(false, `closed ${code}`));
     ws.on('message', (data) => {
-      let m;
-      try {
-        m = JSON.parse(data.toString());
-      } catch {
-        return;
-      }
+      const m = parseJson(data.toString());
+      if (m === undefined) return;
       if (m.type === 'peer') {
         if (peer.peerAt === undefined) {
           peer.peerAt = performance.now();
@@ -306,6 +293,10 @@ async function pairing({
   const warm = ready.slice(0, warmup);
   const measured = ready.slice(warmup);
 
+  /**
+   * @param {any[]} batch
+   * @returns {Promise<void>}
+   */
   const runBatch = (batch) =>
     new Promise((resolve) => {
       let pending = batch.length;
@@ -372,19 +363,19 @@ async function pairing({
       s.sender.udp.close();
       s.receiver.udp.close();
     }
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
   }
 
   const size = wave > 0 ? wave : measured.length;
   // Tell the parent when the measured phase starts and ends (it reads the server's CPU time
   // then), and measure our own CPU time over the same phase.
   await new Promise((r) =>
-    process.send(
+    process.send?.(
       { event: 'phase', phase: 'pair-start', hrtimeUs: Number(process.hrtime.bigint() / 1000n) },
       r,
     ),
   );
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
   const cpu0 = process.cpuUsage();
   const tPair = performance.now();
   let waves = 0;
@@ -394,7 +385,7 @@ async function pairing({
   }
   const pairMs = performance.now() - tPair;
   const cpu = process.cpuUsage(cpu0);
-  process.send({
+  process.send?.({
     event: 'phase',
     phase: 'pair-end',
     hrtimeUs: Number(process.hrtime.bigint() / 1000n),

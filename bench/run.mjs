@@ -8,26 +8,29 @@
 // Every server and the load generator (bench/load.mjs) are separate processes, all on
 // 127.0.0.1; each measurement gets a fresh server. All children are killed and the temp dir
 // removed at the end, on error and on SIGINT/SIGTERM.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   ROOT,
   assertAlive,
+  benchOptions,
+  createLog,
+  createReaper,
   fmt,
   machineInfo,
   machineTable,
-  withServer as withServerOf,
   mdTable,
   mib,
+  reportFooter,
+  runBench,
+  say,
   sleep,
   stableRss,
   threadCpuNs,
   udpCounters,
   udpSocketDrops,
-  createReaper,
-  stopProc,
-  benchOptions,
+  withServer as withServerOf,
 } from './lib.mjs';
 
 const opts = benchOptions(
@@ -72,13 +75,16 @@ const PUNCH_RATE_LIMITS = [
 // ---- process bookkeeping -------------------------------------------------------------------
 
 const reaper = createReaper();
-const { children, cleanupSync } = reaper;
+const clock = createLog('bench');
+const { log } = clock;
 
-const log = (text) => process.stderr.write(`[bench ${elapsed()}] ${text}\n`);
-const T0 = Date.now();
-const elapsed = () => `${((Date.now() - T0) / 1000).toFixed(1)}s`;
-
-/** Runs `fn(srv, lg)` with a fresh server of `kind` and a fresh load generator, then stops both. */
+/**
+ * Runs `fn(srv, lg)` with a fresh server of `kind` and a fresh load generator, then stops both.
+ * @template T
+ * @param {string} kind
+ * @param {(srv: import('./lib.mjs').Server, lg: import('./lib.mjs').Loadgen) => Promise<T>} fn
+ * @returns {Promise<T>}
+ */
 const withServer = (kind, fn) =>
   withServerOf(
     reaper,
@@ -159,6 +165,10 @@ async function idleRun(kind, size) {
       kibPerConn: perConn,
       rssLateKiB: late?.kib,
       kibPerConnLate: late === undefined ? undefined : (late.kib - before.kib) / c.opened,
+      // Set beside the bare ws row of the same size, for the table.
+      ratioToBare: NaN,
+      /** @type {number | undefined} */
+      ratioToBareLate: undefined,
       serverWarnings: srv.warnings,
       serverWarnSamples: srv.warnSamples,
     };
@@ -230,7 +240,7 @@ async function creationRun() {
     const r = await lg.call('create', { ...base, count: CONFIG.creations, deadlineMs: 120_000 });
     r.serverCpuMs = (threadCpuNs(srv.pid) - cpu0) / 1e6;
     assertAlive(srv, 'creations');
-    const wal = existsSync(join(srv.dataDir, 'punch.sqlite-wal'));
+    const wal = srv.dataDir !== undefined && existsSync(join(srv.dataDir, 'punch.sqlite-wal'));
     const rate = r.ok / (r.elapsedMs / 1000);
     log(
       `creations: ${r.ok}/${CONFIG.creations} in ${fmt(r.elapsedMs / 1000, 2)} s = ${fmt(rate, 0)}/s`,
@@ -251,11 +261,6 @@ async function creationRun() {
 async function main() {
   reaper.tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-'));
   const m = machineInfo();
-  const out = [];
-  const say = (s = '') => {
-    out.push(s);
-    process.stdout.write(`${s}\n`);
-  };
 
   say(`# Punch benchmarks${CONFIG.quick ? ' (--quick)' : ''}`);
   say();
@@ -270,7 +275,22 @@ async function main() {
     );
   }
 
-  const results = { machine: m, config: CONFIG, idle: [], pairing: [], creations: undefined };
+  const results = {
+    machine: m,
+    config: CONFIG,
+    /** @type {Awaited<ReturnType<typeof idleRun>>[]} */
+    idle: [],
+    /** @type {Awaited<ReturnType<typeof pairingRun>>[]} */
+    pairing: [],
+    /** @type {Awaited<ReturnType<typeof creationRun>> | undefined} */
+    creations: undefined,
+  };
+  /** The idle row of `kind` at `size`. */
+  const idleRow = (/** @type {string} */ kind, /** @type {number} */ size) => {
+    const r = results.idle.find((x) => x.kind === kind && x.size === size);
+    if (r === undefined) throw new Error(`no idle row for ${kind} at ${size}`);
+    return r;
+  };
 
   // 1. idle connections
   for (const size of CONFIG.idleSizes) {
@@ -281,7 +301,8 @@ async function main() {
     for (const mode of CONFIG.pairingModes) results.pairing.push(await pairingRun(size, mode));
   }
   // 3. creations
-  results.creations = await creationRun();
+  const c = await creationRun();
+  results.creations = c;
 
   // ---- tables ----
   const NAMES = {
@@ -305,12 +326,14 @@ async function main() {
   say();
   const idleRows = [];
   for (const size of CONFIG.idleSizes) {
-    const bare = results.idle.find((r) => r.kind === 'bare' && r.size === size);
+    const bare = idleRow('bare', size);
     for (const kind of CONFIG.idleServers) {
-      const r = results.idle.find((x) => x.kind === kind && x.size === size);
+      const r = idleRow(kind, size);
       r.ratioToBare = r.kibPerConn / bare.kibPerConn;
       r.ratioToBareLate =
-        r.kibPerConnLate === undefined ? undefined : r.kibPerConnLate / bare.kibPerConnLate;
+        r.kibPerConnLate === undefined || bare.kibPerConnLate === undefined
+          ? undefined
+          : r.kibPerConnLate / bare.kibPerConnLate;
       idleRows.push([
         NAMES[kind],
         size.toLocaleString('en-US'),
@@ -401,7 +424,6 @@ async function main() {
   );
   say();
 
-  const c = results.creations;
   say(
     `## 3. Session creations per second (Punch)\n\n` +
       `Target: ≥ 2,000/s. ${CONFIG.creations.toLocaleString('en-US')} \`POST /api/session\` ` +
@@ -469,26 +491,7 @@ async function main() {
     notes.push(
       `server logged ${r.serverWarnings} warn/error lines, e.g. ${r.serverWarnSamples[0]}`,
     );
-  if (notes.length > 0) {
-    say('Notes:');
-    for (const n of notes) say(`- ${n}`);
-    say();
-  }
-  results.runtimeSeconds = (Date.now() - T0) / 1000;
-  say(`Total runtime: ${fmt(results.runtimeSeconds, 1)} s`);
-
-  if (opts.json !== undefined) {
-    writeFileSync(resolve(opts.json), `${JSON.stringify(results, null, 2)}\n`);
-    log(`results written to ${resolve(opts.json)}`);
-  }
+  reportFooter(clock, notes, opts.json, results);
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
-  process.exitCode = 1;
-} finally {
-  for (const c of [...children]) await stopProc(c, 2000);
-  cleanupSync();
-}
+await runBench('bench', reaper, main);

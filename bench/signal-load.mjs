@@ -14,7 +14,16 @@
 // (`"payload":{"t":T,"s":S,…`) and are read from the raw bytes; every 32nd delivery (and every
 // frame without stamps) is parsed in full and checked: sender, and payload byte for byte.
 import WebSocket from 'ws';
-import { addError, cpuSeconds, machineCpuSeconds, percentile, pool, serveIpc } from './lib.mjs';
+import {
+  addError,
+  cpuSeconds,
+  machineCpuSeconds,
+  parseJson,
+  percentile,
+  pool,
+  serveIpc,
+  whenReady,
+} from './lib.mjs';
 import { PAYLOADS, payloadText } from './signal-payloads.mjs';
 
 const HOST = '127.0.0.1';
@@ -27,10 +36,21 @@ const MAX_SAMPLES = 4_000_000;
 
 /** @type {Client[]} */
 let clients = [];
-let kind;
-/** The current phase's handler: (receiver, t, s, frame) → void. */
+/** The relay the clients talk to: 'punch', 'peerjs' or 'bare-relay' (set by `connect`). */
+let kind = '';
+/**
+ * The current phase's handler of a delivery to `receiver` stamped `t` and `s`.
+ * @type {(receiver: Client, t: number, s: number) => void}
+ */
 let onPayload = () => {};
-const stats = { checked: 0, bad: 0, badSamples: [], unexpected: {} };
+const stats = {
+  checked: 0,
+  bad: 0,
+  /** @type {string[]} */
+  badSamples: [],
+  /** @type {Record<string, number>} */
+  unexpected: {},
+};
 
 /** Nanoseconds since this process started: small enough to stay exact as a JSON number. */
 const ORIGIN = process.hrtime.bigint();
@@ -55,6 +75,11 @@ const SENDER = {
   'bare-relay': (m) => (typeof m.from === 'string' ? m.from : undefined),
 };
 
+/**
+ * @param {number} port
+ * @param {{id: string, token?: string}} peer
+ * @returns {{url: string, protocols: string[], options: WebSocket.ClientOptions, ready: string}}
+ */
 function target(port, peer) {
   const base = { perMessageDeflate: false, handshakeTimeout: 10_000 };
   switch (kind) {
@@ -91,6 +116,8 @@ function target(port, peer) {
  * @property {number} index
  * @property {string} id
  * @property {WebSocket} ws
+ * @property {import('node:net').Socket | undefined} socket  the TCP socket under `ws`
+ * @property {boolean} corked
  * @property {number} received  payload deliveries to this client (for CHECK_EVERY)
  * @property {number} inflight  sent by this client, not yet delivered (throughput)
  * @property {number} seq
@@ -110,12 +137,7 @@ function readUint(buf, i) {
 
 function check(receiver, text, t, s) {
   stats.checked++;
-  let m;
-  try {
-    m = JSON.parse(text);
-  } catch {
-    m = undefined;
-  }
+  const m = parseJson(text);
   const partner = clients[receiver.index ^ 1];
   const from = m === undefined ? undefined : SENDER[kind](m);
   const want = payloadText(bodyJson, t, s);
@@ -130,12 +152,7 @@ function onFrame(client, data) {
   const k = data.indexOf(STAMP);
   if (k === -1) {
     // Not a relayed payload: an error, a PeerJS EXPIRE, …: counted by its type and code.
-    let m;
-    try {
-      m = JSON.parse(data.toString());
-    } catch {
-      m = { type: 'non-JSON' };
-    }
+    const m = parseJson(data.toString()) ?? { type: 'non-JSON' };
     addError(stats.unexpected, `${m.type}${m.code === undefined ? '' : ` ${m.code}`}`);
     return;
   }
@@ -146,62 +163,34 @@ function onFrame(client, data) {
 }
 
 /** Opens one WebSocket and waits until the relay says it is registered. */
-function openOne(port, peer, index, timeoutMs) {
+async function openOne(port, peer, index, timeoutMs) {
   const t = target(port, peer);
-  return new Promise((resolve) => {
-    const ws = new WebSocket(t.url, t.protocols, t.options);
-    const client = {
-      index,
-      id: peer.id,
-      ws,
-      socket: undefined,
-      corked: false,
-      received: 0,
-      inflight: 0,
-      seq: 0,
-      done: 0,
-    };
-    // The TCP socket under the WebSocket, to cork it (see `send`).
-    ws.once('upgrade', (res) => {
-      client.socket = res.socket;
-    });
-    let state = 'pending';
-    const finish = (ok, error) => {
-      if (state !== 'pending') return;
-      state = ok ? 'ready' : 'failed';
-      clearTimeout(timer);
-      if (ok) {
-        ws.removeAllListeners('message');
-        ws.on('message', (data) => {
-          onFrame(client, data);
-        });
-      } else ws.terminate();
-      resolve({ ok, client, error });
-    };
-    const timer = setTimeout(
-      () => finish(false, `no ${t.ready} within ${timeoutMs} ms`),
-      timeoutMs,
-    );
-    ws.on('error', (e) => finish(false, e.message));
-    ws.on('close', (code) => {
-      if (state === 'ready') addError(stats.unexpected, `closed ${code}`);
-      finish(false, `closed ${code}`);
-    });
-    if (t.ready === 'open') ws.on('open', () => finish(true));
-    else {
-      ws.on('message', (data) => {
-        let m;
-        try {
-          m = JSON.parse(data.toString());
-        } catch {
-          finish(false, 'non-JSON first message');
-          return;
-        }
-        if (m.type === t.ready) finish(true);
-        else finish(false, `first message ${m.type}${m.code ? ` ${m.code}` : ''}`);
-      });
-    }
+  const ws = new WebSocket(t.url, t.protocols, t.options);
+  /** @type {Client} */
+  const client = {
+    index,
+    id: peer.id,
+    ws,
+    socket: undefined,
+    corked: false,
+    received: 0,
+    inflight: 0,
+    seq: 0,
+    done: 0,
+  };
+  // The TCP socket under the WebSocket, to cork it (see `send`).
+  ws.once('upgrade', (res) => {
+    client.socket = res.socket;
   });
+  const r = await whenReady(ws, t.ready, timeoutMs, () => {
+    ws.on('message', (data) => {
+      onFrame(client, data);
+    });
+    ws.on('close', (code) => {
+      addError(stats.unexpected, `closed ${code}`);
+    });
+  });
+  return { ...r, client };
 }
 
 async function connect({
@@ -234,7 +223,10 @@ async function connect({
 // ---- phases -------------------------------------------------------------------------------
 
 let bodyJson = '';
-/** frame(sender, t, s): the JSON text `sender` sends to its partner. */
+/**
+ * frameTo[sender](t, s): the JSON text `sender` sends to its partner.
+ * @type {((t: number, s: number) => string)[]}
+ */
 let frameTo = [];
 
 function preparePayload(name) {

@@ -164,15 +164,17 @@ export function tables(CONFIG, summary, payload) {
 export function verdict(CONFIG, { punch, peer, bare }) {
   if (punch === undefined || peer === undefined || bare === undefined) return undefined;
   const t = punch.throughput;
+  /** @param {[string, boolean]} target */
   const mark = ([what, ok]) => `${what} ${ok ? '✓' : '✗'}`;
   // The issue's target: the sustained rate and its p99, and the rate beside bare ws.
+  /** @type {[string, boolean][]} */
   const targets = [
     ['msgs/s ≥ PeerJS', t.perSecond >= peer.throughput.perSecond],
     ['p99 under load ≤ PeerJS', t.latency.p99 <= peer.throughput.latency.p99],
     ['msgs/s ≥ 0.8 × bare ws', t.perSecond >= 0.8 * bare.throughput.perSecond],
   ];
   // Shown beside them, not part of the target: one message at a time, nothing to batch.
-  const pingPong = CONFIG.latencyPairs.map((n) => [
+  const pingPong = CONFIG.latencyPairs.map((/** @type {number} */ n) => [
     `RTT p99 (${pairsLabel(n)}) ≤ PeerJS`,
     punch.latency[n].rtt.p99 <= peer.latency[n].rtt.p99,
   ]);

@@ -15,7 +15,7 @@
 // All children are killed and the temp dir removed at the end, on error and on SIGINT/SIGTERM.
 // `--cpu-prof DIR` writes a V8 CPU profile of every server process (node --cpu-prof).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,14 +26,17 @@ import {
   apiRequest,
   assertAlive,
   benchOptions,
+  createLog,
   createReaper,
   fmt,
   machineInfo,
   machineTable,
   mib,
+  reportFooter,
+  runBench,
+  say,
   stableRss,
   withServer,
-  stopProc,
 } from './lib.mjs';
 import { PAYLOADS, payloadBytes } from './signal-payloads.mjs';
 import { combine, describe, runNotes, tables, verdict } from './signal-report.mjs';
@@ -94,14 +97,12 @@ if (!(Number.isInteger(CONFIG.repeat) && CONFIG.repeat >= 1 && CONFIG.repeat <= 
 const PUNCH_ARGS = ['connect=100000', 'message=100000/1'].flatMap((r) => ['--rate-limit', r]);
 
 const reaper = createReaper();
-const T0 = Date.now();
-const log = (text) =>
-  process.stderr.write(`[bench:signal ${((Date.now() - T0) / 1000).toFixed(1)}s] ${text}\n`);
+const clock = createLog('bench:signal');
+const { log } = clock;
 
 // ---- Punch: account, project, key, peer tokens ------------------------------------------
 
-const api = (srv, method, path, options) =>
-  apiRequest(`http://127.0.0.1:${srv.port}`, method, path, options);
+const api = (srv, method, path, options) => apiRequest(srv.url, method, path, options);
 
 /**
  * An account (the operator CLI on the server's data dir, so after the server made it), a
@@ -208,7 +209,6 @@ async function main() {
   reaper.tmpRoot = mkdtempSync(join(os.tmpdir(), 'punch-bench-signal-'));
   if (opts['cpu-prof'] !== undefined) mkdirSync(resolve(opts['cpu-prof']), { recursive: true });
   const m = machineInfo();
-  const say = (s = '') => process.stdout.write(`${s}\n`);
   say(`# Signal relay: Punch vs PeerJS server vs bare ws${CONFIG.quick ? ' (--quick)' : ''}`);
   say();
   say(machineTable(m));
@@ -260,20 +260,13 @@ async function main() {
   for (const v of verdicts) say(`- ${v}`);
   say();
 
-  const notes = runNotes(CONFIG, results);
-  if (notes.length > 0) {
-    say('Notes:');
-    for (const n of notes) say(`- ${n}`);
-    say();
-  }
-  const runtimeSeconds = (Date.now() - T0) / 1000;
-  say(`Total runtime: ${fmt(runtimeSeconds, 1)} s`);
-
-  if (opts.json !== undefined) {
-    const out = { machine: m, config: CONFIG, summary, results, verdicts, runtimeSeconds };
-    writeFileSync(resolve(opts.json), `${JSON.stringify(out, null, 2)}\n`);
-    log(`results written to ${resolve(opts.json)}`);
-  }
+  reportFooter(clock, runNotes(CONFIG, results), opts.json, {
+    machine: m,
+    config: CONFIG,
+    summary,
+    results,
+    verdicts,
+  });
   // A wrong delivery means the numbers measure something else: fail the run.
   const broken = results.filter(
     (r) => r.throughput.bad + Object.values(r.latency).reduce((a, l) => a + l.bad, 0) > 0,
@@ -284,12 +277,4 @@ async function main() {
     );
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`bench failed: ${err?.stack ?? err}\n`);
-  process.exitCode = 1;
-} finally {
-  for (const c of [...reaper.children]) await stopProc(c, 2000);
-  reaper.cleanupSync();
-}
+await runBench('bench:signal', reaper, main);

@@ -19,6 +19,12 @@ const MAGIC = 0x504e4348; // 'PNCH'
 const HEADER = 20;
 const HOST = '127.0.0.1';
 
+/**
+ * @param {Buffer} buf
+ * @param {number} runId
+ * @param {number} seq
+ * @param {bigint} ns
+ */
 export function encodeHeader(buf, runId, seq, ns) {
   buf.writeUInt32BE(MAGIC, 0);
   buf.writeUInt32BE(runId >>> 0, 4);
@@ -26,7 +32,11 @@ export function encodeHeader(buf, runId, seq, ns) {
   buf.writeBigUInt64BE(ns, 12);
 }
 
-function gen({ port, rateMbps, size, warmup, measure, runId, deadlineMs }) {
+/**
+ * @param {import('node:worker_threads').MessagePort} parent
+ * @param {{port: number, rateMbps: number, size: number, warmup: number, measure: number, runId: number, deadlineMs: number}} options
+ */
+function gen(parent, { port, rateMbps, size, warmup, measure, runId, deadlineMs }) {
   const total = warmup + measure;
   const intervalNs = BigInt(Math.round((size * 8 * 1e9) / (rateMbps * 1e6)));
   const socket = dgram.createSocket('udp4');
@@ -37,6 +47,7 @@ function gen({ port, rateMbps, size, warmup, measure, runId, deadlineMs }) {
   let startNs = 0n;
   let measureStartNs = 0n;
   const deadline = Date.now() + deadlineMs;
+  /** @param {NodeJS.ErrnoException | null} err */
   const onSent = (err) => {
     if (err) {
       sendErrors++;
@@ -45,7 +56,7 @@ function gen({ port, rateMbps, size, warmup, measure, runId, deadlineMs }) {
   };
   const finish = (why) => {
     const endNs = process.hrtime.bigint();
-    parentPort.postMessage({
+    parent.postMessage({
       type: 'done',
       why,
       sent: seq,
@@ -70,7 +81,7 @@ function gen({ port, rateMbps, size, warmup, measure, runId, deadlineMs }) {
     while (seq < due && seq < total && burst < 1000) {
       if (seq === warmup) {
         measureStartNs = process.hrtime.bigint();
-        parentPort.postMessage({ type: 'measure-start', ns: measureStartNs });
+        parent.postMessage({ type: 'measure-start', ns: measureStartNs });
       }
       const buf = Buffer.alloc(size);
       encodeHeader(buf, runId, seq, process.hrtime.bigint());
@@ -82,7 +93,7 @@ function gen({ port, rateMbps, size, warmup, measure, runId, deadlineMs }) {
     else if (Date.now() > deadline) finish('deadline');
     else setTimeout(tick, 1);
   };
-  socket.on('error', (err) => {
+  socket.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
     sendErrors++;
     lastError = err.code ?? err.message;
   });
@@ -92,7 +103,11 @@ function gen({ port, rateMbps, size, warmup, measure, runId, deadlineMs }) {
   });
 }
 
-function sink({ port }) {
+/**
+ * @param {import('node:worker_threads').MessagePort} parent
+ * @param {{port: number}} options
+ */
+function sink(parent, { port }) {
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   let run;
   let probeRunId;
@@ -126,7 +141,7 @@ function sink({ port }) {
     if (probeIds.has(runId)) {
       if (runId === probeRunId) {
         probeRunId = undefined;
-        parentPort.postMessage({ type: 'probe-ok' });
+        parent.postMessage({ type: 'probe-ok' });
       }
       return;
     }
@@ -159,9 +174,9 @@ function sink({ port }) {
     r.lastArrNs = now;
   });
   socket.on('error', (err) => {
-    parentPort.postMessage({ type: 'error', message: err.message });
+    parent.postMessage({ type: 'error', message: err.message });
   });
-  parentPort.on('message', (m) => {
+  parent.on('message', (m) => {
     if (m.cmd === 'arm') {
       run = fresh(m.runId, m.warmup, m.measure);
     } else if (m.cmd === 'probe') {
@@ -171,7 +186,7 @@ function sink({ port }) {
       const r = run;
       run = undefined;
       const lat = r.latMs.slice(0, r.received);
-      parentPort.postMessage(
+      parent.postMessage(
         {
           type: 'result',
           received: r.received,
@@ -188,11 +203,11 @@ function sink({ port }) {
         [lat.buffer],
       );
     } else if (m.cmd === 'close') {
-      socket.close(() => parentPort.close());
+      socket.close(() => parent.close());
     }
   });
-  socket.bind(port, HOST, () => parentPort.postMessage({ type: 'ready' }));
+  socket.bind(port, HOST, () => parent.postMessage({ type: 'ready' }));
 }
 
-if (parentPort !== null && workerData?.role === 'gen') gen(workerData);
-else if (parentPort !== null && workerData?.role === 'sink') sink(workerData);
+if (parentPort !== null && workerData?.role === 'gen') gen(parentPort, workerData);
+else if (parentPort !== null && workerData?.role === 'sink') sink(parentPort, workerData);

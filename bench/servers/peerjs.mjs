@@ -4,35 +4,20 @@
 // Options are the package defaults (path "/", key "peerjs", alive_timeout 90 s) except
 // concurrent_limit, whose default of 5000 would refuse the 10k-connection run.
 // Prints one JSON line {"msg":"listening","port":N}; exits when stdin closes or on SIGTERM/SIGINT.
-import { parseArgs } from 'node:util';
 import { PeerServer } from 'peer';
+import { announce, listenOptions, stopWithParent } from './child.mjs';
 
-const { values } = parseArgs({
-  options: {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '0' },
-  },
-});
-
+const { host, port } = listenOptions();
 let httpServer;
-const app = PeerServer(
-  { host: values.host, port: Number(values.port), concurrent_limit: 1_000_000 },
-  (server) => {
-    httpServer = server;
-    process.stdout.write(`${JSON.stringify({ msg: 'listening', port: server.address().port })}\n`);
-  },
-);
+const app = PeerServer({ host, port, concurrent_limit: 1_000_000 }, (server) => {
+  httpServer = server;
+  announce(server.address());
+});
 app.on('error', () => {});
 
-const stop = () => {
+stopWithParent(() => {
   if (httpServer) {
     httpServer.closeAllConnections?.();
     httpServer.close(() => process.exit(0));
   }
-  setTimeout(() => process.exit(0), 1000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-process.stdin.on('end', stop);
-process.stdin.on('error', stop);
-process.stdin.resume();
+});

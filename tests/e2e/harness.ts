@@ -1,5 +1,5 @@
 /** Drives Punch, `punch peer`, ffmpeg and srt-live-transmit inside a NatLab. */
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,20 @@ export const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', impo
 export const SERVER = `http://${PUBLIC_IP}:8787`;
 
 export type Event = { event: string } & Record<string, unknown>;
+
+const tempDirs: string[] = [];
+
+/** A fresh directory under the system temp dir, removed by `removeTempDirs`. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Removes every `tempDir` (once the lab is destroyed: nothing writes there any more). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 /** A running `punch peer` with its NDJSON events. */
 export class AgentProc {
@@ -81,6 +95,46 @@ export function runIn(lab: NatLab, ns: string, command: string, args: string[]):
   return execFileSync('ip', ['netns', 'exec', lab.ns(ns), command, ...args], { encoding: 'utf8' });
 }
 
+/**
+ * Checks `check` every `everyMs` until it returns true; rejects after `timeoutMs`, naming `what`
+ * (or at once with what `check` throws). For a condition no process announces: a port bound,
+ * a file that stopped growing.
+ */
+export async function until(
+  check: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() >= deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** True when a UDP socket in namespace `ns` is bound to `port` (its /proc/net/udp and udp6). */
+function udpBound(lab: NatLab, ns: string, port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return runIn(lab, ns, 'cat', ['/proc/net/udp', '/proc/net/udp6'])
+    .split('\n')
+    .some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex) === true);
+}
+
+/** Waits until a UDP socket in namespace `ns` is bound to `port`, failing if `child` exits first. */
+export function waitUdpBound(
+  lab: NatLab,
+  ns: string,
+  port: number,
+  child: ChildProcess,
+): Promise<void> {
+  return until(() => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`exited (${child.exitCode ?? child.signalCode}) before binding udp/${port}`);
+    return udpBound(lab, ns, port);
+  }, `udp/${port} to be bound in ${ns}`);
+}
+
 export interface Show {
   session: string;
   admin: string;
@@ -92,7 +146,7 @@ export interface Show {
 
 /** Starts Punch in the lab's public network and creates a session there. */
 export async function startPunch(lab: NatLab, streams = ['cam-1']): Promise<Show> {
-  const data = mkdtempSync(join(tmpdir(), 'punch-e2e-'));
+  const data = tempDir('punch-e2e-');
   let server = await launchPunch(lab, data);
   const admin = (args: string[]): string =>
     runIn(lab, 'pub', process.execPath, [CLI, ...args, '--server', SERVER, '--json']);
@@ -149,19 +203,23 @@ export function startAgent(
   );
 }
 
-/** srt-live-transmit as the user's SRT listener, writing what it receives to a file. */
-export function startListener(
+/**
+ * srt-live-transmit as the user's SRT listener on the receiving agent's default --srt-target,
+ * writing what it receives to a file; resolves once it listens.
+ */
+export async function startListener(
   lab: NatLab,
   ns: string,
   passphrase: string,
   out: string,
-): ChildProcess {
+): Promise<ChildProcess> {
   const child = lab.spawn(ns, 'srt-live-transmit', [
     '-ll:error',
     `srt://127.0.0.1:9100?mode=listener&passphrase=${passphrase}&pbkeylen=32`,
     'file://con',
   ]);
   child.stdout!.pipe(createWriteStream(out));
+  await waitUdpBound(lab, ns, 9100, child);
   return child;
 }
 
@@ -190,8 +248,9 @@ export function startFfmpeg(
 }
 
 /**
- * Waits for ffmpeg to finish sending, lets the tail arrive, stops the receiving process and
- * returns what ffprobe finds in the file it wrote.
+ * Waits for ffmpeg to finish sending, lets the tail arrive (until the file has not grown for
+ * a second: SRT hands over the last packets within its latency, 200 ms here), stops the
+ * receiving process and returns what ffprobe finds in the file it wrote.
  */
 export async function finish(
   ffmpeg: ChildProcess,
@@ -199,7 +258,7 @@ export async function finish(
   file: string,
 ): Promise<{ ffmpegExit: number; video: string | undefined; duration: number }> {
   const ffmpegExit = await exited(ffmpeg);
-  await sleep(1500);
+  await stoppedGrowing(file, 1000);
   receiver.kill('SIGINT');
   await exited(receiver);
   return { ffmpegExit, ...probe(file) };
@@ -249,6 +308,25 @@ export function probe(file: string): { video: string | undefined; duration: numb
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once `file` has not grown for `quietMs` (at most `timeoutMs`). */
+export function stoppedGrowing(file: string, quietMs: number, timeoutMs = 15_000): Promise<void> {
+  let size = -1;
+  let since = 0;
+  return until(
+    () => {
+      const now = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+      if (now !== size) {
+        size = now;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs;
+    },
+    `${file} to stop growing`,
+    timeoutMs,
+    100,
+  );
+}
 
 async function launchPunch(lab: NatLab, data: string): Promise<ChildProcess> {
   const server = lab.spawn(

@@ -3,12 +3,27 @@
  * sides of `punch peer`. Needs root, iproute2, iptables, srt-tools and ffmpeg (.ci/run installs
  * them); without them the suite says so loudly and skips.
  */
-import { createWriteStream, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NatLab, labSupport } from './natlab.js';
-import { finish, sleep, startAgent, startFfmpeg, startListener, startPunch } from './harness.js';
+import {
+  CLI,
+  SERVER,
+  finish,
+  removeTempDirs,
+  runIn,
+  sleep,
+  startAgent,
+  startFfmpeg,
+  startListener,
+  startPunch,
+  tempDir,
+  until,
+  waitUdpBound,
+  type AgentProc,
+  type Event,
+} from './harness.js';
 
 const support = labSupport();
 // CI must have everything: there a missing tool fails the run instead of skipping.
@@ -25,9 +40,18 @@ let lab: NatLab | undefined;
 afterEach(() => {
   lab?.destroy();
   lab = undefined;
+  removeTempDirs();
 });
 
 const SECONDS = 10;
+
+/** An agent's health report: SRT packets went both ways through it (a handshake round trip). */
+const srtBothWays = (e: Event): boolean => {
+  const s = e.stats as { sendPackets?: number; recvPackets?: number } | undefined;
+  return e.event === 'health' && (s?.sendPackets ?? 0) > 0 && (s?.recvPackets ?? 0) > 0;
+};
+const bothWays = (a: AgentProc): Promise<Event> =>
+  a.waitFor(srtBothWays, 'SRT packets relayed both ways');
 
 describe.skipIf(!support.ok)('SRT through two NATs', () => {
   it('ffmpeg → agent --send behind NAT A … agent --receive behind NAT B → srt-live-transmit: the picture arrives', async () => {
@@ -41,9 +65,8 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     expect(dr.remote).toMatchObject({ ip: '203.0.113.10' });
     expect(ds.via).toBe('public');
 
-    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
-    const listener = startListener(lab, 'b1', show.passphrase, out);
-    await sleep(300);
+    const out = join(tempDir('punch-srt-'), 'received.ts');
+    const listener = await startListener(lab, 'b1', show.passphrase, out);
     const got = await finish(startFfmpeg(lab, 'a1', show.passphrase, SECONDS), listener, out);
     expect(got).toMatchObject({ ffmpegExit: 0, video: 'h264' });
     expect(got.duration).toBeGreaterThanOrEqual(SECONDS * 0.9);
@@ -68,14 +91,22 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     const [ds, dr] = await Promise.all([sender.waitDirect(), receiver.waitDirect()]);
     expect(ds.via).toBe('local');
     expect(dr.via).toBe('local');
-    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
+    const out = join(tempDir('punch-srt-'), 'received.ts');
     const copier = lab.spawn('a2', 'srt-live-transmit', [
       '-ll:error',
       'udp://127.0.0.1:6000',
       'file://con',
     ]);
     copier.stdout!.pipe(createWriteStream(out));
-    await sleep(1500);
+    // Before ffmpeg sends: the copier reads udp/6000, the sending agent's srt-live-transmit
+    // reads udp/5000, and the two srt-live-transmits have exchanged SRT packets through the
+    // agents.
+    await Promise.all([
+      waitUdpBound(lab, 'a2', 6000, copier),
+      waitUdpBound(lab, 'a1', 5000, sender.child),
+      bothWays(sender),
+      bothWays(receiver),
+    ]);
     const ffmpeg = startFfmpeg(lab, 'a1', '', SECONDS, 'udp://127.0.0.1:5000?pkt_size=1316');
     const got = await finish(ffmpeg, copier, out);
     expect(got).toMatchObject({ ffmpegExit: 0, video: 'h264' });
@@ -97,12 +128,13 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     const sender = startAgent(lab, 'a1', show.token('cam-1'), '--send');
     let receiver = startAgent(lab, 'b1', token, '--receive');
     await Promise.all([sender.waitDirect(), receiver.waitDirect()]);
-    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
-    const listener = startListener(lab, 'b1', show.passphrase, out);
-    await sleep(300);
+    const out = join(tempDir('punch-srt-'), 'received.ts');
+    const listener = await startListener(lab, 'b1', show.passphrase, out);
     const total = 16;
     const ffmpeg = startFfmpeg(lab, 'a1', show.passphrase, total);
     await receiver.waitFor((e) => e.event === 'status' && e.status === 'streaming', 'streaming');
+    // The point of the test: 4 s of picture (ffmpeg sends in real time, -re) before the kill,
+    // so the stream is cut in the middle and must resume; no event stands for "mid-stream".
     await sleep(4000);
     receiver.kill('SIGKILL');
     await receiver.exited;
@@ -128,12 +160,13 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     const sender = startAgent(lab, 'a1', show.token('cam-1'), '--send');
     const receiver = startAgent(lab, 'b1', show.token('cam-1'), '--receive');
     await Promise.all([sender.waitDirect(), receiver.waitDirect()]);
-    const out = join(mkdtempSync(join(tmpdir(), 'punch-srt-')), 'received.ts');
-    const listener = startListener(lab, 'b1', show.passphrase, out);
-    await sleep(300);
+    const out = join(tempDir('punch-srt-'), 'received.ts');
+    const listener = await startListener(lab, 'b1', show.passphrase, out);
     const total = 14;
     const ffmpeg = startFfmpeg(lab, 'a1', show.passphrase, total);
     await receiver.waitFor((e) => e.event === 'status' && e.status === 'streaming', 'streaming');
+    // The point of the test: 2 s of picture (real time, -re) before Punch goes away, so the
+    // restart lands in the middle of the stream.
     await sleep(2000);
     await show.restart();
     const registeredTwice = (a: typeof sender) =>
@@ -193,8 +226,8 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     expect(otherErr?.message).toContain('cam-1');
 
     const short = JSON.parse(
-      (await import('./harness.js')).runIn(lab, 'pub', process.execPath, [
-        (await import('./harness.js')).CLI,
+      runIn(lab, 'pub', process.execPath, [
+        CLI,
         'token',
         show.session,
         '--token',
@@ -205,10 +238,11 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
         '5',
         '--json',
         '--server',
-        (await import('./harness.js')).SERVER,
+        SERVER,
       ]),
-    ) as { token: string };
-    await sleep(6000);
+    ) as { token: string; expiresAt: number };
+    // Until the token's own expiry (seconds) has passed: the server refuses it from then on.
+    await until(() => Date.now() >= short.expiresAt * 1000, 'the token to expire');
     const expired = startAgent(lab, 'a1', short.token, '--send');
     expect(await expired.exited).toBe(3);
     const expiredErr = expired.events.find((e) => e.event === 'error');

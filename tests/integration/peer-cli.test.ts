@@ -1,6 +1,6 @@
 /** `punch peer` failure modes that need no NAT lab: what the operator sees, and the exit code. */
 import { execFile, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { expect, it } from 'vitest';
@@ -27,13 +27,19 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-it('a local SRT port already in use: a clear error and exit 7', async () => {
-  const holder = createSocket('udp4');
+/** A UDP socket on 127.0.0.1, on a port the OS picked. */
+async function udpSocket(): Promise<Socket> {
+  const s = createSocket('udp4');
   await new Promise<void>((r) =>
-    holder.bind(0, '127.0.0.1', () => {
+    s.bind(0, '127.0.0.1', () => {
       r();
     }),
   );
+  return s;
+}
+
+it('a local SRT port already in use: a clear error and exit 7', async () => {
+  const holder = await udpSocket();
   const port = holder.address().port;
   const r = await run([
     '--server',
@@ -51,6 +57,11 @@ it('a local SRT port already in use: a clear error and exit 7', async () => {
 });
 
 it('Punch unreachable: the agent says so and keeps retrying instead of exiting', async () => {
+  // --receive binds --srt-target's port + 1 as its source port: a port the OS has just handed
+  // out, with the target just below it (nothing is ever sent there: Punch is unreachable).
+  const probe = await udpSocket();
+  const source = probe.address().port;
+  await new Promise<void>((r) => probe.close(r));
   const child = spawn(process.execPath, [
     CLI,
     'peer',
@@ -60,7 +71,7 @@ it('Punch unreachable: the agent says so and keeps retrying instead of exiting',
     TOKEN,
     '--receive',
     '--srt-target',
-    '127.0.0.1:19170',
+    `127.0.0.1:${source - 1}`,
     '--json',
   ]);
   const events: { event: string; status?: string; detail?: string }[] = [];

@@ -4,6 +4,7 @@
  * srt-live-transmit when it dies.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -101,7 +102,45 @@ function agent(args: string[]): {
 
 const direct = (e: Event): boolean => e.event === 'path' && e.path === 'direct';
 
-async function pairWithExternalStun(host: Host, ports: [number, number]): Promise<void> {
+function bindUdp(port: number): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(undefined);
+    });
+    s.bind(port, '127.0.0.1', () => {
+      resolve(s);
+    });
+  });
+}
+
+/**
+ * A UDP port P on 127.0.0.1 that the OS has just handed out, with P+1 … P+span-1 free too
+ * (`--receive` binds --srt-target's port + 1): bound, read, and released for the agent.
+ */
+async function freeUdpPort(span = 1): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = await bindUdp(0);
+    if (first === undefined) continue;
+    const port = first.address().port;
+    const held = [first];
+    for (let i = 1; i < span && port + i <= 65535; i++) {
+      const next = await bindUdp(port + i);
+      if (next === undefined) break;
+      held.push(next);
+    }
+    await Promise.all(held.map((s) => new Promise<void>((r) => s.close(r))));
+    if (held.length === span) return port;
+  }
+  throw new Error(`no ${span} free consecutive UDP ports on 127.0.0.1 in 20 attempts`);
+}
+
+/**
+ * Two agents pairing through `host`, asking STUN at `stunOnly`. No SRT flows: --srt-listen is
+ * port 0 (the OS picks it; nothing connects to it here).
+ */
+async function pairWithExternalStun(host: Host): Promise<void> {
   const s = await createSession(host.url, { streams: ['cam-1'] });
   const stun = `127.0.0.1:${stunOnly.stunPort}`;
   const send = agent([
@@ -111,7 +150,7 @@ async function pairWithExternalStun(host: Host, ports: [number, number]): Promis
     await peerToken(host.url, s, 'cam-1'),
     '--send',
     '--srt-listen',
-    `127.0.0.1:${ports[0]}`,
+    '127.0.0.1:0',
     '--stun',
     stun,
   ]);
@@ -122,7 +161,7 @@ async function pairWithExternalStun(host: Host, ports: [number, number]): Promis
     await peerToken(host.url, s, 'cam-1'),
     '--receive',
     '--srt-target',
-    `127.0.0.1:${ports[1]}`,
+    `127.0.0.1:${await freeUdpPort(2)}`,
     '--stun',
     stun,
   ]);
@@ -135,11 +174,11 @@ async function pairWithExternalStun(host: Host, ports: [number, number]): Promis
 }
 
 it('a host without STUN: the agents ask the configured STUN server, claim their endpoint, and punch', async () => {
-  await pairWithExternalStun(noStun, [19210, 19220]);
+  await pairWithExternalStun(noStun);
 });
 
 it('the Workers host (workerd): real agents pair and punch with a STUN server of their own', async () => {
-  await pairWithExternalStun(workers, [19250, 19260]);
+  await pairWithExternalStun(workers);
 });
 
 it('without STUN anywhere the agent says what to pass', async () => {
@@ -153,7 +192,7 @@ it('without STUN anywhere the agent says what to pass', async () => {
     'cam-1',
     '--send',
     '--srt-listen',
-    '127.0.0.1:19230',
+    '127.0.0.1:0',
   ]);
   const err = await a.waitFor((e) => e.event === 'error', 'an error');
   expect(err).toMatchObject({ code: 'ERR_NO_STUN', fatal: true });
@@ -174,8 +213,8 @@ if (!hasSlt())
   );
 
 it.skipIf(!hasSlt())('--exec restarts srt-live-transmit when it dies', async () => {
-  // A port of this run only, so no other srt-live-transmit on the machine matches.
-  const input = 30000 + Math.floor(Math.random() * 20000);
+  // A port the OS says is free, so no other srt-live-transmit on the machine matches.
+  const input = await freeUdpPort();
   const s = await createSession(stunOnly.url, { streams: ['cam-1'] });
   const send = agent([
     '--server',
@@ -186,7 +225,7 @@ it.skipIf(!hasSlt())('--exec restarts srt-live-transmit when it dies', async () 
     'cam-1',
     '--send',
     '--srt-listen',
-    '127.0.0.1:19240',
+    `127.0.0.1:${await freeUdpPort()}`,
     '--exec',
     `udp://127.0.0.1:${input}`,
   ]);
@@ -199,7 +238,7 @@ it.skipIf(!hasSlt())('--exec restarts srt-live-transmit when it dies', async () 
     'cam-1',
     '--receive',
     '--srt-target',
-    '127.0.0.1:19250',
+    `127.0.0.1:${await freeUdpPort(2)}`,
   ]);
   await Promise.all([send.waitFor(direct, 'direct path'), recv.waitFor(direct, 'direct path')]);
   const pids = (): string[] => {
