@@ -1,5 +1,9 @@
 /** The `punch` admin commands against a running host, as a producer would type them. */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jsqr from 'jsqr';
@@ -26,9 +30,12 @@ function punch(
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...process.env, PUNCH_SERVER: host.url, PUNCH_TOKEN: '', ...env } },
+      // A command that hangs is killed (and the test fails on its exit code), never left running.
+      { env: { ...process.env, PUNCH_SERVER: host.url, PUNCH_TOKEN: '', ...env }, timeout: 20_000 },
       (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        // -1: killed by the timeout (it hung), never mistaken for an exit code.
+        const code =
+          err === null ? 0 : err.killed ? -1 : typeof err.code === 'number' ? err.code : 1;
         resolve({ code, stdout, stderr });
       },
     );
@@ -152,5 +159,34 @@ describe('punch admin commands', () => {
     const down = await punch(['session', 'create'], { PUNCH_SERVER: 'http://127.0.0.1:9' });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('cannot reach Punch');
+  });
+
+  it('punch serve on a port that is taken says so and exits, instead of hanging', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const dir = mkdtempSync(join(tmpdir(), 'punch-cli-'));
+    try {
+      // The STUN socket binds first (port 0: any free one); the HTTP port then fails.
+      const r = await punch(
+        [
+          'serve',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--stun-port',
+          '0',
+          '--data-dir',
+          dir,
+        ],
+        { PUNCH_SECRET: 'cli-test-secret-0123456789abcdef0123' },
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`port ${port} is already in use`);
+    } finally {
+      taken.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -312,13 +312,23 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     if (ws.matches(req)) ws.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8787, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8787, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // The port is taken (or forbidden): release what already started (the STUN socket keeps
+    // the process alive) so the caller can report it and exit.
+    await ws.close();
+    await stun?.close();
+    store.close();
+    projects.close();
+    throw err;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
 
