@@ -213,7 +213,7 @@ export class Agent {
         void this.#onPeer(m);
         break;
       case 'peer-left':
-        this.#pairing?.drop();
+        this.#pairing?.leave();
         this.#emit({ event: 'peer-left' });
         this.#setStatus('waiting');
         break;

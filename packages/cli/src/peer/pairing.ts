@@ -32,6 +32,10 @@ export class Pairing {
   #path: MediaPath | undefined;
   /** Bumped by every open and drop: an open overtaken while it derived its key gives up. */
   #generation = 0;
+  /** When the current search for a way through must have found one (ms since the epoch). */
+  #searchEndsAt: number | undefined;
+  /** Fails a search the other side walked away from (see `leave`). */
+  #orphaned: NodeJS.Timeout | undefined;
 
   constructor(options: PairingOptions) {
     this.#o = options;
@@ -61,6 +65,7 @@ export class Pairing {
     const key = await deriveTunnelKey(m.passphrase, this.#o.session, this.#o.stream);
     if (generation !== this.#generation) return false;
     const events = this.#o.events;
+    this.#searchEndsAt = Date.now() + this.#o.punchTimeoutMs;
     const path: MediaPath = new PunchedPath({
       socket: this.#o.socket,
       key,
@@ -69,6 +74,7 @@ export class Pairing {
       punchTimeoutMs: this.#o.punchTimeoutMs,
       events: {
         up: (remote, via) => {
+          this.#searchEndsAt = undefined;
           events.up(path.kind, remote, via);
         },
         down: (reason) => {
@@ -86,9 +92,32 @@ export class Pairing {
     return true;
   }
 
-  /** Closes the current path (the other side left, or the agent stops). */
+  /**
+   * The other side left. Its path closes; but when no way through had been found yet, the
+   * search still fails at its deadline unless the other side comes back: two agents that both
+   * give up at about the same time must both say so, not leave one waiting for ever because
+   * the other's exit reached it first.
+   */
+  leave(): void {
+    const endsAt = this.#searchEndsAt;
+    this.drop();
+    if (endsAt === undefined) return;
+    this.#searchEndsAt = endsAt;
+    this.#orphaned = setTimeout(
+      () => {
+        this.#orphaned = undefined;
+        if (this.#path === undefined) this.#o.events.failed(this.#o.punchTimeoutMs / 1000);
+      },
+      Math.max(0, endsAt - Date.now()),
+    );
+  }
+
+  /** Closes the current path and forgets its search (a new pairing, or the agent stops). */
   drop(): void {
     this.#generation++;
+    clearTimeout(this.#orphaned);
+    this.#orphaned = undefined;
+    this.#searchEndsAt = undefined;
     this.#path?.close();
     this.#path = undefined;
   }
