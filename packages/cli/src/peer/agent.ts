@@ -39,6 +39,8 @@ export class Agent {
   #media: Socket | undefined;
   #local: LocalSide | undefined;
   #probe: StunProbe | undefined;
+  /** Registered on the current connection (reset by each `welcome`). */
+  #registered = false;
   #pairing: Pairing | undefined;
   #exec: SrtLiveTransmit | undefined;
   #srtStats: Record<string, number> | undefined;
@@ -187,6 +189,8 @@ export class Agent {
     const { stream, role } = this.#o;
     switch (m.type) {
       case 'welcome':
+        // A new connection: nothing is registered on it until Punch says so.
+        this.#registered = false;
         this.#link.send({ type: 'register', stream, role });
         this.#applyTally(m.tally);
         break;
@@ -200,6 +204,7 @@ export class Agent {
           return;
         }
         this.#probe?.start(target);
+        this.#registered = true;
         this.#emit({
           event: 'registered',
           stream,
@@ -322,8 +327,9 @@ export class Agent {
     const stats = this.#traffic.sample(path, this.#srtStats);
     if (this.#status === 'streaming' && stats.sendBps === 0 && stats.recvBps === 0)
       this.#setStatus('direct');
-    // Registered (the probe has its server) on an open link: Punch takes it.
-    if (this.#probe?.target !== undefined)
+    // Only once registered on this connection: a report sent between a reconnect's `welcome`
+    // and its `registered` would be refused (ERR_NOT_REGISTERED) and shown as a warning.
+    if (this.#registered)
       this.#link.send({ type: 'health', stream: this.#o.stream, role: this.#o.role, stats });
     if (path !== undefined) this.#emit({ event: 'health', stats });
   }
