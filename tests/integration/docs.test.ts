@@ -1,5 +1,5 @@
 /** The reference docs stay complete: every error code and every wire message is documented. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   ClientMessageSchema,
@@ -56,5 +56,24 @@ describe('docs', () => {
       pong: 0,
     } satisfies Record<SignalServerMessageType, 0>);
     for (const t of [...client, ...server]) expect(doc).toMatch(new RegExp(`\\| +\`${t}\` +\\|`));
+  });
+
+  it('layout.md names only files that exist', () => {
+    const doc = read('layout.md');
+    const packages = new URL('../../packages/', import.meta.url);
+    const named: string[] = [];
+    // Paths from packages/ anywhere (`core/src/errors.ts`), and bare file names inside a section
+    // headed by its folder (## The session room (`core/src/session/`)).
+    for (const section of doc.split(/^## /m)) {
+      const folder = /^[^\n]*\(`([\w-]+\/src\/[\w/-]*\/)`\)/.exec(section)?.[1];
+      for (const [, token] of section.matchAll(/`([\w./-]+\.(?:tsx?|json))`/g)) {
+        if (token === undefined) continue;
+        if (/^[\w-]+\/src\//.test(token)) named.push(token);
+        else if (folder !== undefined && !token.includes('/')) named.push(`${folder}${token}`);
+      }
+    }
+    expect(named.length).toBeGreaterThan(60);
+    const missing = named.filter((p) => !existsSync(new URL(p, packages)));
+    expect(missing).toEqual([]);
   });
 });
