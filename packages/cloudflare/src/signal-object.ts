@@ -176,6 +176,7 @@ export class SignalObject extends DurableObject<Env> {
           this.#log,
         ),
       iceServers: (_conn, identity) => iceFor(this.env, identity),
+      revocations: this.#revocations,
       audit: (event) => {
         store.appendAudit(event);
       },

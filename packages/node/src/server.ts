@@ -273,6 +273,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
             now,
             messageLimit: limits.message,
             verify: verifyPeer,
+            revocations,
             iceServers: (conn, identity) => ws.iceFor(conn, identity),
             audit: (event) => {
               projects.appendAudit(event);

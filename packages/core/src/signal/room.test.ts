@@ -8,6 +8,7 @@ import type { AuditEvent } from './audit.js';
 import type { SignalConn } from './conn.js';
 import type { IceServer } from './ice.js';
 import type { AllowRule } from './policy.js';
+import { Revocations } from './revocations.js';
 import { AUDIT_WINDOW_MS, SignalRoom } from './room.js';
 
 // ---- fakes ------------------------------------------------------------------------------------
@@ -98,6 +99,7 @@ let empties: SignalRoom[];
 let counted: string[];
 let changed: string[];
 let room: SignalRoom;
+let revocations: Revocations;
 let nextId: number;
 
 const log: Logger = {
@@ -133,6 +135,7 @@ function makeRoom(messageLimit?: LimitSpec): SignalRoom {
     onIdentityChanged: (conn) => {
       changed.push(`${conn.id} ${conn.identity.expiresAt}`);
     },
+    revocations,
     ...(messageLimit === undefined ? {} : { messageLimit }),
   });
 }
@@ -165,6 +168,7 @@ beforeEach(() => {
   counted = [];
   changed = [];
   nextId = 0;
+  revocations = new Revocations();
   room = makeRoom();
 });
 
@@ -424,6 +428,27 @@ describe('tick', () => {
 });
 
 describe('token refresh', () => {
+  it('a key deleted while the refresh was being verified is refused, and the old identity stays', async () => {
+    const a = join('room-1', 'alice');
+    const next = ident('room-1', 'alice', { kid: 'kid-b' });
+    verifyImpl = () => Promise.resolve(next);
+    let release: (servers: IceServer[]) => void = () => undefined;
+    iceImpl = () =>
+      new Promise((resolve) => {
+        release = resolve;
+      });
+    send(a, { type: 'token', token: 'tok-b', ref: 't1' });
+    await flush();
+    // kid-b is deleted now: closeKey finds nobody on it yet (the socket is still on kid-a).
+    revocations.add('kid-b', clock);
+    expect(room.closeKey('kid-b')).toBe(0);
+    release([]);
+    await flush();
+    expect(a.sent.at(-1)).toMatchObject({ type: 'error', code: 'ERR_KEY_REVOKED', ref: 't1' });
+    expect(a.identity.kid).toBe('kid-a');
+    expect(changed).toEqual([]);
+  });
+
   it('same peer: answers refreshed with fresh ICE and applies the new identity', async () => {
     const a = join('room-1', 'alice', { allow: [{ group: 'room-1', peer: 'bob' }] });
     const bob = join('room-1', 'bob');

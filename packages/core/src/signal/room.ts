@@ -4,6 +4,7 @@ import { MessageLimiter, RATE_LIMITS, type LimitSpec } from '../ratelimit.js';
 import { PEER_TOKEN_SKEW, type PeerIdentity } from '../token/peer-token.js';
 import { SignalDecodeError, decodeSignalClientMessage } from '../wire/signal.js';
 import type { SignalCloseReason } from '../wire/signal-to-client.js';
+import type { Revocations } from './revocations.js';
 import type { AuditEvent, AuditOutcome } from './audit.js';
 import type { SignalConn } from './conn.js';
 import { SIGNAL_HANDLERS } from './handlers.js';
@@ -33,6 +34,11 @@ export interface SignalRoomDeps {
    * stores identities (a Durable Object that may be evicted) stores the new one now.
    */
   readonly onIdentityChanged?: (conn: SignalConn) => void;
+  /**
+   * Keys deleted lately, as the host's admission sees them: a `token` refresh is an admission
+   * too, and a key deleted while the refresh was being verified must not be let in.
+   */
+  readonly revocations: Revocations;
 }
 
 /** What became of one `signal`. */
@@ -306,6 +312,8 @@ export class SignalRoom {
     }
     const ice = await this.#deps.iceServers(conn, next);
     if (!this.#state.has(conn)) return;
+    // After the last await: `closeKey` could not see this socket under the new key yet.
+    this.#deps.revocations.assertAdmissible(next, this.#deps.now());
     conn.identity = next;
     conn.send({ type: 'refreshed', expiresAt: next.expiresAt, iceServers: ice });
     this.#deps.onIdentityChanged?.(conn);

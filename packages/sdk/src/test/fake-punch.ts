@@ -6,6 +6,7 @@
 import {
   generateProjectKey,
   silentLogger,
+  Revocations,
   SignalRoom,
   verifyPeerToken,
   importPublicKey,
@@ -49,6 +50,7 @@ export class FakePunch {
       verify: (token) => this.#verify(token),
       iceServers: () => Promise.resolve([]),
       audit: () => undefined,
+      revocations: new Revocations(),
     });
   }
 
