@@ -46,6 +46,14 @@ describe('rate limits', () => {
     const r = await call(host.url, 'GET', `/api/session/${s.session}`, { token: s.token, from });
     expect([r.status, codeOf(r)]).toEqual([429, 'ERR_RATE_LIMITED']);
     expect(retryAfter(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // A HEAD is answered by the same handler: it is no way around the limit.
+    for (const path of ['', '/connect', '/health']) {
+      const head = await call(host.url, 'HEAD', `/api/session/${s.session}${path}`, {
+        token: s.token,
+        from,
+      });
+      expect([path, head.status]).toEqual([path, 429]);
+    }
     expect(
       (
         await call(host.url, 'GET', `/api/session/${s.session}`, {

@@ -19,14 +19,17 @@ export const ROUTE_LIMITS: Readonly<Record<string, Exclude<LimitName, 'message'>
 };
 
 /**
- * The limit `endpoint` counts against, if any.
+ * The limit `endpoint` counts against, if any. A HEAD counts as the GET it is answered by (Hono
+ * runs the GET handler for it).
  *
  * @example
  * routeLimit('GET /api/session/:id/connect'); // 'read'
+ * routeLimit('HEAD /api/session/:id/health'); // 'read'
  * routeLimit('DELETE /api/session/:id'); // undefined
  */
 export function routeLimit(endpoint: string): Exclude<LimitName, 'message'> | undefined {
-  return Object.hasOwn(ROUTE_LIMITS, endpoint) ? ROUTE_LIMITS[endpoint] : undefined;
+  const key = endpoint.startsWith('HEAD ') ? `GET ${endpoint.slice(5)}` : endpoint;
+  return Object.hasOwn(ROUTE_LIMITS, key) ? ROUTE_LIMITS[key] : undefined;
 }
 
 export interface LimitReport {

@@ -50,6 +50,9 @@ describe('routeLimit', () => {
     expect(at('GET', '/api/session/a1/ws')).toBe('connect');
     expect(at('GET', '/api/signal')).toBe('connect');
     expect(at('DELETE', '/api/session/a1')).toBeUndefined();
+    // A HEAD is answered by the GET handler: it counts as that GET.
+    expect(at('HEAD', '/api/session/a1/health')).toBe('read');
+    expect(at('HEAD', '/api/session/a1')).toBe('read');
     expect(routeLimit('toString')).toBeUndefined();
   });
 });
