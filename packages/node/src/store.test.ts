@@ -389,6 +389,43 @@ describe('a Durable Object written by an earlier Workers host', () => {
     expect(tables()).not.toContain('session');
   });
 
+  describe('an older build that runs again after the move (a rollback), then this one', () => {
+    /** The move, then what the older build does at its start: `CREATE TABLE IF NOT EXISTS`. */
+    const movedThenRolledBack = (): void => {
+      db.prepare('INSERT INTO session (id, record) VALUES (?, ?)').run(
+        'nab-floor',
+        JSON.stringify(record()),
+      );
+      oldHealth(sample('cam-wide', 3000));
+      db.prepare('INSERT INTO conns (id, snapshot) VALUES (?, ?)').run(
+        'sock-a',
+        JSON.stringify(snapshot()),
+      );
+      open();
+      db.exec(OLD_WORKERS_SCHEMA);
+    };
+
+    it('keeps the live session, its health and its sockets', () => {
+      movedThenRolledBack();
+      const s = open();
+      expect(s.loadSessions()).toEqual([record()]);
+      expect(s.healthHistory('nab-floor', null, 10)).toEqual([sample('cam-wide', 3000)]);
+      expect(s.snapshots('nab-floor')).toEqual(new Map([['sock-a', snapshot()]]));
+      expect(tables()).not.toContain('session');
+    });
+
+    it('takes the session the older build wrote last, and opens every time', () => {
+      movedThenRolledBack();
+      // Meanwhile the older build extended the session: its row is the newer one.
+      db.prepare('INSERT INTO session (id, record) VALUES (?, ?)').run(
+        'nab-floor',
+        JSON.stringify(record({ expiresAt: 1_741_239_999 })),
+      );
+      expect(open().loadSessions()).toEqual([record({ expiresAt: 1_741_239_999 })]);
+      expect(open().loadSessions()).toEqual([record({ expiresAt: 1_741_239_999 })]);
+    });
+  });
+
   it('a migration that fails leaves the old tables as they were', () => {
     db.prepare('INSERT INTO session (id, record) VALUES (?, ?)').run(
       'nab-floor',

@@ -38,7 +38,20 @@ function recordingDriver(answer: (sql: string, params: SqlValue[]) => unknown[] 
   return { driver, ran };
 }
 
-const legacyMarker = (sql: string): boolean => sql.includes("name = 'session'");
+/** What `sqlite_master` says of each table: its CREATE statement, or nothing. */
+const OLD_WORKERS = {
+  session: 'CREATE TABLE session (id TEXT PRIMARY KEY, record TEXT NOT NULL)',
+  health:
+    'CREATE TABLE health (at INTEGER NOT NULL, stream TEXT NOT NULL, role TEXT NOT NULL, stats TEXT NOT NULL)',
+  conns: 'CREATE TABLE conns (id TEXT PRIMARY KEY, snapshot TEXT NOT NULL)',
+};
+const tables =
+  (shapes: Record<string, string>) =>
+  (sql: string, params: SqlValue[]): unknown[] => {
+    if (!sql.includes('sqlite_master')) return [];
+    const create = shapes[String(params[0])];
+    return create === undefined ? [] : [{ sql: create }];
+  };
 
 describe('opening', () => {
   it('indexes health only when asked (a one-session database pays per index entry written)', () => {
@@ -55,9 +68,7 @@ describe('opening', () => {
 
   it('creates or migrates its schema in one transaction', () => {
     for (const legacy of [false, true]) {
-      const { driver, ran } = recordingDriver((sql) =>
-        legacy && legacyMarker(sql) ? [{ yes: 1 }] : [],
-      );
+      const { driver, ran } = recordingDriver(tables(legacy ? OLD_WORKERS : {}));
       new SqlSessionStore(driver, { indexHealth: false });
       expect(ran.length).toBeGreaterThan(3);
       expect(ran.filter((r) => !r.inTransaction)).toEqual([]);
@@ -66,12 +77,31 @@ describe('opening', () => {
   });
 
   it("moves an old Workers object's tables aside before creating the new ones", () => {
-    const { driver, ran } = recordingDriver((sql) => (legacyMarker(sql) ? [{ yes: 1 }] : []));
+    const { driver, ran } = recordingDriver(tables(OLD_WORKERS));
     new SqlSessionStore(driver, { indexHealth: false });
     const at = (prefix: string): number => ran.findIndex((r) => r.sql.startsWith(prefix));
+    expect(at('ALTER TABLE health RENAME')).toBeGreaterThanOrEqual(0);
     expect(at('ALTER TABLE health RENAME')).toBeLessThan(at('CREATE TABLE IF NOT EXISTS health'));
+    expect(at('ALTER TABLE conns RENAME')).toBeGreaterThanOrEqual(0);
     expect(at('ALTER TABLE conns RENAME')).toBeLessThan(at('CREATE TABLE IF NOT EXISTS conns'));
-    expect(at('CREATE TABLE IF NOT EXISTS sessions')).toBeLessThan(at('INSERT INTO sessions'));
+    expect(at('CREATE TABLE IF NOT EXISTS sessions')).toBeLessThan(
+      at('INSERT OR REPLACE INTO sessions'),
+    );
+  });
+
+  it('an old `session` beside new tables (an older build ran again) moves only the session rows', () => {
+    const { driver, ran } = recordingDriver(
+      tables({
+        session: OLD_WORKERS.session,
+        health: 'CREATE TABLE health (\n    session TEXT NOT NULL,\n    stream TEXT NOT NULL)',
+        conns: 'CREATE TABLE conns (\n    session TEXT NOT NULL,\n    id TEXT NOT NULL)',
+      }),
+    );
+    new SqlSessionStore(driver, { indexHealth: false });
+    expect(ran.filter((r) => r.sql.startsWith('ALTER TABLE'))).toEqual([]);
+    expect(ran.filter((r) => r.sql.includes('legacy_'))).toEqual([]);
+    expect(ran.some((r) => r.sql.startsWith('INSERT OR REPLACE INTO sessions'))).toBe(true);
+    expect(ran.some((r) => r.sql.startsWith('DROP TABLE session'))).toBe(true);
   });
 });
 
@@ -89,7 +119,9 @@ describe('reading rows back (parse, do not cast)', () => {
   };
   const storeWith = (rows: unknown[]): SqlSessionStore =>
     new SqlSessionStore(
-      recordingDriver((sql) => (sql.startsWith('SELECT') && !legacyMarker(sql) ? rows : [])).driver,
+      recordingDriver((sql) =>
+        sql.startsWith('SELECT') && !sql.includes('sqlite_master') ? rows : [],
+      ).driver,
       { indexHealth: false },
     );
 

@@ -48,36 +48,32 @@ const HEALTH_INDEXES = [
 
 /**
  * Durable Objects written before this schema kept their one session in `session` (the record
- * as JSON), `health` and `conns`, neither with a session column. The first wake with this
- * schema moves their rows over, in one transaction, and drops the old tables: the `session`
- * table is the marker. The copy is plain SQL (`json_extract`), so the rows are parsed on
- * read like any other. Health and sockets of an object with no session row have no owner and
- * are dropped (deleting a session deleted all three tables' rows, so there are none). The
- * move writes each row once more, once per object.
+ * as JSON), `health` and `conns`, neither with a session column. A wake with this schema moves
+ * their rows over, in one transaction, and drops the old tables. Each table is judged by its
+ * own shape, not by the presence of another (an older build that runs again after the move,
+ * a rollback, re-creates an empty `session` beside the new tables): only a `health` or `conns`
+ * without a session column is moved, and `session` rows replace `sessions` rows of the same id
+ * (an older build wrote them last). The copy is plain SQL (`json_extract`), so the rows are
+ * parsed on read like any other. Health and sockets of an object with no session row have no
+ * owner and are dropped (deleting a session deleted all three tables' rows, so there are
+ * none). The move writes each row once more, once per object.
  */
-const LEGACY_WORKERS_MARKER =
-  "SELECT 1 AS yes FROM sqlite_master WHERE type = 'table' AND name = 'session'";
-const LEGACY_WORKERS_BEFORE = [
-  'ALTER TABLE health RENAME TO legacy_health',
-  'ALTER TABLE conns RENAME TO legacy_conns',
-];
-const LEGACY_WORKERS_AFTER = [
-  `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally)
+const TABLE_SQL = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?";
+const TableSql = z.object({ sql: z.string() });
+const LEGACY_SESSIONS = `INSERT OR REPLACE INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally)
    SELECT id, json_extract(record, '$.instance'), json_extract(record, '$.streams'),
      json_extract(record, '$.passphrase'), json_extract(record, '$.pbkeylen'),
      json_extract(record, '$.latencyMs'), json_extract(record, '$.createdAt'),
      json_extract(record, '$.expiresAt'), json_extract(record, '$.tally')
-   FROM session`,
+   FROM session`;
+const LEGACY_TABLES = {
   // In rowid order: equal times are read back in insertion order.
-  `INSERT INTO health (session, stream, role, at, stats)
+  health: `INSERT INTO health (session, stream, role, at, stats)
    SELECT s.id, h.stream, h.role, h.at, h.stats FROM legacy_health h CROSS JOIN session s
    ORDER BY h.rowid`,
-  `INSERT INTO conns (session, id, snapshot)
+  conns: `INSERT INTO conns (session, id, snapshot)
    SELECT s.id, c.id, c.snapshot FROM legacy_conns c CROSS JOIN session s`,
-  'DROP TABLE legacy_health',
-  'DROP TABLE legacy_conns',
-  'DROP TABLE session',
-];
+} as const;
 
 // What was written by this code is read back through schemas too: a row is outside data once
 // it has been on disk (and a later version of Punch may read it).
@@ -141,10 +137,25 @@ export class SqlSessionStore implements SessionStore {
   constructor(db: SqlDriver, options: SqlSessionStoreOptions) {
     this.#db = db;
     db.transaction(() => {
-      const legacy = db.all(LEGACY_WORKERS_MARKER).length > 0;
-      if (legacy) for (const statement of LEGACY_WORKERS_BEFORE) db.run(statement);
+      const sqlOf = (table: string): string | undefined => {
+        const row = db.all(TABLE_SQL, table)[0];
+        return row === undefined ? undefined : TableSql.parse(row).sql;
+      };
+      const legacy = sqlOf('session') !== undefined;
+      // The old tables had no session column; the new ones start with it.
+      const moved = (Object.keys(LEGACY_TABLES) as (keyof typeof LEGACY_TABLES)[]).filter(
+        (t) => legacy && !/\(\s*session\s+TEXT/i.test(sqlOf(t) ?? '(session TEXT'),
+      );
+      for (const t of moved) db.run(`ALTER TABLE ${t} RENAME TO legacy_${t}`);
       for (const statement of SCHEMA) db.run(statement);
-      if (legacy) for (const statement of LEGACY_WORKERS_AFTER) db.run(statement);
+      if (legacy) {
+        db.run(LEGACY_SESSIONS);
+        for (const t of moved) {
+          db.run(LEGACY_TABLES[t]);
+          db.run(`DROP TABLE legacy_${t}`);
+        }
+        db.run('DROP TABLE session');
+      }
       if (options.indexHealth) for (const statement of HEALTH_INDEXES) db.run(statement);
     });
   }
