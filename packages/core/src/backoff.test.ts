@@ -36,3 +36,13 @@ describe('backoffDelay (equal jitter)', () => {
     expect(at(50, 0.999999)).toBe(9999);
   });
 });
+
+describe('backoffDelay (narrow jitter)', () => {
+  it('stays within a quarter of the window on either side', () => {
+    const at = (attempt: number, r: number): number =>
+      backoffDelay(attempt, { baseMs: 500, capMs: 8000, jitter: 'narrow', random: () => r });
+    expect([at(0, 0), at(0, 0.5), at(0, 0.999999)]).toEqual([375, 500, 624]);
+    expect([at(3, 0), at(3, 0.999999)]).toEqual([3000, 4999]);
+    expect([at(50, 0), at(50, 0.999999)]).toEqual([6000, 9999]);
+  });
+});

@@ -162,6 +162,8 @@ export class Agent {
         this.#setStatus('connecting');
         break;
       case 'retrying':
+        // Punch is away: whether the other side comes back cannot be known from here.
+        this.#pairing?.linkLost();
         this.#setStatus(
           'connecting',
           `${e.reason}; retrying in ${(e.delayMs / 1000).toFixed(1)} s`,
@@ -170,7 +172,9 @@ export class Agent {
       case 'closed':
         // Until here media kept flowing: the punched path does not need Punch.
         if (e.kind === 'ended') {
-          this.#emit({ event: 'closed', reason: e.reason === '' ? e.text : e.reason });
+          // The `closed` message (closed or expired) usually came first and stopped the agent;
+          // this is the close frame alone, whose reason is an error code: say what it means.
+          this.#emit({ event: 'closed', reason: e.text });
           this.stop(EXIT.ended);
         } else this.#fail(linkFailure(e, this.#o));
         break;

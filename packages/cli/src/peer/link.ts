@@ -12,8 +12,8 @@ import {
   type ParsedServerMessage,
 } from '@punch/core';
 
-/** Reconnects to Punch from 0.5 s up to 8 s, never at once (equal jitter). */
-export const RECONNECT: BackoffOptions = { baseMs: 1000, capMs: 8000, jitter: 'equal' };
+/** Reconnects to Punch after about 0.5 s, doubling up to about 8 s, each ±25%. */
+export const RECONNECT: BackoffOptions = { baseMs: 500, capMs: 8000, jitter: 'narrow' };
 
 /** The WebSocket subprotocol of the sessions realm (DESIGN.md "WebSocket protocol (v1)"). */
 const SUBPROTOCOL = 'punch.v1';

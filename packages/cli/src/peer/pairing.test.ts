@@ -92,6 +92,21 @@ describe('Pairing', () => {
     expect(failures).toEqual([TIMEOUT_MS / 1000]);
   });
 
+  it('Punch going away after the other side left: the agent waits instead of failing', async () => {
+    await pairing.open(peer());
+    pairing.leave();
+    pairing.linkLost();
+    vi.advanceTimersByTime(10 * TIMEOUT_MS);
+    expect(failures).toEqual([]);
+  });
+
+  it('Punch going away during a live search does not cancel that search', async () => {
+    await pairing.open(peer());
+    pairing.linkLost();
+    vi.advanceTimersByTime(TIMEOUT_MS);
+    expect(failures).toEqual([TIMEOUT_MS / 1000]);
+  });
+
   it('a stopped agent (drop) fails nothing later', async () => {
     await pairing.open(peer());
     pairing.leave();

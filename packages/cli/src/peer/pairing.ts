@@ -112,6 +112,17 @@ export class Pairing {
     );
   }
 
+  /**
+   * Punch is unreachable: whether the other side comes back cannot be known, so a search it
+   * walked away from no longer fails on its own; the agent waits for the next `peer`, as it
+   * does for any pairing (a live search keeps its own deadline).
+   */
+  linkLost(): void {
+    if (this.#path !== undefined) return;
+    clearTimeout(this.#orphaned);
+    this.#orphaned = undefined;
+  }
+
   /** Closes the current path and forgets its search (a new pairing, or the agent stops). */
   drop(): void {
     this.#generation++;
