@@ -24,6 +24,17 @@ describe('errorFields', () => {
     expect(f.message).toBe('bad [redacted] and [redacted]');
   });
 
+  it('masks them inside URLs and words too, and account keys', () => {
+    const token = 'p_eyJzZXNzaW9uIjoibmFiIn0.c2lnbmF0dXJlX2J5dGVz';
+    const key = `pa_${'A1b2C3d4E5'.repeat(4)}xyz`;
+    const f = errorFields(
+      new Error(`GET /s/nab?t%3D${token} Bearer%20${token} token_${token} account ${key}`),
+    );
+    expect(f.message).toBe(
+      'GET /s/nab?t%3D[redacted] Bearer%20[redacted] token_[redacted] account [redacted]',
+    );
+  });
+
   it('describes a thrown non-error, and stops after two causes', () => {
     expect(errorFields('plain')).toEqual({ name: 'string', message: 'plain' });
     let e: Error = new Error('0');

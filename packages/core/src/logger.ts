@@ -24,9 +24,14 @@ export interface ErrorFields {
   readonly cause?: ErrorFields;
 }
 
-/** `p_` session tokens and compact JWS/JWTs (three base64url parts, the first `eyJ`). */
+/**
+ * Secrets by their shape, wherever they stand (after `=`, `%3D`, `Bearer%20`, inside a word):
+ * `p_` session tokens (their payload is base64url JSON, so it starts `eyJ`), `pa_` account
+ * keys (43 base64url characters), and compact JWS/JWTs (three base64url parts, the first
+ * `eyJ`). Passphrases have no shape to find: they never reach an error in the first place.
+ */
 const SECRETS =
-  /\bp_[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+)?|\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+  /p_eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)?|pa_[A-Za-z0-9_-]{43}|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 const scrub = (text: string): string => text.replace(SECRETS, '[redacted]');
 
 /**
