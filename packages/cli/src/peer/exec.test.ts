@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, describe, it, expect, vi } from 'vitest';
@@ -109,10 +109,8 @@ describe('SrtLiveTransmit: a program that is not installed', () => {
     return { error, exits, stats };
   }
 
-  it.each([
-    ['behind setpriv (Linux)', undefined],
-    ['spawned directly (no setpriv)', '/nonexistent/setpriv'],
-  ])('is reported once, with what to install, and not restarted: %s', async (_, setpriv) => {
+  /** A missing binary is reported once, with what to install, and not restarted. */
+  async function reportedOnce(setpriv?: string): Promise<void> {
     const { error, exits } = start('srt-live-transmit-not-installed', setpriv);
     const e = await error;
     expect(e.code).toBe('ERR_EXEC_NOT_FOUND');
@@ -121,7 +119,20 @@ describe('SrtLiveTransmit: a program that is not installed', () => {
     expect(exits).toEqual([]);
     // Nothing left scheduled: no restart, no statistics poll.
     expect(vi.getTimerCount()).toBe(0);
-  });
+  }
+
+  // Without /usr/bin/setpriv the first case would only run the second's path: skip it, loudly.
+  const hasSetpriv = existsSync('/usr/bin/setpriv');
+  if (!hasSetpriv)
+    process.stderr.write(
+      '\n!!! SKIPPING the setpriv case of exec.test.ts: /usr/bin/setpriv is missing (util-linux)\n',
+    );
+  it.skipIf(!hasSetpriv)(
+    'a missing binary behind setpriv (Linux): reported once, not restarted',
+    () => reportedOnce(),
+  );
+  it('a missing binary spawned directly (no setpriv): reported once, not restarted', () =>
+    reportedOnce('/nonexistent/setpriv'));
 });
 
 describe('findExecutable', () => {
