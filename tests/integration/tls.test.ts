@@ -1,6 +1,6 @@
 /** Built-in TLS (`--tls-cert`, `--tls-key`): the API on HTTPS, the WebSocket on WSS, links in https. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +11,10 @@ import { startHost, type Host } from '../conformance/host.js';
 let host: Host;
 let ca: Buffer;
 let base: string;
+let dir: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'punch-tls-'));
+  dir = mkdtempSync(join(tmpdir(), 'punch-tls-'));
   const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
   execFileSync(
     'openssl',
@@ -48,6 +49,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await host.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function post(path: string): Promise<{ status: number; json: unknown }> {
