@@ -144,8 +144,9 @@ function readMessage(
       // the message up to the attribute, with a header length that already includes it, which
       // is what the wire bytes contain when it is last.
       if (length !== 4 || next !== packet.length) return undefined;
-      const expected = (crc32(packet.subarray(0, offset)) ^ FINGERPRINT_XOR) >>> 0;
-      if (dv.getUint32(valueOffset) !== expected) return undefined;
+      if (dv.getUint32(valueOffset) !== stunFingerprint(packet.subarray(0, offset))) {
+        return undefined;
+      }
     } else if (attrType === ATTR_MESSAGE_INTEGRITY || attrType === ATTR_MESSAGE_INTEGRITY_SHA256) {
       // A plain Binding server has no credentials to check these against (§9 short-term auth is
       // the application's business); we only honour their effect on attribute ordering.
@@ -216,10 +217,10 @@ export function parseBindingResponse(
       message.attributes.find((a) => a.type === type);
     const xored = first(ATTR_XOR_MAPPED_ADDRESS);
     const plain = first(ATTR_MAPPED_ADDRESS);
-    let mapped = xored === undefined ? undefined : decodeAddress(packet, message.dv, xored, true);
-    if (mapped === undefined && plain !== undefined) {
-      mapped = decodeAddress(packet, message.dv, plain, false);
-    }
+    const value = (a: Attribute): Uint8Array => packet.subarray(a.offset, a.offset + a.length);
+    let mapped =
+      xored === undefined ? undefined : decodeStunAddress(value(xored), transactionIdOf(packet));
+    if (mapped === undefined && plain !== undefined) mapped = decodeStunAddress(value(plain));
     if (mapped === undefined) return undefined;
     return { transactionId: transactionIdOf(packet), mapped };
   } catch {
@@ -249,22 +250,8 @@ export function encodeBindingSuccess(
   mapped: StunAddress,
 ): Uint8Array<ArrayBuffer> {
   checkTransactionId(transactionId);
-  const { family, bytes } = addressBytes(mapped);
-  if (!Number.isInteger(mapped.port) || mapped.port < 0 || mapped.port > 0xffff) {
-    throw new RangeError(`STUN: port out of range: ${mapped.port}`);
-  }
-
-  // XOR-MAPPED-ADDRESS value (§14.2): reserved, family, port ^ top half of the cookie, address ^
-  // cookie (‖ transaction id for IPv6). XORing stops NATs that rewrite addresses in payloads.
-  const value = new Uint8Array(4 + bytes.length);
-  const dv = view(value);
-  dv.setUint8(1, family === 4 ? FAMILY_IPV4 : FAMILY_IPV6);
-  dv.setUint16(2, mapped.port ^ (STUN_MAGIC_COOKIE >>> 16));
-  const mask = xorMask(transactionId);
-  for (let i = 0; i < bytes.length; i++) value[4 + i] = (bytes[i] ?? 0) ^ (mask[i] ?? 0);
-
   return encodeMessage(BINDING_SUCCESS, transactionId, [
-    [ATTR_XOR_MAPPED_ADDRESS, value],
+    [ATTR_XOR_MAPPED_ADDRESS, encodeStunAddress(mapped, transactionId)],
     [ATTR_SOFTWARE, encoder.encode(SOFTWARE)],
   ]);
 }
@@ -322,7 +309,7 @@ function encodeMessage(
   }
   dv.setUint16(offset, ATTR_FINGERPRINT);
   dv.setUint16(offset + 2, 4);
-  dv.setUint32(offset + 4, (crc32(out.subarray(0, offset)) ^ FINGERPRINT_XOR) >>> 0);
+  dv.setUint32(offset + 4, stunFingerprint(out.subarray(0, offset)));
   return out;
 }
 
@@ -345,28 +332,85 @@ function xorMask(transactionId: Uint8Array): Uint8Array {
   return mask;
 }
 
-/** Decodes a (XOR-)MAPPED-ADDRESS value (§14.1, §14.2); undefined if its family/length is off. */
-function decodeAddress(
-  packet: Uint8Array,
-  dv: DataView,
-  attr: Attribute,
-  xored: boolean,
+/**
+ * Decodes a MAPPED-ADDRESS value (RFC 8489 §14.1), or with `transactionId` an XOR-MAPPED-ADDRESS
+ * style value (§14.2; TURN's XOR-PEER-ADDRESS and XOR-RELAYED-ADDRESS share it, RFC 8656 §18).
+ * Undefined if the family is unknown or the length does not match it. Never throws.
+ *
+ * @example
+ * const value = encodeStunAddress({ ip: '192.0.2.1', port: 32853, family: 4 }, tid);
+ * decodeStunAddress(value, tid); // { ip: '192.0.2.1', port: 32853, family: 4 }
+ */
+export function decodeStunAddress(
+  value: Uint8Array,
+  transactionId?: Uint8Array,
 ): StunAddress | undefined {
-  if (attr.length < 4) return undefined;
-  const familyCode = dv.getUint8(attr.offset + 1);
+  if (value.length < 4) return undefined;
+  if (transactionId !== undefined && transactionId.length !== TRANSACTION_ID_SIZE) return undefined;
+  const familyCode = value[1];
   const size = familyCode === FAMILY_IPV4 ? 4 : familyCode === FAMILY_IPV6 ? 16 : 0;
-  if (size === 0 || attr.length !== 4 + size) return undefined;
+  if (size === 0 || value.length !== 4 + size) return undefined;
 
-  let port = dv.getUint16(attr.offset + 2);
-  const address = packet.slice(attr.offset + 4, attr.offset + 4 + size);
-  if (xored) {
+  let port = view(value).getUint16(2);
+  const address = value.slice(4, 4 + size);
+  if (transactionId !== undefined) {
     port ^= STUN_MAGIC_COOKIE >>> 16;
-    const mask = xorMask(packet.subarray(8, HEADER_SIZE));
+    const mask = xorMask(transactionId);
     for (let i = 0; i < size; i++) address[i] = (address[i] ?? 0) ^ (mask[i] ?? 0);
   }
   return size === 4
     ? { ip: formatIPv4(address), port, family: 4 }
     : { ip: formatIPv6(address), port, family: 6 };
+}
+
+/**
+ * Encodes an address attribute value: MAPPED-ADDRESS (RFC 8489 §14.1), or with `transactionId`
+ * the XOR form (§14.2) that XOR-MAPPED-ADDRESS, XOR-PEER-ADDRESS and XOR-RELAYED-ADDRESS carry.
+ * XORing stops NATs that rewrite addresses in payloads. An IPv4-mapped IPv6 address is sent as
+ * IPv4 and a zone suffix is dropped (see {@link encodeBindingSuccess}).
+ *
+ * Throws TypeError/RangeError for an unparseable or family-mismatched IP, a port outside
+ * 0..65535 or a transaction id that is not 12 bytes: programming errors, not input.
+ *
+ * @example
+ * encodeStunAddress({ ip: '192.0.2.1', port: 32853, family: 4 }, tid); // 0001a147e112a643 (RFC 5769 §2.2)
+ */
+export function encodeStunAddress(
+  address: StunAddress,
+  transactionId?: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  if (transactionId !== undefined) checkTransactionId(transactionId);
+  const { family, bytes } = addressBytes(address);
+  if (!Number.isInteger(address.port) || address.port < 0 || address.port > 0xffff) {
+    throw new RangeError(`STUN: port out of range: ${address.port}`);
+  }
+  // Value layout: reserved, family, port, address; the XOR form XORs the port with the top half
+  // of the cookie and the address with cookie ‖ transaction id.
+  const value = new Uint8Array(4 + bytes.length);
+  const dv = view(value);
+  dv.setUint8(1, family === 4 ? FAMILY_IPV4 : FAMILY_IPV6);
+  if (transactionId === undefined) {
+    dv.setUint16(2, address.port);
+    value.set(bytes, 4);
+    return value;
+  }
+  dv.setUint16(2, address.port ^ (STUN_MAGIC_COOKIE >>> 16));
+  const mask = xorMask(transactionId);
+  for (let i = 0; i < bytes.length; i++) value[4 + i] = (bytes[i] ?? 0) ^ (mask[i] ?? 0);
+  return value;
+}
+
+/**
+ * The FINGERPRINT value (RFC 8489 §14.7) for a message whose bytes up to the attribute are
+ * `before`, with a header length that already counts the 8-byte FINGERPRINT: CRC-32 XOR
+ * 0x5354554e ("STUN"), so it never collides with a CRC of another protocol on the same port.
+ *
+ * @example
+ * const message = encodeBindingRequest(tid); // ends with FINGERPRINT
+ * stunFingerprint(message.subarray(0, message.length - 8)); // === the last four bytes, big-endian
+ */
+export function stunFingerprint(before: Uint8Array): number {
+  return (crc32(before) ^ FINGERPRINT_XOR) >>> 0;
 }
 
 /** Wire family and bytes for `mapped`, folding IPv4-mapped IPv6 into IPv4 (see encoder). */
