@@ -24,6 +24,7 @@ export * from './net/ip.js';
 export * from './stun/stun.js';
 export * from './stun/crc32.js';
 export * from './net/ip-text.js';
+export * from './turn/md5.js';
 export * from './http/auth.js';
 export * from './http/body.js';
 export * from './http/limits.js';
