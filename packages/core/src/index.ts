@@ -29,6 +29,8 @@ export * from './turn/message.js';
 export * from './turn/integrity.js';
 export * from './turn/md5.js';
 export * from './turn/credentials.js';
+export * from './turn/nonce.js';
+export * from './turn/error-response.js';
 export * from './turn/channel-data.js';
 export * from './turn/demux.js';
 export * from './http/auth.js';
