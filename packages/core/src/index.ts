@@ -33,6 +33,7 @@ export * from './turn/nonce.js';
 export * from './turn/error-response.js';
 export * from './turn/channel-data.js';
 export * from './turn/demux.js';
+export * from './turn/stream-framer.js';
 export * from './http/auth.js';
 export * from './http/body.js';
 export * from './http/limits.js';
