@@ -200,9 +200,7 @@ export const ATTRIBUTE_CODECS: { [K in TurnAttributeType]: Codec<TurnAttributeVa
       if (code === undefined) return undefined;
       return { family: code === 0x01 ? 4 : code === 0x02 ? 6 : 'unsupported' };
     },
-    encode: ({ family }) => {
-      if (family === 'unsupported') throw new TypeError('TURN: no family code to send');
-      return word(family === 4 ? 0x01 : 0x02, 1);
-    },
+    // 'unsupported' goes out as 0x00, no family at all, and reads back as 'unsupported'.
+    encode: ({ family }) => word(family === 4 ? 0x01 : family === 6 ? 0x02 : 0x00, 1),
   },
 };

@@ -61,7 +61,10 @@ export interface TurnAttributeValues {
   'RESERVATION-TOKEN': { token: Uint8Array };
   /** 0x4000..0x4FFF (RFC 8656 §12). */
   'CHANNEL-NUMBER': { channel: number };
-  /** `unsupported` for a family code other than IPv4/IPv6: answered 440 (RFC 8656 §7.2). */
+  /**
+   * `unsupported` for a family code other than IPv4/IPv6, answered 440 (RFC 8656 §7.2); it is
+   * encoded as 0x00.
+   */
   'REQUESTED-ADDRESS-FAMILY': { family: 4 | 6 | 'unsupported' };
 }
 
