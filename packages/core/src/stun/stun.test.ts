@@ -8,66 +8,24 @@ import {
   parseBindingResponse,
 } from './stun.js';
 import { crc32 } from './crc32.js';
+import {
+  RFC5769_IPV4_RESPONSE,
+  RFC5769_IPV6_RESPONSE,
+  RFC5769_REQUEST,
+  RFC5769_TID,
+  build,
+  fromHex,
+  mulberry32,
+} from './test/vectors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (web standards only: this file lives in core, where Buffer is off limits).
-
-function fromHex(hex: string): Uint8Array<ArrayBuffer> {
-  const clean = hex.replace(/\s+/g, '');
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
 
 function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-/** Deterministic PRNG (mulberry32) so fuzz failures are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * An independent message builder, so malformed-but-framed inputs can be made on purpose.
- * `fingerprint` appends a correct FINGERPRINT (RFC 8489 §14.7).
- */
-function build(
-  type: number,
-  tid: Uint8Array,
-  attrs: readonly (readonly [number, Uint8Array])[],
-  fingerprint = false,
-): Uint8Array<ArrayBuffer> {
-  const parts: number[] = [];
-  for (const [t, v] of attrs) {
-    parts.push(t >> 8, t & 0xff, v.length >> 8, v.length & 0xff, ...v);
-    while (parts.length % 4 !== 0) parts.push(0);
-  }
-  const bodyLength = parts.length + (fingerprint ? 8 : 0);
-  const out = new Uint8Array(20 + bodyLength);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, type);
-  dv.setUint16(2, bodyLength);
-  dv.setUint32(4, STUN_MAGIC_COOKIE);
-  out.set(tid, 8);
-  out.set(parts, 20);
-  if (fingerprint) {
-    const at = 20 + parts.length;
-    dv.setUint16(at, 0x8028);
-    dv.setUint16(at + 2, 4);
-    dv.setUint32(at + 4, (crc32(out.subarray(0, at)) ^ 0x5354554e) >>> 0);
-  }
-  return out;
-}
 
 /** Walks attributes of a (trusted, well-formed) message: [type, value] pairs in order. */
 function attributesOf(msg: Uint8Array): [number, Uint8Array][] {
@@ -90,38 +48,7 @@ function fingerprintIsValid(msg: Uint8Array): boolean {
   );
 }
 
-// ---------------------------------------------------------------------------------------------
-// RFC 5769 test vectors, byte for byte (cross-checked against the RFC text as reproduced in
-// several independent STUN implementations; their FINGERPRINTs validate with our crc32 and their
-// MESSAGE-INTEGRITY values with HMAC-SHA1 under the RFC's password "VOkJxbRl1RmTxUk/WvJxBt").
-
-/** §2.1 Sample Request: SOFTWARE, PRIORITY, ICE-CONTROLLED, USERNAME, MESSAGE-INTEGRITY, FINGERPRINT. */
-const RFC5769_REQUEST = fromHex(`
-  00010058 2112a442 b7e7a701 bc34d686 fa87dfae
-  80220010 5354554e 20746573 7420636c 69656e74
-  00240004 6e0001ff
-  80290008 932ff9b1 51263b36
-  00060009 6576746a 3a683676 59202020
-  00080014 9aeaa70c bfd8cb56 781ef2b5 b2d3f249 c1b571a2
-  80280004 e57a3bcf`);
-
-/** §2.2 Sample IPv4 Response: XOR-MAPPED-ADDRESS 192.0.2.1:32853. */
-const RFC5769_IPV4_RESPONSE = fromHex(`
-  0101003c 2112a442 b7e7a701 bc34d686 fa87dfae
-  8022000b 74657374 20766563 746f7220
-  00200008 0001a147 e112a643
-  00080014 2b91f599 fd9e90c3 8c7489f9 2af9ba53 f06be7d7
-  80280004 c07d4c96`);
-
-/** §2.3 Sample IPv6 Response: XOR-MAPPED-ADDRESS [2001:db8:1234:5678:11:2233:4455:6677]:32853. */
-const RFC5769_IPV6_RESPONSE = fromHex(`
-  01010048 2112a442 b7e7a701 bc34d686 fa87dfae
-  8022000b 74657374 20766563 746f7220
-  00200014 0002a147 0113a9fa a5d3f179 bc25f4b5 bed2b9d9
-  00080014 a382954e 4be67bf1 1784c97c 8292c275 bfe3ed41
-  80280004 c8fb0b4c`);
-
-const RFC5769_TID = 'b7e7a701bc34d686fa87dfae';
+// The RFC 5769 vectors live in test/vectors.ts, shared with the TURN codec's tests.
 
 const TID = fromHex('0102030405060708090a0b0c');
 

@@ -9,7 +9,7 @@ import {
   type TurnAttribute,
   type TurnAttributeType,
 } from './attributes.js';
-import { RFC5769_TID, fromHex } from './test/vectors.js';
+import { RFC5769_TID, fromHex } from '../stun/test/vectors.js';
 
 const TID = fromHex(RFC5769_TID);
 

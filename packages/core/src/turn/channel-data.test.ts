@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hex, utf8 } from '../encoding.js';
 import { encodeChannelData, isChannelNumber, parseChannelData } from './channel-data.js';
-import { fromHex } from './test/vectors.js';
+import { fromHex } from '../stun/test/vectors.js';
 
 describe('isChannelNumber', () => {
   it('allows 0x4000..0x4FFF only (RFC 8656 §12)', () => {

@@ -4,7 +4,7 @@ import { turnCredentials } from '../signal/ice.js';
 import { longTermKey, turnRestPassword } from './credentials.js';
 import { encodeSignedMessage, verifyIntegrity } from './integrity.js';
 import { STUN_METHOD, parseMessage } from './message.js';
-import { RFC5769_LONG_TERM, fromHex } from './test/vectors.js';
+import { RFC5769_LONG_TERM, fromHex } from '../stun/test/vectors.js';
 import { findAttribute } from './attributes.js';
 
 describe('longTermKey', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classifyTurnPacket } from './demux.js';
 import { encodeChannelData } from './channel-data.js';
-import { RFC5769_REQUEST } from './test/vectors.js';
+import { RFC5769_REQUEST } from '../stun/test/vectors.js';
 
 describe('classifyTurnPacket', () => {
   it('tells STUN, ChannelData and anything else apart by the first two bits', () => {

@@ -7,7 +7,7 @@ import {
   unknownAttributesResponse,
 } from './error-response.js';
 import { STUN_METHOD, encodeMessage, parseMessage } from './message.js';
-import { RFC5769_REQUEST, RFC5769_TID, fromHex } from './test/vectors.js';
+import { RFC5769_REQUEST, RFC5769_TID, fromHex } from '../stun/test/vectors.js';
 
 const request = {
   method: STUN_METHOD.allocate,

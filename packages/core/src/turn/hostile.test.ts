@@ -22,7 +22,7 @@ import {
   fromHex,
   mulberry32,
   randomBytes,
-} from './test/vectors.js';
+} from '../stun/test/vectors.js';
 
 const TID = fromHex('000102030405060708090a0b');
 const KEY = longTermKey(RFC5769_LONG_TERM.username, RFC5769_LONG_TERM.realm, 'TheMatrIX');

@@ -17,7 +17,7 @@ import {
   RFC5769_REQUEST,
   RFC5769_TID,
   fromHex,
-} from './test/vectors.js';
+} from '../stun/test/vectors.js';
 import { stunFingerprint } from '../stun/stun.js';
 
 function parsed(bytes: Uint8Array): ParsedStunMessage {

@@ -17,7 +17,7 @@ import {
   RFC5769_TID,
   build,
   fromHex,
-} from './test/vectors.js';
+} from '../stun/test/vectors.js';
 
 const TID = fromHex(RFC5769_TID);
 const V4 = { ip: '192.0.2.1', port: 32853, family: 4 } as const;

@@ -3,7 +3,12 @@ import { hex, utf8 } from '../encoding.js';
 import { encodeChannelData } from './channel-data.js';
 import { STUN_METHOD, encodeMessage } from './message.js';
 import { TurnStreamFramer, type FramerResult } from './stream-framer.js';
-import { RFC5769_LONG_TERM_REQUEST, RFC5769_REQUEST, fromHex, mulberry32 } from './test/vectors.js';
+import {
+  RFC5769_LONG_TERM_REQUEST,
+  RFC5769_REQUEST,
+  fromHex,
+  mulberry32,
+} from '../stun/test/vectors.js';
 
 const indication = encodeMessage(
   {
