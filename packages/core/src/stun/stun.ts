@@ -251,7 +251,7 @@ export function encodeBindingSuccess(
 ): Uint8Array<ArrayBuffer> {
   checkTransactionId(transactionId);
   return encodeMessage(BINDING_SUCCESS, transactionId, [
-    [ATTR_XOR_MAPPED_ADDRESS, encodeStunAddress(mapped, transactionId)],
+    [ATTR_XOR_MAPPED_ADDRESS, encodeXorAddress(mapped, transactionId)],
     [ATTR_SOFTWARE, encoder.encode(SOFTWARE)],
   ]);
 }
@@ -338,7 +338,7 @@ function xorMask(transactionId: Uint8Array): Uint8Array {
  * Undefined if the family is unknown or the length does not match it. Never throws.
  *
  * @example
- * const value = encodeStunAddress({ ip: '192.0.2.1', port: 32853, family: 4 }, tid);
+ * const value = encodeXorAddress({ ip: '192.0.2.1', port: 32853, family: 4 }, tid);
  * decodeStunAddress(value, tid); // { ip: '192.0.2.1', port: 32853, family: 4 }
  */
 export function decodeStunAddress(
@@ -364,36 +364,29 @@ export function decodeStunAddress(
 }
 
 /**
- * Encodes an address attribute value: MAPPED-ADDRESS (RFC 8489 §14.1), or with `transactionId`
- * the XOR form (§14.2) that XOR-MAPPED-ADDRESS, XOR-PEER-ADDRESS and XOR-RELAYED-ADDRESS carry.
- * XORing stops NATs that rewrite addresses in payloads. An IPv4-mapped IPv6 address is sent as
- * IPv4 and a zone suffix is dropped (see {@link encodeBindingSuccess}).
+ * Encodes an XOR address value (RFC 8489 §14.2), as XOR-MAPPED-ADDRESS, XOR-PEER-ADDRESS and
+ * XOR-RELAYED-ADDRESS carry it: reserved, family, port XOR the top half of the cookie, address XOR
+ * cookie ‖ transaction id. XORing stops NATs that rewrite addresses in payloads. An IPv4-mapped
+ * IPv6 address is sent as IPv4 and a zone suffix is dropped (see {@link encodeBindingSuccess}).
  *
  * Throws TypeError/RangeError for an unparseable or family-mismatched IP, a port outside
  * 0..65535 or a transaction id that is not 12 bytes: programming errors, not input.
  *
  * @example
- * encodeStunAddress({ ip: '192.0.2.1', port: 32853, family: 4 }, tid); // 0001a147e112a643 (RFC 5769 §2.2)
+ * encodeXorAddress({ ip: '192.0.2.1', port: 32853, family: 4 }, tid); // 0001a147e112a643 (RFC 5769 §2.2)
  */
-export function encodeStunAddress(
+export function encodeXorAddress(
   address: StunAddress,
-  transactionId?: Uint8Array,
+  transactionId: Uint8Array,
 ): Uint8Array<ArrayBuffer> {
-  if (transactionId !== undefined) checkTransactionId(transactionId);
+  checkTransactionId(transactionId);
   const { family, bytes } = addressBytes(address);
   if (!Number.isInteger(address.port) || address.port < 0 || address.port > 0xffff) {
     throw new RangeError(`STUN: port out of range: ${address.port}`);
   }
-  // Value layout: reserved, family, port, address; the XOR form XORs the port with the top half
-  // of the cookie and the address with cookie ‖ transaction id.
   const value = new Uint8Array(4 + bytes.length);
   const dv = view(value);
   dv.setUint8(1, family === 4 ? FAMILY_IPV4 : FAMILY_IPV6);
-  if (transactionId === undefined) {
-    dv.setUint16(2, address.port);
-    value.set(bytes, 4);
-    return value;
-  }
   dv.setUint16(2, address.port ^ (STUN_MAGIC_COOKIE >>> 16));
   const mask = xorMask(transactionId);
   for (let i = 0; i < bytes.length; i++) value[4 + i] = (bytes[i] ?? 0) ^ (mask[i] ?? 0);

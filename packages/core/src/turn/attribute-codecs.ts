@@ -7,7 +7,7 @@
  * values the RFCs do not allow: those are programming errors, not input.
  */
 
-import { decodeStunAddress, encodeStunAddress, type StunAddress } from '../stun/stun.js';
+import { decodeStunAddress, encodeXorAddress, type StunAddress } from '../stun/stun.js';
 import type { TurnAttributeType, TurnAttributeValues } from './attributes.js';
 import { isChannelNumber } from './channel-data.js';
 
@@ -73,7 +73,7 @@ const xorAddress: Codec<{ address: StunAddress }> = {
     const address = decodeStunAddress(value, tid);
     return address === undefined ? undefined : { address };
   },
-  encode: ({ address }, tid) => encodeStunAddress(address, tid),
+  encode: ({ address }, tid) => encodeXorAddress(address, tid),
 };
 
 /** A value of exactly `size` bytes whose first byte (or first two) carries the meaning. */
