@@ -58,3 +58,19 @@ export function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
+
+/**
+ * A fresh copy of `bytes[start, end)`. Not `bytes.slice()`: on a Node Buffer (what sockets hand
+ * a host) `slice` is a view into the same memory, and a parser that writes to its "copy" would
+ * change the packet it is still reading.
+ *
+ * @example
+ * const tid = copyBytes(packet, 8, 20); // safe to keep and to modify
+ */
+export function copyBytes(
+  bytes: Uint8Array,
+  start = 0,
+  end = bytes.length,
+): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes.subarray(start, end));
+}

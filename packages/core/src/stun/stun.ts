@@ -9,6 +9,7 @@
  * Web standards only: no Buffer, no `node:*`.
  */
 
+import { copyBytes } from '../encoding.js';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../net/ip-text.js';
 import { crc32 } from './crc32.js';
 
@@ -321,7 +322,7 @@ function checkTransactionId(transactionId: Uint8Array): void {
 
 function transactionIdOf(packet: Uint8Array): Uint8Array<ArrayBuffer> {
   // A copy, so callers can keep it after the socket reuses its receive buffer.
-  return packet.slice(8, HEADER_SIZE);
+  return copyBytes(packet, 8, HEADER_SIZE);
 }
 
 /** Magic cookie ‖ transaction id: the XOR key for (XOR-)MAPPED-ADDRESS addresses (§14.2). */
@@ -352,7 +353,7 @@ export function decodeStunAddress(
   if (size === 0 || value.length !== 4 + size) return undefined;
 
   let port = view(value).getUint16(2);
-  const address = value.slice(4, 4 + size);
+  const address = copyBytes(value, 4, 4 + size); // un-XORed in place below
   if (transactionId !== undefined) {
     port ^= STUN_MAGIC_COOKIE >>> 16;
     const mask = xorMask(transactionId);

@@ -1,4 +1,4 @@
-import { utf8 } from '../encoding.js';
+import { copyBytes, utf8 } from '../encoding.js';
 
 /**
  * What two `punch peer` agents exchange on the punched UDP path. Every datagram starts with a
@@ -96,7 +96,7 @@ export async function verifyProbe(
   const expected = await tag(key, packet.subarray(0, 2 + NONCE));
   let diff = 0;
   for (let i = 0; i < TAG; i++) diff |= (expected[i] ?? 0) ^ (packet[2 + NONCE + i] ?? 0);
-  return diff === 0 ? { kind, nonce: packet.slice(2, 2 + NONCE) } : undefined;
+  return diff === 0 ? { kind, nonce: copyBytes(packet, 2, 2 + NONCE) } : undefined;
 }
 
 /**

@@ -127,3 +127,39 @@ describe('constantTimeEqual', () => {
     expect(constantTimeEqual(new Uint8Array(0), new Uint8Array(0))).toBe(true);
   });
 });
+
+/** Bytes whose `slice` is a view, as a Node Buffer's is (what a host's socket hands over). */
+class ViewSlicing extends Uint8Array {
+  override slice(start?: number, end?: number): Uint8Array<ArrayBuffer> {
+    return this.subarray(start, end) as unknown as Uint8Array<ArrayBuffer>;
+  }
+}
+
+describe('bytes from a socket (slice is a view)', () => {
+  it('a signed, fingerprinted answer with XOR addresses parses, verifies and is left as it was', async () => {
+    const key = longTermKey('user', 'punch.test', 'pass');
+    const encoded = await encodeSignedMessage(
+      {
+        method: STUN_METHOD.allocate,
+        class: 'success',
+        transactionId: fromHex(RFC5769_TID),
+        attributes: [
+          { type: 'XOR-RELAYED-ADDRESS', address: { ip: '192.0.2.7', port: 49152, family: 4 } },
+          { type: 'XOR-MAPPED-ADDRESS', address: { ip: '198.51.100.2', port: 40000, family: 4 } },
+          { type: 'LIFETIME', seconds: 600 },
+        ],
+      },
+      key,
+      { fingerprint: true },
+    );
+    const pooled = new ViewSlicing(encoded.length + 16);
+    const packet = pooled.subarray(8, 8 + encoded.length);
+    packet.set(encoded);
+    const before = hex(packet);
+    const m = parsed(packet);
+    expect(m.fingerprint).toBe(true);
+    expect(await verifyIntegrity(m, key)).toBe(true);
+    expect(m.attributes[0]).toMatchObject({ address: { ip: '192.0.2.7', port: 49152 } });
+    expect(hex(packet)).toBe(before);
+  });
+});

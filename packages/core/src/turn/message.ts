@@ -10,6 +10,7 @@
  * Web standards only: no Buffer, no `node:*`.
  */
 
+import { copyBytes } from '../encoding.js';
 import { STUN_MAGIC_COOKIE, stunFingerprint } from '../stun/stun.js';
 import {
   STUN_ATTRIBUTE,
@@ -171,7 +172,7 @@ export function parseMessage(
 
   const header: StunHeader = {
     ...splitType(dv.getUint16(0)),
-    transactionId: bytes.slice(8, HEADER_SIZE),
+    transactionId: copyBytes(bytes, 8, HEADER_SIZE),
   };
   const attributes: TurnAttribute[] = [];
   const unknownRequired: number[] = [];
@@ -201,9 +202,10 @@ export function parseMessage(
       if (valueLength !== INTEGRITY_SIZE) {
         return { ok: false, reason: 'malformed-attribute', attribute: type, header };
       }
-      const signed = bytes.slice(0, offset);
+      // A copy: its length field is rewritten below, and `bytes` is still being read.
+      const signed = copyBytes(bytes, 0, offset);
       view(signed).setUint16(2, offset + 4 + INTEGRITY_SIZE - HEADER_SIZE);
-      integrity = { signed, mac: value.slice() };
+      integrity = { signed, mac: copyBytes(value) };
     } else {
       const decoded = decodeAttribute(type, value, header.transactionId);
       if (decoded === undefined) {
