@@ -131,7 +131,7 @@ describe('constantTimeEqual', () => {
 /** Bytes whose `slice` is a view, as a Node Buffer's is (what a host's socket hands over). */
 class ViewSlicing extends Uint8Array {
   override slice(start?: number, end?: number): Uint8Array<ArrayBuffer> {
-    return this.subarray(start, end) as unknown as Uint8Array<ArrayBuffer>;
+    return this.subarray(start, end);
   }
 }
 
