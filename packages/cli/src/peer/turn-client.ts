@@ -1,0 +1,311 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:dgram';
+import {
+  STUN_METHOD,
+  TRANSPORT_UDP,
+  classifyTurnPacket,
+  encodeChannelData,
+  encodeMessage,
+  encodeSignedMessage,
+  findAttribute,
+  longTermKey,
+  parseChannelData,
+  parseMessage,
+  verifyIntegrity,
+  type ParsedStunMessage,
+  type TurnAttribute,
+} from '@punch/core';
+import type { Addr } from './media-path.js';
+
+/**
+ * A TURN client (RFC 8656) on the agent's own media socket, for when no direct path exists: it
+ * allocates a relayed address on a TURN server (Punch's own, coturn, Cloudflare's) with
+ * long-term credentials (the TURN REST form Punch hands out), opens permissions and channels to
+ * the other side's addresses, and keeps all three alive until closed. Requests over UDP are
+ * retransmitted (RFC 8489 §6.2.1); a stale nonce (438) is taken and the request sent again.
+ */
+
+/** A TURN error answer, or a request that got none. */
+export class TurnClientError extends Error {
+  /** The TURN error code (401, 403, 437, 438, 486, 508, …), or 0 when no answer came. */
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = 'TurnClientError';
+    this.code = code;
+  }
+}
+
+export interface TurnClientOptions {
+  /** The media socket (IPv4 UDP); the agent offers it every datagram via `onDatagram`. */
+  readonly socket: Socket;
+  readonly server: Addr;
+  readonly username: string;
+  readonly password: string;
+  /** Data a peer sent through the relay. */
+  readonly onData: (peer: Addr, data: Uint8Array) => void;
+  /** The allocation was lost (a refresh failed): the caller allocates again or gives up. */
+  readonly onLost: (err: TurnClientError) => void;
+  /** First retransmission wait (RFC 8489's RTO, default 500 ms), doubled per try, 6 tries. */
+  readonly rtoMs?: number;
+}
+
+/** Permissions live 300 s and channels 600 s (RFC 8656 §9, §12): renewed well before. */
+const PERMISSION_REFRESH_MS = 240_000;
+const CHANNEL_REFRESH_MS = 540_000;
+const TRIES = 6;
+const FIRST_CHANNEL = 0x4000;
+const LAST_CHANNEL = 0x4fff;
+
+interface Pending {
+  readonly resolve: (m: ParsedStunMessage) => void;
+  readonly reject: (e: TurnClientError) => void;
+  timer: NodeJS.Timeout;
+}
+
+const keyOf = (a: Addr): string => `${a.ip}:${a.port}`;
+const addr = (a: { ip: string; port: number }): Addr => ({ ip: a.ip, port: a.port });
+const peerAddress = (p: Addr): TurnAttribute => ({
+  type: 'XOR-PEER-ADDRESS',
+  address: { ip: p.ip, port: p.port, family: p.ip.includes(':') ? 6 : 4 },
+});
+
+export class TurnClient {
+  readonly #o: TurnClientOptions;
+  readonly #pending = new Map<string, Pending>();
+  readonly #channels = new Map<string, number>();
+  readonly #peers = new Map<number, Addr>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #realm: string | undefined;
+  #nonce: string | undefined;
+  #key: Uint8Array | undefined;
+  #relayed: Addr | undefined;
+  #closed = false;
+
+  constructor(options: TurnClientOptions) {
+    this.#o = options;
+  }
+
+  /** The relayed address, once allocated: what the other side sends to. */
+  get relayed(): Addr | undefined {
+    return this.#relayed;
+  }
+
+  /**
+   * Allocates a relayed UDP address; it is refreshed before its lifetime ends.
+   *
+   * @example
+   * const { relayed, mapped } = await turn.allocate();
+   */
+  async allocate(): Promise<{ relayed: Addr; mapped: Addr | undefined; lifetime: number }> {
+    const res = await this.#request(STUN_METHOD.allocate, [
+      { type: 'REQUESTED-TRANSPORT', protocol: TRANSPORT_UDP },
+    ]);
+    const relayed = findAttribute(res.attributes, 'XOR-RELAYED-ADDRESS')?.address;
+    if (relayed === undefined) throw new TurnClientError(0, 'Allocate answered with no address');
+    const mapped = findAttribute(res.attributes, 'XOR-MAPPED-ADDRESS')?.address;
+    const lifetime = findAttribute(res.attributes, 'LIFETIME')?.seconds ?? 600;
+    this.#relayed = addr(relayed);
+    this.#every(Math.max(30, lifetime - 60) * 1000, () => this.#request(STUN_METHOD.refresh, []));
+    return { relayed: this.#relayed, mapped: mapped && addr(mapped), lifetime };
+  }
+
+  /**
+   * Lets `peers` send to the relayed address (and us to them), renewed every 4 minutes.
+   *
+   * @example
+   * await turn.permit([{ ip: '198.51.100.7', port: 40000 }]);
+   */
+  async permit(peers: readonly Addr[]): Promise<void> {
+    const attributes = peers.map(peerAddress);
+    const send = (): Promise<ParsedStunMessage> =>
+      this.#request(STUN_METHOD.createPermission, attributes);
+    await send();
+    this.#every(PERMISSION_REFRESH_MS, send);
+  }
+
+  /**
+   * Binds a channel to `peer` (4 bytes of framing instead of a Send indication's 36), renewed
+   * every 9 minutes; `send` uses it from then on.
+   *
+   * @example
+   * await turn.bind(peer);
+   */
+  async bind(peer: Addr): Promise<number> {
+    const known = this.#channels.get(keyOf(peer));
+    if (known !== undefined) return known;
+    const channel = FIRST_CHANNEL + this.#channels.size;
+    if (channel > LAST_CHANNEL) throw new TurnClientError(0, 'no channel number left');
+    const send = (): Promise<ParsedStunMessage> =>
+      this.#request(STUN_METHOD.channelBind, [
+        { type: 'CHANNEL-NUMBER', channel },
+        peerAddress(peer),
+      ]);
+    await send();
+    this.#channels.set(keyOf(peer), channel);
+    this.#peers.set(channel, peer);
+    this.#every(CHANNEL_REFRESH_MS, send);
+    return channel;
+  }
+
+  /** Sends `data` to `peer` through the relay: on its channel, else in a Send indication. */
+  send(peer: Addr, data: Uint8Array): void {
+    if (this.#closed) return;
+    const { server, socket } = this.#o;
+    const channel = this.#channels.get(keyOf(peer));
+    const packet =
+      channel !== undefined
+        ? encodeChannelData(channel, data)
+        : encodeMessage({
+            method: STUN_METHOD.send,
+            class: 'indication',
+            transactionId: randomBytes(12),
+            attributes: [peerAddress(peer), { type: 'DATA', data }],
+          });
+    socket.send(packet, server.port, server.ip);
+  }
+
+  /** Takes a datagram from the media socket; true when it was the TURN server's. */
+  onDatagram(msg: Uint8Array, from: Addr): boolean {
+    const { server } = this.#o;
+    if (from.ip !== server.ip || from.port !== server.port) return false;
+    const kind = classifyTurnPacket(msg);
+    if (kind === 'channel-data') {
+      const cd = parseChannelData(msg);
+      const peer = cd.ok ? this.#peers.get(cd.channel) : undefined;
+      if (cd.ok && peer !== undefined) this.#o.onData(peer, cd.data);
+      return true;
+    }
+    if (kind !== 'stun') return true; // from the server, but nothing a client understands
+    const parsed = parseMessage(msg);
+    if (!parsed.ok) return true;
+    const m = parsed.message;
+    if (m.class === 'indication' && m.method === STUN_METHOD.data) {
+      const peer = findAttribute(m.attributes, 'XOR-PEER-ADDRESS')?.address;
+      const data = findAttribute(m.attributes, 'DATA')?.data;
+      if (peer !== undefined && data !== undefined) this.#o.onData(addr(peer), data);
+      return true;
+    }
+    const pending = this.#pending.get(Buffer.from(m.transactionId).toString('hex'));
+    if (pending !== undefined && (m.class === 'success' || m.class === 'error')) pending.resolve(m);
+    return true;
+  }
+
+  /** Releases the allocation (Refresh with LIFETIME 0) and stops every timer. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers.clear();
+    try {
+      if (this.#relayed !== undefined)
+        await this.#request(STUN_METHOD.refresh, [{ type: 'LIFETIME', seconds: 0 }]);
+    } catch (err) {
+      // The allocation times out on the server anyway; closing must not fail the caller.
+      if (!(err instanceof TurnClientError)) throw err;
+    } finally {
+      this.#closed = true;
+      for (const p of this.#pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new TurnClientError(0, 'closed'));
+      }
+      this.#pending.clear();
+    }
+  }
+
+  /** Runs `renew` every `ms`; a failure loses the allocation (reported once, timers stop). */
+  #every(ms: number, renew: () => Promise<unknown>): void {
+    const t = setInterval(() => {
+      renew().catch((err: unknown) => {
+        if (this.#closed) return;
+        for (const timer of this.#timers) clearInterval(timer);
+        this.#timers.clear();
+        this.#relayed = undefined;
+        this.#o.onLost(err instanceof TurnClientError ? err : new TurnClientError(0, String(err)));
+      });
+    }, ms);
+    t.unref();
+    this.#timers.add(t);
+  }
+
+  /**
+   * One authenticated request: the first answer to an unauthenticated one is 401 with the realm
+   * and nonce (RFC 8489 §9.2.3); a 438 brings a fresh nonce. Each is taken and the request sent
+   * again, once.
+   */
+  async #request(method: number, attributes: TurnAttribute[]): Promise<ParsedStunMessage> {
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.#transact(method, attributes);
+      if (res.class === 'success') {
+        if (this.#key !== undefined && !(await verifyIntegrity(res, this.#key)))
+          throw new TurnClientError(0, 'the answer failed MESSAGE-INTEGRITY');
+        return res;
+      }
+      const error = findAttribute(res.attributes, 'ERROR-CODE');
+      const code = error?.code ?? 0;
+      const realm = findAttribute(res.attributes, 'REALM')?.value;
+      const nonce = findAttribute(res.attributes, 'NONCE')?.value;
+      const retry = attempt === 0 && (code === 401 || code === 438) && nonce !== undefined;
+      if (!retry || (code === 401 && this.#key !== undefined && realm === this.#realm))
+        throw new TurnClientError(code, `TURN ${code} ${error?.reason ?? ''}`.trim());
+      this.#nonce = nonce;
+      if (realm !== undefined && realm !== this.#realm) {
+        this.#realm = realm;
+        this.#key = longTermKey(this.#o.username, realm, this.#o.password);
+      }
+    }
+  }
+
+  /** Sends one request (signed once the realm is known), retransmitting until answered. */
+  async #transact(method: number, attributes: TurnAttribute[]): Promise<ParsedStunMessage> {
+    if (this.#closed) throw new TurnClientError(0, 'closed');
+    const transactionId = randomBytes(12);
+    const auth: TurnAttribute[] =
+      this.#key === undefined || this.#realm === undefined || this.#nonce === undefined
+        ? []
+        : [
+            { type: 'USERNAME', value: this.#o.username },
+            { type: 'REALM', value: this.#realm },
+            { type: 'NONCE', value: this.#nonce },
+          ];
+    const message = {
+      method,
+      class: 'request' as const,
+      transactionId,
+      attributes: [...attributes, ...auth],
+    };
+    const bytes =
+      this.#key === undefined || auth.length === 0
+        ? encodeMessage(message, { fingerprint: true })
+        : await encodeSignedMessage(message, this.#key, { fingerprint: true });
+    const id = transactionId.toString('hex');
+    const { server, socket } = this.#o;
+    return new Promise((resolve, reject) => {
+      let wait = this.#o.rtoMs ?? 500;
+      let tries = 0;
+      // Sends now and again after each wait, doubling, until answered or out of tries.
+      const sendOnce = (): NodeJS.Timeout => {
+        socket.send(bytes, server.port, server.ip);
+        const timer = setTimeout(() => {
+          if (++tries < TRIES) {
+            pending.timer = sendOnce();
+            return;
+          }
+          this.#pending.delete(id);
+          reject(new TurnClientError(0, `no answer from TURN ${server.ip}:${server.port}`));
+        }, wait);
+        wait *= 2;
+        return timer;
+      };
+      const pending: Pending = {
+        resolve: (m) => {
+          clearTimeout(pending.timer);
+          this.#pending.delete(id);
+          resolve(m);
+        },
+        reject,
+        timer: sendOnce(),
+      };
+      this.#pending.set(id, pending);
+    });
+  }
+}

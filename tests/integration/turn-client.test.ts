@@ -1,0 +1,235 @@
+/**
+ * The agent's TURN client against real coturn (`turnserver --use-auth-secret`, as docs/turn.md
+ * configures it), so it is proven to speak standard TURN: two clients on loopback allocate,
+ * open permissions, and exchange data through their relayed addresses by Send/Data indications
+ * and by channels; a wrong credential is refused with 401.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { turnCredentials } from '@punch/core';
+import { TurnClient, TurnClientError } from '../../packages/cli/src/peer/turn-client.js';
+import type { Addr } from '../../packages/cli/src/peer/media-path.js';
+
+const SECRET = 'turn-client-test-secret-0123456789';
+const WAIT_MS = 10_000;
+
+function hasCoturn(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v turnserver'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const coturnHere = hasCoturn();
+if (!coturnHere)
+  process.stderr.write(
+    '\n!!! SKIPPING the TURN client tests: coturn is not installed (apt-get install coturn)\n',
+  );
+
+/** A port free on loopback right now (TCP and UDP alike are free in this range here). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => {
+        resolve(typeof a === 'object' && a !== null ? a.port : 0);
+      });
+    });
+  });
+}
+
+let coturn: ChildProcess | undefined;
+let dir: string;
+let server: Addr;
+
+beforeAll(async () => {
+  if (!coturnHere) return;
+  dir = mkdtempSync(join(tmpdir(), 'punch-coturn-'));
+  const port = await freePort();
+  const relayLow = 40000 + (port % 20000);
+  const conf = join(dir, 'turnserver.conf');
+  writeFileSync(
+    conf,
+    [
+      'listening-ip=127.0.0.1',
+      'relay-ip=127.0.0.1',
+      `listening-port=${port}`,
+      `min-port=${relayLow}`,
+      `max-port=${relayLow + 40}`,
+      'use-auth-secret',
+      `static-auth-secret=${SECRET}`,
+      'realm=punch.test',
+      'fingerprint',
+      'no-tls',
+      'no-dtls',
+      'no-cli',
+      'no-multicast-peers',
+      'allow-loopback-peers',
+      `pidfile=${join(dir, 'turnserver.pid')}`,
+      'log-file=stdout',
+      'simple-log',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('turnserver', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  coturn = child;
+  const lines: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`coturn did not start:\n${lines.slice(-20).join('\n')}`));
+    }, WAIT_MS);
+    const onData = (c: Buffer): void => {
+      for (const l of c.toString('utf8').split('\n')) {
+        lines.push(l);
+        if (/IPv4. UDP listener opened|Total General servers/i.test(l)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`coturn exited with ${code}:\n${lines.slice(-20).join('\n')}`));
+    });
+  });
+  server = { ip: '127.0.0.1', port };
+});
+
+afterAll(() => {
+  coturn?.kill('SIGKILL');
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+const sockets: Socket[] = [];
+const clients: TurnClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  for (const s of sockets.splice(0)) s.close();
+});
+
+interface Side {
+  readonly turn: TurnClient;
+  /** The next payload received from a peer through the relay. */
+  next(): Promise<{ peer: Addr; text: string }>;
+}
+
+async function side(id: string, password?: string): Promise<Side> {
+  const socket = createSocket('udp4');
+  sockets.push(socket);
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const creds = await turnCredentials(SECRET, id, Math.floor(Date.now() / 1000) + 600);
+  const got: { peer: Addr; text: string }[] = [];
+  const waiting: ((v: { peer: Addr; text: string }) => void)[] = [];
+  const turn = new TurnClient({
+    socket,
+    server,
+    username: creds.username,
+    password: password ?? creds.credential,
+    onData: (peer, data) => {
+      const v = { peer, text: Buffer.from(data).toString('utf8') };
+      const w = waiting.shift();
+      if (w === undefined) got.push(v);
+      else w(v);
+    },
+    onLost: (err) => {
+      throw err;
+    },
+  });
+  clients.push(turn);
+  // As the agent does: every datagram of the media socket is offered to the client.
+  socket.on('message', (msg, rinfo) => {
+    turn.onDatagram(msg, { ip: rinfo.address, port: rinfo.port });
+  });
+  return {
+    turn,
+    next: () => {
+      const v = got.shift();
+      if (v !== undefined) return Promise.resolve(v);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`nothing relayed to ${id} within ${WAIT_MS} ms`));
+        }, WAIT_MS);
+        waiting.push((value) => {
+          clearTimeout(timer);
+          resolve(value);
+        });
+      });
+    },
+  };
+}
+
+it.skipIf(!coturnHere)(
+  'two agents relay to each other through coturn: indications, then channels',
+  async () => {
+    const [a, b] = await Promise.all([side('agent-a'), side('agent-b')]);
+    const [ra, rb] = await Promise.all([a.turn.allocate(), b.turn.allocate()]);
+    expect(ra.relayed.ip).toBe('127.0.0.1');
+    expect(ra.relayed.port).not.toBe(rb.relayed.port);
+    expect(ra.mapped).toMatchObject({ ip: '127.0.0.1' });
+    await Promise.all([a.turn.permit([rb.relayed]), b.turn.permit([ra.relayed])]);
+
+    // Send indication out, Data indication in.
+    a.turn.send(rb.relayed, new TextEncoder().encode('hello by indication'));
+    expect(await b.next()).toEqual({ peer: ra.relayed, text: 'hello by indication' });
+
+    // Channels both ways.
+    await Promise.all([a.turn.bind(rb.relayed), b.turn.bind(ra.relayed)]);
+    b.turn.send(ra.relayed, new TextEncoder().encode('back on a channel'));
+    expect(await a.next()).toEqual({ peer: rb.relayed, text: 'back on a channel' });
+    a.turn.send(rb.relayed, new Uint8Array(1316).fill(0x47)); // an SRT-sized payload
+    const big = await b.next();
+    expect(big.text.length).toBe(1316);
+  },
+);
+
+it.skipIf(!coturnHere)('a wrong credential is refused with 401', async () => {
+  const a = await side('agent-c', 'not-the-password');
+  const err = await a.turn.allocate().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TurnClientError);
+  expect((err as TurnClientError).code).toBe(401);
+});
+
+it.skipIf(!coturnHere)(
+  'an expired credential is refused; a closed client does no more',
+  async () => {
+    const socket = createSocket('udp4');
+    sockets.push(socket);
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const old = await turnCredentials(SECRET, 'agent-d', Math.floor(Date.now() / 1000) - 60);
+    const expired = new TurnClient({
+      socket,
+      server,
+      username: old.username,
+      password: old.credential,
+      onData: () => undefined,
+      onLost: () => undefined,
+    });
+    clients.push(expired);
+    socket.on('message', (msg, rinfo) => {
+      expired.onDatagram(msg, { ip: rinfo.address, port: rinfo.port });
+    });
+    await expect(expired.allocate()).rejects.toMatchObject({ code: 401 });
+
+    // Closing releases the allocation (Refresh with LIFETIME 0, answered) and refuses more work.
+    const fresh = await side('agent-e');
+    const { relayed } = await fresh.turn.allocate();
+    await fresh.turn.close();
+    await expect(fresh.turn.permit([relayed])).rejects.toMatchObject({
+      code: 0,
+      message: 'closed',
+    });
+  },
+);
