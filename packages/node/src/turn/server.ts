@@ -1,0 +1,483 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import {
+  STUN_METHOD,
+  TRANSPORT_UDP,
+  challengeResponse,
+  checkNonce,
+  classifyTurnPacket,
+  encodeChannelData,
+  encodeMessage,
+  encodeSignedMessage,
+  errorResponse,
+  findAttribute,
+  findAttributes,
+  isChannelNumber,
+  issueNonce,
+  longTermKey,
+  nonceKey,
+  normalizeIp,
+  parseChannelData,
+  parseMessage,
+  turnRestPassword,
+  unknownAttributesResponse,
+  verifyIntegrity,
+  type ParsedStunMessage,
+  type StunAddress,
+  type StunMessage,
+  type TurnAttribute,
+  type TurnErrorCode,
+} from '@punch/core';
+import {
+  Allocation,
+  AllocationTable,
+  DEFAULT_LIFETIME_S,
+  MAX_LIFETIME_S,
+  clientKey,
+  type ClientAddress,
+} from './allocations.js';
+import { RELAY_DEFAULTS, type RelayOptions } from './config.js';
+import { peerPolicy, type PeerPolicy } from './policy.js';
+import { RelayPortPool } from './relay-ports.js';
+import { bindRelaySocket, localAddressTowards } from './relay-socket.js';
+import { bump, createTurnStats, type TurnStats } from './stats.js';
+
+/** The realm in every challenge: credentials are minted for it (RFC 8489 §9.2). */
+export const TURN_REALM = 'punch';
+/** How long a nonce stays valid; after that a request gets 438 and retries with a fresh one. */
+const NONCE_LIFETIME_S = 600;
+
+export interface TurnServer {
+  /** One datagram from the shared STUN port that is not a Binding request. Never throws. */
+  handle(msg: Uint8Array, rinfo: RemoteInfo): void;
+  readonly stats: TurnStats;
+  /** Ends every allocation and closes its relayed socket. */
+  close(): void;
+}
+
+/**
+ * The TURN server (RFC 8656) over UDP, on the STUN port's socket: Allocate, Refresh,
+ * CreatePermission, ChannelBind, Send indications and ChannelData from clients; Data
+ * indications and ChannelData back. Long-term credentials in the TURN REST form, checked against
+ * `secret` with stateless nonces bound to the client's address.
+ */
+export async function createTurnServer(options: {
+  readonly socket: Socket;
+  /** The address the shared socket listens on: relayed sockets bind there too. */
+  readonly host: string;
+  readonly secret: string;
+  readonly relay: RelayOptions;
+  readonly now?: () => number;
+}): Promise<TurnServer> {
+  const { socket, host, secret, relay } = options;
+  const now = options.now ?? Date.now;
+  const nowS = (): number => Math.floor(now() / 1000);
+  const type = socket.address().family === 'IPv6' ? 'udp6' : 'udp4';
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const [low, high] = relay.ports ?? RELAY_DEFAULTS.ports;
+  const pool = new RelayPortPool(low, high);
+  const maxBps = relay.maxBps ?? RELAY_DEFAULTS.maxBps;
+  const table = new AllocationTable({
+    maxTotal: relay.maxTotal ?? RELAY_DEFAULTS.maxTotal,
+    maxPerUsername: relay.maxPerUsername ?? RELAY_DEFAULTS.maxPerUsername,
+  });
+  const stats = createTurnStats({ active: () => table.size, allocated: () => table.allocated });
+  const policy: PeerPolicy = peerPolicy({
+    allowPrivate: relay.allowPrivate === true,
+    isOwnRelay: (ip, port) => table.byRelay(ip, port) !== undefined,
+  });
+  // core types the key with the DOM's CryptoKey, which the Node lib does not declare.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment
+  const nonces = await nonceKey(new TextEncoder().encode(`punch-turn-nonce|${secret}`));
+  /** Clients whose Allocate is being worked on: a retransmission meanwhile is dropped. */
+  const allocating = new Set<string>();
+
+  // IPv4 peers are reached from a udp6 socket through their mapped form.
+  const target = (ip: string): string => (type === 'udp6' && isIP(ip) === 4 ? `::ffff:${ip}` : ip);
+  const send = (bytes: Uint8Array, to: ClientAddress): void => {
+    socket.send(bytes, to.port, target(to.ip));
+  };
+  // Counted in /metrics, not logged: a flood of hostile datagrams would flood the log too.
+  const fail = (): void => {
+    stats.errors++;
+  };
+
+  const refuse = async (
+    request: ParsedStunMessage,
+    to: ClientAddress,
+    code: TurnErrorCode,
+    key?: Uint8Array,
+  ): Promise<void> => {
+    bump(stats.refused, code);
+    const message = errorResponse(request, code);
+    send(
+      key === undefined
+        ? encodeMessage(message, { fingerprint: true })
+        : await encodeSignedMessage(message, key, { fingerprint: true }),
+      to,
+    );
+  };
+  const challenge = async (
+    request: ParsedStunMessage,
+    to: ClientAddress,
+    code: 401 | 438,
+  ): Promise<void> => {
+    bump(stats.refused, code);
+    const nonce = await issueNonce(nonces, nowS() + NONCE_LIFETIME_S, clientKey(to));
+    send(
+      encodeMessage(challengeResponse(request, code, TURN_REALM, nonce), { fingerprint: true }),
+      to,
+    );
+  };
+  const succeed = async (
+    request: ParsedStunMessage,
+    to: ClientAddress,
+    key: Uint8Array,
+    attributes: TurnAttribute[] = [],
+  ): Promise<Uint8Array> => {
+    const message: StunMessage = {
+      method: request.method,
+      class: 'success',
+      transactionId: request.transactionId,
+      attributes,
+    };
+    const bytes = await encodeSignedMessage(message, key, { fingerprint: true });
+    send(bytes, to);
+    return bytes;
+  };
+
+  /** The long-term credential check (RFC 8489 §9.2.4); undefined when it answered already. */
+  const authenticate = async (
+    request: ParsedStunMessage,
+    client: ClientAddress,
+  ): Promise<{ username: string; key: Uint8Array; expiresAt: number } | undefined> => {
+    const username = findAttribute(request.attributes, 'USERNAME')?.value;
+    const realm = findAttribute(request.attributes, 'REALM')?.value;
+    const nonce = findAttribute(request.attributes, 'NONCE')?.value;
+    if (request.integrity === undefined) {
+      await challenge(request, client, 401);
+      return undefined;
+    }
+    if (username === undefined || realm === undefined || nonce === undefined) {
+      {
+        await refuse(request, client, 400);
+        return undefined;
+      }
+    }
+    if ((await checkNonce(nonces, nonce, nowS(), clientKey(client))) !== 'valid') {
+      {
+        await challenge(request, client, 438);
+        return undefined;
+      }
+    }
+    const verdict = await turnRestPassword(secret, username, nowS());
+    if (realm !== TURN_REALM || !verdict.ok) {
+      await challenge(request, client, 401);
+      return undefined;
+    }
+    const key = longTermKey(username, TURN_REALM, verdict.password);
+    if (!(await verifyIntegrity(request, key))) {
+      await challenge(request, client, 401);
+      return undefined;
+    }
+    return { username, key, expiresAt: verdict.expiresAt };
+  };
+
+  /** RFC 8656 §7.2: at least the default, at most the maximum, and never past the credential. */
+  const lifetimeFor = (request: ParsedStunMessage, credentialExpiresAt: number): number => {
+    const asked = findAttribute(request.attributes, 'LIFETIME')?.seconds ?? DEFAULT_LIFETIME_S;
+    const granted = Math.min(Math.max(asked, DEFAULT_LIFETIME_S), MAX_LIFETIME_S);
+    return Math.max(1, Math.min(granted, credentialExpiresAt - nowS() + 1));
+  };
+
+  const relayToPeer = (a: Allocation, peer: StunAddress, data: Uint8Array): void => {
+    if (!a.bucket.take(data.length, now())) {
+      bump(stats.dropped, 'bandwidth');
+      return;
+    }
+    a.relay.send(data, peer.port, target(peer.ip));
+    stats.relayed.toPeer.packets++;
+    stats.relayed.toPeer.bytes += data.length;
+  };
+
+  const fromPeer = (a: Allocation, msg: Buffer, rinfo: RemoteInfo): void => {
+    try {
+      const ip = normalizeIp(rinfo.address);
+      const t = now();
+      if (!a.hasPermission(ip, t)) {
+        bump(stats.dropped, 'permission');
+        return;
+      }
+      if (!a.bucket.take(msg.length, t)) {
+        bump(stats.dropped, 'bandwidth');
+        return;
+      }
+      const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+      const channel = a.channelOf(ip, rinfo.port, t);
+      const family = isIP(ip) === 6 ? 6 : 4;
+      send(
+        channel !== undefined
+          ? encodeChannelData(channel, data)
+          : encodeMessage({
+              method: STUN_METHOD.data,
+              class: 'indication',
+              transactionId: crypto.getRandomValues(new Uint8Array(12)),
+              attributes: [
+                { type: 'XOR-PEER-ADDRESS', address: { ip, port: rinfo.port, family } },
+                { type: 'DATA', data },
+              ],
+            }),
+        a.client,
+      );
+      stats.relayed.toClient.packets++;
+      stats.relayed.toClient.bytes += msg.length;
+    } catch {
+      // One datagram's fault (a send to a vanished client) concerns that datagram only.
+      fail();
+    }
+  };
+
+  const allocate = async (request: ParsedStunMessage, client: ClientAddress): Promise<void> => {
+    const existing = table.get(client);
+    if (existing !== undefined) {
+      // §7.2: a retransmitted Allocate gets the original answer; any other is a mismatch.
+      const same = existing.transactionId.every((b, i) => b === request.transactionId[i]);
+      if (same && existing.response !== undefined) {
+        send(existing.response, client);
+        return;
+      }
+      return refuse(request, client, 437, existing.key);
+    }
+    const auth = await authenticate(request, client);
+    if (auth === undefined) return;
+    const { key } = auth;
+    const transport = findAttribute(request.attributes, 'REQUESTED-TRANSPORT');
+    if (transport === undefined) return refuse(request, client, 400, key);
+    if (transport.protocol !== TRANSPORT_UDP) return refuse(request, client, 442, key);
+    // Reservations (EVEN-PORT with R, RESERVATION-TOKEN) are not offered: §7.2 answers 508.
+    if (findAttribute(request.attributes, 'RESERVATION-TOKEN') !== undefined) {
+      return refuse(request, client, 508, key);
+    }
+    const relayFamily = type === 'udp6' && relay.ip !== undefined && isIP(relay.ip) === 6 ? 6 : 4;
+    const family = findAttribute(request.attributes, 'REQUESTED-ADDRESS-FAMILY')?.family;
+    if (family !== undefined && family !== relayFamily) return refuse(request, client, 440, key);
+    if (table.quota(auth.username) !== 'ok') return refuse(request, client, 486, key);
+
+    const advertised =
+      relay.ip ??
+      (wildcard ? normalizeIp(await localAddressTowards(target(client.ip), type)) : host);
+    const bound = await bindRelaySocket({ pool, host, type, onError: fail });
+    if (bound === undefined) return refuse(request, client, 508, key);
+    // Another Allocate from this client may have won while this one awaited (a retransmission
+    // with a new transaction id): the first one stands.
+    if (table.get(client) !== undefined || table.quota(auth.username) !== 'ok') {
+      bound.socket.close();
+      pool.release(bound.port);
+      return refuse(request, client, table.get(client) !== undefined ? 437 : 486, key);
+    }
+    const address: StunAddress = { ip: advertised, port: bound.port, family: relayFamily };
+    const allocation = new Allocation({
+      client,
+      username: auth.username,
+      key,
+      transactionId: request.transactionId,
+      relay: {
+        address,
+        send: (data, port, ip) => {
+          bound.socket.send(data, port, ip);
+        },
+        close: () => {
+          bound.socket.close();
+          pool.release(bound.port);
+        },
+      },
+      maxBps,
+      now: now(),
+    });
+    bound.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+      fromPeer(allocation, msg, rinfo);
+    });
+    const lifetime = lifetimeFor(request, auth.expiresAt);
+    table.add(allocation, lifetime, now());
+    allocation.response = await succeed(request, client, key, [
+      { type: 'XOR-RELAYED-ADDRESS', address },
+      { type: 'LIFETIME', seconds: lifetime },
+      {
+        type: 'XOR-MAPPED-ADDRESS',
+        address: { ip: client.ip, port: client.port, family: isIP(client.ip) === 6 ? 6 : 4 },
+      },
+    ]);
+  };
+
+  /** The allocation an authenticated request acts on, or undefined when it answered already. */
+  const owned = async (
+    request: ParsedStunMessage,
+    client: ClientAddress,
+  ): Promise<{ a: Allocation; key: Uint8Array; expiresAt: number } | undefined> => {
+    const auth = await authenticate(request, client);
+    if (auth === undefined) return undefined;
+    const a = table.get(client);
+    if (a === undefined) {
+      await refuse(request, client, 437, auth.key);
+      return undefined;
+    }
+    // RFC 8656 §5: the credentials of the Allocate stay those of the allocation.
+    if (a.username !== auth.username) {
+      await refuse(request, client, 441, auth.key);
+      return undefined;
+    }
+    return { a, key: auth.key, expiresAt: auth.expiresAt };
+  };
+
+  const refresh = async (request: ParsedStunMessage, client: ClientAddress): Promise<void> => {
+    const found = await owned(request, client);
+    if (found === undefined) return;
+    const { a, key } = found;
+    if (findAttribute(request.attributes, 'LIFETIME')?.seconds === 0) {
+      table.delete(a);
+      await succeed(request, client, key, [{ type: 'LIFETIME', seconds: 0 }]);
+      return;
+    }
+    const lifetime = lifetimeFor(request, found.expiresAt);
+    table.refresh(a, lifetime, now());
+    await succeed(request, client, key, [{ type: 'LIFETIME', seconds: lifetime }]);
+  };
+
+  /** §9.2 and §11.2: a peer address must match the relay's family and pass the policy. */
+  const peerRefusal = (a: Allocation, peer: StunAddress): TurnErrorCode | undefined => {
+    if (peer.family !== a.relay.address.family) return 443;
+    return policy.allows(peer.ip, peer.port) ? undefined : 403;
+  };
+
+  const createPermission = async (request: ParsedStunMessage, client: ClientAddress) => {
+    const found = await owned(request, client);
+    if (found === undefined) return;
+    const { a, key } = found;
+    const peers = findAttributes(request.attributes, 'XOR-PEER-ADDRESS').map((p) => p.address);
+    if (peers.length === 0) return refuse(request, client, 400, key);
+    for (const peer of peers) {
+      const code = peerRefusal(a, peer);
+      if (code !== undefined) return refuse(request, client, code, key);
+    }
+    const t = now();
+    // All or nothing would need a rollback; permissions only widen, so a partial install before
+    // a 508 grants nothing the client did not ask for.
+    for (const peer of peers) if (!a.permit(peer.ip, t)) return refuse(request, client, 508, key);
+    await succeed(request, client, key);
+  };
+
+  const channelBind = async (request: ParsedStunMessage, client: ClientAddress) => {
+    const found = await owned(request, client);
+    if (found === undefined) return;
+    const { a, key } = found;
+    const channel = findAttribute(request.attributes, 'CHANNEL-NUMBER')?.channel;
+    const peer = findAttribute(request.attributes, 'XOR-PEER-ADDRESS')?.address;
+    if (channel === undefined || peer === undefined || !isChannelNumber(channel)) {
+      return refuse(request, client, 400, key);
+    }
+    const code = peerRefusal(a, peer);
+    if (code !== undefined) return refuse(request, client, code, key);
+    const t = now();
+    if (a.bindChannel(channel, peer, t) === 'conflict') return refuse(request, client, 400, key);
+    if (!a.permit(peer.ip, t)) return refuse(request, client, 508, key);
+    await succeed(request, client, key);
+  };
+
+  const REQUESTS = new Map<number, (r: ParsedStunMessage, c: ClientAddress) => Promise<void>>([
+    [STUN_METHOD.allocate, allocate],
+    [STUN_METHOD.refresh, refresh],
+    [STUN_METHOD.createPermission, createPermission],
+    [STUN_METHOD.channelBind, channelBind],
+  ]);
+
+  const onRequest = async (request: ParsedStunMessage, client: ClientAddress): Promise<void> => {
+    if (request.unknownRequired.length > 0) {
+      bump(stats.refused, 420);
+      {
+        send(
+          encodeMessage(unknownAttributesResponse(request, request.unknownRequired), {
+            fingerprint: true,
+          }),
+          client,
+        );
+        return;
+      }
+    }
+    const handler = REQUESTS.get(request.method);
+    if (handler === undefined) return refuse(request, client, 400);
+    const k = clientKey(client);
+    if (request.method === STUN_METHOD.allocate) {
+      if (allocating.has(k)) return; // the client retransmits; the first attempt answers
+      allocating.add(k);
+      try {
+        await handler(request, client);
+      } finally {
+        allocating.delete(k);
+      }
+      return;
+    }
+    await handler(request, client);
+  };
+
+  const onSend = (message: ParsedStunMessage, client: ClientAddress): void => {
+    const a = table.get(client);
+    const peer = findAttribute(message.attributes, 'XOR-PEER-ADDRESS')?.address;
+    const data = findAttribute(message.attributes, 'DATA')?.data;
+    // §10.2: an indication without an allocation, a peer, data or a permission is dropped.
+    if (a === undefined || peer === undefined || data === undefined) return;
+    if (!a.hasPermission(peer.ip, now())) {
+      bump(stats.dropped, 'permission');
+      return;
+    }
+    relayToPeer(a, peer, data);
+  };
+
+  const onChannelData = (bytes: Uint8Array, client: ClientAddress): void => {
+    const a = table.get(client);
+    const cd = parseChannelData(bytes);
+    if (a === undefined || !cd.ok) return;
+    // §12.6: data on an unbound channel is dropped.
+    const peer = a.channelPeer(cd.channel, now());
+    if (peer === undefined) {
+      bump(stats.dropped, 'permission');
+      return;
+    }
+    relayToPeer(a, peer, cd.data);
+  };
+
+  return {
+    stats,
+    handle(msg, rinfo) {
+      try {
+        const client: ClientAddress = { ip: normalizeIp(rinfo.address), port: rinfo.port };
+        const kind = classifyTurnPacket(msg);
+        if (kind === 'channel-data') {
+          onChannelData(msg, client);
+          return;
+        }
+        if (kind !== 'stun') return;
+        const parsed = parseMessage(msg);
+        if (!parsed.ok) {
+          // §6.3.1 of RFC 8489: a request with a malformed known attribute is answered 400.
+          if (parsed.reason === 'malformed-attribute' && parsed.header.class === 'request') {
+            bump(stats.refused, 400);
+            send(encodeMessage(errorResponse(parsed.header, 400), { fingerprint: true }), client);
+          }
+          return;
+        }
+        const { message } = parsed;
+        if (message.class === 'request') {
+          onRequest(message, client).catch(fail);
+        } else if (message.class === 'indication' && message.method === STUN_METHOD.send) {
+          onSend(message, client);
+        }
+      } catch {
+        // Hostile bytes never take the server down: the datagram is dropped and counted.
+        fail();
+      }
+    },
+    close() {
+      table.clear();
+    },
+  };
+}
