@@ -6,7 +6,6 @@ import {
   challengeResponse,
   checkNonce,
   classifyTurnPacket,
-  encodeChannelData,
   encodeMessage,
   encodeSignedMessage,
   errorResponse,
@@ -17,7 +16,6 @@ import {
   longTermKey,
   nonceKey,
   normalizeIp,
-  parseChannelData,
   parseMessage,
   turnRestPassword,
   unknownAttributesResponse,
@@ -40,6 +38,7 @@ import { RELAY_DEFAULTS, type RelayOptions } from './config.js';
 import { peerPolicy, type PeerPolicy } from './policy.js';
 import { RelayPortPool } from './relay-ports.js';
 import { bindRelaySocket, localAddressTowards } from './relay-socket.js';
+import { dataPath } from './data-path.js';
 import { bump, createTurnStats, type TurnStats } from './stats.js';
 
 /** The realm in every challenge: credentials are minted for it (RFC 8489 §9.2). */
@@ -190,66 +189,22 @@ export async function createTurnServer(options: {
     return Math.max(1, Math.min(granted, credentialExpiresAt - nowS() + 1));
   };
 
-  const relayToPeer = (a: Allocation, peer: StunAddress, data: Uint8Array): void => {
-    if (!a.bucket.take(data.length, now())) {
-      bump(stats.dropped, 'bandwidth');
-      return;
-    }
-    a.relay.send(data, peer.port, target(peer.ip));
-    stats.relayed.toPeer.packets++;
-    stats.relayed.toPeer.bytes += data.length;
-  };
-
-  const fromPeer = (a: Allocation, msg: Buffer, rinfo: RemoteInfo): void => {
-    try {
-      const ip = normalizeIp(rinfo.address);
-      const t = now();
-      if (!a.hasPermission(ip, t)) {
-        bump(stats.dropped, 'permission');
-        return;
-      }
-      if (!a.bucket.take(msg.length, t)) {
-        bump(stats.dropped, 'bandwidth');
-        return;
-      }
-      const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-      const channel = a.channelOf(ip, rinfo.port, t);
-      const family = isIP(ip) === 6 ? 6 : 4;
-      send(
-        channel !== undefined
-          ? encodeChannelData(channel, data)
-          : encodeMessage({
-              method: STUN_METHOD.data,
-              class: 'indication',
-              transactionId: crypto.getRandomValues(new Uint8Array(12)),
-              attributes: [
-                { type: 'XOR-PEER-ADDRESS', address: { ip, port: rinfo.port, family } },
-                { type: 'DATA', data },
-              ],
-            }),
-        a.client,
-      );
-      stats.relayed.toClient.packets++;
-      stats.relayed.toClient.bytes += msg.length;
-    } catch {
-      // One datagram's fault (a send to a vanished client) concerns that datagram only.
-      fail();
-    }
+  /** §7.2: a retransmitted Allocate gets the original answer; any other is a mismatch (437). */
+  const answerExisting = (request: ParsedStunMessage, client: ClientAddress): boolean => {
+    const existing = table.get(client);
+    if (existing === undefined) return false;
+    const same = existing.transactionId.every((b, i) => b === request.transactionId[i]);
+    if (same && existing.response !== undefined) send(existing.response, client);
+    else void refuse(request, client, 437, existing.key).catch(fail);
+    return true;
   };
 
   const allocate = async (request: ParsedStunMessage, client: ClientAddress): Promise<void> => {
-    const existing = table.get(client);
-    if (existing !== undefined) {
-      // §7.2: a retransmitted Allocate gets the original answer; any other is a mismatch.
-      const same = existing.transactionId.every((b, i) => b === request.transactionId[i]);
-      if (same && existing.response !== undefined) {
-        send(existing.response, client);
-        return;
-      }
-      return refuse(request, client, 437, existing.key);
-    }
+    // Checked before and after authenticating: another Allocate may have finished meanwhile.
+    if (answerExisting(request, client)) return;
     const auth = await authenticate(request, client);
     if (auth === undefined) return;
+    if (answerExisting(request, client)) return;
     const { key } = auth;
     const transport = findAttribute(request.attributes, 'REQUESTED-TRANSPORT');
     if (transport === undefined) return refuse(request, client, 400, key);
@@ -263,17 +218,35 @@ export async function createTurnServer(options: {
     if (family !== undefined && family !== relayFamily) return refuse(request, client, 440, key);
     if (table.quota(auth.username) !== 'ok') return refuse(request, client, 486, key);
 
+    // Only the socket bind is guarded: an Allocate arriving meanwhile from the same client is a
+    // retransmission (the client sends it again and gets the stored answer) or a mismatch.
+    const k = clientKey(client);
+    if (allocating.has(k)) return;
+    allocating.add(k);
+    try {
+      await bindAndAnswer(request, client, auth);
+    } finally {
+      allocating.delete(k);
+    }
+  };
+
+  const bindAndAnswer = async (
+    request: ParsedStunMessage,
+    client: ClientAddress,
+    auth: { username: string; key: Uint8Array; expiresAt: number },
+  ): Promise<void> => {
+    const { key } = auth;
+    const relayFamily = type === 'udp6' && relay.ip !== undefined && isIP(relay.ip) === 6 ? 6 : 4;
     const advertised =
       relay.ip ??
       (wildcard ? normalizeIp(await localAddressTowards(target(client.ip), type)) : host);
     const bound = await bindRelaySocket({ pool, host, type, onError: fail });
     if (bound === undefined) return refuse(request, client, 508, key);
-    // Another Allocate from this client may have won while this one awaited (a retransmission
-    // with a new transaction id): the first one stands.
-    if (table.get(client) !== undefined || table.quota(auth.username) !== 'ok') {
+    // Another client of this username may have taken the last place while this one awaited.
+    if (table.quota(auth.username) !== 'ok') {
       bound.socket.close();
       pool.release(bound.port);
-      return refuse(request, client, table.get(client) !== undefined ? 437 : 486, key);
+      return refuse(request, client, 486, key);
     }
     const address: StunAddress = { ip: advertised, port: bound.port, family: relayFamily };
     const allocation = new Allocation({
@@ -393,57 +366,23 @@ export async function createTurnServer(options: {
   const onRequest = async (request: ParsedStunMessage, client: ClientAddress): Promise<void> => {
     if (request.unknownRequired.length > 0) {
       bump(stats.refused, 420);
-      {
-        send(
-          encodeMessage(unknownAttributesResponse(request, request.unknownRequired), {
-            fingerprint: true,
-          }),
-          client,
-        );
-        return;
-      }
+      const answer = unknownAttributesResponse(request, request.unknownRequired);
+      send(encodeMessage(answer, { fingerprint: true }), client);
+      return;
     }
     const handler = REQUESTS.get(request.method);
     if (handler === undefined) return refuse(request, client, 400);
-    const k = clientKey(client);
-    if (request.method === STUN_METHOD.allocate) {
-      if (allocating.has(k)) return; // the client retransmits; the first attempt answers
-      allocating.add(k);
-      try {
-        await handler(request, client);
-      } finally {
-        allocating.delete(k);
-      }
-      return;
-    }
     await handler(request, client);
   };
 
-  const onSend = (message: ParsedStunMessage, client: ClientAddress): void => {
-    const a = table.get(client);
-    const peer = findAttribute(message.attributes, 'XOR-PEER-ADDRESS')?.address;
-    const data = findAttribute(message.attributes, 'DATA')?.data;
-    // §10.2: an indication without an allocation, a peer, data or a permission is dropped.
-    if (a === undefined || peer === undefined || data === undefined) return;
-    if (!a.hasPermission(peer.ip, now())) {
-      bump(stats.dropped, 'permission');
-      return;
-    }
-    relayToPeer(a, peer, data);
-  };
-
-  const onChannelData = (bytes: Uint8Array, client: ClientAddress): void => {
-    const a = table.get(client);
-    const cd = parseChannelData(bytes);
-    if (a === undefined || !cd.ok) return;
-    // §12.6: data on an unbound channel is dropped.
-    const peer = a.channelPeer(cd.channel, now());
-    if (peer === undefined) {
-      bump(stats.dropped, 'permission');
-      return;
-    }
-    relayToPeer(a, peer, cd.data);
-  };
+  const { fromPeer, onSend, onChannelData } = dataPath({
+    now,
+    stats,
+    send,
+    target,
+    fail,
+    allocationOf: (client) => table.get(client),
+  });
 
   return {
     stats,

@@ -1,0 +1,255 @@
+/**
+ * The TURN relay on the STUN port (RFC 8656, UDP), driven by coturn's own test client,
+ * turnutils_uclient, as a real third-party client; plus a scripted client (turn-client.ts) for
+ * channels, refusals and hostile input.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  STUN_METHOD,
+  encodeBindingRequest,
+  encodeChannelData,
+  encodeMessage,
+  findAttribute,
+  parseBindingResponse,
+} from '@punch/core';
+import { startHost, type Host } from '../conformance/host.js';
+import { TurnTestClient, codeOf } from './turn-client.js';
+
+const SECRET = 'turn-integration-secret-0123456789';
+const HAVE_UCLIENT = spawnSync('turnutils_uclient', [], { timeout: 5000 }).error === undefined;
+if (!HAVE_UCLIENT) {
+  console.warn(
+    '\n*** turnutils_uclient (coturn) is NOT installed: the TURN interop tests are SKIPPED. ' +
+      'Install coturn (apt-get install coturn) to run them. ***\n',
+  );
+}
+
+let host: Host;
+let stunPort: number;
+let echo: Socket;
+let echoPort: number;
+let user = 0;
+
+/** TURN REST credentials, valid for an hour, for a fresh id (so per-username caps never meet). */
+function credentials(secret = SECRET): { username: string; password: string } {
+  const username = `${Math.floor(Date.now() / 1000) + 3600}:t${++user}`;
+  return { username, password: createHmac('sha1', secret).update(username).digest('base64') };
+}
+
+/** Runs turnutils_uclient against the relay; resolves to its exit code and everything printed. */
+function uclient(args: string[]): Promise<{ code: number; output: string }> {
+  const { username, password } = credentials();
+  return uclientAs(username, password, args);
+}
+
+function uclientAs(
+  username: string,
+  password: string,
+  args: string[],
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'turnutils_uclient',
+      ['-u', username, '-w', password, '-p', String(stunPort), ...args, '127.0.0.1'],
+      { timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+        resolve({ code, output: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  host = await startHost({ extraArgs: ['--relay-allow-private', '--turn-secret', SECRET] });
+  stunPort = host.stunPort ?? 0;
+  // The peer: a UDP echo on a free port.
+  echo = createSocket('udp4');
+  echo.on('message', (msg, rinfo) => {
+    echo.send(msg, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', resolve));
+  echoPort = echo.address().port;
+});
+afterAll(async () => {
+  echo.close();
+  await host.stop();
+});
+
+describe.skipIf(!HAVE_UCLIENT)('turnutils_uclient (coturn) against the relay', () => {
+  it('relays Send and Data indications to a peer and back, none lost', async () => {
+    const { code, output } = await uclient([
+      '-c',
+      '-s',
+      '-e',
+      '127.0.0.1',
+      '-r',
+      String(echoPort),
+      '-n',
+      '20',
+      '-l',
+      '200',
+    ]);
+    expect(output).toContain('tot_send_msgs=20, tot_recv_msgs=20');
+    expect(output).toContain('Total lost packets 0 (0.000000%)');
+    expect(code).toBe(0);
+  });
+
+  it('relays client to client, relayed address to relayed address, none lost', async () => {
+    const { code, output } = await uclient(['-c', '-y', '-s', '-n', '20', '-l', '200']);
+    expect(output).toContain('tot_send_msgs=40, tot_recv_msgs=40');
+    expect(output).toContain('Total lost packets 0 (0.000000%)');
+    expect(code).toBe(0);
+  });
+
+  it('refuses a wrong password: the client cannot allocate', async () => {
+    const { username } = credentials();
+    const { code, output } = await uclientAs(username, 'd3JvbmcgcGFzc3dvcmQ=', [
+      '-c',
+      '-s',
+      '-e',
+      '127.0.0.1',
+      '-r',
+      String(echoPort),
+      '-n',
+      '5',
+    ]);
+    expect(output).toContain('Cannot complete Allocation');
+    expect(output).not.toContain('Total lost packets');
+    expect(code).not.toBe(0);
+  });
+
+  // coturn's client picks channel numbers at random in RFC 5766's 0x4000-0x7FFF; RFC 8656 §12
+  // narrowed the range to 0x4000-0x4FFF and core's codec refuses the rest (400), so most runs
+  // fail their ChannelBind. Channels are covered deterministically below with the scripted client.
+  it.skip('relays ChannelData (uclient picks channels outside RFC 8656 range: see comment)', () => {
+    // Intentionally empty: see the comment above.
+  });
+});
+
+describe('the relay with a scripted client', () => {
+  it('answers an unauthenticated Allocate with 401, REALM and NONCE', async () => {
+    const client = await TurnTestClient.open({ host: '127.0.0.1', port: stunPort });
+    try {
+      const answer = await client.request(
+        STUN_METHOD.allocate,
+        [{ type: 'REQUESTED-TRANSPORT', protocol: 17 }],
+        false,
+      );
+      expect(codeOf(answer)).toBe(401);
+      expect(findAttribute(answer.attributes, 'REALM')?.value).toBe('punch');
+      expect(findAttribute(answer.attributes, 'NONCE')?.value).toMatch(/^\d+\./);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('binds a channel and relays ChannelData both ways', async () => {
+    const client = await TurnTestClient.open({ host: '127.0.0.1', port: stunPort });
+    try {
+      const { username, password } = credentials();
+      const allocated = await client.allocate(username, password);
+      expect(codeOf(allocated)).toBe(0);
+      expect(findAttribute(allocated.attributes, 'XOR-RELAYED-ADDRESS')?.address.ip).toBe(
+        '127.0.0.1',
+      );
+      const peer = { ip: '127.0.0.1', port: echoPort, family: 4 as const };
+      const bound = await client.request(STUN_METHOD.channelBind, [
+        { type: 'CHANNEL-NUMBER', channel: 0x4000 },
+        { type: 'XOR-PEER-ADDRESS', address: peer },
+      ]);
+      expect(codeOf(bound)).toBe(0);
+      const payloads = Array.from({ length: 10 }, (_, i) => new Uint8Array([i, 1, 2, 3, 4]));
+      for (const p of payloads) client.raw(encodeChannelData(0x4000, p));
+      const back = await client.received(10);
+      expect(back.map((b) => [...b]).sort()).toEqual(payloads.map((p) => [...p]).sort());
+      // Refresh with LIFETIME 0 deletes: a second one finds no allocation (437).
+      const gone = await client.request(STUN_METHOD.refresh, [{ type: 'LIFETIME', seconds: 0 }]);
+      expect(codeOf(gone)).toBe(0);
+      const again = await client.request(STUN_METHOD.refresh, [{ type: 'LIFETIME', seconds: 0 }]);
+      expect(codeOf(again)).toBe(437);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses a UDP relay of another transport (442) and a wrong secret (401)', async () => {
+    const client = await TurnTestClient.open({ host: '127.0.0.1', port: stunPort });
+    try {
+      const bad = credentials('not-the-secret');
+      expect(codeOf(await client.allocate(bad.username, bad.password))).toBe(401);
+      const { username, password } = credentials();
+      await client.allocate(username, password);
+      const tcp = await client.request(STUN_METHOD.allocate, [
+        { type: 'REQUESTED-TRANSPORT', protocol: 6 },
+      ]);
+      // The allocation exists already for this 5-tuple: a new Allocate is a mismatch.
+      expect(codeOf(tcp)).toBe(437);
+    } finally {
+      client.close();
+    }
+    const fresh = await TurnTestClient.open({ host: '127.0.0.1', port: stunPort });
+    try {
+      const { username, password } = credentials();
+      const first = await fresh.allocate(username, password); // authenticates (UDP, succeeds)
+      expect(codeOf(first)).toBe(0);
+      await fresh.request(STUN_METHOD.refresh, [{ type: 'LIFETIME', seconds: 0 }]);
+      const tcp = await fresh.request(STUN_METHOD.allocate, [
+        { type: 'REQUESTED-TRANSPORT', protocol: 6 },
+      ]);
+      expect(codeOf(tcp)).toBe(442);
+    } finally {
+      fresh.close();
+    }
+  });
+
+  it('survives hostile datagrams, then still allocates and answers Binding', async () => {
+    const client = await TurnTestClient.open({ host: '127.0.0.1', port: stunPort });
+    try {
+      const { username, password } = credentials();
+      const allocate = encodeMessage({
+        method: STUN_METHOD.allocate,
+        class: 'request',
+        transactionId: new Uint8Array(12),
+        attributes: [
+          { type: 'REQUESTED-TRANSPORT', protocol: 17 },
+          { type: 'USERNAME', value: username },
+        ],
+      });
+      // Random bytes, every truncation of a real Allocate, a header claiming more than it has,
+      // ChannelData on no allocation, a bounded flood: 2,000 datagrams in all.
+      for (let i = 0; i < 1000; i++) {
+        client.raw(crypto.getRandomValues(new Uint8Array(1 + (i % 200))));
+      }
+      for (let n = 0; n < allocate.length; n++) client.raw(allocate.subarray(0, n));
+      for (let i = 0; i < 1000 - allocate.length; i++) {
+        const junk = allocate.slice();
+        const at = 20 + (i % (allocate.length - 20));
+        junk[at] = (junk[at] ?? 0) ^ 0xff;
+        client.raw(i % 2 === 0 ? junk : encodeChannelData(0x4000 + (i % 0x1000), junk));
+      }
+      const ok = await client.allocate(username, password);
+      expect(codeOf(ok)).toBe(0);
+    } finally {
+      client.close();
+    }
+    // The STUN path on the same port still answers Binding.
+    const stun = createSocket('udp4');
+    try {
+      const tid = crypto.getRandomValues(new Uint8Array(12));
+      const answer = new Promise<Buffer>((resolve) => stun.once('message', resolve));
+      stun.send(encodeBindingRequest(tid), stunPort, '127.0.0.1');
+      const mapped = parseBindingResponse(new Uint8Array(await answer));
+      expect(mapped?.mapped.ip).toBe('127.0.0.1');
+    } finally {
+      stun.close();
+    }
+    const metrics = await (await fetch(`${host.url}/metrics`)).text();
+    expect(metrics).toMatch(/punch_turn_allocations_total \d+/);
+    expect(metrics).toMatch(/punch_turn_refused_total\{code="401"\} \d+/);
+    expect(metrics).toMatch(/punch_turn_relayed_packets_total\{direction="to_peer"\} [1-9]/);
+  });
+});
