@@ -29,7 +29,7 @@ if (!HAVE_UCLIENT) {
 
 let host: Host;
 let stunPort: number;
-let echo: Socket;
+let echo: Socket[] = [];
 let echoPort: number;
 let user = 0;
 
@@ -63,19 +63,39 @@ function uclientAs(
   });
 }
 
+/** A UDP echo bound to `port` on 127.0.0.1 (0: any free port); rejects if it is taken. */
+async function echoSocket(port: number): Promise<Socket> {
+  const socket = createSocket('udp4');
+  socket.on('message', (msg, rinfo) => {
+    socket.send(msg, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', (err) => {
+      socket.close();
+      reject(err);
+    });
+    socket.bind(port, '127.0.0.1', () => {
+      resolve();
+    });
+  });
+  return socket;
+}
+
 beforeAll(async () => {
   host = await startHost({ extraArgs: ['--relay-allow-private', '--turn-secret', SECRET] });
   stunPort = host.stunPort ?? 0;
-  // The peer: a UDP echo on a free port.
-  echo = createSocket('udp4');
-  echo.on('message', (msg, rinfo) => {
-    echo.send(msg, rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((resolve) => echo.bind(0, '127.0.0.1', resolve));
-  echoPort = echo.address().port;
+  // The peer: a UDP echo on a free port and the next one (uclient sends RTCP to port + 1).
+  for (let attempt = 0; attempt < 20 && echo.length < 2; attempt++) {
+    echo.forEach((e) => e.close());
+    echo = [await echoSocket(0)];
+    const next = await echoSocket((echo[0]?.address().port ?? 0) + 1).catch(() => undefined);
+    if (next !== undefined) echo.push(next);
+  }
+  if (echo.length < 2) throw new Error('no two consecutive free UDP ports for the echo peer');
+  echoPort = echo[0]?.address().port ?? 0;
 });
 afterAll(async () => {
-  echo.close();
+  echo.forEach((e) => e.close());
   await host.stop();
 });
 
@@ -94,6 +114,24 @@ describe.skipIf(!HAVE_UCLIENT)('turnutils_uclient (coturn) against the relay', (
       '200',
     ]);
     expect(output).toContain('tot_send_msgs=20, tot_recv_msgs=20');
+    expect(output).toContain('Total lost packets 0 (0.000000%)');
+    expect(code).toBe(0);
+  });
+
+  it('allocates RTP and RTCP pairs (EVEN-PORT and RESERVATION-TOKEN), none lost', async () => {
+    // Without -c, uclient allocates an even port with the next one reserved, then claims it.
+    const { code, output } = await uclient([
+      '-s',
+      '-e',
+      '127.0.0.1',
+      '-r',
+      String(echoPort),
+      '-n',
+      '20',
+      '-l',
+      '200',
+    ]);
+    expect(output).toContain('tot_send_msgs=40, tot_recv_msgs=40');
     expect(output).toContain('Total lost packets 0 (0.000000%)');
     expect(code).toBe(0);
   });

@@ -42,3 +42,24 @@ describe('parsePortRange', () => {
     }
   });
 });
+
+describe('RelayPortPool for EVEN-PORT', () => {
+  it('hands out even ports, and a pair takes the next one too', () => {
+    const pool = new RelayPortPool(50000, 50003);
+    const even = pool.acquire({ even: true }) ?? 1;
+    expect(even % 2).toBe(0);
+    const pair = pool.acquire({ pair: true }) ?? 1;
+    expect(pair % 2).toBe(0);
+    expect(pool.used).toBe(3);
+    expect(pool.acquire({ pair: true })).toBeUndefined(); // only an odd port is left
+    pool.release(pair);
+    pool.release(pair + 1);
+    expect(pool.acquire({ pair: true })).toBe(pair);
+  });
+
+  it('never pairs the last port of the range with one beyond it', () => {
+    const pool = new RelayPortPool(50000, 50000);
+    expect(pool.acquire({ pair: true })).toBeUndefined();
+    expect(pool.acquire({ even: true })).toBe(50000);
+  });
+});

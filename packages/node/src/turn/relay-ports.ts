@@ -24,12 +24,21 @@ export class RelayPortPool {
     return this.#taken.size;
   }
 
-  /** A port not handed out yet, marked taken; undefined when the whole range is in use. */
-  acquire(): number | undefined {
+  /**
+   * A port not handed out yet, marked taken; undefined when none fits. `even` asks for an even
+   * port, `pair` for an even one whose next-higher port is free too, both taken (EVEN-PORT,
+   * RFC 8656 §7.2: RTP on the even port, RTCP reserved on the next).
+   */
+  acquire(options: { even?: boolean; pair?: boolean } = {}): number | undefined {
+    const even = options.even === true || options.pair === true;
     if (this.#taken.size >= this.#size) return undefined;
     for (let i = 0; i < this.#size; i++) {
       const port = this.#low + ((this.#next + i) % this.#size);
-      if (this.#taken.has(port)) continue;
+      if (this.#taken.has(port) || (even && port % 2 !== 0)) continue;
+      if (options.pair === true) {
+        if (port + 1 >= this.#low + this.#size || this.#taken.has(port + 1)) continue;
+        this.#taken.add(port + 1);
+      }
       this.#taken.add(port);
       this.#next = (this.#next + i + 1) % this.#size;
       return port;

@@ -11,12 +11,16 @@ const BIND_ATTEMPTS = 16;
  */
 export async function bindRelaySocket(options: {
   readonly pool: RelayPortPool;
+  /** How to pick a port: from the pool (EVEN-PORT's wishes), or one already reserved. */
+  readonly pick: { even?: boolean; pair?: boolean } | { reserved: number };
   readonly host: string;
   readonly type: 'udp4' | 'udp6';
   readonly onError: (err: Error) => void;
 }): Promise<{ socket: Socket; port: number } | undefined> {
   for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
-    const port = options.pool.acquire();
+    const { pick } = options;
+    if ('reserved' in pick && attempt > 0) return undefined;
+    const port = 'reserved' in pick ? pick.reserved : options.pool.acquire(pick);
     if (port === undefined) return undefined;
     const socket = createSocket({ type: options.type, reuseAddr: false });
     const bound = await new Promise<boolean>((resolve) => {
@@ -29,6 +33,7 @@ export async function bindRelaySocket(options: {
     });
     if (!bound) {
       options.pool.release(port);
+      if ('pair' in pick && pick.pair) options.pool.release(port + 1);
       // The failed socket never bound: closing it only releases its handle.
       socket.close();
       continue;

@@ -37,6 +37,7 @@ import {
 import { RELAY_DEFAULTS, type RelayOptions } from './config.js';
 import { peerPolicy, type PeerPolicy } from './policy.js';
 import { RelayPortPool } from './relay-ports.js';
+import { Reservations } from './reservations.js';
 import { bindRelaySocket, localAddressTowards } from './relay-socket.js';
 import { dataPath } from './data-path.js';
 import { bump, createTurnStats, type TurnStats } from './stats.js';
@@ -75,6 +76,9 @@ export async function createTurnServer(options: {
   const wildcard = host === '0.0.0.0' || host === '::';
   const [low, high] = relay.ports ?? RELAY_DEFAULTS.ports;
   const pool = new RelayPortPool(low, high);
+  const reservations = new Reservations((port) => {
+    pool.release(port);
+  });
   const maxBps = relay.maxBps ?? RELAY_DEFAULTS.maxBps;
   const table = new AllocationTable({
     maxTotal: relay.maxTotal ?? RELAY_DEFAULTS.maxTotal,
@@ -209,10 +213,10 @@ export async function createTurnServer(options: {
     const transport = findAttribute(request.attributes, 'REQUESTED-TRANSPORT');
     if (transport === undefined) return refuse(request, client, 400, key);
     if (transport.protocol !== TRANSPORT_UDP) return refuse(request, client, 442, key);
-    // Reservations (EVEN-PORT with R, RESERVATION-TOKEN) are not offered: §7.2 answers 508.
-    if (findAttribute(request.attributes, 'RESERVATION-TOKEN') !== undefined) {
-      return refuse(request, client, 508, key);
-    }
+    const evenPort = findAttribute(request.attributes, 'EVEN-PORT');
+    const token = findAttribute(request.attributes, 'RESERVATION-TOKEN')?.token;
+    // §7.2: the two together are a bad request.
+    if (evenPort !== undefined && token !== undefined) return refuse(request, client, 400, key);
     const relayFamily = type === 'udp6' && relay.ip !== undefined && isIP(relay.ip) === 6 ? 6 : 4;
     const family = findAttribute(request.attributes, 'REQUESTED-ADDRESS-FAMILY')?.family;
     if (family !== undefined && family !== relayFamily) return refuse(request, client, 440, key);
@@ -224,7 +228,19 @@ export async function createTurnServer(options: {
     if (allocating.has(k)) return;
     allocating.add(k);
     try {
-      await bindAndAnswer(request, client, auth);
+      let pick: Parameters<typeof bindRelaySocket>[0]['pick'];
+      if (token !== undefined) {
+        const reserved = reservations.take(token);
+        // §7.2: a token naming no reservation (unknown, lapsed or used) is answered 508.
+        if (reserved === undefined) {
+          await refuse(request, client, 508, key);
+          return;
+        }
+        pick = { reserved };
+      } else {
+        pick = { even: evenPort !== undefined, pair: evenPort?.reserveNext === true };
+      }
+      await bindAndAnswer(request, client, auth, pick);
     } finally {
       allocating.delete(k);
     }
@@ -234,18 +250,21 @@ export async function createTurnServer(options: {
     request: ParsedStunMessage,
     client: ClientAddress,
     auth: { username: string; key: Uint8Array; expiresAt: number },
+    pick: Parameters<typeof bindRelaySocket>[0]['pick'],
   ): Promise<void> => {
     const { key } = auth;
+    const pair = 'pair' in pick && pick.pair;
     const relayFamily = type === 'udp6' && relay.ip !== undefined && isIP(relay.ip) === 6 ? 6 : 4;
     const advertised =
       relay.ip ??
       (wildcard ? normalizeIp(await localAddressTowards(target(client.ip), type)) : host);
-    const bound = await bindRelaySocket({ pool, host, type, onError: fail });
+    const bound = await bindRelaySocket({ pool, host, type, pick, onError: fail });
     if (bound === undefined) return refuse(request, client, 508, key);
     // Another client of this username may have taken the last place while this one awaited.
     if (table.quota(auth.username) !== 'ok') {
       bound.socket.close();
       pool.release(bound.port);
+      if (pair) pool.release(bound.port + 1);
       return refuse(request, client, 486, key);
     }
     const address: StunAddress = { ip: advertised, port: bound.port, family: relayFamily };
@@ -272,7 +291,12 @@ export async function createTurnServer(options: {
     });
     const lifetime = lifetimeFor(request, auth.expiresAt);
     table.add(allocation, lifetime, now());
+    // EVEN-PORT with R: the next port stays held for the Allocate that presents this token.
+    const reservation: TurnAttribute[] = pair
+      ? [{ type: 'RESERVATION-TOKEN', token: reservations.reserve(bound.port + 1) }]
+      : [];
     allocation.response = await succeed(request, client, key, [
+      ...reservation,
       { type: 'XOR-RELAYED-ADDRESS', address },
       { type: 'LIFETIME', seconds: lifetime },
       {
@@ -417,6 +441,7 @@ export async function createTurnServer(options: {
     },
     close() {
       table.clear();
+      reservations.clear();
     },
   };
 }
