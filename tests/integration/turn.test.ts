@@ -291,3 +291,83 @@ describe('the relay with a scripted client', () => {
     expect(metrics).toMatch(/punch_turn_relayed_packets_total\{direction="to_peer"\} [1-9]/);
   });
 });
+
+describe('the relay with its default policy and a small bandwidth cap', () => {
+  let strict: Host;
+  beforeAll(async () => {
+    strict = await startHost({ extraArgs: ['--turn-secret', SECRET, '--relay-max-bps', '8000'] });
+  });
+  afterAll(async () => {
+    await strict.stop();
+  });
+
+  it('refuses loopback peers (403) but allows another allocation on the same relay', async () => {
+    const server = { host: '127.0.0.1', port: strict.stunPort ?? 0 };
+    const a = await TurnTestClient.open(server);
+    const b = await TurnTestClient.open(server);
+    try {
+      const ca = credentials();
+      const cb = credentials();
+      expect(codeOf(await a.allocate(ca.username, ca.password))).toBe(0);
+      const bAllocated = await b.allocate(cb.username, cb.password);
+      const bRelay = findAttribute(bAllocated.attributes, 'XOR-RELAYED-ADDRESS')?.address;
+      expect(bRelay).toBeDefined();
+      const loopback = await a.request(STUN_METHOD.createPermission, [
+        { type: 'XOR-PEER-ADDRESS', address: { ip: '127.0.0.1', port: echoPort, family: 4 } },
+      ]);
+      expect(codeOf(loopback)).toBe(403);
+      const privateLan = await a.request(STUN_METHOD.channelBind, [
+        { type: 'CHANNEL-NUMBER', channel: 0x4001 },
+        { type: 'XOR-PEER-ADDRESS', address: { ip: '192.168.1.10', port: 5000, family: 4 } },
+      ]);
+      expect(codeOf(privateLan)).toBe(403);
+      if (bRelay === undefined) return;
+      const relayToRelay = await a.request(STUN_METHOD.createPermission, [
+        { type: 'XOR-PEER-ADDRESS', address: bRelay },
+      ]);
+      expect(codeOf(relayToRelay)).toBe(0);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('drops what exceeds the per-allocation cap and counts it', async () => {
+    const server = { host: '127.0.0.1', port: strict.stunPort ?? 0 };
+    const a = await TurnTestClient.open(server);
+    const b = await TurnTestClient.open(server);
+    try {
+      const ca = credentials();
+      const cb = credentials();
+      await a.allocate(ca.username, ca.password);
+      const bRelay = findAttribute(
+        (await b.allocate(cb.username, cb.password)).attributes,
+        'XOR-RELAYED-ADDRESS',
+      )?.address;
+      if (bRelay === undefined) throw new Error('no relayed address for b');
+      const aRelay = await a.request(STUN_METHOD.channelBind, [
+        { type: 'CHANNEL-NUMBER', channel: 0x4000 },
+        { type: 'XOR-PEER-ADDRESS', address: bRelay },
+      ]);
+      expect(codeOf(aRelay)).toBe(0);
+      // 8000 bit/s is 1000 bytes a second: of 20 datagrams of 500 bytes sent at once, most drop.
+      for (let i = 0; i < 20; i++) a.raw(encodeChannelData(0x4000, new Uint8Array(500)));
+      const metrics = async (): Promise<string> => (await fetch(`${strict.url}/metrics`)).text();
+      let text = await metrics();
+      for (
+        let i = 0;
+        i < 50 && !/punch_turn_dropped_total\{reason="bandwidth"\} [1-9]/.test(text);
+        i++
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        text = await metrics();
+      }
+      expect(text).toMatch(/punch_turn_dropped_total\{reason="bandwidth"\} [1-9]/);
+      const sent = /punch_turn_relayed_packets_total\{direction="to_peer"\} (\d+)/.exec(text);
+      expect(Number(sent?.[1])).toBeLessThan(20);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
