@@ -92,12 +92,19 @@ export class TurnTestClient {
     });
   }
 
-  /** The 401 challenge, then an authenticated Allocate; resolves to the success (or error). */
-  async allocate(username: string, password: string): Promise<ParsedStunMessage> {
+  /**
+   * The 401 challenge, then an authenticated Allocate; resolves to the success (or error).
+   * `nonce` replaces the one the server gave (to see it refused).
+   */
+  async allocate(
+    username: string,
+    password: string,
+    options: { nonce?: string } = {},
+  ): Promise<ParsedStunMessage> {
     const transport: TurnAttribute = { type: 'REQUESTED-TRANSPORT', protocol: 17 };
     const challenge = await this.request(STUN_METHOD.allocate, [transport], false);
     const realm = findAttribute(challenge.attributes, 'REALM')?.value ?? '';
-    const nonce = findAttribute(challenge.attributes, 'NONCE')?.value ?? '';
+    const nonce = options.nonce ?? findAttribute(challenge.attributes, 'NONCE')?.value ?? '';
     this.#key = longTermKey(username, realm, password);
     this.#auth = [
       { type: 'USERNAME', value: username },

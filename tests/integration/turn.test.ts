@@ -244,6 +244,33 @@ describe('the relay with a scripted client', () => {
     }
   });
 
+  it('refuses an expired username (401), a nonce it did not issue (438), a 11th allocation (486)', async () => {
+    const server = { host: '127.0.0.1', port: stunPort };
+    const expired = await TurnTestClient.open(server);
+    try {
+      const username = `${Math.floor(Date.now() / 1000) - 10}:old`;
+      const password = createHmac('sha1', SECRET).update(username).digest('base64');
+      expect(codeOf(await expired.allocate(username, password))).toBe(401);
+      const { username: u, password: p } = credentials();
+      expect(codeOf(await expired.allocate(u, p, { nonce: '1.AAAAAAAAAAAAAAAAAAAAAA' }))).toBe(438);
+    } finally {
+      expired.close();
+    }
+    const { username, password } = credentials();
+    const clients = await Promise.all(
+      Array.from({ length: 11 }, () => TurnTestClient.open(server)),
+    );
+    try {
+      const codes: number[] = [];
+      for (const c of clients) codes.push(codeOf(await c.allocate(username, password)));
+      expect(codes).toEqual([...Array<number>(10).fill(0), 486]);
+    } finally {
+      clients.forEach((c) => {
+        c.close();
+      });
+    }
+  });
+
   it('survives hostile datagrams, then still allocates and answers Binding', async () => {
     const client = await TurnTestClient.open({ host: '127.0.0.1', port: stunPort });
     try {
