@@ -1,6 +1,7 @@
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseLimitOverride, type LimitConfig, type LimitSpec } from '@punch/core';
-import { startServer, type LogLevel } from '@punch/node';
+import { RELAY_DEFAULTS, parsePortRange, startServer, type LogLevel } from '@punch/node';
 import { seconds } from './admin.js';
 import { UsageError } from './usage.js';
 
@@ -9,7 +10,12 @@ export const SERVE_HELP = `punch serve — run Punch: HTTP API, WebSocket rooms,
   --host ADDR          interface to listen on (default 0.0.0.0)
   --port N             HTTP port (default 8787; 0 = any free port)
   --stun-port N        STUN UDP port (default 3478; 0 = any free port)
-  --no-stun            run without the STUN server
+  --no-stun            run without the STUN server (and so without the relay)
+  --no-relay           run without the TURN relay on the STUN port (on by default)
+  --relay-ports LO-HI  UDP ports relayed addresses are bound from (default 49152-65535)
+  --relay-ip ADDR      address advertised as the relayed address (default: the one the client reached)
+  --relay-max-bps N    bandwidth cap per allocation, bits/s (default 50000000)
+  --relay-allow-private  relay to loopback, link-local and private addresses too (LAN use)
   --data-dir DIR       SQLite database and generated secret (default ./punch-data)
   --public-host NAME   host name agents send STUN to (default: the host they reached the API at)
   --public-url URL     base URL for links and QR codes (default: from the request)
@@ -26,7 +32,8 @@ export const SERVE_HELP = `punch serve — run Punch: HTTP API, WebSocket rooms,
   --log-level LEVEL    debug, info (default), warn, error, silent
 
 Environment: PUNCH_SECRET (signing secret, ≥ 32 bytes; generated into the data dir if unset),
-PUNCH_SECRET_PREVIOUS (still verifies during a rotation, never signs), PUNCH_TURN_SECRET.`;
+PUNCH_SECRET_PREVIOUS (still verifies during a rotation, never signs), PUNCH_TURN_SECRET (the
+relay's TURN REST secret; derived from the signing secret if unset).`;
 
 export async function serve(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -36,6 +43,11 @@ export async function serve(argv: string[]): Promise<number> {
       port: { type: 'string', default: '8787' },
       'stun-port': { type: 'string', default: '3478' },
       'no-stun': { type: 'boolean', default: false },
+      'no-relay': { type: 'boolean', default: false },
+      'relay-ports': { type: 'string' },
+      'relay-ip': { type: 'string' },
+      'relay-max-bps': { type: 'string' },
+      'relay-allow-private': { type: 'boolean', default: false },
       'data-dir': { type: 'string', default: process.env.PUNCH_DATA_DIR ?? './punch-data' },
       'public-host': { type: 'string' },
       'public-url': { type: 'string' },
@@ -78,7 +90,26 @@ export async function serve(argv: string[]): Promise<number> {
     if (!/^turns?:[^\s]+$/.test(u))
       throw new UsageError(`--turn-url must start with turn: or turns: (got "${u}")`);
   }
+  const relayPorts =
+    values['relay-ports'] === undefined ? undefined : parsePortRange(values['relay-ports']);
+  if (values['relay-ports'] !== undefined && relayPorts === undefined)
+    throw new UsageError('--relay-ports must be LOW-HIGH, ports 1-65535 (e.g. 49152-65535)');
+  const relayIp = values['relay-ip'];
+  if (relayIp !== undefined && isIP(relayIp) === 0)
+    throw new UsageError('--relay-ip must be an IP address');
+  const maxBps = Number(values['relay-max-bps'] ?? RELAY_DEFAULTS.maxBps);
+  if (!Number.isSafeInteger(maxBps) || maxBps < 8000)
+    throw new UsageError('--relay-max-bps must be a whole number of bits/s, at least 8000');
   const server = await startServer({
+    relay: values['no-relay']
+      ? null
+      : {
+          maxBps,
+          allowPrivate: values['relay-allow-private'],
+          ...(turnSecret === undefined || turnSecret === '' ? {} : { secret: turnSecret }),
+          ...(relayPorts === undefined ? {} : { ports: relayPorts }),
+          ...(relayIp === undefined ? {} : { ip: relayIp }),
+        },
     ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
     host: values.host,
     port: port(values.port, '--port'),

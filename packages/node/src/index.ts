@@ -3,3 +3,5 @@ export { createLogger, type LogLevel } from './logger.js';
 export { SqliteStore } from './store.js';
 export { loadSecrets } from './secret.js';
 export { SqliteProjectStore } from './project-store.js';
+export { RELAY_DEFAULTS, type RelayOptions } from './turn/config.js';
+export { parsePortRange } from './turn/relay-ports.js';

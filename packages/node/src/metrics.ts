@@ -1,8 +1,14 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SignalOutcome } from '@punch/core';
+import type { TurnStats } from './turn/stats.js';
 
 /** The Node host's Prometheus metrics, on their own registry. */
-export function createMetrics(sources: { sessions: () => number; connections: () => number }) {
+export function createMetrics(sources: {
+  sessions: () => number;
+  connections: () => number;
+  /** The relay's counters, once it runs (undefined with `--no-relay`). */
+  turn?: () => TurnStats | undefined;
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'punch_' });
   const metrics = {
@@ -85,6 +91,7 @@ export function createMetrics(sources: { sessions: () => number; connections: ()
       this.set(sources.connections());
     },
   });
+  registerTurnMetrics(registry, () => sources.turn?.());
   return {
     ...metrics,
     /** One WebSocket message received. */
@@ -98,3 +105,89 @@ export function createMetrics(sources: { sessions: () => number; connections: ()
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** A counter fed from a running total kept elsewhere: it adds what grew since the last scrape. */
+function totalCounter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: () => Iterable<[Partial<Record<L, string>>, number]>,
+): void {
+  const reported = new Map<string, number>();
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const [labels, total] of read()) {
+        const key = JSON.stringify(labels);
+        this.inc(labels, total - (reported.get(key) ?? 0));
+        reported.set(key, total);
+      }
+    },
+  });
+}
+
+/** The relay's metrics (DESIGN.md "The relay": every counter is in `/metrics`). */
+function registerTurnMetrics(registry: Registry, stats: () => TurnStats | undefined): void {
+  new Gauge({
+    name: 'punch_turn_allocations_active',
+    help: 'TURN allocations alive now',
+    registers: [registry],
+    collect() {
+      this.set(stats()?.active() ?? 0);
+    },
+  });
+  totalCounter(registry, 'punch_turn_allocations_total', 'TURN allocations made', [], () => {
+    const s = stats();
+    return s === undefined ? [] : [[{}, s.allocated()]];
+  });
+  totalCounter(
+    registry,
+    'punch_turn_refused_total',
+    'TURN requests answered with an error, by code (401 challenges included)',
+    ['code'],
+    () => [...(stats()?.refused ?? [])].map(([code, n]) => [{ code: String(code) }, n]),
+  );
+  const relayed = (field: 'bytes' | 'packets') => (): [{ direction: string }, number][] => {
+    const s = stats();
+    if (s === undefined) return [];
+    return [
+      [{ direction: 'to_peer' }, s.relayed.toPeer[field]],
+      [{ direction: 'to_client' }, s.relayed.toClient[field]],
+    ];
+  };
+  totalCounter(
+    registry,
+    'punch_turn_relayed_bytes_total',
+    'Payload bytes relayed, by direction',
+    ['direction'],
+    relayed('bytes'),
+  );
+  totalCounter(
+    registry,
+    'punch_turn_relayed_packets_total',
+    'Datagrams relayed, by direction',
+    ['direction'],
+    relayed('packets'),
+  );
+  totalCounter(
+    registry,
+    'punch_turn_dropped_total',
+    'Datagrams dropped: over the bandwidth cap, or without a permission or channel',
+    ['reason'],
+    () => [...(stats()?.dropped ?? [])].map(([reason, n]) => [{ reason }, n]),
+  );
+  totalCounter(
+    registry,
+    'punch_turn_errors_total',
+    'TURN datagrams whose handling failed',
+    [],
+    () => {
+      const s = stats();
+      return s === undefined ? [] : [[{}, s.errors]];
+    },
+  );
+}

@@ -33,6 +33,8 @@ import { loadSecrets } from './secret.js';
 import { SqliteProjectStore } from './project-store.js';
 import { SqliteStore } from './store.js';
 import { startStunServer } from './stun-server.js';
+import { relaySecret, type RelayOptions } from './turn/config.js';
+import { createTurnServer, type TurnServer } from './turn/server.js';
 import { WsEndpoint } from './ws.js';
 
 export interface ServeOptions {
@@ -42,6 +44,11 @@ export interface ServeOptions {
   readonly port?: number;
   /** STUN UDP port; 0 picks a free one; null turns STUN off. Default 3478. */
   readonly stunPort?: number | null;
+  /**
+   * The TURN relay on the STUN port (needs STUN on); null turns it off. Its secret is
+   * PUNCH_TURN_SECRET (or `turn.secret`), else derived from the signing secret. Default on.
+   */
+  readonly relay?: RelayOptions | null;
   /** Where SQLite and the generated secret live. Default ./punch-data. */
   readonly dataDir?: string;
   /** Host name handed to agents for STUN (`registered.bind.host`); default: the host the client used. */
@@ -117,7 +124,12 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const now = (): number => Date.now();
   const authLogLimiter = new RateLimiter({ limit: 20, windowMs: 60_000 });
   let connections = (): number => 0;
-  const metrics = createMetrics({ sessions: () => rooms.size, connections: () => connections() });
+  let turn: TurnServer | undefined;
+  const metrics = createMetrics({
+    sessions: () => rooms.size,
+    connections: () => connections(),
+    turn: () => turn?.stats,
+  });
   const readLimiter = new RateLimiter(limits.read);
 
   const roomDeps = {
@@ -227,6 +239,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       onError: (err) => {
         log.warn({ code: (err as NodeJS.ErrnoException).code ?? err.name }, 'STUN socket error');
       },
+      onOther: (msg, rinfo) => {
+        turn?.handle(msg, rinfo);
+      },
       onRequest: (o) => {
         const target = o === undefined ? undefined : bindings.get(o.username);
         metrics.stunRequests.inc({ known: target === undefined ? 'false' : 'true' });
@@ -238,6 +253,18 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     });
   }
   const stunPort = stun?.port ?? null;
+  if (stun !== undefined && options.relay !== null) {
+    const env = options.env ?? process.env;
+    turn = await createTurnServer({
+      socket: stun.socket,
+      host,
+      secret: relaySecret(
+        options.relay?.secret ?? options.turn?.secret ?? env.PUNCH_TURN_SECRET,
+        secrets.current,
+      ),
+      relay: options.relay ?? {},
+    });
+  }
 
   const ws: WsEndpoint = new WsEndpoint({
     keys,
@@ -325,6 +352,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     // The port is taken (or forbidden): release what already started (the STUN socket keeps
     // the process alive) so the caller can report it and exit.
     await ws.close();
+    turn?.close();
     await stun?.close();
     store.close();
     projects.close();
@@ -357,6 +385,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       tls: options.tls !== undefined,
       port,
       stunPort,
+      relay: turn !== undefined,
       host,
       sessions: rooms.size,
       secret: undefined,
@@ -382,6 +411,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           }),
         );
         server.closeAllConnections();
+        turn?.close();
         await stun?.close();
         store.close();
         projects.close();

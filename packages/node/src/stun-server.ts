@@ -10,12 +10,18 @@ export interface StunObservation {
 /**
  * Punch's STUN server (RFC 8489 Binding): answers every well-formed Binding request with
  * XOR-MAPPED-ADDRESS, drops junk silently, and reports requests that carry a USERNAME so the
- * host can record the observed endpoint of a registration.
+ * host can record the observed endpoint of a registration. Anything that is not a Binding request
+ * goes to `onOther` (the TURN relay, which shares the port, RFC 8656 §3).
  */
 export async function startStunServer(options: {
   host: string;
   port: number;
   onRequest: (o: StunObservation | undefined) => void;
+  /**
+   * Every other datagram (TURN methods, ChannelData, junk) when the relay shares this port;
+   * without it they are dropped.
+   */
+  onOther?: (msg: Uint8Array, rinfo: RemoteInfo) => void;
   /** A socket error after start (e.g. ICMP unreachable surfacing on send): logged, not fatal. */
   onError: (err: Error) => void;
 }): Promise<{ port: number; close: () => Promise<void>; socket: Socket }> {
@@ -29,8 +35,9 @@ export async function startStunServer(options: {
   socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
     // Port 0 cannot be answered (and only a forged packet has it): drop, as any junk.
     if (rinfo.port === 0) return;
-    const req = parseBindingRequest(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
-    if (req === undefined) return;
+    const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+    const req = parseBindingRequest(bytes);
+    if (req === undefined) return options.onOther?.(bytes, rinfo);
     try {
       const ip = normalizeIp(rinfo.address);
       const family = ip.includes(':') ? 6 : 4;

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { isRefusedAddress, peerPolicy } from './policy.js';
+
+describe('isRefusedAddress', () => {
+  // Each refused range at both its ends, and the public address just outside it.
+  const refused = [
+    ['0.0.0.0', '0.255.255.255'],
+    ['10.0.0.0', '10.255.255.255'],
+    ['100.64.0.0', '100.127.255.255'],
+    ['127.0.0.0', '127.255.255.255'],
+    ['169.254.0.0', '169.254.255.255'],
+    ['172.16.0.0', '172.31.255.255'],
+    ['192.168.0.0', '192.168.255.255'],
+    ['224.0.0.0', '239.255.255.255'],
+    ['240.0.0.0', '255.255.255.255'],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['::ffff:127.0.0.1', '::ffff:10.1.2.3'],
+    ['fc00::', 'fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
+    ['fe80::', 'febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
+    ['ff00::', 'ff02::1'],
+  ] as const;
+  it.each(refused)('refuses %s through %s', (first, last) => {
+    expect(isRefusedAddress(first)).toBe(true);
+    expect(isRefusedAddress(last)).toBe(true);
+  });
+
+  it.each([
+    '1.0.0.0',
+    '9.255.255.255',
+    '11.0.0.0',
+    '100.63.255.255',
+    '100.128.0.0',
+    '126.255.255.255',
+    '128.0.0.0',
+    '169.253.255.255',
+    '169.255.0.0',
+    '172.15.255.255',
+    '172.32.0.0',
+    '192.167.255.255',
+    '192.169.0.0',
+    '203.0.113.5',
+    '223.255.255.255',
+    '2001:db8::1',
+    '::2',
+    'fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    'fec0::',
+    'feff::',
+    '::ffff:203.0.113.5',
+  ])('allows %s', (ip) => {
+    expect(isRefusedAddress(ip)).toBe(false);
+  });
+
+  it('refuses what is not an IP address', () => {
+    for (const junk of ['', 'localhost', '1.2.3', '1.2.3.256', 'x::y']) {
+      expect(isRefusedAddress(junk)).toBe(true);
+    }
+  });
+});
+
+describe('peerPolicy', () => {
+  const own = (ip: string, port: number): boolean => ip === '10.0.0.5' && port === 50000;
+
+  it('refuses private peers but allows another allocation on this relay', () => {
+    const policy = peerPolicy({ allowPrivate: false, isOwnRelay: own });
+    expect(policy.allows('10.0.0.5', 50000)).toBe(true);
+    expect(policy.allows('::ffff:10.0.0.5', 50000)).toBe(true);
+    expect(policy.allows('10.0.0.5', 50001)).toBe(false);
+    expect(policy.allows('127.0.0.1', 3478)).toBe(false);
+    expect(policy.allows('198.51.100.7', 4000)).toBe(true);
+  });
+
+  it('allows everything with allowPrivate', () => {
+    const policy = peerPolicy({ allowPrivate: true, isOwnRelay: () => false });
+    for (const ip of ['127.0.0.1', '10.1.1.1', '169.254.169.254', 'fe80::1', '203.0.113.9']) {
+      expect(policy.allows(ip, 1)).toBe(true);
+    }
+  });
+});
