@@ -160,11 +160,22 @@ describe.skipIf(!HAVE_UCLIENT)('turnutils_uclient (coturn) against the relay', (
     expect(code).not.toBe(0);
   });
 
-  // coturn's client picks channel numbers at random in RFC 5766's 0x4000-0x7FFF; RFC 8656 §12
-  // narrowed the range to 0x4000-0x4FFF and core's codec refuses the rest (400), so most runs
-  // fail their ChannelBind. Channels are covered deterministically below with the scripted client.
-  it.skip('relays ChannelData (uclient picks channels outside RFC 8656 range: see comment)', () => {
-    // Intentionally empty: see the comment above.
+  it("relays ChannelData on the channels coturn's client binds (0x4000-0x7FFF), none lost", async () => {
+    const { code, output } = await uclient([
+      '-c',
+      '-e',
+      '127.0.0.1',
+      '-r',
+      String(echoPort),
+      '-n',
+      '20',
+      '-l',
+      '200',
+    ]);
+    expect(output).not.toContain('channel bind: error');
+    expect(output).toContain('tot_send_msgs=20, tot_recv_msgs=20');
+    expect(output).toContain('Total lost packets 0 (0.000000%)');
+    expect(code).toBe(0);
   });
 });
 

@@ -110,7 +110,7 @@ describe('attribute codecs', () => {
       { type: 'REQUESTED-TRANSPORT', protocol: 256 },
       { type: 'RESERVATION-TOKEN', token: new Uint8Array(7) },
       { type: 'CHANNEL-NUMBER', channel: 0x3fff },
-      { type: 'CHANNEL-NUMBER', channel: 0x5000 },
+      { type: 'CHANNEL-NUMBER', channel: 0x8000 },
       { type: 'XOR-PEER-ADDRESS', address: { ip: 'peer.example', port: 1, family: 4 } },
       { type: 'XOR-PEER-ADDRESS', address: { ip: '192.0.2.1', port: 65536, family: 4 } },
     ];

@@ -8,15 +8,18 @@
 const HEADER_SIZE = 4;
 
 /**
- * True for a channel number a client may bind: 0x4000 through 0x4FFF (RFC 8656 §12; 0x5000 to
- * 0x7FFF look like ChannelData but are reserved).
+ * True for a channel number a client may bind: 0x4000 through 0x7FFF, RFC 5766's range. RFC 8656
+ * §12 narrowed it to 0x4000-0x4FFF, but clients of the older RFC pick numbers up to 0x7FFF
+ * (coturn's own client among them) and coturn accepts them, so Punch does too; Punch's own
+ * client binds from 0x4000 up.
  *
  * @example
  * isChannelNumber(0x4000); // true
- * isChannelNumber(0x5000); // false
+ * isChannelNumber(0x7fff); // true (RFC 5766)
+ * isChannelNumber(0x8000); // false
  */
 export function isChannelNumber(channel: number): boolean {
-  return Number.isInteger(channel) && channel >= 0x4000 && channel <= 0x4fff;
+  return Number.isInteger(channel) && channel >= 0x4000 && channel <= 0x7fff;
 }
 
 /** Why bytes are not a ChannelData message. */
@@ -24,7 +27,7 @@ export type ChannelDataFailure = {
   readonly ok: false;
   /**
    * `truncated`: shorter than the header or than its length says. `not-channel-data`: the first
-   * two bits are not 0b01. `bad-channel`: a number outside 0x4000..0x4FFF. `bad-length`: more
+   * two bits are not 0b01. `bad-channel`: a number outside 0x4000..0x7FFF. `bad-length`: more
    * bytes than the length plus padding to 4.
    */
   readonly reason: 'truncated' | 'not-channel-data' | 'bad-channel' | 'bad-length';

@@ -92,7 +92,7 @@ describe('random bytes (seeded)', () => {
       const cd = parseChannelData(bytes);
       if (cd.ok) {
         expect(classifyTurnPacket(bytes)).toBe('channel-data');
-        expect(cd.channel >= 0x4000 && cd.channel <= 0x4fff).toBe(true);
+        expect(cd.channel >= 0x4000 && cd.channel <= 0x7fff).toBe(true);
         expect(bytes.length - 4 - cd.data.length).toBeLessThan(4);
       }
       framer.push(bytes);
@@ -242,7 +242,7 @@ describe('malformed and duplicated attributes', () => {
     ['EVEN-PORT of 4 bytes', 0x0018, '80000000'],
     ['RESERVATION-TOKEN of 4 bytes', 0x0022, '01020304'],
     ['CHANNEL-NUMBER 0x3FFF', 0x000c, '3fff0000'],
-    ['CHANNEL-NUMBER 0x5000', 0x000c, '50000000'],
+    ['CHANNEL-NUMBER 0x8000', 0x000c, '80000000'],
     ['CHANNEL-NUMBER 0xFFFF', 0x000c, 'ffff0000'],
     ['CHANNEL-NUMBER of 2 bytes', 0x000c, '4000'],
     ['REQUESTED-ADDRESS-FAMILY of 1 byte', 0x0017, '01'],
@@ -279,7 +279,7 @@ describe('malformed and duplicated attributes', () => {
     const badSecond = parseMessage(
       build(0x0009, TID, [
         [0x000c, fromHex('40000000')],
-        [0x000c, fromHex('50000000')],
+        [0x000c, fromHex('80000000')],
       ]),
     );
     expect(badSecond).toMatchObject({
