@@ -370,6 +370,76 @@ describe('the relay with its default policy and a small bandwidth cap', () => {
     }
   });
 
+  it('a permission for another allocation opens that relayed port only, not the rest of its IP', async () => {
+    const server = { host: '127.0.0.1', port: strict.stunPort ?? 0 };
+    const a = await TurnTestClient.open(server);
+    const b = await TurnTestClient.open(server);
+    // A service on the relay's own (loopback) address that must stay out of reach.
+    const victim = createSocket('udp4');
+    await new Promise<void>((resolve) => victim.bind(0, '127.0.0.1', resolve));
+    const reached: string[] = [];
+    victim.on('message', (m) => reached.push(m.toString('utf8')));
+    try {
+      const ca = credentials();
+      const cb = credentials();
+      expect(codeOf(await a.allocate(ca.username, ca.password))).toBe(0);
+      const bAllocated = await b.allocate(cb.username, cb.password);
+      const bRelay = findAttribute(bAllocated.attributes, 'XOR-RELAYED-ADDRESS')?.address;
+      if (bRelay === undefined) throw new Error('no relayed address for b');
+      expect(
+        codeOf(
+          await b.request(STUN_METHOD.createPermission, [
+            { type: 'XOR-PEER-ADDRESS', address: { ...bRelay, port: 1 } },
+          ]),
+        ),
+      ).toBe(403);
+      // Relay to relay: a's permission is for b's relayed address, which is 127.0.0.1.
+      expect(
+        codeOf(
+          await a.request(STUN_METHOD.createPermission, [
+            { type: 'XOR-PEER-ADDRESS', address: bRelay },
+          ]),
+        ),
+      ).toBe(0);
+      expect(
+        codeOf(
+          await b.request(STUN_METHOD.createPermission, [
+            { type: 'XOR-PEER-ADDRESS', address: { ...bRelay } },
+          ]),
+        ),
+      ).toBe(0);
+      const sendTo = (port: number, text: string): void => {
+        a.raw(
+          encodeMessage({
+            method: STUN_METHOD.send,
+            class: 'indication',
+            transactionId: new Uint8Array(12).fill(port & 0xff),
+            attributes: [
+              { type: 'XOR-PEER-ADDRESS', address: { ip: '127.0.0.1', port, family: 4 } },
+              { type: 'DATA', data: new TextEncoder().encode(text) },
+            ],
+          }),
+        );
+      };
+      // The same IP, another port: dropped. Then b's own port, sent after it on the same path.
+      sendTo(victim.address().port, 'into the host');
+      sendTo(bRelay.port, 'to b');
+      expect(
+        codeOf(
+          await b.request(STUN_METHOD.createPermission, [
+            { type: 'XOR-PEER-ADDRESS', address: bRelay },
+          ]),
+        ),
+      ).toBe(0);
+      expect(await b.received(1)).toHaveLength(1);
+      expect(reached).toEqual([]);
+    } finally {
+      a.close();
+      b.close();
+      victim.close();
+    }
+  });
+
   it('drops what exceeds the per-allocation cap and counts it', async () => {
     const server = { host: '127.0.0.1', port: strict.stunPort ?? 0 };
     const a = await TurnTestClient.open(server);

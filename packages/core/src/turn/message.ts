@@ -176,6 +176,7 @@ export function parseMessage(
   };
   const attributes: TurnAttribute[] = [];
   const unknownRequired: number[] = [];
+  const seenUnknown = new Set<number>();
   let integrity: IntegrityInput | undefined;
   let fingerprint = false;
 
@@ -212,7 +213,11 @@ export function parseMessage(
         return { ok: false, reason: 'malformed-attribute', attribute: type, header };
       }
       if (decoded !== 'unknown') attributes.push(decoded);
-      else if (type < 0x8000 && !unknownRequired.includes(type)) unknownRequired.push(type);
+      else if (type < 0x8000 && !seenUnknown.has(type)) {
+        // A Set, not includes(): thousands of distinct unknown types must not cost their square.
+        seenUnknown.add(type);
+        unknownRequired.push(type);
+      }
     }
     offset = next;
   }

@@ -29,10 +29,20 @@ export function dataPath(io: {
   readonly fail: () => void;
   /** The allocation of a client's 5-tuple. */
   readonly allocationOf: (client: ClientAddress) => Allocation | undefined;
+  /**
+   * The relay's policy for this exact address and port. Permissions are by IP (RFC 8656 §9), and
+   * one granted for another allocation's relayed address (always allowed) must not open every
+   * other port of that IP: each datagram is checked again, both ways.
+   */
+  readonly allows: (ip: string, port: number) => boolean;
 }) {
   const { now, stats, send, target, fail } = io;
 
   const relayToPeer = (a: Allocation, peer: StunAddress, data: Uint8Array): void => {
+    if (!io.allows(normalizeIp(peer.ip), peer.port)) {
+      bump(stats.dropped, 'permission');
+      return;
+    }
     if (!a.bucket.take(data.length, now())) {
       bump(stats.dropped, 'bandwidth');
       return;
@@ -46,7 +56,7 @@ export function dataPath(io: {
     try {
       const ip = normalizeIp(rinfo.address);
       const t = now();
-      if (!a.hasPermission(ip, t)) {
+      if (!a.hasPermission(ip, t) || !io.allows(ip, rinfo.port)) {
         bump(stats.dropped, 'permission');
         return;
       }

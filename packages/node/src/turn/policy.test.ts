@@ -76,4 +76,15 @@ describe('peerPolicy', () => {
       expect(policy.allows(ip, 1)).toBe(true);
     }
   });
+
+  it("refuses the host's own public addresses, but for its relayed ports", () => {
+    const host = (ip: string): boolean => ip === '198.51.100.1';
+    const ownPublic = (ip: string, port: number): boolean =>
+      ip === '198.51.100.1' && port === 50000;
+    const policy = peerPolicy({ allowPrivate: false, isOwnRelay: ownPublic, isHostAddress: host });
+    expect(policy.allows('198.51.100.1', 3478)).toBe(false); // its own STUN/TURN port
+    expect(policy.allows('::ffff:198.51.100.1', 53)).toBe(false);
+    expect(policy.allows('198.51.100.1', 50000)).toBe(true); // another allocation: relay to relay
+    expect(policy.allows('198.51.100.2', 3478)).toBe(true);
+  });
 });

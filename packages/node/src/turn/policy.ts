@@ -62,9 +62,19 @@ export function isRefusedAddress(address: string): boolean {
 export function peerPolicy(options: {
   readonly allowPrivate: boolean;
   readonly isOwnRelay: (ip: string, port: number) => boolean;
+  /**
+   * This host's own addresses (its interfaces, the advertised relay address): refused like
+   * private ones, whatever their range, so the relay never becomes a way into the host's own
+   * services (its STUN port, anything that trusts local traffic). Its own relayed ports stay
+   * reachable (relay to relay).
+   */
+  readonly isHostAddress?: (ip: string) => boolean;
 }): PeerPolicy {
   return {
-    allows: (ip, port) =>
-      options.allowPrivate || options.isOwnRelay(normalizeIp(ip), port) || !isRefusedAddress(ip),
+    allows: (ip, port) => {
+      const at = normalizeIp(ip);
+      if (options.allowPrivate || options.isOwnRelay(at, port)) return true;
+      return !isRefusedAddress(at) && options.isHostAddress?.(at) !== true;
+    },
   };
 }

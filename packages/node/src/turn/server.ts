@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import {
@@ -72,9 +73,19 @@ export async function createTurnServer(options: {
     maxPerUsername: relay.maxPerUsername ?? RELAY_DEFAULTS.maxPerUsername,
   });
   const stats = createTurnStats({ active: () => table.size, allocated: () => table.allocated });
+  // The host's own addresses, as the relay may be asked to reach them (read once: a relay is
+  // not expected to move between interfaces while it runs).
+  const hostAddresses = new Set<string>(
+    [
+      ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
+      ...(relay.ip === undefined ? [] : [relay.ip]),
+      ...(wildcard ? [] : [host]),
+    ].map((a) => normalizeIp(a)),
+  );
   const policy: PeerPolicy = peerPolicy({
     allowPrivate: relay.allowPrivate === true,
     isOwnRelay: (ip, port) => table.byRelay(ip, port) !== undefined,
+    isHostAddress: (ip) => hostAddresses.has(ip),
   });
   /** Clients whose Allocate is being worked on: a retransmission meanwhile is dropped. */
   const allocating = new Set<string>();
@@ -311,6 +322,7 @@ export async function createTurnServer(options: {
     target,
     fail,
     allocationOf: (client) => table.get(client),
+    allows: (ip, port) => policy.allows(ip, port),
   });
 
   return {
