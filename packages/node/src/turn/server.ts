@@ -170,10 +170,12 @@ export async function createTurnServer(options: {
   ): Promise<void> => {
     const { key } = auth;
     const pair = 'pair' in pick && pick.pair;
-    const relayFamily = type === 'udp6' && relay.ip !== undefined && isIP(relay.ip) === 6 ? 6 : 4;
     const advertised =
       relay.ip ??
       (wildcard ? normalizeIp(await localAddressTowards(target(client.ip), type)) : host);
+    // The family of the address actually advertised (an IPv6 client of a `::` host is answered
+    // from an IPv6 address): a mismatch would fail to encode after the allocation was held.
+    const relayFamily = isIP(advertised) === 6 ? 6 : 4;
     const bound = await bindRelaySocket({ pool, host, type, pick, onError: fail });
     if (bound === undefined) return refuse(request, client, 508, key);
     // Another client of this username may have taken the last place while this one awaited.
