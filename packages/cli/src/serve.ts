@@ -148,7 +148,7 @@ export async function serve(argv: string[]): Promise<number> {
   });
   if (process.stderr.isTTY) {
     process.stderr.write(
-      `\n  Punch is up: API ${server.url}  STUN ${server.stunPort === null ? 'off' : `udp/${server.stunPort}`}  data ${values['data-dir']}\n` +
+      `\n  Punch is up: API ${server.url}  ${values['no-relay'] ? 'STUN' : 'STUN+TURN'} ${server.stunPort === null ? 'off' : `udp/${server.stunPort}`}  data ${values['data-dir']}\n` +
         `  Create a session:  curl -s -X POST ${server.url}/api/session\n\n`,
     );
   }
