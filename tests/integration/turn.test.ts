@@ -282,6 +282,30 @@ describe('the relay with a scripted client', () => {
     }
   });
 
+  it('counts reserved ports (EVEN-PORT R) against the per-username cap: no holding the pool', async () => {
+    const client = await TurnTestClient.open({ host: '127.0.0.1', port: stunPort });
+    try {
+      const { username, password } = credentials();
+      expect(codeOf(await client.allocate(username, password))).toBe(0);
+      const release = async (): Promise<number> =>
+        codeOf(await client.request(STUN_METHOD.refresh, [{ type: 'LIFETIME', seconds: 0 }]));
+      expect(await release()).toBe(0);
+      const codes: number[] = [];
+      for (let i = 0; i < 11; i++) {
+        const answer = await client.request(STUN_METHOD.allocate, [
+          { type: 'REQUESTED-TRANSPORT', protocol: 17 },
+          { type: 'EVEN-PORT', reserveNext: true },
+        ]);
+        codes.push(codeOf(answer));
+        // Allocate and let go at once: only the reserved port stays held, for 30 s.
+        if (codeOf(answer) === 0) expect(await release()).toBe(0);
+      }
+      expect(codes).toEqual([...Array<number>(10).fill(0), 486]);
+    } finally {
+      client.close();
+    }
+  });
+
   it('survives hostile datagrams, then still allocates and answers Binding', async () => {
     const client = await TurnTestClient.open({ host: '127.0.0.1', port: stunPort });
     try {

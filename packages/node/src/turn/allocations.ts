@@ -172,6 +172,11 @@ export class AllocationTable {
   }
 
   /** Whether one more allocation for `username` fits under the caps. */
+  /** The most allocations (and, separately, reserved ports) one username may hold. */
+  get maxPerUsername(): number {
+    return this.#maxPerUsername;
+  }
+
   quota(username: string): QuotaVerdict {
     if (this.#byClient.size >= this.#maxTotal) return 'total';
     if ((this.#perUsername.get(username) ?? 0) >= this.#maxPerUsername) return 'username';

@@ -7,24 +7,41 @@ export const RESERVATION_LIFETIME_S = 30;
  * the port back) after {@link RESERVATION_LIFETIME_S} seconds.
  */
 export class Reservations {
-  readonly #byToken = new Map<string, { port: number; timer: NodeJS.Timeout }>();
+  readonly #byToken = new Map<string, { port: number; username: string; timer: NodeJS.Timeout }>();
+  /** Reservations held per username: they hold ports, so they count against a cap too. */
+  readonly #perUsername = new Map<string, number>();
   readonly #release: (port: number) => void;
 
   constructor(release: (port: number) => void) {
     this.#release = release;
   }
 
-  /** Holds `port` (already taken from the pool); resolves to the token naming it. */
-  reserve(port: number): Uint8Array {
+  /** How many ports `username` holds in reservations right now. */
+  heldBy(username: string): number {
+    return this.#perUsername.get(username) ?? 0;
+  }
+
+  /** Holds `port` (already taken from the pool) for `username`; returns the token naming it. */
+  reserve(port: number, username: string): Uint8Array {
     const token = crypto.getRandomValues(new Uint8Array(8));
     const key = Buffer.from(token).toString('hex');
     const timer = setTimeout(() => {
-      this.#byToken.delete(key);
+      this.#drop(key);
       this.#release(port);
     }, RESERVATION_LIFETIME_S * 1000);
     timer.unref(); // a reservation never keeps the process alive
-    this.#byToken.set(key, { port, timer });
+    this.#byToken.set(key, { port, username, timer });
+    this.#perUsername.set(username, this.heldBy(username) + 1);
     return token;
+  }
+
+  #drop(key: string): void {
+    const held = this.#byToken.get(key);
+    if (held === undefined) return;
+    this.#byToken.delete(key);
+    const left = this.heldBy(held.username) - 1;
+    if (left > 0) this.#perUsername.set(held.username, left);
+    else this.#perUsername.delete(held.username);
   }
 
   /** The port `token` reserved, handed over once (undefined for an unknown or lapsed token). */
@@ -33,7 +50,7 @@ export class Reservations {
     const held = this.#byToken.get(key);
     if (held === undefined) return undefined;
     clearTimeout(held.timer);
-    this.#byToken.delete(key);
+    this.#drop(key);
     return held.port;
   }
 
@@ -44,5 +61,6 @@ export class Reservations {
       this.#release(port);
     }
     this.#byToken.clear();
+    this.#perUsername.clear();
   }
 }

@@ -155,6 +155,12 @@ export async function createTurnServer(options: {
         pick = { reserved };
       } else {
         pick = { even: evenPort !== undefined, pair: evenPort?.reserveNext === true };
+        // A reservation holds a port for 30 s with no allocation: they count against the same
+        // per-username cap, or one credential could hold the whole pool by allocate-and-release.
+        if (pick.pair && reservations.heldBy(auth.username) >= table.maxPerUsername) {
+          await refuse(request, client, 486, key);
+          return;
+        }
       }
       await bindAndAnswer(request, client, auth, pick);
     } finally {
@@ -211,7 +217,7 @@ export async function createTurnServer(options: {
     table.add(allocation, lifetime, now());
     // EVEN-PORT with R: the next port stays held for the Allocate that presents this token.
     const reservation: TurnAttribute[] = pair
-      ? [{ type: 'RESERVATION-TOKEN', token: reservations.reserve(bound.port + 1) }]
+      ? [{ type: 'RESERVATION-TOKEN', token: reservations.reserve(bound.port + 1, auth.username) }]
       : [];
     allocation.response = await succeed(request, client, key, [
       ...reservation,
