@@ -16,7 +16,7 @@ import {
   parseBindingResponse,
 } from '@punch/core';
 import { startHost, type Host } from '../conformance/host.js';
-import { TurnTestClient, codeOf } from './turn-client.js';
+import { TurnTestClient, codeOf } from './turn-test-client.js';
 
 const SECRET = 'turn-integration-secret-0123456789';
 const HAVE_UCLIENT = spawnSync('turnutils_uclient', [], { timeout: 5000 }).error === undefined;
