@@ -64,6 +64,8 @@ export const CAN = {
   stun: HOST_KIND === 'node',
   /** Prometheus `/metrics` (Workers: Workers Analytics and Logs instead). */
   metrics: HOST_KIND === 'node',
+  /** Punch's own TURN relay on the STUN port (Workers: an external TURN server, if configured). */
+  relay: HOST_KIND === 'node',
 } as const;
 
 export async function startHost(

@@ -54,8 +54,19 @@ describe('signalling', () => {
       const w = await c.next('welcome');
       expect(w).toMatchObject({ project, group: 'room-1', peer: 'alice' });
       expect(w.expiresAt).toBeGreaterThan(Date.now() / 1000 + 200);
-      // Punch's own STUN where the host has one; Workers has no UDP (and none configured here).
-      expect(w.iceServers).toEqual(CAN.stun ? [{ urls: [`stun:127.0.0.1:${host.stunPort}`] }] : []);
+      // Punch's own STUN and TURN where the host has them; Workers has no UDP (and no TURN
+      // configured here).
+      const ice = w.iceServers as { urls: string[]; username?: string; credential?: string }[];
+      expect(ice[0]).toEqual(CAN.stun ? { urls: [`stun:127.0.0.1:${host.stunPort}`] } : undefined);
+      if (CAN.relay) {
+        expect(ice).toHaveLength(2);
+        expect(ice[1]?.urls).toContain(`turn:127.0.0.1:${host.stunPort}?transport=udp`);
+        // Expiring with the token, never later, and usable on the relay (turn.test.ts).
+        const exp = Number(ice[1]?.username?.split(':')[0]);
+        expect(ice[1]?.username).toBe(`${exp}:alice`);
+        expect(exp).toBe(w.expiresAt);
+        expect(ice[1]?.credential).toMatch(/^[A-Za-z0-9+/]{27}=$/);
+      } else expect(ice).toHaveLength(CAN.stun ? 1 : 0);
       expect(c.ws.protocol).toBe('punch.v1');
     });
 

@@ -18,6 +18,7 @@ export * from './session/conn.js';
 export * from './session/bindings.js';
 export * from './session/room.js';
 export * from './session/host.js';
+export * from './session/relay.js';
 export * from './session/handlers.js';
 export * from './session/sql-store.js';
 export * from './net/ip.js';

@@ -26,6 +26,8 @@ import {
   type Logger,
   type SessionRecord,
   type TurnConfig,
+  turnRestCredentials,
+  type RelayRequest,
 } from '@punch/core';
 import { createLogger, type LogLevel } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -35,6 +37,7 @@ import { SqliteStore } from './store.js';
 import { startStunServer } from './stun-server.js';
 import { relaySecret, type RelayOptions } from './turn/config.js';
 import { createTurnServer, type TurnServer } from './turn/server.js';
+import { turnConfigFor } from './turn/urls.js';
 import { WsEndpoint } from './ws.js';
 
 export interface ServeOptions {
@@ -132,11 +135,18 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   });
   const readLimiter = new RateLimiter(limits.read);
 
+  // Set once the STUN port (and the relay on it) is up; read whenever a client is told of TURN.
+  let ownRelay: { secret: string; port: number; tcp: boolean } | undefined;
+  const turnFor = turnConfigFor({ external: options.turn, own: () => ownRelay });
   const roomDeps = {
     store,
     log,
     now,
     bindings,
+    relay: (request: RelayRequest) => {
+      const config = turnFor(request.host);
+      return config === undefined ? Promise.resolve(null) : turnRestCredentials(config, request);
+    },
     sign: (claims: Parameters<typeof signToken>[1]) => signToken(keys, claims),
     messageLimit: limits.message,
     onPaired: () => {
@@ -255,15 +265,18 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const stunPort = stun?.port ?? null;
   if (stun !== undefined && options.relay !== null) {
     const env = options.env ?? process.env;
+    const secret = relaySecret(
+      options.relay?.secret ?? options.turn?.secret ?? env.PUNCH_TURN_SECRET,
+      secrets.current,
+    );
     turn = await createTurnServer({
       socket: stun.socket,
       host,
-      secret: relaySecret(
-        options.relay?.secret ?? options.turn?.secret ?? env.PUNCH_TURN_SECRET,
-        secrets.current,
-      ),
+      secret,
       relay: options.relay ?? {},
+      sessionPeers: (session, conn) => rooms.get(session)?.handedTo(conn) ?? [],
     });
+    ownRelay = { secret, port: stun.port, tcp: false };
   }
 
   const ws: WsEndpoint = new WsEndpoint({
@@ -290,7 +303,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     signal: {
       revocations,
       verify: verifyPeer,
-      ...(options.turn === undefined ? {} : { turn: options.turn }),
+      turnFor,
       room: (project): SignalRoom => {
         let room = signalRooms.get(project);
         if (room === undefined) {

@@ -33,6 +33,7 @@ const record = (over: Partial<SessionRecord> = {}): SessionRecord => ({
   passphrase: 'AbCdEfGhIjKlMnOpQrStUvWxYz012345',
   pbkeylen: 24,
   latencyMs: 250,
+  relay: 'auto',
   createdAt: 1_741_234_000,
   expiresAt: 1_741_235_800,
   tally: { program: ['cam-wide'], preview: ['cam-close'] },
@@ -57,6 +58,7 @@ describe('sessions', () => {
       id: 'other-show',
       streams: ['main'],
       pbkeylen: 16,
+      relay: 'always',
       tally: { program: [], preview: [] },
     });
     store.saveSession(a);

@@ -49,7 +49,8 @@ export interface SignalDeps {
   readonly revocations: Revocations;
   /** Verifies a peer token (the same check a room uses for `token` refreshes). */
   readonly verify: (token: string) => Promise<PeerIdentity>;
-  readonly turn?: TurnConfig;
+  /** The TURN server a client that reached Punch at `host` is told of (ICE servers), if any. */
+  readonly turnFor: (host: string | undefined) => TurnConfig | undefined;
   /** The project's signalling room (created on first use). */
   readonly room: (project: string) => SignalRoom;
 }
@@ -128,9 +129,12 @@ export class WsEndpoint {
       { ip, endpoint },
       true,
     );
+    const conn = { id: randomId(8), stun: this.#deps.stunFor(req.headers.host) };
+    // Minted before the socket exists, so `registered` can carry them at once.
+    const relay = await room.mintRelay(conn, claims);
     if (socket.destroyed) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      this.#accept(ws, socket, room, claims, stale, ip, this.#deps.stunFor(req.headers.host));
+      this.#accept(ws, socket, room, claims, stale, ip, { ...conn, relay });
     });
   }
 
@@ -182,7 +186,7 @@ export class WsEndpoint {
   ): ReturnType<typeof iceServers> {
     return iceServers({
       stun,
-      turn: signal.turn,
+      turn: signal.turnFor(stun?.host),
       peer: identity.peer,
       expiresAt: identity.expiresAt,
     });
@@ -225,12 +229,11 @@ export class WsEndpoint {
     claims: TokenClaims,
     stale: boolean,
     ip: string,
-    stun: { host: string; port: number } | null,
+    seated: Pick<Conn, 'id' | 'stun' | 'relay'>,
   ): void {
     const c: Conn = {
-      id: randomId(8),
+      ...seated,
       ip,
-      stun,
       claims,
       send: jsonSender(ws, socket),
       close(err: PunchError) {

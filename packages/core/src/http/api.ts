@@ -147,6 +147,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
       passphrase: generatePassphrase(random),
       pbkeylen: body.pbkeylen ?? 32,
       latencyMs: body.latencyMs ?? 120,
+      relay: body.relay ?? 'auto',
       createdAt: now,
       expiresAt: now + (body.ttl ?? TTL_DEFAULT),
       tally: { program: [], preview: [] },
@@ -172,6 +173,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
         token,
         expiresAt: record.expiresAt,
         streams: record.streams,
+        relay: record.relay,
         urls: urls(c, record.id),
       },
       201,
@@ -228,12 +230,15 @@ export function createSessionApi(deps: ApiDeps): Hono {
     authorize(claims, 'session.connect');
     const r = room.record;
     const server = deps.publicBase(c.req.raw);
+    // IP privacy: with `always`, not even the producer's strings carry a peer's address.
+    const endpointsOf = (name: string): ReturnType<typeof room.endpoints> =>
+      r.relay === 'always' ? { sender: null, receiver: null } : room.endpoints(name);
     return c.json({
       passphrase: r.passphrase,
       pbkeylen: r.pbkeylen,
       latencyMs: r.latencyMs,
       streams: r.streams.map((name, index) => {
-        const ep = room.endpoints(name);
+        const ep = endpointsOf(name);
         return {
           name,
           sender: ep.sender,

@@ -1,5 +1,6 @@
 import type { PunchError } from '../errors.js';
 import type { TokenClaims } from '../token/claims.js';
+import type { RelayCredentials } from '../wire/common.js';
 import type { ServerMessage } from '../wire/to-client.js';
 
 /**
@@ -13,6 +14,11 @@ export interface Conn {
   /** Where this client should send its STUN Binding request, or null when the host has no STUN. */
   readonly stun: { readonly host: string; readonly port: number } | null;
   claims: TokenClaims;
+  /**
+   * This socket's TURN credentials (`registered.relay`), minted by the host when it was seated
+   * (`Room.mintRelay`) and again with each fresh token; absent or null without a relay.
+   */
+  relay?: RelayCredentials | null;
   send(message: ServerMessage): void;
   /** Ends the socket with the error's close code (`err.closeCode`) and its code as the reason. */
   close(err: PunchError): void;

@@ -26,6 +26,7 @@ export const HANDLERS: { [T in ClientMessageType]: Handler<T> } = {
     const update: EndpointUpdate = {};
     if (m.public !== undefined) update.public = m.public;
     if (m.local !== undefined) update.local = m.local;
+    if (m.relay !== undefined) update.relay = m.relay;
     room.setEndpoint(conn, m.stream, m.role, update);
   },
 

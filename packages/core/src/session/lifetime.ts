@@ -1,5 +1,6 @@
 import { PunchError } from '../errors.js';
 import type { TokenClaims } from '../token/claims.js';
+import type { RelayCredentials } from '../wire/common.js';
 import type { Conn } from './conn.js';
 import { expel, leave } from './connections.js';
 import type { RoomState } from './state.js';
@@ -32,10 +33,35 @@ export async function extend(room: RoomState, expiresAt: number): Promise<void> 
 export async function refreshToken(room: RoomState, conn: Conn, exp: number): Promise<void> {
   const claims: TokenClaims = { ...conn.claims, exp, iat: Math.floor(room.deps.now() / 1000) };
   const token = await room.deps.sign(claims);
+  // Relay credentials expire with the token that got them: the fresh token brings fresh ones.
+  const relay = await mintRelay(room, conn, exp);
   // The socket may have left while the key signed: it gets nothing.
   if (!room.conns.has(conn)) return;
   conn.claims = claims;
-  conn.send({ type: 'token', token, expiresAt: exp });
+  if (relay === null) {
+    conn.send({ type: 'token', token, expiresAt: exp });
+    return;
+  }
+  conn.relay = relay;
+  conn.send({ type: 'token', token, expiresAt: exp, relay });
+}
+
+/**
+ * TURN credentials for socket `connId` whose token expires at `exp`, never outliving the
+ * session; null when the host has no relay.
+ *
+ * @example
+ * conn.relay = await mintRelay(room, conn, conn.claims.exp);
+ */
+export async function mintRelay(
+  room: RoomState,
+  conn: Pick<Conn, 'id' | 'stun'>,
+  exp: number,
+): Promise<RelayCredentials | null> {
+  const issue = room.deps.relay;
+  if (issue === undefined) return null;
+  const expiresAt = Math.min(exp, room.record.expiresAt);
+  return issue({ session: room.record.id, conn: conn.id, expiresAt, host: conn.stun?.host });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { PunchError } from '../errors.js';
 import { sameIp } from '../net/ip.js';
-import type { Endpoint } from '../wire/common.js';
+import type { Endpoint, RelayMode } from '../wire/common.js';
 import type { RemoteEndpoint } from '../wire/to-client.js';
 import type { Conn } from './conn.js';
 import type { SlotRef } from './slot-ref.js';
@@ -11,6 +11,8 @@ import type { RoomState } from './state.js';
 export interface EndpointUpdate {
   public?: Endpoint;
   local?: Endpoint[];
+  /** The side's relayed address on a TURN server (the relay's IP: no check against the socket's). */
+  relay?: Endpoint;
 }
 
 /**
@@ -55,35 +57,73 @@ export function observe(room: RoomState, username: string, ref: SlotRef, endpoin
   setEndpoint(room, ref.stream, slot, { public: endpoint });
 }
 
-/** One side of a pair: its connection, and the `remote` the other side is sent. */
+/** One side of a pair: its slot, and the `remote` the other side is sent. */
 interface PairSide {
-  readonly conn: Conn;
+  readonly slot: Slot;
   readonly remote: RemoteEndpoint;
 }
 
 /**
- * Both sides of a stream once each has a public endpoint, with a key for what `peer` carries:
- * an unchanged key means both sides already have the current pair. Undefined before that.
+ * Both sides of a stream once each can be reached, with a key for what `peer` carries: an
+ * unchanged key means both sides already have the current pair. Undefined before that. In
+ * `auto` a side is reachable by its public endpoint or its relayed address; in `always` (IP
+ * privacy) only by its relayed address, and its public and LAN endpoints are never sent.
  *
  * @example
  * const s = room.slots.of('cam-wide');
- * const paired = readyPair(s)?.key === s.pairedKey; // both sides have the current pair
+ * const paired = readyPair(s, 'auto')?.key === s.pairedKey; // both sides have the current pair
  */
 export function readyPair(
   s: StreamSlots,
+  mode: RelayMode,
 ): { readonly key: string; readonly sender: PairSide; readonly receiver: PairSide } | undefined {
   const { sender, receiver } = s;
-  if (sender?.public === undefined || receiver?.public === undefined) return undefined;
+  if (sender === undefined || receiver === undefined) return undefined;
+  const toSender = remoteOf(receiver, mode);
+  const toReceiver = remoteOf(sender, mode);
+  if (toSender === undefined || toReceiver === undefined) return undefined;
   return {
-    key: JSON.stringify([sender.public, sender.local, receiver.public, receiver.local]),
-    sender: { conn: sender.conn, remote: remoteOf(sender.public, sender.local) },
-    receiver: { conn: receiver.conn, remote: remoteOf(receiver.public, receiver.local) },
+    key: JSON.stringify([toSender, toReceiver]),
+    sender: { slot: sender, remote: toSender },
+    receiver: { slot: receiver, remote: toReceiver },
   };
+}
+
+/**
+ * Every address handed to the socket `connId` in `peer`, over the slots it holds: what a
+ * session's relay credentials may reach on Punch's own relay.
+ *
+ * @example
+ * handedTo(room, conn.id); // [{ ip: '203.0.113.7', port: 40000 }, …]
+ */
+export function handedTo(room: RoomState, connId: string): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (const [conn, state] of room.conns) {
+    if (conn.id !== connId) continue;
+    for (const ref of state.slots) {
+      const slot = room.slots.at(ref);
+      if (slot?.conn === conn) out.push(...slot.handed);
+    }
+  }
+  return out;
+}
+
+/**
+ * The addresses a `peer.remote` hands its recipient.
+ *
+ * @example
+ * handedOf({ ip: '203.0.113.7', port: 40000 }); // [{ ip: '203.0.113.7', port: 40000 }]
+ */
+export function handedOf(remote: RemoteEndpoint): Endpoint[] {
+  const out = [{ ip: remote.ip, port: remote.port }, ...(remote.local ?? [])];
+  if (remote.relay !== undefined) out.push(remote.relay);
+  return out;
 }
 
 function setEndpoint(room: RoomState, stream: string, slot: Slot, update: EndpointUpdate): void {
   if (update.public !== undefined) slot.public = update.public;
   if (update.local !== undefined) slot.local = update.local;
+  if (update.relay !== undefined) slot.relay = update.relay;
   pairIfReady(room, stream);
   room.views.publish(stream); // an endpoint alone (no pair yet) also changes the view
 }
@@ -94,19 +134,33 @@ function setEndpoint(room: RoomState, stream: string, slot: Slot, update: Endpoi
  */
 function pairIfReady(room: RoomState, stream: string): void {
   const s = room.slots.of(stream);
-  const pair = readyPair(s);
+  const pair = readyPair(s, room.record.relay);
   if (pair === undefined || s.pairedKey === pair.key) return;
   s.pairedKey = pair.key;
   const { passphrase, pbkeylen, latencyMs } = room.record;
   const base = { type: 'peer' as const, stream, passphrase, pbkeylen, latencyMs };
-  pair.sender.conn.send({ ...base, role: 'sender', remote: pair.receiver.remote });
-  pair.receiver.conn.send({ ...base, role: 'receiver', remote: pair.sender.remote });
+  for (const side of [pair.sender, pair.receiver]) {
+    side.slot.handed = handedOf(side.remote);
+    const role = side === pair.sender ? 'sender' : 'receiver';
+    side.slot.conn.send({ ...base, role, remote: side.remote });
+  }
   room.deps.onPaired?.();
   room.deps.log.info({ session: room.record.id, stream }, 'stream paired');
   room.views.publish(stream);
 }
 
-/** A side's endpoints as `peer.remote`: `local` only when there are local candidates. */
-function remoteOf(pub: Endpoint, local: Endpoint[]): RemoteEndpoint {
-  return local.length > 0 ? { ip: pub.ip, port: pub.port, local } : { ip: pub.ip, port: pub.port };
+/**
+ * A side's endpoints as the other side's `peer.remote`, or undefined when it cannot be reached
+ * yet: `ip`/`port` its public endpoint (else its relayed address), `local` only when it has LAN
+ * candidates, `relay` once it relays. In `always` mode: the relayed address alone.
+ */
+function remoteOf(side: Slot, mode: RelayMode): RemoteEndpoint | undefined {
+  const relay = side.relay;
+  if (mode === 'always') return relay === undefined ? undefined : { ...relay, relay };
+  const first = side.public ?? relay;
+  if (first === undefined) return undefined;
+  const remote: RemoteEndpoint = { ip: first.ip, port: first.port };
+  if (side.public !== undefined && side.local.length > 0) remote.local = side.local;
+  if (relay !== undefined) remote.relay = relay;
+  return remote;
 }

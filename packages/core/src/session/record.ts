@@ -1,4 +1,4 @@
-import type { Endpoint, PeerRole, Stats, Tally } from '../wire/common.js';
+import type { Endpoint, PeerRole, RelayMode, Stats, Tally } from '../wire/common.js';
 
 /** What a session is, as stored. Times are Unix seconds. */
 export interface SessionRecord {
@@ -9,6 +9,8 @@ export interface SessionRecord {
   readonly passphrase: string;
   readonly pbkeylen: 16 | 24 | 32;
   readonly latencyMs: number;
+  /** `auto`: direct first, relayed when no direct path opens; `always`: relayed only. */
+  readonly relay: RelayMode;
   readonly createdAt: number;
   expiresAt: number;
   tally: Tally;

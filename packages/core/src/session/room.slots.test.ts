@@ -61,6 +61,8 @@ describe('register', () => {
       stream: 'cam-wide',
       role: 'sender',
       bind: null,
+      relay: null,
+      mode: 'auto',
     });
   });
 

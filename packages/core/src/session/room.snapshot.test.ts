@@ -72,17 +72,26 @@ describe('snapshot', () => {
       role: 'sender',
       public: { ip: '198.51.100.1', port: 4000 },
       local,
+      relay: { ip: '203.0.113.9', port: 50000 },
     });
     expect(fx.room.snapshot(a)).toEqual({
       claims: adminClaims(),
       slots: [
-        { stream: 'cam-close', role: 'receiver', username: u1, public: null, local: [] },
+        {
+          stream: 'cam-close',
+          role: 'receiver',
+          username: u1,
+          public: null,
+          local: [],
+          relay: null,
+        },
         {
           stream: 'cam-wide',
           role: 'sender',
           username: u2,
           public: { ip: '198.51.100.1', port: 4000 },
           local,
+          relay: { ip: '203.0.113.9', port: 50000 },
         },
       ],
     });
@@ -170,9 +179,30 @@ describe('resume and settle', () => {
     const snapB: ConnSnapshot = {
       claims: adminClaims(),
       slots: [
-        { stream: 'cam-wide', role: 'sender', username: 'someone-else', public: null, local: [] },
-        { stream: 'cam-gone', role: 'sender', username: 'gone', public: null, local: [] },
-        { stream: 'cam-close', role: 'receiver', username: 'kept', public: null, local: [] },
+        {
+          stream: 'cam-wide',
+          role: 'sender',
+          username: 'someone-else',
+          public: null,
+          local: [],
+          relay: null,
+        },
+        {
+          stream: 'cam-gone',
+          role: 'sender',
+          username: 'gone',
+          public: null,
+          local: [],
+          relay: null,
+        },
+        {
+          stream: 'cam-close',
+          role: 'receiver',
+          username: 'kept',
+          public: null,
+          local: [],
+          relay: null,
+        },
       ],
     };
     fx.room = makeRoom();
@@ -181,7 +211,14 @@ describe('resume and settle', () => {
     fx.room.settle();
     expect(fx.room.snapshot(a)!.slots.map((x) => x.username)).toEqual([ua]);
     expect(fx.room.snapshot(b)!.slots).toEqual([
-      { stream: 'cam-close', role: 'receiver', username: 'kept', public: null, local: [] },
+      {
+        stream: 'cam-close',
+        role: 'receiver',
+        username: 'kept',
+        public: null,
+        local: [],
+        relay: null,
+      },
     ]);
   });
 

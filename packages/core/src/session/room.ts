@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { LimitSpec } from '../ratelimit.js';
 import type { TokenClaims } from '../token/claims.js';
 import type { Endpoint, PeerRole, Stats, Tally } from '../wire/common.js';
+import type { RelayCredentials } from '../wire/common.js';
 import type { ServerMessage } from '../wire/to-client.js';
 import type { BindRegistry } from './bindings.js';
 import type { Conn } from './conn.js';
@@ -10,8 +11,9 @@ import * as connections from './connections.js';
 import { handleMessage } from './handlers.js';
 import { reportHealth } from './health.js';
 import * as lifetime from './lifetime.js';
-import { claimEndpoint, observe, type EndpointUpdate } from './pairing.js';
+import { claimEndpoint, handedTo, observe, type EndpointUpdate } from './pairing.js';
 import type { HealthSample, SessionRecord, SessionStore } from './record.js';
+import type { RelayIssuer } from './relay.js';
 import { register, SlotTable } from './slots.js';
 import * as snapshots from './snapshot.js';
 import type { ConnSnapshot } from './snapshot.js';
@@ -34,6 +36,8 @@ export interface RoomDeps {
   /** Shared STUN username registry, when the host runs a STUN server. */
   readonly bindings: BindRegistry | null;
   readonly messageLimit?: LimitSpec;
+  /** Mints each socket's TURN credentials, when the host offers a relay (DESIGN.md "The relay"). */
+  readonly relay?: RelayIssuer;
   /** Called when `peer` goes out to both sides of a stream (metrics). */
   readonly onPaired?: () => void;
   /** Called once when the session ends, after its rows are deleted (the host forgets the room). */
@@ -143,6 +147,26 @@ export class Room {
   /** A STUN Binding request arrived with a username handed out by this room. */
   observe(username: string, stream: string, role: PeerRole, endpoint: Endpoint): void {
     observe(this.#s, username, { stream, role }, endpoint);
+  }
+
+  /**
+   * TURN credentials for the socket `conn` holding `claims`, expiring with its token (never
+   * after the session): the host sets them on the socket before seating it. Null without a
+   * relay.
+   */
+  mintRelay(
+    conn: Pick<Conn, 'id' | 'stun'>,
+    claims: TokenClaims,
+  ): Promise<RelayCredentials | null> {
+    return lifetime.mintRelay(this.#s, conn, claims.exp);
+  }
+
+  /**
+   * Every address this room handed the socket `connId` in `peer` (the other sides' public, LAN
+   * and relayed endpoints): all a session's relay credentials may reach.
+   */
+  handedTo(connId: string): Endpoint[] {
+    return handedTo(this.#s, connId);
   }
 
   /** Known public endpoints per stream (for `/connect`). */

@@ -2,7 +2,7 @@ import { PunchError } from '../errors.js';
 import { randomId } from '../passphrase.js';
 import { scopeRank } from '../permissions.js';
 import type { Endpoint } from '../wire/common.js';
-import type { Bind } from '../wire/to-client.js';
+import type { Bind, ServerMessage } from '../wire/to-client.js';
 import type { Conn } from './conn.js';
 import { expel } from './connections.js';
 import { SlotHealth } from './health.js';
@@ -16,6 +16,10 @@ export interface Slot {
   readonly username: string;
   public: Endpoint | undefined;
   local: Endpoint[];
+  /** The address a TURN relay allocated for this side, once its agent relays. */
+  relay: Endpoint | undefined;
+  /** Every address sent to this side in `peer` (what its relay credentials may reach). */
+  handed: Endpoint[];
   readonly health: SlotHealth;
 }
 
@@ -74,9 +78,17 @@ export class SlotTable implements Iterable<[string, StreamSlots]> {
     ref: SlotRef,
     conn: Conn,
     username: string,
-    endpoints: Pick<Slot, 'public' | 'local'> = { public: undefined, local: [] },
+    endpoints: Partial<Pick<Slot, 'public' | 'local' | 'relay'>> = {},
   ): Slot {
-    const slot: Slot = { conn, username, ...endpoints, health: new SlotHealth() };
+    const slot: Slot = {
+      conn,
+      username,
+      public: endpoints.public,
+      local: endpoints.local ?? [],
+      relay: endpoints.relay,
+      handed: [],
+      health: new SlotHealth(),
+    };
     this.of(ref.stream)[ref.role] = slot;
     return slot;
   }
@@ -120,7 +132,7 @@ export function register(room: RoomState, conn: Conn, ref: SlotRef): void {
   if (state === undefined) return;
   const { stream, role } = ref;
   if (existing?.conn === conn) {
-    conn.send({ type: 'registered', stream, role, bind: bindFor(conn, existing.username) });
+    conn.send(registered(room, conn, ref, existing.username));
     return;
   }
   if (existing !== undefined && scopeRank(conn.claims) < scopeRank(existing.conn.claims)) {
@@ -144,8 +156,20 @@ export function register(room: RoomState, conn: Conn, ref: SlotRef): void {
     { session: room.record.id, stream, role, tokenRole: conn.claims.role },
     'peer registered',
   );
-  conn.send({ type: 'registered', stream, role, bind: bindFor(conn, username) });
+  conn.send(registered(room, conn, ref, username));
   room.views.publish(stream);
+}
+
+/** `registered`: where to send STUN, the socket's relay credentials and the session's mode. */
+function registered(room: RoomState, conn: Conn, ref: SlotRef, username: string): ServerMessage {
+  return {
+    type: 'registered',
+    stream: ref.stream,
+    role: ref.role,
+    bind: bindFor(conn, username),
+    relay: conn.relay ?? null,
+    mode: room.record.relay,
+  };
 }
 
 /** Where `conn` sends its STUN Binding request, and as whom; null when the host has no STUN. */

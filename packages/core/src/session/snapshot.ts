@@ -1,7 +1,7 @@
 import type { TokenClaims } from '../token/claims.js';
 import type { Endpoint, PeerRole } from '../wire/common.js';
 import type { Conn } from './conn.js';
-import { readyPair } from './pairing.js';
+import { handedOf, readyPair } from './pairing.js';
 import { newConnState, type RoomState } from './state.js';
 
 /**
@@ -16,6 +16,8 @@ export interface ConnSnapshot {
     readonly username: string;
     readonly public: Endpoint | null;
     readonly local: readonly Endpoint[];
+    /** Absent from snapshots written before the relay. */
+    readonly relay?: Endpoint | null | undefined;
   }[];
 }
 
@@ -39,6 +41,7 @@ export function snapshot(room: RoomState, conn: Conn): ConnSnapshot | undefined 
       username: slot.username,
       public: slot.public ?? null,
       local: slot.local,
+      relay: slot.relay ?? null,
     });
   }
   return { claims: conn.claims, slots };
@@ -60,7 +63,11 @@ export function resume(room: RoomState, conn: Conn, snap: ConnSnapshot): void {
   room.conns.set(conn, state);
   for (const s of snap.slots) {
     if (!room.slots.has(s.stream) || room.slots.at(s) !== undefined) continue;
-    room.slots.fill(s, conn, s.username, { public: s.public ?? undefined, local: [...s.local] });
+    room.slots.fill(s, conn, s.username, {
+      public: s.public ?? undefined,
+      local: [...s.local],
+      relay: s.relay ?? undefined,
+    });
     state.slots.add(s);
     // A host with a STUN server matches Binding requests by this username: hand it back.
     room.deps.bindings?.add(s.username, {
@@ -81,8 +88,12 @@ export function resume(room: RoomState, conn: Conn, snap: ConnSnapshot): void {
  */
 export function settle(room: RoomState): void {
   for (const [, s] of room.slots) {
-    const pair = readyPair(s);
-    if (pair !== undefined) s.pairedKey = pair.key;
+    const pair = readyPair(s, room.record.relay);
+    if (pair === undefined) continue;
+    s.pairedKey = pair.key;
+    // What `peer` carried before the host forgot the room: the relay's allowance again.
+    pair.sender.slot.handed = handedOf(pair.sender.remote);
+    pair.receiver.slot.handed = handedOf(pair.receiver.remote);
   }
   room.views.markAllPublished();
 }

@@ -116,6 +116,7 @@ describe('reading rows back (parse, do not cast)', () => {
     created_at: 1_741_234_000,
     expires_at: 1_741_235_800,
     tally: '{"program":[],"preview":[]}',
+    relay: 'auto',
   };
   const storeWith = (rows: unknown[]): SqlSessionStore =>
     new SqlSessionStore(
@@ -137,6 +138,7 @@ describe('reading rows back (parse, do not cast)', () => {
         createdAt: 1_741_234_000,
         expiresAt: 1_741_235_800,
         tally: { program: [], preview: [] },
+        relay: 'auto',
       },
     ]);
   });

@@ -3,7 +3,13 @@ import { z } from 'zod';
 import type { ConnSnapshot } from '../index.js';
 import { parseJsonColumn, type SqlDriver } from '../sql/driver.js';
 import { TokenClaimsSchema } from '../token/claims.js';
-import { NameSchema, PeerRoleSchema, StatsSchema, TallySchema } from '../wire/common.js';
+import {
+  NameSchema,
+  PeerRoleSchema,
+  RelayModeSchema,
+  StatsSchema,
+  TallySchema,
+} from '../wire/common.js';
 import type { HealthSample, SessionRecord, SessionStore } from './record.js';
 
 /**
@@ -23,7 +29,8 @@ const SCHEMA = [
     latency_ms INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    tally TEXT NOT NULL
+    tally TEXT NOT NULL,
+    relay TEXT NOT NULL DEFAULT 'auto'
   )`,
   `CREATE TABLE IF NOT EXISTS health (
     session TEXT NOT NULL,
@@ -87,6 +94,7 @@ const SessionRow = z.object({
   created_at: z.number().int(),
   expires_at: z.number().int(),
   tally: z.string(),
+  relay: RelayModeSchema,
 });
 const HealthRow = z.object({
   stream: z.string(),
@@ -106,6 +114,7 @@ const SnapshotSchema = z.object({
       username: z.string(),
       public: SnapshotEndpointSchema.nullable(),
       local: z.array(SnapshotEndpointSchema),
+      relay: SnapshotEndpointSchema.nullable().optional(),
     }),
   ),
 });
@@ -142,12 +151,16 @@ export class SqlSessionStore implements SessionStore {
         return row === undefined ? undefined : TableSql.parse(row).sql;
       };
       const legacy = sqlOf('session') !== undefined;
+      const sessions = sqlOf('sessions');
       // The old tables had no session column; the new ones start with it.
       const moved = (Object.keys(LEGACY_TABLES) as (keyof typeof LEGACY_TABLES)[]).filter(
         (t) => legacy && !/\(\s*session\s+TEXT/i.test(sqlOf(t) ?? '(session TEXT'),
       );
       for (const t of moved) db.run(`ALTER TABLE ${t} RENAME TO legacy_${t}`);
       for (const statement of SCHEMA) db.run(statement);
+      // Sessions stored before the relay: `auto`, as they behaved.
+      if (sessions !== undefined && !/\brelay\s+TEXT/i.test(sessions))
+        db.run("ALTER TABLE sessions ADD COLUMN relay TEXT NOT NULL DEFAULT 'auto'");
       if (legacy) {
         db.run(LEGACY_SESSIONS);
         for (const t of moved) {
@@ -164,8 +177,8 @@ export class SqlSessionStore implements SessionStore {
     // An upsert, not INSERT OR REPLACE: only expiry and tally ever change, and an update in
     // place writes one row where a replace writes a deletion and an insertion.
     this.#db.run(
-      `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally, relay)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, tally = excluded.tally`,
       r.id,
       r.instance,
@@ -176,6 +189,7 @@ export class SqlSessionStore implements SessionStore {
       r.createdAt,
       r.expiresAt,
       JSON.stringify(r.tally),
+      r.relay,
     );
   }
 
@@ -193,6 +207,7 @@ export class SqlSessionStore implements SessionStore {
         createdAt: row.created_at,
         expiresAt: row.expires_at,
         tally: TallySchema.parse(JSON.parse(row.tally)),
+        relay: row.relay,
       };
     });
   }

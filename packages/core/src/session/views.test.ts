@@ -76,6 +76,7 @@ describe('StreamViews', () => {
     passphrase: 'AbCdEfGhIjKlMnOpQrStUvWxYz012345',
     pbkeylen: 24,
     latencyMs: 250,
+    relay: 'auto',
     createdAt: T / 1000,
     expiresAt: T / 1000 + 1800,
     tally: noTally,

@@ -1,6 +1,6 @@
 import { coversStream } from '../permissions.js';
 import type { TokenClaims } from '../token/claims.js';
-import type { Tally } from '../wire/common.js';
+import type { RelayMode, Tally } from '../wire/common.js';
 import type { PresenceViewMessage, StreamViewMessage } from '../wire/to-client.js';
 import type { StreamStateName } from '../wire/http.js';
 import type { Conn } from './conn.js';
@@ -14,6 +14,7 @@ export interface SessionViewData {
   session: string;
   createdAt: number;
   expiresAt: number;
+  relay: RelayMode;
   tally: Tally;
   streams: StreamViewMessage[];
 }
@@ -28,7 +29,7 @@ export interface SessionViewData {
 export function presence(slot: Slot | undefined, now: number): PresenceViewMessage {
   return {
     present: slot !== undefined,
-    endpoint: slot?.public !== undefined,
+    endpoint: slot?.public !== undefined || slot?.relay !== undefined,
     path: slot?.health.liveness(now) ?? null,
   };
 }
@@ -137,6 +138,7 @@ export function sessionView(room: RoomState, claims: TokenClaims): SessionViewDa
     session: room.record.id,
     createdAt: room.record.createdAt,
     expiresAt: room.record.expiresAt,
+    relay: room.record.relay,
     tally: tallyFor(room.record.tally, claims),
     streams: room.record.streams
       .filter((name) => coversStream(claims, name))

@@ -19,6 +19,24 @@ export const EndpointSchema = z
   .strict();
 export type Endpoint = z.infer<typeof EndpointSchema>;
 
+/**
+ * How a session's media may travel (DESIGN.md "The relay"): `auto` tries direct first and
+ * relays when no direct path opens; `always` relays from the start, so neither peer ever learns
+ * the other's IP.
+ */
+export const RelayModeSchema = z.enum(['auto', 'always']);
+export type RelayMode = z.infer<typeof RelayModeSchema>;
+
+/** TURN credentials in the browser's `RTCIceServer` form, with when they stop working. */
+export const RelayCredentialsSchema = z.object({
+  urls: z.array(z.string()).min(1),
+  username: z.string(),
+  credential: z.string(),
+  /** Unix seconds. */
+  expiresAt: z.number(),
+});
+export type RelayCredentials = z.infer<typeof RelayCredentialsSchema>;
+
 export const TallySchema = z
   .object({
     program: z.array(NameSchema).max(64),

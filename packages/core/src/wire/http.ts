@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { EndpointSchema, NameSchema, PeerRoleSchema, StatsSchema, TallySchema } from './common.js';
+import {
+  EndpointSchema,
+  NameSchema,
+  PeerRoleSchema,
+  RelayModeSchema,
+  StatsSchema,
+  TallySchema,
+} from './common.js';
 
 /** TTL bounds, seconds. Default 1800 (seed: 30 minutes). */
 export const TTL_DEFAULT = 1800;
@@ -22,6 +29,7 @@ export const CreateSessionBody = z
       .optional(),
     pbkeylen: z.union([z.literal(16), z.literal(24), z.literal(32)]).optional(),
     latencyMs: z.number().int().min(20).max(8000).optional(),
+    relay: RelayModeSchema.optional(),
   })
   .strict();
 
@@ -46,6 +54,7 @@ export const SessionCreated = z.object({
   token: z.string(),
   expiresAt: z.number().int(),
   streams: z.array(z.string()),
+  relay: RelayModeSchema,
   urls: SessionUrls,
 });
 
@@ -70,6 +79,7 @@ export const SessionView = z.object({
   session: z.string(),
   createdAt: z.number().int(),
   expiresAt: z.number().int(),
+  relay: RelayModeSchema,
   tally: TallySchema,
   streams: z.array(StreamView),
 });

@@ -34,6 +34,8 @@ export const EndpointMessage = z
     role: PeerRoleSchema,
     public: EndpointSchema.optional(),
     local: z.array(EndpointSchema).max(8).optional(),
+    /** The address a TURN relay allocated for this side (the relay's IP, never the agent's). */
+    relay: EndpointSchema.optional(),
   })
   .strict();
 

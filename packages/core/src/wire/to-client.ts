@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
-import { EndpointSchema, PeerRoleSchema, StatsSchema, TallySchema } from './common.js';
+import {
+  EndpointSchema,
+  PeerRoleSchema,
+  RelayCredentialsSchema,
+  RelayModeSchema,
+  StatsSchema,
+  TallySchema,
+} from './common.js';
 import { PresenceView, StreamView } from './http.js';
 
 /**
@@ -27,12 +34,24 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     stream: z.string(),
     role: PeerRoleSchema,
     bind: HostPort.extend({ username: z.string() }).nullable(),
+    /** TURN credentials for this socket; null (or absent, from an older server) without a relay. */
+    relay: RelayCredentialsSchema.nullable().optional(),
+    /** The session's relay mode; absent from an older server, which meant `auto`. */
+    mode: RelayModeSchema.optional(),
   }),
   z.object({
     type: z.literal('peer'),
     stream: z.string(),
     role: PeerRoleSchema,
-    remote: EndpointSchema.extend({ local: z.array(EndpointSchema).optional() }),
+    /**
+     * The other side: `ip`/`port` is where to try first (its public endpoint, or its relayed
+     * address when it has no other or the session relays always), `local` its LAN candidates,
+     * `relay` its relayed address on a TURN server.
+     */
+    remote: EndpointSchema.extend({
+      local: z.array(EndpointSchema).optional(),
+      relay: EndpointSchema.optional(),
+    }),
     passphrase: z.string().min(10).max(79),
     pbkeylen: z.number().int(),
     latencyMs: z.number().int(),
@@ -47,7 +66,13 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     stats: StatsSchema,
     at: z.number(),
   }),
-  z.object({ type: z.literal('token'), token: z.string(), expiresAt: z.number() }),
+  z.object({
+    type: z.literal('token'),
+    token: z.string(),
+    expiresAt: z.number(),
+    /** Fresh relay credentials, expiring with the fresh token (when the host has a relay). */
+    relay: RelayCredentialsSchema.nullable().optional(),
+  }),
   z.object({ type: z.literal('closed'), reason: z.enum(['closed', 'expired']) }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
   z.object({ type: z.literal('pong'), at: z.number() }),

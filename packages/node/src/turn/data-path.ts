@@ -34,12 +34,12 @@ export function dataPath(io: {
    * one granted for another allocation's relayed address (always allowed) must not open every
    * other port of that IP: each datagram is checked again, both ways.
    */
-  readonly allows: (ip: string, port: number) => boolean;
+  readonly allows: (a: Allocation, ip: string, port: number) => boolean;
 }) {
   const { now, stats, send, target, fail } = io;
 
   const relayToPeer = (a: Allocation, peer: StunAddress, data: Uint8Array): void => {
-    if (!io.allows(normalizeIp(peer.ip), peer.port)) {
+    if (!io.allows(a, normalizeIp(peer.ip), peer.port)) {
       bump(stats.dropped, 'permission');
       return;
     }
@@ -56,7 +56,7 @@ export function dataPath(io: {
     try {
       const ip = normalizeIp(rinfo.address);
       const t = now();
-      if (!a.hasPermission(ip, t) || !io.allows(ip, rinfo.port)) {
+      if (!a.hasPermission(ip, t) || !io.allows(a, ip, rinfo.port)) {
         bump(stats.dropped, 'permission');
         return;
       }

@@ -58,22 +58,25 @@ describe('isRefusedAddress', () => {
   });
 });
 
+/** A project peer's TURN REST username (any id that is not a session socket's). */
+const U = '1767225600:alice';
+
 describe('peerPolicy', () => {
   const own = (ip: string, port: number): boolean => ip === '10.0.0.5' && port === 50000;
 
   it('refuses private peers but allows another allocation on this relay', () => {
     const policy = peerPolicy({ allowPrivate: false, isOwnRelay: own });
-    expect(policy.allows('10.0.0.5', 50000)).toBe(true);
-    expect(policy.allows('::ffff:10.0.0.5', 50000)).toBe(true);
-    expect(policy.allows('10.0.0.5', 50001)).toBe(false);
-    expect(policy.allows('127.0.0.1', 3478)).toBe(false);
-    expect(policy.allows('198.51.100.7', 4000)).toBe(true);
+    expect(policy.allows('10.0.0.5', 50000, U)).toBe(true);
+    expect(policy.allows('::ffff:10.0.0.5', 50000, U)).toBe(true);
+    expect(policy.allows('10.0.0.5', 50001, U)).toBe(false);
+    expect(policy.allows('127.0.0.1', 3478, U)).toBe(false);
+    expect(policy.allows('198.51.100.7', 4000, U)).toBe(true);
   });
 
   it('allows everything with allowPrivate', () => {
     const policy = peerPolicy({ allowPrivate: true, isOwnRelay: () => false });
     for (const ip of ['127.0.0.1', '10.1.1.1', '169.254.169.254', 'fe80::1', '203.0.113.9']) {
-      expect(policy.allows(ip, 1)).toBe(true);
+      expect(policy.allows(ip, 1, U)).toBe(true);
     }
   });
 
@@ -82,9 +85,34 @@ describe('peerPolicy', () => {
     const ownPublic = (ip: string, port: number): boolean =>
       ip === '198.51.100.1' && port === 50000;
     const policy = peerPolicy({ allowPrivate: false, isOwnRelay: ownPublic, isHostAddress: host });
-    expect(policy.allows('198.51.100.1', 3478)).toBe(false); // its own STUN/TURN port
-    expect(policy.allows('::ffff:198.51.100.1', 53)).toBe(false);
-    expect(policy.allows('198.51.100.1', 50000)).toBe(true); // another allocation: relay to relay
-    expect(policy.allows('198.51.100.2', 3478)).toBe(true);
+    expect(policy.allows('198.51.100.1', 3478, U)).toBe(false); // its own STUN/TURN port
+    expect(policy.allows('::ffff:198.51.100.1', 53, U)).toBe(false);
+    expect(policy.allows('198.51.100.1', 50000, U)).toBe(true); // another allocation: relay to relay
+    expect(policy.allows('198.51.100.2', 3478, U)).toBe(true);
+  });
+
+  it("holds a session socket's credentials to the addresses Punch handed that socket", () => {
+    const handed = [
+      { ip: '198.51.100.20', port: 40000 },
+      { ip: '10.1.2.3', port: 9000 },
+    ];
+    const sessionPeers = (session: string, conn: string) =>
+      session === 'show' && conn === 'k3v9' ? handed : [];
+    const policy = peerPolicy({ allowPrivate: false, isOwnRelay: own, sessionPeers });
+    const mine = '1767225600:show.k3v9';
+    expect(policy.allows('198.51.100.20', 40000, mine)).toBe(true);
+    expect(policy.allows('::ffff:198.51.100.20', 40000, mine)).toBe(true);
+    expect(policy.allows('198.51.100.20', 40001, mine)).toBe(false); // another port of that IP
+    expect(policy.allows('203.0.113.77', 5000, mine)).toBe(false); // public, never handed
+    expect(policy.allows('10.0.0.5', 50000, mine)).toBe(true); // relay to relay
+    // A handed LAN address stays refused without --relay-allow-private (an admin could claim any).
+    expect(policy.allows('10.1.2.3', 9000, mine)).toBe(false);
+    const lan = peerPolicy({ allowPrivate: true, isOwnRelay: own, sessionPeers });
+    expect(lan.allows('10.1.2.3', 9000, mine)).toBe(true);
+    expect(lan.allows('10.1.2.4', 9000, mine)).toBe(false);
+    // Another socket of the same session was handed nothing: it reaches nothing but relays.
+    expect(policy.allows('198.51.100.20', 40000, '1767225600:show.other')).toBe(false);
+    // A project peer's credentials keep the general rule.
+    expect(policy.allows('203.0.113.77', 5000, U)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { normalizeIp } from '@punch/core';
+import { normalizeIp, sessionRelayId, type Endpoint } from '@punch/core';
 
 /**
  * Who a relay allocation may reach (DESIGN.md "The relay": the relay is not an open relay).
@@ -9,8 +9,11 @@ import { normalizeIp } from '@punch/core';
  * server's own network; `allowPrivate` (`--relay-allow-private`, for LAN use) lifts that.
  */
 export interface PeerPolicy {
-  /** True when a client may install a permission (or channel) towards `ip`. */
-  allows(ip: string, port: number): boolean;
+  /**
+   * True when the holder of `username` may reach `ip`:`port` (install a permission or channel
+   * towards it, or exchange a datagram with it).
+   */
+  allows(ip: string, port: number, username: string): boolean;
 }
 
 /** Ranges refused unless private addresses are allowed. */
@@ -69,12 +72,23 @@ export function peerPolicy(options: {
    * reachable (relay to relay).
    */
   readonly isHostAddress?: (ip: string) => boolean;
+  /**
+   * The addresses Punch handed the session socket `conn` of `session` (its `peer` messages),
+   * for credentials minted for a session socket: those reach nothing else.
+   */
+  readonly sessionPeers?: (session: string, conn: string) => readonly Endpoint[];
 }): PeerPolicy {
+  const general = (at: string): boolean =>
+    options.allowPrivate || (!isRefusedAddress(at) && options.isHostAddress?.(at) !== true);
   return {
-    allows: (ip, port) => {
+    allows: (ip, port, username) => {
       const at = normalizeIp(ip);
-      if (options.allowPrivate || options.isOwnRelay(at, port)) return true;
-      return !isRefusedAddress(at) && options.isHostAddress?.(at) !== true;
+      if (options.isOwnRelay(at, port)) return true;
+      // `<expiry>:<session>.<socket>`: a session socket's credentials (see core's session/relay.ts).
+      const id = sessionRelayId(username.slice(username.indexOf(':') + 1));
+      if (id === undefined) return general(at);
+      const handed = options.sessionPeers?.(id.session, id.conn) ?? [];
+      return handed.some((e) => e.port === port && normalizeIp(e.ip) === at) && general(at);
     },
   };
 }

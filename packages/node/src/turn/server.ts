@@ -17,6 +17,7 @@ import {
   type StunAddress,
   type TurnAttribute,
   type TurnErrorCode,
+  type Endpoint,
 } from '@punch/core';
 import {
   Allocation,
@@ -55,6 +56,8 @@ export async function createTurnServer(options: {
   readonly host: string;
   readonly secret: string;
   readonly relay: RelayOptions;
+  /** The addresses Punch handed a session socket: all its relay credentials may reach. */
+  readonly sessionPeers?: (session: string, conn: string) => readonly Endpoint[];
   readonly now?: () => number;
 }): Promise<TurnServer> {
   const { socket, host, secret, relay } = options;
@@ -86,6 +89,7 @@ export async function createTurnServer(options: {
     allowPrivate: relay.allowPrivate === true,
     isOwnRelay: (ip, port) => table.byRelay(ip, port) !== undefined,
     isHostAddress: (ip) => hostAddresses.has(ip),
+    ...(options.sessionPeers === undefined ? {} : { sessionPeers: options.sessionPeers }),
   });
   /** Clients whose Allocate is being worked on: a retransmission meanwhile is dropped. */
   const allocating = new Set<string>();
@@ -267,7 +271,7 @@ export async function createTurnServer(options: {
   /** §9.2 and §11.2: a peer address must match the relay's family and pass the policy. */
   const peerRefusal = (a: Allocation, peer: StunAddress): TurnErrorCode | undefined => {
     if (peer.family !== a.relay.address.family) return 443;
-    return policy.allows(peer.ip, peer.port) ? undefined : 403;
+    return policy.allows(peer.ip, peer.port, a.username) ? undefined : 403;
   };
 
   const createPermission = async (request: ParsedStunMessage, client: ClientAddress) => {
@@ -330,7 +334,7 @@ export async function createTurnServer(options: {
     target,
     fail,
     allocationOf: (client) => table.get(client),
-    allows: (ip, port) => policy.allows(ip, port),
+    allows: (a, ip, port) => policy.allows(ip, port, a.username),
   });
 
   return {

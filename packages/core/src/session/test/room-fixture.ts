@@ -6,7 +6,7 @@ import type { PunchError } from '../../errors.js';
 import { silentLogger } from '../../logger.js';
 import type { TokenClaims } from '../../token/claims.js';
 import { KeyRing, signToken } from '../../token/token.js';
-import type { Endpoint } from '../../wire/common.js';
+import type { Endpoint, RelayCredentials } from '../../wire/common.js';
 import type { ServerMessage } from '../../wire/to-client.js';
 import { BindRegistry } from '../bindings.js';
 import type { Conn } from '../conn.js';
@@ -18,6 +18,7 @@ import { Room } from '../room.js';
 export class FakeConn implements Conn {
   readonly sent: ServerMessage[] = [];
   closedWith: { code: number; reason: string } | undefined;
+  relay?: RelayCredentials | null;
   constructor(
     readonly id: string,
     public claims: TokenClaims,
@@ -112,6 +113,7 @@ function roomIn(env: Omit<Fixture, 'room'>, over: Partial<SessionRecord> = {}): 
     passphrase: PASSPHRASE,
     pbkeylen: 24,
     latencyMs: 250,
+    relay: 'auto',
     createdAt: T0S,
     expiresAt: T0S + TTL,
     tally: { program: [], preview: [] },

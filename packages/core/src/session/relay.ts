@@ -1,0 +1,74 @@
+import { turnCredentials, type TurnConfig } from '../signal/ice.js';
+import type { RelayCredentials } from '../wire/common.js';
+
+/**
+ * TURN credentials for the sessions realm (DESIGN.md "The relay"). Each session socket gets its
+ * own, minted by the host when the socket is seated and again with every fresh token, so they
+ * never outlive the token that got them. The TURN REST username's id names the session and
+ * the socket (`<expiry>:<session>.<socket id>`): Punch's own relay reads it back to hold a
+ * session's credentials to the addresses Punch handed that socket.
+ */
+
+/** What a host needs to mint one socket's relay credentials. */
+export interface RelayRequest {
+  readonly session: string;
+  /** The socket's id (`Conn.id`). */
+  readonly conn: string;
+  /** Unix seconds: the token's expiry, never later. */
+  readonly expiresAt: number;
+  /**
+   * The host name the client reached Punch by (`Conn.stun.host`), for a host whose relay is
+   * reached at the same name; undefined when unknown.
+   */
+  readonly host: string | undefined;
+}
+
+/** Mints a socket's relay credentials, or null when the host has no relay to offer. */
+export type RelayIssuer = (request: RelayRequest) => Promise<RelayCredentials | null>;
+
+/**
+ * An issuer of TURN REST credentials for `config.urls` (Punch's own relay, or coturn with
+ * `use-auth-secret`): `username = "<expiry>:<session>.<socket>"`, `credential =
+ * base64(HMAC-SHA1(secret, username))`.
+ *
+ * @example
+ * const issue = turnRestIssuer({ secret, urls: ['turn:punch.example:3478?transport=udp'] });
+ * await issue({ session: 'show', conn: 'k3v9', expiresAt: 1767225600 });
+ * // { urls: […], username: '1767225600:show.k3v9', credential: '…', expiresAt: 1767225600 }
+ */
+export function turnRestIssuer(config: TurnConfig): RelayIssuer {
+  return (request) => turnRestCredentials(config, request);
+}
+
+/**
+ * One socket's TURN REST credentials for `config.urls` (see {@link turnRestIssuer}); null when
+ * there are no URLs.
+ *
+ * @example
+ * await turnRestCredentials({ secret, urls }, { session: 'show', conn: 'k3v9', expiresAt, host });
+ */
+export async function turnRestCredentials(
+  config: TurnConfig,
+  { session, conn, expiresAt }: RelayRequest,
+): Promise<RelayCredentials | null> {
+  if (config.urls.length === 0) return null;
+  const at = Math.floor(expiresAt);
+  const creds = await turnCredentials(config.secret, `${session}.${conn}`, at);
+  return { urls: [...config.urls], ...creds, expiresAt: at };
+}
+
+/**
+ * The session and socket a TURN REST id (the part of the username after the colon) was minted
+ * for by {@link turnRestIssuer}, or undefined when it is not a session socket's (a project
+ * peer's id, or anything else).
+ *
+ * @example
+ * sessionRelayId('show.k3v9'); // { session: 'show', conn: 'k3v9' }
+ * sessionRelayId('alice');     // undefined
+ */
+export function sessionRelayId(id: string): { session: string; conn: string } | undefined {
+  // Session names are [a-z0-9-] and socket ids base64url: neither holds a dot.
+  const m = /^(?<session>[a-z0-9][a-z0-9-]{1,62})\.(?<conn>[A-Za-z0-9_-]{1,64})$/.exec(id)?.groups;
+  const { session, conn } = m ?? {};
+  return session === undefined || conn === undefined ? undefined : { session, conn };
+}
