@@ -7,7 +7,7 @@ import {
   NO_STUN,
   localBindFailure,
   mediaBindFailure,
-  directPathFailure,
+  noPathFailure,
   linkFailure,
   serverErrorFailure,
   type Failure,
@@ -17,7 +17,7 @@ import { SignalLink, type LinkEvent, type PeerMessage } from './link.js';
 import { LocalSide } from './local.js';
 import { openMediaSocket } from './media-socket.js';
 import type { PeerOptions } from './options.js';
-import { Pairing } from './pairing.js';
+import { Pairing, RELAY_AFTER_MS } from './pairing.js';
 import { StunProbe, type StunAnswer } from './stun-probe.js';
 import { execEnds, toolCommands } from './tool-commands.js';
 
@@ -48,6 +48,8 @@ export class Agent {
   #done!: (code: number) => void;
   #finished = false;
   #status: Status = 'connecting';
+  /** Relays when STUN stays unanswered after registering (UDP blocked). */
+  #stunWatch: NodeJS.Timeout | undefined;
 
   constructor(options: PeerOptions, emit: (e: AgentEvent) => void) {
     this.#o = options;
@@ -105,17 +107,25 @@ export class Agent {
       events: {
         up: (kind, remote, via) => {
           this.#emit({ event: 'path', path: kind, via, remote });
-          this.#setStatus('direct');
+          this.#setStatus(kind);
         },
         down: (reason) => {
           this.#emit({ event: 'path', path: 'none', reason });
           this.#setStatus('punching');
         },
-        failed: (seconds) => {
-          this.#fail(directPathFailure(seconds));
+        failed: (seconds, relay) => {
+          this.#fail(noPathFailure(seconds, relay));
         },
         data: (packet) => {
           this.#fromPath(packet);
+        },
+        relayed: (address) => {
+          const transport = this.#pairing?.relay?.transport ?? 'udp';
+          this.#emit({ event: 'relay', address, transport });
+          this.#link.send({ type: 'endpoint', stream: this.#o.stream, role, relay: address });
+        },
+        relayProblem: (message) => {
+          this.#emit({ event: 'error', code: 'ERR_RELAY', message, fatal: false });
         },
       },
     });
@@ -131,8 +141,9 @@ export class Agent {
     if (this.#finished) return;
     this.#finished = true;
     clearInterval(this.#healthTimer);
+    clearTimeout(this.#stunWatch);
     this.#probe?.stop();
-    this.#pairing?.drop();
+    this.#pairing?.close();
     this.#exec?.stop();
     this.#link.close();
     this.#media?.close();
@@ -199,15 +210,39 @@ export class Agent {
         this.#applyTally(m.tally);
         break;
       case 'registered': {
+        const mode = m.mode ?? 'auto';
+        this.#pairing?.configure(mode, m.relay ?? null);
+        // Registered again (a reconnect): Punch learns the live allocation again.
+        const relayed = this.#pairing?.relay?.address;
+        if (relayed !== undefined)
+          this.#link.send({ type: 'endpoint', stream, role, relay: relayed });
+        if (mode === 'always') {
+          // IP privacy: the other side only ever learns the relayed address, so neither the
+          // public endpoint nor LAN addresses are worth telling anyone.
+          this.#registered = true;
+          this.#emit({ event: 'registered', stream, role, stun: 'none' });
+          this.#setStatus('waiting');
+          break;
+        }
         const local = this.#o.lan ? lanCandidates(this.#media?.address().port ?? 0) : [];
         if (local.length > 0) this.#link.send({ type: 'endpoint', stream, role, local });
         // Punch's own STUN (with the USERNAME it records us by), else the one named by --stun.
         const target = m.bind ?? this.#o.stun;
         if (target === undefined) {
-          this.#fail(NO_STUN);
-          return;
+          if (m.relay === null || m.relay === undefined) {
+            this.#fail(NO_STUN);
+            return;
+          }
+          this.#pairing?.relayNow();
+        } else {
+          this.#probe?.start(target);
+          // No STUN answer in a few seconds: UDP is probably blocked; the relay (over TCP where
+          // UDP fails) is then the only way anyone learns where this agent is.
+          clearTimeout(this.#stunWatch);
+          this.#stunWatch = setTimeout(() => {
+            if (this.#probe?.mapped === undefined) this.#pairing?.relayNow();
+          }, RELAY_AFTER_MS);
         }
-        this.#probe?.start(target);
         this.#registered = true;
         this.#emit({
           event: 'registered',
@@ -239,8 +274,13 @@ export class Agent {
         else this.#emit({ event: 'error', code: m.code, message: m.message, fatal: false });
         break;
       }
+      case 'token':
+        // The link keeps the token for its next connection; fresh relay credentials replace
+        // the old ones for the next allocation.
+        if (m.relay !== undefined && m.relay !== null) this.#pairing?.renew(m.relay);
+        break;
       default:
-        break; // token: the link keeps it for its next connection; the rest is for dashboards
+        break; // the rest is for dashboards
     }
   }
 
@@ -308,14 +348,14 @@ export class Agent {
 
   #fromMedia(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.#probe?.onDatagram(msg) === true) return;
-    this.#pairing?.path?.onDatagram(msg, { ip: rinfo.address, port: rinfo.port });
+    this.#pairing?.onDatagram(msg, { ip: rinfo.address, port: rinfo.port });
   }
 
   /** An SRT packet from the other agent, for the local tool. */
   #fromPath(packet: Buffer): void {
     this.#traffic.received(packet.byteLength);
     this.#local?.deliver(packet);
-    if (this.#status === 'direct') this.#setStatus('streaming');
+    if (this.#status === 'direct' || this.#status === 'relay') this.#setStatus('streaming');
   }
 
   /** An SRT packet from the local tool, for the other agent. */
@@ -323,14 +363,17 @@ export class Agent {
     // Not up yet: dropped; SRT retransmits its handshake.
     if (this.#pairing?.path?.send(packet) !== true) return;
     this.#traffic.sent(packet.byteLength);
-    if (this.#status === 'direct') this.#setStatus('streaming');
+    if (this.#status === 'direct' || this.#status === 'relay') this.#setStatus('streaming');
   }
 
   #reportHealth(): void {
     const path = this.#pairing?.path;
     const stats = this.#traffic.sample(path, this.#srtStats);
+    // A direct path to the other side's relayed address is a relayed path all the same.
+    const kind = this.#pairing?.kind;
+    if (stats.path !== 'none' && kind !== undefined) stats.path = kind;
     if (this.#status === 'streaming' && stats.sendBps === 0 && stats.recvBps === 0)
-      this.#setStatus('direct');
+      this.#setStatus(kind ?? 'direct');
     // Only once registered on this connection: a report sent between a reconnect's `welcome`
     // and its `registered` would be refused (ERR_NOT_REGISTERED) and shown as a warning.
     if (this.#registered)

@@ -1,21 +1,23 @@
 import type { Endpoint, Stats } from '@punch/core';
-import type { Addr, PathKind } from './media-path.js';
+import type { Addr, PathKind, Via } from './media-path.js';
 
 /** The agent's state, as the status line shows it. */
-export type Status = 'connecting' | 'waiting' | 'paired' | 'punching' | 'direct' | 'streaming';
+export type Status =
+  'connecting' | 'waiting' | 'paired' | 'punching' | 'direct' | 'relay' | 'streaming';
 
 /** What the agent tells its operator (`ui.ts` renders it; `--json` prints it as NDJSON). */
 export type AgentEvent =
   | { event: 'status'; status: Status; detail?: string }
-  | { event: 'registered'; stream: string; role: string; stun: 'punch' | 'external' }
+  | { event: 'registered'; stream: string; role: string; stun: 'punch' | 'external' | 'none' }
   | { event: 'paired'; remote: Addr & { local?: Endpoint[] | undefined } }
   | {
       event: 'path';
       path: PathKind | 'none';
-      via?: 'public' | 'local';
+      via?: Via;
       remote?: Addr;
       reason?: string;
     }
+  | { event: 'relay'; address: Addr; transport: 'udp' | 'tcp' }
   | { event: 'health'; stats: Stats }
   | { event: 'tally'; tally: 'program' | 'preview' | 'none' }
   | { event: 'peer-left' }

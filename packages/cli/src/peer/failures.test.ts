@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT } from './events.js';
 import {
   NO_STUN,
-  directPathFailure,
+  noPathFailure,
   linkFailure,
   localBindFailure,
   mediaBindFailure,
@@ -125,8 +125,17 @@ describe('what ends the agent, and with which exit code', () => {
   it('no STUN anywhere: exit 1, saying to pass --stun; no direct path: exit 6', () => {
     expect(NO_STUN).toMatchObject({ code: 'ERR_NO_STUN', exit: 1 });
     expect(NO_STUN.message).toContain('--stun HOST:PORT');
-    const f = directPathFailure(30);
+    const f = noPathFailure(30, undefined);
     expect(f).toMatchObject({ code: 'ERR_DIRECT_PATH_FAILED', exit: 6 });
-    expect(f.message).toMatch(/^no direct path to the other side after 30 s\. .*symmetric NAT/);
+    expect(f.message).toMatch(
+      /^no direct path to the other side after 30 s, and this Punch server offers no relay\. .*symmetric NAT/,
+    );
+  });
+
+  it('no path through the relay either: exit 6, naming why and the ports to open', () => {
+    const f = noPathFailure(30, 'the relay could not be reached (udp 192.0.2.1:3478: no answer)');
+    expect(f).toMatchObject({ code: 'ERR_NO_PATH', exit: 6 });
+    expect(f.message).toContain('(the relay could not be reached (udp 192.0.2.1:3478: no answer))');
+    expect(f.message).toContain('port 3478');
   });
 });

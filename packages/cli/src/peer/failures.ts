@@ -105,13 +105,23 @@ export const NO_STUN: Failure = {
 };
 
 /** The punched path found no way through within `--punch-timeout`. */
-export function directPathFailure(seconds: number): Failure {
+export function noPathFailure(seconds: number, relay: string | undefined): Failure {
+  if (relay === undefined || relay === 'Punch offered no relay')
+    return {
+      code: 'ERR_DIRECT_PATH_FAILED',
+      message:
+        `no direct path to the other side after ${seconds} s, and this Punch server offers no relay. One of the ` +
+        'two networks probably has a symmetric NAT (a new public port for every destination) or blocks UDP. Ask ' +
+        "the producer for a Punch with its relay on (punch serve's default, or --turn-url), use another network " +
+        '(e.g. a phone hotspot), or forward a UDP port on one router.',
+      exit: EXIT.noDirectPath,
+    };
   return {
-    code: 'ERR_DIRECT_PATH_FAILED',
+    code: 'ERR_NO_PATH',
     message:
-      `no direct path to the other side after ${seconds} s. One of the two networks probably has a symmetric NAT ` +
-      '(a new public port for every destination) or blocks UDP. Direct SRT cannot pass it: use another network ' +
-      '(e.g. a phone hotspot), forward a UDP port on one router, or use a relay.',
+      `no path to the other side after ${seconds} s, direct or relayed (${relay}). Check that this network ` +
+      "reaches the relay (UDP or TCP port 3478 and the relay's port range; see docs/relay.md), or try another " +
+      'network (e.g. a phone hotspot).',
     exit: EXIT.noDirectPath,
   };
 }

@@ -15,6 +15,12 @@ export interface Addr {
 /** How the media travels: what health reports as `path` while the path is up. */
 export type PathKind = 'direct' | 'relay';
 
+/**
+ * Which of the other side's candidates a path reached: its public endpoint, its LAN address
+ * (behind the same NAT), or its relayed address on a TURN server.
+ */
+export type Via = 'public' | 'local' | 'relay';
+
 /** What a path tells the agent. */
 export interface PathEvents {
   /**
@@ -22,7 +28,7 @@ export interface PathEvents {
    * answered (its public endpoint, or its LAN address behind the same NAT). Called again when
    * the path switches to a better candidate.
    */
-  up(remote: Addr, via: 'public' | 'local'): void;
+  up(remote: Addr, via: Via): void;
   /** The path went silent and is being re-established (data is dropped meanwhile). */
   down(reason: string): void;
   /** No path after `seconds` of trying: this path gives up for good. */

@@ -50,6 +50,8 @@ beforeEach(async () => {
       down: () => undefined,
       failed: (seconds) => failures.push(seconds),
       data: () => undefined,
+      relayed: () => undefined,
+      relayProblem: () => undefined,
     },
   });
 });

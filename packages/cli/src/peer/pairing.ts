@@ -1,99 +1,177 @@
 import type { Socket } from 'node:dgram';
-import { deriveTunnelKey } from '@punch/core';
+import { deriveTunnelKey, type RelayCredentials, type RelayMode } from '@punch/core';
 import type { PeerMessage } from './link.js';
-import type { Addr, MediaPath, PathEvents, PathKind } from './media-path.js';
+import type { Addr, MediaPath, PathEvents, PathKind, Via } from './media-path.js';
 import { PunchedPath } from './path.js';
+import { Relay } from './relay.js';
 
-/** A path's events, with `up` naming the kind of path that came up. */
-export interface PairingEvents extends Omit<PathEvents, 'up'> {
-  up(kind: PathKind, remote: Addr, via: 'public' | 'local'): void;
+/** With no direct path after this long, `auto` relays (DESIGN.md "The relay": "a few seconds"). */
+export const RELAY_AFTER_MS = 4000;
+/** While relaying, the direct path is tried again this long after each failed search. */
+const DIRECT_RETRY_MS = 15_000;
+
+/** A path's events, with `up` naming the kind of path that came up, and the relay's. */
+export interface PairingEvents extends Omit<PathEvents, 'up' | 'failed'> {
+  /** A path carries the media now: a first one, or a switch between direct and relay. */
+  up(kind: PathKind, remote: Addr, via: Via): void;
+  /** No way through after `seconds`; `relay` says why the relay did not help, if it was tried. */
+  failed(seconds: number, relay: string | undefined): void;
+  /** A relayed address was allocated (tell Punch: `endpoint {relay}`). */
+  relayed(address: Addr): void;
+  /** Something about the relay the operator should know, not fatal by itself. */
+  relayProblem(message: string): void;
 }
 
 export interface PairingOptions {
-  /** The media socket, which the path punches from and sends on. */
+  /** The media socket, which the paths punch from and send on (TURN too). */
   readonly socket: Socket;
   readonly session: string;
   readonly stream: string;
   readonly role: 'sender' | 'receiver';
-  /** How long the path may look for a way through before it fails. */
+  /** How long a path may look for a way through before it fails. */
   readonly punchTimeoutMs: number;
   readonly events: PairingEvents;
 }
 
 /**
- * The media path for the agent's current pairing (Punch's `peer` message): it derives the
- * probe key from the stream's passphrase and opens the path to the other side's candidates. A
- * `peer` naming the address the live path already uses keeps that path (Punch restarted, or
- * the agent re-registered); any other replaces it. This is where a second kind of path (the
- * relay) will be chosen; today every path is the punched one.
+ * The media paths for the agent's current pairing (Punch's `peer` message). It derives the
+ * probe key from the stream's passphrase and opens the direct path to the other side's
+ * candidates; when that finds no way through within a few seconds (or the other side relays,
+ * or the session relays always), it allocates on the TURN relay Punch named and runs the same
+ * authenticated probes through it. Media takes the direct path whenever it is up, else the
+ * relayed one; the direct path keeps being tried while relaying, and media moves to it when it
+ * opens, without the SRT tool noticing. A `peer` naming the address a live path already uses
+ * keeps that path (Punch restarted, or the agent re-registered).
  */
 export class Pairing {
   readonly #o: PairingOptions;
-  #path: MediaPath | undefined;
+  readonly #relay: Relay;
+  #mode: RelayMode = 'auto';
+  #credentials: RelayCredentials | null = null;
+  #peer: PeerMessage | undefined;
+  #key: { passphrase: string; key: CryptoKey } | undefined;
+  #direct: PunchedPath | undefined;
+  #relayed: PunchedPath | undefined;
+  /** Which path media took last (the one `up` named). */
+  #active: PathKind | undefined;
   /** Bumped by every open and drop: an open overtaken while it derived its key gives up. */
   #generation = 0;
   /** When the current search for a way through must have found one (ms since the epoch). */
   #searchEndsAt: number | undefined;
   /** Fails a search the other side walked away from (see `leave`). */
   #orphaned: NodeJS.Timeout | undefined;
+  #relayTimer: NodeJS.Timeout | undefined;
+  #directRetry: NodeJS.Timeout | undefined;
+  /** Why the last allocation failed, for the failure's sentence. */
+  #relayError: string | undefined;
+  #directFailed = false;
 
   constructor(options: PairingOptions) {
     this.#o = options;
+    this.#relay = new Relay(options.socket, {
+      data: (packet, from) => {
+        this.#relayed?.onDatagram(packet, from);
+      },
+      lost: (reason) => {
+        this.#o.events.relayProblem(`relay allocation lost (${reason}); allocating again`);
+        this.#closeRelayPath();
+        void this.#useRelay();
+      },
+    });
   }
 
-  /** The path of the current pairing, up or still looking for a way through. */
+  /** The path media takes now: the direct one when up, else the relayed one, else the search. */
   get path(): MediaPath | undefined {
-    return this.#path;
+    if (this.#direct?.up === true) return this.#direct;
+    if (this.#relayed?.up === true) return this.#relayed;
+    return this.#direct ?? this.#relayed;
+  }
+
+  /** The relay allocation's address and server, while allocated. */
+  get relay(): { address: Addr; transport: 'udp' | 'tcp' } | undefined {
+    const address = this.#relay.relayed;
+    const server = this.#relay.server;
+    return address === undefined || server === undefined
+      ? undefined
+      : { address, transport: server.transport };
+  }
+
+  /**
+   * What Punch said at registration: the session's relay mode and this socket's TURN
+   * credentials (also renewed with each fresh token). In `always` mode the relay is allocated
+   * at once, before any pairing.
+   */
+  configure(mode: RelayMode, credentials: RelayCredentials | null): void {
+    this.#mode = mode;
+    if (credentials !== null) this.#credentials = credentials;
+    if (mode === 'always') void this.#useRelay();
+  }
+
+  /** The kind of path media takes now, while one is up. */
+  get kind(): PathKind | undefined {
+    return this.path?.up === true ? this.#active : undefined;
+  }
+
+  /** Fresh credentials (with a fresh token): the next allocation uses them. */
+  renew(credentials: RelayCredentials): void {
+    this.#credentials = credentials;
+  }
+
+  /**
+   * Allocates now, before any pairing: this agent cannot be reached otherwise (its STUN got no
+   * answer, or it has no STUN server).
+   */
+  relayNow(): void {
+    if (this.#mode === 'auto') void this.#useRelay();
+  }
+
+  /** Offers a datagram of the media socket: the relay's server first, then the direct path. */
+  onDatagram(packet: Buffer, from: Addr): void {
+    if (this.#relay.onDatagram(packet, from)) return;
+    this.#direct?.onDatagram(packet, from);
   }
 
   /** True when `m` names the address the live path sends to: nothing to redo. */
   holds(m: PeerMessage): boolean {
-    const current = this.#path?.remote;
-    if (current === undefined) return false;
-    return [m.remote, ...(m.remote.local ?? [])].some(
+    const current = this.path?.remote;
+    if (current === undefined || this.#peer === undefined) return false;
+    if (JSON.stringify(this.#peer.remote.relay) !== JSON.stringify(m.remote.relay)) return false;
+    return [m.remote, ...(m.remote.local ?? []), ...(m.remote.relay ? [m.remote.relay] : [])].some(
       (c) => c.ip === current.ip && c.port === current.port,
     );
   }
 
   /**
-   * Replaces the current path with one to `m`'s other side. False when overtaken meanwhile (by
-   * another `open`, or `drop`): no path was opened.
+   * Opens the paths to `m`'s other side (replacing the current ones). False when overtaken
+   * meanwhile (by another `open`, or `drop`): no path was opened.
    */
   async open(m: PeerMessage): Promise<boolean> {
-    this.drop();
+    const sameSide = this.#peer !== undefined && sameRemote(this.#peer, m);
+    const keepDirect = sameSide && this.#direct !== undefined;
+    this.#stopPaths(keepDirect);
     const generation = this.#generation;
-    const key = await deriveTunnelKey(m.passphrase, this.#o.session, this.#o.stream);
-    if (generation !== this.#generation) return false;
-    const events = this.#o.events;
-    this.#searchEndsAt = Date.now() + this.#o.punchTimeoutMs;
-    const path: MediaPath = new PunchedPath({
-      socket: this.#o.socket,
-      key,
-      role: this.#o.role,
-      remote: m.remote,
-      punchTimeoutMs: this.#o.punchTimeoutMs,
-      events: {
-        up: (remote, via) => {
-          this.#searchEndsAt = undefined;
-          events.up(path.kind, remote, via);
-        },
-        down: (reason) => {
-          events.down(reason);
-        },
-        failed: (seconds) => {
-          events.failed(seconds);
-        },
-        data: (packet) => {
-          events.data(packet);
-        },
-      },
-    });
-    this.#path = path;
+    if (this.#key?.passphrase !== m.passphrase) {
+      const key = await deriveTunnelKey(m.passphrase, this.#o.session, this.#o.stream);
+      if (generation !== this.#generation) return false;
+      this.#key = { passphrase: m.passphrase, key };
+    }
+    this.#peer = m;
+    this.#searchEndsAt ??= Date.now() + this.#o.punchTimeoutMs;
+    if (this.#mode !== 'always' && !keepDirect) this.#openDirect();
+    // The other side relays, or this session always does: relay too, now. Else give the direct
+    // path a few seconds first.
+    if (m.remote.relay !== undefined || this.#mode === 'always') void this.#useRelay();
+    else if (this.#relay.relayed !== undefined) this.#openRelayPath();
+    else
+      this.#relayTimer ??= setTimeout(() => {
+        this.#relayTimer = undefined;
+        if (this.#direct?.up !== true) void this.#useRelay();
+      }, RELAY_AFTER_MS);
     return true;
   }
 
   /**
-   * The other side left. Its path closes; but when no way through had been found yet, the
+   * The other side left. Its paths close; but when no way through had been found yet, the
    * search still fails at its deadline unless the other side comes back: two agents that both
    * give up at about the same time must both say so, not leave one waiting for ever because
    * the other's exit reached it first.
@@ -106,7 +184,8 @@ export class Pairing {
     this.#orphaned = setTimeout(
       () => {
         this.#orphaned = undefined;
-        if (this.#path === undefined) this.#o.events.failed(this.#o.punchTimeoutMs / 1000);
+        if (this.path === undefined)
+          this.#o.events.failed(this.#o.punchTimeoutMs / 1000, undefined);
       },
       Math.max(0, endsAt - Date.now()),
     );
@@ -118,18 +197,179 @@ export class Pairing {
    * does for any pairing (a live search keeps its own deadline).
    */
   linkLost(): void {
-    if (this.#path !== undefined) return;
+    if (this.path !== undefined) return;
     clearTimeout(this.#orphaned);
     this.#orphaned = undefined;
   }
 
-  /** Closes the current path and forgets its search (a new pairing, or the agent stops). */
+  /** Closes the paths and forgets the search (a new pairing); the allocation stays. */
   drop(): void {
+    this.#stopPaths(false);
+    this.#peer = undefined;
+    this.#searchEndsAt = undefined;
+    this.#directFailed = false;
+  }
+
+  /** Closes everything, the relay allocation included (the agent stops). */
+  close(): void {
+    this.drop();
+    this.#relay.close();
+  }
+
+  #stopPaths(keepDirect: boolean): void {
     this.#generation++;
     clearTimeout(this.#orphaned);
     this.#orphaned = undefined;
-    this.#searchEndsAt = undefined;
-    this.#path?.close();
-    this.#path = undefined;
+    clearTimeout(this.#relayTimer);
+    this.#relayTimer = undefined;
+    if (!keepDirect) {
+      clearTimeout(this.#directRetry);
+      this.#directRetry = undefined;
+      this.#direct?.close();
+      this.#direct = undefined;
+    }
+    this.#closeRelayPath();
+    if (!keepDirect) this.#active = undefined;
   }
+
+  #closeRelayPath(): void {
+    this.#relayed?.close();
+    this.#relayed = undefined;
+  }
+
+  #openDirect(): void {
+    const m = this.#peer;
+    const key = this.#key?.key;
+    if (m === undefined || key === undefined) return;
+    const path: PunchedPath = new PunchedPath({
+      socket: this.#o.socket,
+      key,
+      role: this.#o.role,
+      remote: m.remote,
+      punchTimeoutMs: this.#o.punchTimeoutMs,
+      events: this.#pathEvents(() => path),
+    });
+    this.#direct = path;
+  }
+
+  /** Allocates (once) and opens the relay path, when Punch handed out credentials. */
+  async #useRelay(): Promise<void> {
+    const credentials = this.#credentials;
+    if (credentials === null) return;
+    const had = this.#relay.relayed;
+    try {
+      const address = await this.#relay.allocate(credentials);
+      this.#relayError = undefined;
+      if (had?.ip !== address.ip || had.port !== address.port) this.#o.events.relayed(address);
+      this.#openRelayPath();
+    } catch (err) {
+      this.#relayError = (err as Error).message;
+      this.#o.events.relayProblem(this.#relayError);
+      // Nothing else left to try: the search has failed.
+      if (this.#directFailed || this.#mode === 'always') this.#fail();
+    }
+  }
+
+  /** A relay path to the other side's relayed (and public) address, through the allocation. */
+  #openRelayPath(): void {
+    const m = this.#peer;
+    const key = this.#key?.key;
+    if (m === undefined || key === undefined || this.#relay.relayed === undefined) return;
+    if (this.#relayed !== undefined) return;
+    const { remote } = m;
+    const targets: Addr[] =
+      this.#mode === 'always' || remote.relay === undefined
+        ? [remote.relay ?? { ip: remote.ip, port: remote.port }]
+        : [remote.relay, { ip: remote.ip, port: remote.port }];
+    this.#relay.permit(targets).catch((err: unknown) => {
+      this.#o.events.relayProblem(`relay permission refused: ${(err as Error).message}`);
+    });
+    const generation = this.#generation;
+    const [first, second] = targets;
+    if (first === undefined) return;
+    const path: PunchedPath = new PunchedPath({
+      socket: this.#o.socket,
+      transport: (parts, to) => {
+        if (generation === this.#generation) this.#relay.transport(parts, to);
+      },
+      key,
+      role: this.#o.role,
+      remote: { ...first, ...(second === undefined ? {} : { relay: second }) },
+      punchTimeoutMs: this.#o.punchTimeoutMs,
+      events: this.#pathEvents(() => path),
+    });
+    this.#relayed = path;
+  }
+
+  /** The events of `path()` (direct or relayed), in terms of the media's path. */
+  #pathEvents(path: () => PunchedPath): PathEvents {
+    const events = this.#o.events;
+    return {
+      up: (remote, via) => {
+        this.#searchEndsAt = undefined;
+        const active = this.path;
+        if (active !== path()) return; // the relay came up while direct carries the media
+        const kind = path().kind === 'direct' && via === 'relay' ? 'relay' : path().kind;
+        this.#active = kind;
+        events.up(kind, remote, via);
+      },
+      down: (reason) => {
+        if (path() === this.#relayed) {
+          // A relay path that went silent: its allocation may be gone (the relay restarted).
+          this.#relay.release();
+          this.#closeRelayPath();
+          void this.#useRelay();
+        }
+        const other = this.path;
+        if (other?.up === true && other.remote !== undefined) {
+          const kind = other.kind;
+          this.#active = kind;
+          events.up(kind, other.remote, kind === 'relay' ? 'relay' : 'public');
+          return;
+        }
+        this.#active = undefined;
+        events.down(reason);
+      },
+      failed: () => {
+        if (path() === this.#direct) this.#directFailedNow();
+        else if (this.#direct?.up !== true) this.#fail();
+      },
+      data: (packet) => {
+        events.data(packet);
+      },
+    };
+  }
+
+  /** The direct search failed: relay if possible (and try direct again later), else fail. */
+  #directFailedNow(): void {
+    this.#directFailed = true;
+    this.#direct?.close();
+    this.#direct = undefined;
+    if (this.#credentials === null) {
+      this.#fail();
+      return;
+    }
+    if (this.#relayed?.up !== true) void this.#useRelay();
+    clearTimeout(this.#directRetry);
+    this.#directRetry = setTimeout(() => {
+      this.#directRetry = undefined;
+      if (this.#direct === undefined && this.#peer !== undefined) this.#openDirect();
+    }, DIRECT_RETRY_MS);
+  }
+
+  #fail(): void {
+    if (this.path?.up === true) return;
+    const relay =
+      this.#credentials === null
+        ? 'Punch offered no relay'
+        : (this.#relayError ?? 'no answer through the relay either');
+    this.#o.events.failed(this.#o.punchTimeoutMs / 1000, relay);
+  }
+}
+
+/** True when two `peer` messages name the same other side (public and LAN endpoints). */
+function sameRemote(a: PeerMessage, b: PeerMessage): boolean {
+  const strip = (m: PeerMessage): string =>
+    JSON.stringify([m.remote.ip, m.remote.port, m.remote.local ?? []]);
+  return strip(a) === strip(b) && a.passphrase === b.passphrase;
 }

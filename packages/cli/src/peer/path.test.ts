@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, it, expect, vi } from 'vitest';
 import { PacketType, deriveTunnelKey, encodeProbe, packetType, verifyProbe } from '@punch/core';
-import type { Addr, PathEvents } from './media-path.js';
+import type { Addr, PathEvents, Via } from './media-path.js';
 import { PunchedPath } from './path.js';
 
 const PASSPHRASE = 'correct-horse-battery-staple-42';
@@ -11,7 +11,7 @@ const STREAM = 'cam-wide';
 const WAIT_MS = 4000;
 
 type Event =
-  | { type: 'up'; remote: Addr; via: 'public' | 'local' }
+  | { type: 'up'; remote: Addr; via: Via }
   | { type: 'down'; reason: string }
   | { type: 'failed'; seconds: number }
   | { type: 'pong' }

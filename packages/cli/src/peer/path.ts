@@ -9,7 +9,7 @@ import {
   verifyProbe,
   type Endpoint,
 } from '@punch/core';
-import type { Addr, MediaPath, PathEvents } from './media-path.js';
+import type { Addr, MediaPath, PathEvents, PathKind, Via } from './media-path.js';
 
 const PROBE_INTERVAL_MS = 200;
 const PING_INTERVAL_MS = 1000;
@@ -30,18 +30,18 @@ const DATA = Buffer.from([PacketType.data]);
  * proved they hold the passphrase.
  */
 export class PunchedPath implements MediaPath {
-  readonly kind = 'direct';
-  readonly #socket: Socket;
+  readonly kind: PathKind;
+  readonly #send: PathTransport;
   readonly #key: CryptoKey;
   readonly #role: 'sender' | 'receiver';
   readonly #other: 'sender' | 'receiver';
   readonly #events: PathEvents;
   readonly #punchTimeoutMs: number;
-  #candidates: { addr: Addr; via: 'public' | 'local' }[];
+  #candidates: { addr: Addr; via: Via }[];
   readonly #nonces = new Map<string, Addr>();
   readonly #proven = new Set<string>();
   #remote: Addr | undefined;
-  #via: 'public' | 'local' | undefined;
+  #via: Via | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
   #deadline: NodeJS.Timeout | undefined;
@@ -54,14 +54,23 @@ export class PunchedPath implements MediaPath {
   #closed = false;
 
   constructor(options: {
+    /** The media socket (a direct path), or another way to send (a relay's, `transport`). */
     socket: Socket;
+    /** Sends through something else than the socket (TURN); its kind is then `relay`. */
+    transport?: PathTransport;
     key: CryptoKey;
     role: 'sender' | 'receiver';
-    remote: Endpoint & { local?: Endpoint[] | undefined };
+    remote: Endpoint & { local?: Endpoint[] | undefined; relay?: Endpoint | undefined };
     events: PathEvents;
     punchTimeoutMs: number;
   }) {
-    this.#socket = options.socket;
+    const socket = options.socket;
+    this.kind = options.transport === undefined ? 'direct' : 'relay';
+    this.#send =
+      options.transport ??
+      ((parts, to) => {
+        socket.send(parts, to.port, to.ip);
+      });
     this.#key = options.key;
     this.#role = options.role;
     this.#other = options.role === 'sender' ? 'receiver' : 'sender';
@@ -74,6 +83,14 @@ export class PunchedPath implements MediaPath {
         via: 'local' as const,
       })),
     ];
+    // The other side's relayed address: reached through its relay even from here (its relay
+    // lets this side in once it permitted this side's address).
+    const relay = options.remote.relay;
+    if (relay !== undefined) {
+      const known = this.#candidates.find((c) => same(c.addr, relay));
+      if (known !== undefined) known.via = 'relay';
+      else this.#candidates.push({ addr: { ip: relay.ip, port: relay.port }, via: 'relay' });
+    }
     this.#punch();
   }
 
@@ -111,7 +128,7 @@ export class PunchedPath implements MediaPath {
   send(packet: Uint8Array): boolean {
     const remote = this.#remote;
     if (remote === undefined || this.#closed) return false;
-    this.#socket.send([DATA, packet], remote.port, remote.ip);
+    this.#send([DATA, packet], remote);
     return true;
   }
 
@@ -147,7 +164,7 @@ export class PunchedPath implements MediaPath {
     const p = await verifyProbe(this.#key, packet, this.#other);
     if (p === undefined || this.#closed) return;
     if (p.kind === 'probe') {
-      this.#send(await encodeProbe(this.#key, 'probeAck', this.#role, p.nonce), from);
+      this.#sendControl(await encodeProbe(this.#key, 'probeAck', this.#role, p.nonce), from);
       // The probe came from where the other side really is (its NAT may map differently than
       // it thinks): probe back there too. A probe alone proves nothing (it could be a replay);
       // the ack to our own fresh nonce does.
@@ -162,9 +179,9 @@ export class PunchedPath implements MediaPath {
     this.#nonces.delete(Buffer.from(p.nonce).toString('hex'));
     if (this.#proven.size < 16) this.#proven.add(key(from));
     const via = this.#candidates.find((c) => same(c.addr, from))?.via ?? 'public';
-    // A LAN path wins over the public one (no hairpin through the NAT needed).
-    if (this.#remote === undefined || (via === 'local' && this.#via !== 'local'))
-      this.#confirm(from, via);
+    // A LAN path wins over the public one (no hairpin through the NAT needed), and both over
+    // the other side's relay.
+    if (this.#remote === undefined || rank(via) > rank(this.#via)) this.#confirm(from, via);
   }
 
   /** Handles a ping or pong datagram. */
@@ -173,7 +190,7 @@ export class PunchedPath implements MediaPath {
     const p = decodePing(packet);
     if (p === undefined) return;
     this.#lastHeard = Date.now();
-    if (p.kind === 'ping') this.#send(encodePing('pong', p.seq, p.sentAt), from);
+    if (p.kind === 'ping') this.#sendControl(encodePing('pong', p.seq, p.sentAt), from);
     else {
       this.#pongs++;
       this.#rttMs = Math.max(0, performance.now() - p.sentAt);
@@ -212,18 +229,17 @@ export class PunchedPath implements MediaPath {
   async #probe(to: Addr): Promise<void> {
     const nonce = randomBytes(8);
     this.#nonces.set(nonce.toString('hex'), to);
-    this.#send(await encodeProbe(this.#key, 'probe', this.#role, nonce), to);
+    this.#sendControl(await encodeProbe(this.#key, 'probe', this.#role, nonce), to);
   }
 
-  #confirm(remote: Addr, via: 'public' | 'local'): void {
+  #confirm(remote: Addr, via: Via): void {
     const first = this.#remote === undefined;
     this.#remote = remote;
     this.#via = via;
     this.#lastHeard = Date.now();
     clearTimeout(this.#deadline);
-    // Keep probing a little while a LAN candidate might still confirm, then stop.
-    if (via === 'local' || !this.#candidates.some((c) => c.via === 'local'))
-      clearInterval(this.#probeTimer);
+    // Keep probing a little while a better candidate might still confirm, then stop.
+    if (!this.#candidates.some((c) => rank(c.via) > rank(via))) clearInterval(this.#probeTimer);
     else
       setTimeout(() => {
         clearInterval(this.#probeTimer);
@@ -247,11 +263,18 @@ export class PunchedPath implements MediaPath {
       return;
     }
     this.#pingsSent++;
-    this.#send(encodePing('ping', ++this.#seq, performance.now()), remote);
+    this.#sendControl(encodePing('ping', ++this.#seq, performance.now()), remote);
   }
 
-  #send(packet: Uint8Array, to: Addr): void {
+  #sendControl(packet: Uint8Array, to: Addr): void {
     if (this.#closed) return;
-    this.#socket.send(packet, to.port, to.ip);
+    this.#send([packet], to);
   }
 }
+
+/** Sends one datagram, given in parts, to `to`. */
+export type PathTransport = (parts: readonly Uint8Array[], to: Addr) => void;
+
+/** How much a candidate is preferred: LAN over public, both over the other side's relay. */
+const rank = (via: Via | undefined): number =>
+  via === 'local' ? 3 : via === 'public' ? 2 : via === 'relay' ? 1 : 0;

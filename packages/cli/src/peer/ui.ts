@@ -34,7 +34,12 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
     switch (e.event) {
       case 'status':
         // The health line shows streaming; the paired and path lines say when it punches.
-        if ((e.status === 'streaming' && tty) || e.status === 'punching' || e.status === 'direct')
+        if (
+          (e.status === 'streaming' && tty) ||
+          e.status === 'punching' ||
+          e.status === 'direct' ||
+          e.status === 'relay'
+        )
           return;
         if (e.status === 'connecting' && e.detail !== undefined) line(`… ${e.detail}`);
         else line(`● ${describe(e.status)}`);
@@ -46,18 +51,29 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
         line(`✓ paired with ${e.remote.ip}:${e.remote.port}: punching through the NATs`);
         break;
       case 'path':
-        if (e.path === 'direct') {
-          const where = e.via === 'local' ? 'on the same network' : 'through the NATs';
+        if (e.path === 'direct' || e.path === 'relay') {
+          const where =
+            e.path === 'relay' || e.via === 'relay'
+              ? 'through the relay (no direct path between the two networks yet)'
+              : e.via === 'local'
+                ? 'on the same network'
+                : 'through the NATs';
+          const kind = e.path === 'relay' || e.via === 'relay' ? 'relayed' : 'direct';
           line(
             direct
-              ? `✓ switched to the path ${where}`
-              : `✓ direct path up ${where}; waiting for SRT`,
+              ? `✓ switched to the ${kind} path ${where}`
+              : `✓ ${kind} path up ${where}; waiting for SRT`,
           );
           direct = true;
         } else {
           direct = false;
-          line(`✗ path lost: ${e.reason ?? ''}; punching again`);
+          line(`✗ path lost: ${e.reason ?? ''}; looking for a way through again`);
         }
+        break;
+      case 'relay':
+        line(
+          `✓ relay allocated (${e.transport.toUpperCase()}): the other side can reach this agent at ${e.address.ip}:${e.address.port}`,
+        );
         break;
       case 'local':
         line('Point your SRT tool at this agent:');
@@ -106,6 +122,8 @@ function describe(status: string): string {
       return 'punching';
     case 'direct':
       return 'direct path up; waiting for SRT';
+    case 'relay':
+      return 'relayed path up; waiting for SRT';
     default:
       return status;
   }

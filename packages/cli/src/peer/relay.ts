@@ -1,0 +1,201 @@
+import { lookup } from 'node:dns/promises';
+import type { Socket } from 'node:dgram';
+import type { RelayCredentials } from '@punch/core';
+import type { Addr } from './media-path.js';
+import type { PathTransport } from './path.js';
+import { TurnClient, TurnClientError } from './turn-client.js';
+
+/** How long a UDP Allocate may go unanswered before a TCP URL is tried instead. */
+const UDP_GIVE_UP_MS = 4000;
+
+/** A TURN server the agent can reach, from one of the credentials' URLs. */
+export interface RelayServer {
+  readonly host: string;
+  readonly port: number;
+  readonly transport: 'udp' | 'tcp';
+}
+
+/**
+ * The TURN servers in `urls` this agent can use, UDP first: `turn:` URLs (RFC 7065) over UDP or
+ * TCP; `turns:` (TLS) is skipped, the agent does not speak it.
+ *
+ * @example
+ * relayServers(['turn:punch.example:3478?transport=udp', 'turn:punch.example:3478?transport=tcp']);
+ * // [{ host: 'punch.example', port: 3478, transport: 'udp' }, { …, transport: 'tcp' }]
+ */
+export function relayServers(urls: readonly string[]): RelayServer[] {
+  const out: RelayServer[] = [];
+  for (const url of urls) {
+    const m = /^turn:(\[[^\]]+\]|[^:?]+)(?::(\d+))?(?:\?transport=(udp|tcp))?$/i.exec(url.trim());
+    if (m === null) continue;
+    const host = (m[1] ?? '').replace(/^\[|\]$/g, '');
+    const port = m[2] === undefined ? 3478 : Number(m[2]);
+    if (port < 1 || port > 65535) continue;
+    out.push({ host, port, transport: (m[3]?.toLowerCase() ?? 'udp') as 'udp' | 'tcp' });
+  }
+  return [...out.filter((s) => s.transport === 'udp'), ...out.filter((s) => s.transport === 'tcp')];
+}
+
+export interface RelayEvents {
+  /** Data a peer sent through the relay (the other agent's probes, pings and SRT packets). */
+  data(packet: Buffer, from: Addr): void;
+  /** The allocation was lost (the relay restarted, a refresh failed): allocate again. */
+  lost(reason: string): void;
+}
+
+/**
+ * The agent's allocation on a TURN server (DESIGN.md "The relay"): it allocates from the media
+ * socket with the credentials Punch handed out (UDP, or TCP where UDP gets no answer), opens
+ * permissions and channels towards the other side's addresses, and carries the relay path's
+ * datagrams. One at a time; `close` releases it.
+ */
+export class Relay {
+  readonly #socket: Socket;
+  readonly #events: RelayEvents;
+  #client: TurnClient | undefined;
+  #server: RelayServer | undefined;
+  #allocating: Promise<Addr> | undefined;
+  readonly #permitted = new Set<string>();
+  #closed = false;
+
+  constructor(socket: Socket, events: RelayEvents) {
+    this.#socket = socket;
+    this.#events = events;
+  }
+
+  /** The relayed address, while allocated. */
+  get relayed(): Addr | undefined {
+    return this.#client?.relayed;
+  }
+
+  /** The TURN server of the allocation, while allocated. */
+  get server(): RelayServer | undefined {
+    return this.#client?.relayed === undefined ? undefined : this.#server;
+  }
+
+  /**
+   * The relayed address: the current allocation's, else a new one with `credentials`. Rejects
+   * with a sentence for the operator when no server in them allocates.
+   */
+  allocate(credentials: RelayCredentials): Promise<Addr> {
+    const relayed = this.relayed;
+    if (relayed !== undefined) return Promise.resolve(relayed);
+    this.#allocating ??= this.#allocate(credentials).finally(() => {
+      this.#allocating = undefined;
+    });
+    return this.#allocating;
+  }
+
+  /**
+   * Lets `peers` reach the relayed address (and be reached), with a channel each. Failures are
+   * the caller's to report; what was granted stays.
+   */
+  async permit(peers: readonly Addr[]): Promise<void> {
+    const client = this.#client;
+    if (client?.relayed === undefined) return;
+    const fresh = peers.filter((p) => !this.#permitted.has(`${p.ip}:${p.port}`));
+    if (fresh.length === 0) return;
+    for (const p of fresh) this.#permitted.add(`${p.ip}:${p.port}`);
+    await client.permit(fresh);
+    for (const p of fresh) await client.bind(p);
+  }
+
+  /** Sends through the relay (the relay path's transport). */
+  readonly transport: PathTransport = (parts, to) => {
+    const [only] = parts;
+    this.#client?.send(to, parts.length === 1 && only !== undefined ? only : Buffer.concat(parts));
+  };
+
+  /** Takes a datagram from the media socket; true when it was the TURN server's. */
+  onDatagram(packet: Buffer, from: Addr): boolean {
+    return this.#client?.onDatagram(packet, from) ?? false;
+  }
+
+  /** Releases the allocation (a new one can follow). */
+  release(): void {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#server = undefined;
+    this.#permitted.clear();
+    // The server forgets an unreleased allocation at its lifetime anyway: nothing to wait for.
+    void client?.close();
+  }
+
+  /** Releases the allocation for good. */
+  close(): void {
+    this.#closed = true;
+    this.release();
+  }
+
+  async #allocate(credentials: RelayCredentials): Promise<Addr> {
+    const servers = relayServers(credentials.urls);
+    if (servers.length === 0)
+      throw new Error(
+        `no usable TURN URL in ${credentials.urls.join(', ')} (turn: over UDP or TCP)`,
+      );
+    const failures: string[] = [];
+    for (const [i, server] of servers.entries()) {
+      if (this.#closed) break;
+      const last = i === servers.length - 1;
+      try {
+        return await this.#allocateOn(server, credentials, last ? undefined : UDP_GIVE_UP_MS);
+      } catch (err) {
+        const e = err instanceof TurnClientError ? err : new TurnClientError(0, String(err));
+        failures.push(`${server.transport} ${server.host}:${server.port}: ${e.message}`);
+        // Refused credentials are refused everywhere: trying the next URL would not help.
+        if (e.code === 401 || e.code === 403) break;
+      }
+    }
+    throw new Error(`the relay could not be reached (${failures.join('; ')})`);
+  }
+
+  async #allocateOn(
+    server: RelayServer,
+    credentials: RelayCredentials,
+    giveUpMs: number | undefined,
+  ): Promise<Addr> {
+    if (server.transport === 'tcp')
+      throw new TurnClientError(0, 'TURN over TCP is not supported by this agent');
+    const { address } = await lookup(server.host, { family: 4 });
+    const client = new TurnClient({
+      socket: this.#socket,
+      server: { ip: address, port: server.port },
+      username: credentials.username,
+      password: credentials.credential,
+      onData: (peer, data) => {
+        if (this.#client === client)
+          this.#events.data(Buffer.from(data.buffer, data.byteOffset, data.byteLength), peer);
+      },
+      onLost: (err) => {
+        if (this.#client !== client) return;
+        this.release();
+        this.#events.lost(err.message);
+      },
+      rtoMs: 250,
+    });
+    this.#client = client;
+    this.#server = server;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const allocated = client.allocate();
+      // A UDP Allocate that loses the race below is ended by `release` (it rejects "closed").
+      allocated.catch(() => undefined);
+      const { relayed } = await (giveUpMs === undefined
+        ? allocated
+        : Promise.race([
+            allocated,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => {
+                reject(new TurnClientError(0, `no answer within ${giveUpMs / 1000} s`));
+              }, giveUpMs);
+            }),
+          ]));
+      return relayed;
+    } catch (err) {
+      if (this.#client === client) this.release();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
