@@ -34,7 +34,9 @@ import { SqliteProjectStore } from './project-store.js';
 import { SqliteStore } from './store.js';
 import { startStunServer } from './stun-server.js';
 import { relaySecret, type RelayOptions } from './turn/config.js';
-import { createTurnServer, type TurnServer } from './turn/server.js';
+import type { TurnServer } from './turn/server.js';
+import { startStunAndRelay } from './turn/start.js';
+import type { TurnTcpListener } from './turn/tcp-listener.js';
 import { WsEndpoint } from './ws.js';
 
 export interface ServeOptions {
@@ -232,39 +234,52 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   });
 
   let stun: Awaited<ReturnType<typeof startStunServer>> | undefined;
+  let turnTcp: TurnTcpListener | undefined;
+  const warn = (what: string) => (err: Error) => {
+    log.warn({ code: (err as NodeJS.ErrnoException).code ?? err.name }, what);
+  };
   if (options.stunPort !== null) {
-    stun = await startStunServer({
+    const env = options.env ?? process.env;
+    const started = await startStunAndRelay({
       host,
       port: options.stunPort ?? 3478,
-      onError: (err) => {
-        log.warn({ code: (err as NodeJS.ErrnoException).code ?? err.name }, 'STUN socket error');
-      },
-      onOther: (msg, rinfo) => {
-        turn?.handle(msg, rinfo);
-      },
-      onRequest: (o) => {
-        const target = o === undefined ? undefined : bindings.get(o.username);
-        metrics.stunRequests.inc({ known: target === undefined ? 'false' : 'true' });
-        if (o === undefined || target === undefined) return;
-        rooms
-          .get(target.session)
-          ?.observe(o.username, target.stream, target.role, { ip: o.ip, port: o.port });
-      },
+      startStun: (port) =>
+        startStunServer({
+          host,
+          port,
+          onError: warn('STUN socket error'),
+          onOther: (msg, rinfo) => {
+            turn?.handle(msg, rinfo);
+          },
+          onRequest: (o) => {
+            const target = o === undefined ? undefined : bindings.get(o.username);
+            metrics.stunRequests.inc({ known: target === undefined ? 'false' : 'true' });
+            if (o === undefined || target === undefined) return;
+            rooms
+              .get(target.session)
+              ?.observe(o.username, target.stream, target.role, { ip: o.ip, port: o.port });
+          },
+        }),
+      relay:
+        options.relay === null
+          ? null
+          : {
+              secret: relaySecret(
+                options.relay?.secret ?? options.turn?.secret ?? env.PUNCH_TURN_SECRET,
+                secrets.current,
+              ),
+              options: options.relay ?? {},
+            },
+      onTcpError: warn('TURN TCP error'),
+    }).catch((err: unknown) => {
+      // Nothing else holds the process yet but the databases: let them go before failing.
+      store.close();
+      projects.close();
+      throw err;
     });
+    ({ stun, turn, tcp: turnTcp } = started);
   }
   const stunPort = stun?.port ?? null;
-  if (stun !== undefined && options.relay !== null) {
-    const env = options.env ?? process.env;
-    turn = await createTurnServer({
-      socket: stun.socket,
-      host,
-      secret: relaySecret(
-        options.relay?.secret ?? options.turn?.secret ?? env.PUNCH_TURN_SECRET,
-        secrets.current,
-      ),
-      relay: options.relay ?? {},
-    });
-  }
 
   const ws: WsEndpoint = new WsEndpoint({
     keys,
@@ -352,6 +367,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     // The port is taken (or forbidden): release what already started (the STUN socket keeps
     // the process alive) so the caller can report it and exit.
     await ws.close();
+    await turnTcp?.close();
     turn?.close();
     await stun?.close();
     store.close();
@@ -411,6 +427,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           }),
         );
         server.closeAllConnections();
+        await turnTcp?.close();
         turn?.close();
         await stun?.close();
         store.close();
