@@ -94,9 +94,22 @@ export async function listenTurnTcp(options: {
     socket.setNoDelay(true);
 
     let closed = false;
+    // Runs once, at the server's own close or the client's: the caps count it free at once.
+    const finish = (): void => {
+      if (closed) return;
+      closed = true;
+      clearTimeout(idle);
+      sockets.delete(socket);
+      stats.tcp.open = sockets.size;
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left > 0) perIp.set(ip, left);
+      else perIp.delete(ip);
+      turn.ended(link);
+    };
     const drop = (reason: TcpCloseReason): void => {
       if (closed) return;
       bump(stats.tcp.closed, reason);
+      finish();
       socket.destroy();
     };
     const link: ClientLink = {
@@ -157,16 +170,7 @@ export async function listenTurnTcp(options: {
       // The stream cannot be re-synchronised after bytes that are not TURN framing.
       if (!result.ok) drop(result.reason === 'frame-too-large' ? 'too-large' : 'garbage');
     });
-    socket.on('close', () => {
-      closed = true;
-      clearTimeout(idle);
-      sockets.delete(socket);
-      stats.tcp.open = sockets.size;
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left > 0) perIp.set(ip, left);
-      else perIp.delete(ip);
-      turn.ended(link);
-    });
+    socket.on('close', finish);
   };
 
   const server: Server = createServer({ noDelay: true }, (socket) => {
