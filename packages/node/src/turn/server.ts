@@ -40,9 +40,10 @@ export interface TurnServer {
   handle(msg: Uint8Array, rinfo: RemoteInfo): void;
   /**
    * One whole frame (STUN message or ChannelData) from a client's TCP connection, which
-   * answers through `link`. Never throws.
+   * answers through `link`. Never throws; a request returns its handling, which never rejects
+   * (so a connection can bound the requests it has in flight).
    */
-  receive(frame: Uint8Array, link: ClientLink): void;
+  receive(frame: Uint8Array, link: ClientLink): Promise<void> | undefined;
   /** Whether `client`'s 5-tuple holds an allocation now. */
   holds(client: ClientLink): boolean;
   /** The client's TCP connection ended: so does its allocation (RFC 8656 §3.1). */
@@ -362,7 +363,7 @@ export async function createTurnServer(options: {
   });
 
   /** One datagram or TCP frame from `client`, with bytes that are not TURN dropped. */
-  const onPacket = (msg: Uint8Array, client: ClientLink): void => {
+  const onPacket = (msg: Uint8Array, client: ClientLink): Promise<void> | undefined => {
     try {
       const kind = classifyTurnPacket(msg);
       if (kind === 'channel-data') {
@@ -381,7 +382,7 @@ export async function createTurnServer(options: {
       }
       const { message } = parsed;
       if (message.class === 'request') {
-        onRequest(message, client).catch(fail);
+        return onRequest(message, client).catch(fail);
       } else if (message.class === 'indication' && message.method === STUN_METHOD.send) {
         onSend(message, client);
       }
@@ -395,7 +396,8 @@ export async function createTurnServer(options: {
     stats,
     handle(msg, rinfo) {
       try {
-        onPacket(msg, udpLink(rinfo));
+        // Over UDP nothing waits on a request's handling (it never rejects: failures are counted).
+        void onPacket(msg, udpLink(rinfo));
       } catch {
         // An address Node could not hand over cleanly: that datagram only.
         fail();

@@ -1,7 +1,13 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeBindingRequest } from '@punch/core';
+import {
+  STUN_METHOD,
+  TurnStreamFramer,
+  encodeBindingRequest,
+  encodeMessage,
+  parseMessage,
+} from '@punch/core';
 import { createTurnServer, type TurnServer } from './server.js';
 import { listenTurnTcp, type TcpLimits, type TurnTcpListener } from './tcp-listener.js';
 
@@ -110,5 +116,45 @@ describe('listenTurnTcp', () => {
     for (let i = 0; i < 30 && !c.socket.destroyed; i++) c.socket.write(burst);
     await c.closed;
     expect(turn.stats.tcp.closed.get('backlog')).toBe(1);
+  });
+
+  it('answers a burst of requests on one connection, however many wait for their crypto', async () => {
+    const { port } = await start({});
+    const c = await dial(port);
+    const count = 2000;
+    const burst = Buffer.concat(
+      Array.from({ length: count }, (_, i) => {
+        const id = new Uint8Array(12);
+        new DataView(id.buffer).setUint32(8, i);
+        return encodeMessage({
+          method: STUN_METHOD.allocate,
+          class: 'request',
+          transactionId: id,
+          attributes: [{ type: 'REQUESTED-TRANSPORT', protocol: 17 }],
+        });
+      }),
+    );
+    const framer = new TurnStreamFramer();
+    const seen = new Set<number>();
+    const all = new Promise<void>((resolve, reject) => {
+      c.socket.on('data', (chunk: Buffer) => {
+        for (const frame of framer.push(new Uint8Array(chunk)).frames) {
+          const m = parseMessage(frame);
+          if (!m.ok || m.message.class !== 'error') {
+            reject(new Error('not a challenge'));
+            return;
+          }
+          const id = m.message.transactionId;
+          seen.add(new DataView(id.buffer, id.byteOffset, id.byteLength).getUint32(8));
+        }
+        if (seen.size === count) resolve();
+      });
+      void c.closed.then(() => {
+        reject(new Error(`closed after ${seen.size} answers`));
+      });
+    });
+    c.socket.write(burst);
+    await all;
+    expect(seen.size).toBe(count);
   });
 });

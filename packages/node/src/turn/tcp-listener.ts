@@ -41,6 +41,13 @@ export const TCP_DEFAULTS: TcpLimits = {
  */
 export const MAX_TCP_FRAME = 4 + 65536;
 
+/**
+ * Requests one connection may have in flight (each awaits its crypto). Beyond it the connection
+ * is not read until some are answered: unlike UDP, where the socket's buffer drops a flood, a TCP
+ * stream would otherwise pile up pending requests without bound.
+ */
+const MAX_IN_FLIGHT = 32;
+
 export interface TurnTcpListener {
   readonly port: number;
   /** Stops accepting and closes every connection (their allocations end with them). */
@@ -148,13 +155,21 @@ export async function listenTurnTcp(options: {
     idle.unref();
 
     const framer = new TurnStreamFramer({ maxFrameSize: MAX_TCP_FRAME });
+    let inFlight = 0;
+    const track = (handling: Promise<void>): void => {
+      if (++inFlight >= MAX_IN_FLIGHT) socket.pause();
+      void handling.finally(() => {
+        if (--inFlight < MAX_IN_FLIGHT && !closed) socket.resume();
+      });
+    };
     socket.on('data', (chunk: Buffer) => {
       const result = framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
       for (const frame of result.frames) {
         if (closed) return;
         const binding = parseBindingRequest(frame);
         if (binding === undefined) {
-          turn.receive(frame, link);
+          const handling = turn.receive(frame, link);
+          if (handling !== undefined) track(handling);
           continue;
         }
         // A Binding request on the stream: the mapped address is the connection's source.
