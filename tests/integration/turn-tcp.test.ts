@@ -92,15 +92,14 @@ class Conn {
     });
   }
 
-  static open(localAddress = '127.0.0.1'): Promise<Conn> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: stunPort, localAddress });
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new Conn(socket));
-      });
-    });
+  /** Resolves once connected, or once closed (a connection refused over a cap may be reset early). */
+  static async open(localAddress = '127.0.0.1'): Promise<Conn> {
+    const conn = new Conn(connect({ host: '127.0.0.1', port: stunPort, localAddress }));
+    await Promise.race([
+      new Promise((resolve) => conn.socket.once('connect', resolve)),
+      conn.closed,
+    ]);
+    return conn;
   }
 
   /** Sends a Binding request: resolves to the mapped port, or undefined if the server closed. */
