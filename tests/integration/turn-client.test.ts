@@ -2,7 +2,8 @@
  * The agent's TURN client against real coturn (`turnserver --use-auth-secret`, as docs/turn.md
  * configures it), so it is proven to speak standard TURN: two clients on loopback allocate,
  * open permissions, and exchange data through their relayed addresses by Send/Data indications
- * and by channels; a wrong credential is refused with 401.
+ * and by channels; a wrong credential is refused with 401. One client over TCP (RFC 8656 §3.1, as
+ * an agent behind a network that blocks UDP) and one over UDP relay to each other the same way.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
@@ -123,33 +124,50 @@ interface Side {
   next(): Promise<{ peer: Addr; text: string }>;
 }
 
-async function side(id: string, password?: string): Promise<Side> {
-  const socket = createSocket('udp4');
-  sockets.push(socket);
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+const lost: Error[] = [];
+afterEach(() => {
+  // A loss is reported from a socket event: collected here rather than thrown there.
+  expect(lost.splice(0)).toEqual([]);
+});
+
+async function side(
+  id: string,
+  password?: string,
+  transport: 'udp' | 'tcp' = 'udp',
+): Promise<Side> {
   const creds = await turnCredentials(SECRET, id, Math.floor(Date.now() / 1000) + 600);
   const got: { peer: Addr; text: string }[] = [];
   const waiting: ((v: { peer: Addr; text: string }) => void)[] = [];
-  const turn = new TurnClient({
-    socket,
+  const common = {
     server,
     username: creds.username,
     password: password ?? creds.credential,
-    onData: (peer, data) => {
+    onData: (peer: Addr, data: Uint8Array) => {
       const v = { peer, text: Buffer.from(data).toString('utf8') };
       const w = waiting.shift();
       if (w === undefined) got.push(v);
       else w(v);
     },
-    onLost: (err) => {
-      throw err;
+    onLost: (err: Error) => {
+      lost.push(err);
     },
-  });
+  };
+  let turn: TurnClient;
+  if (transport === 'tcp') {
+    // Over TCP the client opens its own connection: no media socket is involved.
+    turn = new TurnClient({ ...common, transport: 'tcp' });
+  } else {
+    const socket = createSocket('udp4');
+    sockets.push(socket);
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const udp = new TurnClient({ ...common, socket });
+    turn = udp;
+    // As the agent does: every datagram of the media socket is offered to the client.
+    socket.on('message', (msg, rinfo) => {
+      udp.onDatagram(msg, { ip: rinfo.address, port: rinfo.port });
+    });
+  }
   clients.push(turn);
-  // As the agent does: every datagram of the media socket is offered to the client.
-  socket.on('message', (msg, rinfo) => {
-    turn.onDatagram(msg, { ip: rinfo.address, port: rinfo.port });
-  });
   return {
     turn,
     next: () => {
@@ -233,3 +251,34 @@ it.skipIf(!coturnHere)(
     });
   },
 );
+
+it.skipIf(!coturnHere)(
+  'a TCP agent and a UDP agent relay to each other through coturn: indications, then channels',
+  async () => {
+    const [a, b] = await Promise.all([side('agent-tcp', undefined, 'tcp'), side('agent-udp')]);
+    const [ra, rb] = await Promise.all([a.turn.allocate(), b.turn.allocate()]);
+    expect(ra.relayed.ip).toBe('127.0.0.1');
+    // The TCP client's mapped address is its connection's, not a media socket's.
+    expect(ra.mapped).toMatchObject({ ip: '127.0.0.1' });
+    await Promise.all([a.turn.permit([rb.relayed]), b.turn.permit([ra.relayed])]);
+
+    a.turn.send(rb.relayed, new TextEncoder().encode('from TCP by indication'));
+    expect(await b.next()).toEqual({ peer: ra.relayed, text: 'from TCP by indication' });
+    b.turn.send(ra.relayed, new TextEncoder().encode('to TCP by indication'));
+    expect(await a.next()).toEqual({ peer: rb.relayed, text: 'to TCP by indication' });
+
+    // Channels: ChannelData over TCP is padded to 4 bytes both ways (odd lengths on purpose).
+    await Promise.all([a.turn.bind(rb.relayed), b.turn.bind(ra.relayed)]);
+    b.turn.send(ra.relayed, new TextEncoder().encode('odd, on a channel'));
+    expect(await a.next()).toEqual({ peer: rb.relayed, text: 'odd, on a channel' });
+    a.turn.send(rb.relayed, new Uint8Array(1317).fill(0x47));
+    expect((await b.next()).text.length).toBe(1317);
+    a.turn.send(rb.relayed, new TextEncoder().encode('next'));
+    expect(await b.next()).toEqual({ peer: ra.relayed, text: 'next' });
+  },
+);
+
+it.skipIf(!coturnHere)('over TCP too, a wrong credential is refused with 401', async () => {
+  const a = await side('agent-tcp-wrong', 'not-the-password', 'tcp');
+  await expect(a.turn.allocate()).rejects.toMatchObject({ code: 401 });
+});

@@ -176,9 +176,41 @@ function registerTurnMetrics(registry: Registry, stats: () => TurnStats | undefi
   totalCounter(
     registry,
     'punch_turn_dropped_total',
-    'Datagrams dropped: over the bandwidth cap, or without a permission or channel',
+    'Datagrams dropped: over the bandwidth cap, without a permission or channel, or a TCP client not reading (backlog)',
     ['reason'],
     () => [...(stats()?.dropped ?? [])].map(([reason, n]) => [{ reason }, n]),
+  );
+  new Gauge({
+    name: 'punch_turn_tcp_connections',
+    help: 'TCP connections to the STUN port open now (TURN over TCP)',
+    registers: [registry],
+    collect() {
+      this.set(stats()?.tcp.open ?? 0);
+    },
+  });
+  totalCounter(
+    registry,
+    'punch_turn_tcp_connections_total',
+    'TCP connections to the STUN port: accepted, or refused over the total or per-IP cap',
+    ['outcome'],
+    () => {
+      const s = stats();
+      if (s === undefined) return [];
+      return [
+        [{ outcome: 'accepted' }, s.tcp.accepted],
+        ...[...s.tcp.refused].map(([cap, n]): [{ outcome: string }, number] => [
+          { outcome: `refused-${cap}` },
+          n,
+        ]),
+      ];
+    },
+  );
+  totalCounter(
+    registry,
+    'punch_turn_tcp_closed_total',
+    'TCP connections the relay closed, by reason (idle, garbage, too-large, backlog)',
+    ['reason'],
+    () => [...(stats()?.tcp.closed ?? [])].map(([reason, n]) => [{ reason }, n]),
   );
   totalCounter(
     registry,

@@ -1,3 +1,4 @@
+import { clientIpOf, hostName, publicBaseOf } from './addressing.js';
 import { DEFAULT_WEB_ROOT, diskAssets } from './assets.js';
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
@@ -20,7 +21,6 @@ import {
   createRoom,
   createSessionApi,
   verifyPeerToken,
-  normalizeIp,
   signToken,
   type LimitConfig,
   type Logger,
@@ -36,7 +36,9 @@ import { SqliteProjectStore } from './project-store.js';
 import { SqliteStore } from './store.js';
 import { startStunServer } from './stun-server.js';
 import { relaySecret, type RelayOptions } from './turn/config.js';
-import { createTurnServer, type TurnServer } from './turn/server.js';
+import type { TurnServer } from './turn/server.js';
+import { startStunAndRelay } from './turn/start.js';
+import type { TurnTcpListener } from './turn/tcp-listener.js';
 import { turnConfigFor } from './turn/urls.js';
 import { WsEndpoint } from './ws.js';
 
@@ -165,15 +167,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     else rooms.set(record.id, new Room(record, roomDeps));
   }
 
-  const clientIp = (req: IncomingMessage): string => {
-    if (options.trustProxy === true) {
-      // The proxy appends the address it saw; everything left of it was written by the client.
-      const fwd = req.headers['x-forwarded-for'];
-      const last = (Array.isArray(fwd) ? fwd.join(',') : fwd)?.split(',').pop()?.trim();
-      if (last !== undefined && last !== '') return normalizeIp(last);
-    }
-    return normalizeIp(req.socket.remoteAddress ?? 'unknown');
-  };
+  const clientIp = (req: IncomingMessage): string => clientIpOf(req, options.trustProxy === true);
 
   const app = createSessionApi({
     assets: diskAssets(options.webRoot ?? DEFAULT_WEB_ROOT),
@@ -207,15 +201,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         signalRooms.delete(project);
       },
     },
-    publicBase: (req) => {
-      if (options.publicUrl !== undefined) return options.publicUrl.replace(/\/+$/, '');
-      const url = new URL(req.url);
-      const proto =
-        options.trustProxy === true
-          ? (req.headers.get('x-forwarded-proto') ?? url.protocol.slice(0, -1))
-          : url.protocol.slice(0, -1);
-      return `${proto}://${url.host}`;
-    },
+    publicBase: (req) =>
+      publicBaseOf(req, { publicUrl: options.publicUrl, trustProxy: options.trustProxy === true }),
     rooms: {
       get: (id) => rooms.get(id),
       create: (record: SessionRecord) => {
@@ -241,43 +228,56 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     },
   });
 
+  const relayKey = relaySecret(
+    options.relay?.secret ?? options.turn?.secret ?? (options.env ?? process.env).PUNCH_TURN_SECRET,
+    secrets.current,
+  );
   let stun: Awaited<ReturnType<typeof startStunServer>> | undefined;
+  let turnTcp: TurnTcpListener | undefined;
+  const warn = (what: string) => (err: Error) => {
+    log.warn({ code: (err as NodeJS.ErrnoException).code ?? err.name }, what);
+  };
   if (options.stunPort !== null) {
-    stun = await startStunServer({
+    const started = await startStunAndRelay({
       host,
       port: options.stunPort ?? 3478,
-      onError: (err) => {
-        log.warn({ code: (err as NodeJS.ErrnoException).code ?? err.name }, 'STUN socket error');
-      },
-      onOther: (msg, rinfo) => {
-        turn?.handle(msg, rinfo);
-      },
-      onRequest: (o) => {
-        const target = o === undefined ? undefined : bindings.get(o.username);
-        metrics.stunRequests.inc({ known: target === undefined ? 'false' : 'true' });
-        if (o === undefined || target === undefined) return;
-        rooms
-          .get(target.session)
-          ?.observe(o.username, target.stream, target.role, { ip: o.ip, port: o.port });
-      },
+      startStun: (port) =>
+        startStunServer({
+          host,
+          port,
+          onError: warn('STUN socket error'),
+          onOther: (msg, rinfo) => {
+            turn?.handle(msg, rinfo);
+          },
+          onRequest: (o) => {
+            const target = o === undefined ? undefined : bindings.get(o.username);
+            metrics.stunRequests.inc({ known: target === undefined ? 'false' : 'true' });
+            if (o === undefined || target === undefined) return;
+            rooms
+              .get(target.session)
+              ?.observe(o.username, target.stream, target.role, { ip: o.ip, port: o.port });
+          },
+        }),
+      relay:
+        options.relay === null
+          ? null
+          : {
+              secret: relayKey,
+              options: options.relay ?? {},
+              sessionPeers: (session, conn) => rooms.get(session)?.handedTo(conn) ?? [],
+            },
+      onTcpError: warn('TURN TCP error'),
+    }).catch((err: unknown) => {
+      // Nothing else holds the process yet but the databases: let them go before failing.
+      store.close();
+      projects.close();
+      throw err;
     });
+    ({ stun, turn, tcp: turnTcp } = started);
   }
   const stunPort = stun?.port ?? null;
-  if (stun !== undefined && options.relay !== null) {
-    const env = options.env ?? process.env;
-    const secret = relaySecret(
-      options.relay?.secret ?? options.turn?.secret ?? env.PUNCH_TURN_SECRET,
-      secrets.current,
-    );
-    turn = await createTurnServer({
-      socket: stun.socket,
-      host,
-      secret,
-      relay: options.relay ?? {},
-      sessionPeers: (session, conn) => rooms.get(session)?.handedTo(conn) ?? [],
-    });
-    ownRelay = { secret, port: stun.port, tcp: false };
-  }
+  if (turn !== undefined && stun !== undefined)
+    ownRelay = { secret: relayKey, port: stun.port, tcp: turnTcp !== undefined };
 
   const ws: WsEndpoint = new WsEndpoint({
     keys,
@@ -365,6 +365,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     // The port is taken (or forbidden): release what already started (the STUN socket keeps
     // the process alive) so the caller can report it and exit.
     await ws.close();
+    await turnTcp?.close();
     turn?.close();
     await stun?.close();
     store.close();
@@ -424,6 +425,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           }),
         );
         server.closeAllConnections();
+        await turnTcp?.close();
         turn?.close();
         await stun?.close();
         store.close();
@@ -431,12 +433,4 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         own?.flush();
       })()),
   };
-}
-
-/** The host part of a Host header (`example.com:8787`, `[::1]:8787`). */
-function hostName(header: string | undefined): string | undefined {
-  if (header === undefined || header === '') return undefined;
-  const m = /^\[([^\]]+)\]/.exec(header);
-  if (m !== null) return m[1];
-  return header.replace(/:\d+$/, '');
 }

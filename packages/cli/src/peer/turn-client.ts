@@ -16,6 +16,7 @@ import {
   type TurnAttribute,
 } from '@punch/core';
 import type { Addr } from './media-path.js';
+import { TurnTcpStream } from './turn-tcp.js';
 
 /**
  * A TURN client (RFC 8656) on the agent's own media socket, for when no direct path exists: it
@@ -23,6 +24,8 @@ import type { Addr } from './media-path.js';
  * long-term credentials (the TURN REST form Punch hands out), opens permissions and channels to
  * the other side's addresses, and keeps all three alive until closed. Requests over UDP are
  * retransmitted (RFC 8489 §6.2.1); a stale nonce (438) is taken and the request sent again.
+ * Where outbound UDP is blocked it reaches the server over TCP instead (`transport: 'tcp'`,
+ * RFC 8656 §3.1): requests are sent once, and the connection's end is the allocation's.
  */
 
 /** A TURN error answer, or a request that got none. */
@@ -36,24 +39,46 @@ export class TurnClientError extends Error {
   }
 }
 
-export interface TurnClientOptions {
-  /** The media socket (IPv4 UDP); the agent offers it every datagram via `onDatagram`. */
-  readonly socket: Socket;
+interface CommonOptions {
   readonly server: Addr;
   readonly username: string;
   readonly password: string;
   /** Data a peer sent through the relay. */
   readonly onData: (peer: Addr, data: Uint8Array) => void;
-  /** The allocation was lost (a refresh failed): the caller allocates again or gives up. */
+  /**
+   * The allocation was lost (a refresh failed, or over TCP the connection ended): the caller
+   * allocates again or gives up.
+   */
   readonly onLost: (err: TurnClientError) => void;
   /** First retransmission wait (RFC 8489's RTO, default 500 ms), doubled per try, 6 tries. */
   readonly rtoMs?: number;
+  /**
+   * Over TCP, how long a request waits for its answer (default 10 s). RFC 8489 §6.2.2 says
+   * 39.5 s; an agent without a path rather learns sooner and tries something else.
+   */
+  readonly tcpTimeoutMs?: number;
 }
+
+export type TurnClientOptions = CommonOptions &
+  (
+    | {
+        /** UDP (the default): the client's packets go from the agent's media socket. */
+        readonly transport?: 'udp';
+        /** The media socket (IPv4 UDP); the agent offers it every datagram via `onDatagram`. */
+        readonly socket: Socket;
+      }
+    | {
+        /** A TCP connection to the server, opened by the client; data comes via `onData`. */
+        readonly transport: 'tcp';
+        readonly socket?: undefined;
+      }
+  );
 
 /** Permissions live 300 s and channels 600 s (RFC 8656 §9, §12): renewed well before. */
 const PERMISSION_REFRESH_MS = 240_000;
 const CHANNEL_REFRESH_MS = 540_000;
 const TRIES = 6;
+const TCP_TIMEOUT_MS = 10_000;
 const FIRST_CHANNEL = 0x4000;
 const LAST_CHANNEL = 0x4fff;
 
@@ -81,6 +106,8 @@ export class TurnClient {
   #key: Uint8Array | undefined;
   #relayed: Addr | undefined;
   #closed = false;
+  /** Over TCP: the connection now (opened by the first request, and again after a loss). */
+  #tcp: TurnTcpStream | undefined;
 
   constructor(options: TurnClientOptions) {
     this.#o = options;
@@ -151,44 +178,53 @@ export class TurnClient {
   /** Sends `data` to `peer` through the relay: on its channel, else in a Send indication. */
   send(peer: Addr, data: Uint8Array): void {
     if (this.#closed) return;
-    const { server, socket } = this.#o;
     const channel = this.#channels.get(keyOf(peer));
+    // Over TCP, ChannelData is padded to 4 bytes: the stream's framing needs it (§12.5).
+    const pad = this.#o.transport === 'tcp';
     const packet =
       channel !== undefined
-        ? encodeChannelData(channel, data)
+        ? encodeChannelData(channel, data, { pad })
         : encodeMessage({
             method: STUN_METHOD.send,
             class: 'indication',
             transactionId: randomBytes(12),
             attributes: [peerAddress(peer), { type: 'DATA', data }],
           });
-    socket.send(packet, server.port, server.ip);
+    // Relayed data over a backed-up TCP connection is dropped, as UDP would lose it.
+    this.#write(packet, 'data');
   }
 
   /** Takes a datagram from the media socket; true when it was the TURN server's. */
   onDatagram(msg: Uint8Array, from: Addr): boolean {
     const { server } = this.#o;
+    // Over TCP nothing of the server's comes on the media socket.
+    if (this.#o.transport === 'tcp') return false;
     if (from.ip !== server.ip || from.port !== server.port) return false;
+    this.#onMessage(msg);
+    return true;
+  }
+
+  /** One datagram or TCP frame from the server. */
+  #onMessage(msg: Uint8Array): void {
     const kind = classifyTurnPacket(msg);
     if (kind === 'channel-data') {
       const cd = parseChannelData(msg);
       const peer = cd.ok ? this.#peers.get(cd.channel) : undefined;
       if (cd.ok && peer !== undefined) this.#o.onData(peer, cd.data);
-      return true;
+      return;
     }
-    if (kind !== 'stun') return true; // from the server, but nothing a client understands
+    if (kind !== 'stun') return; // from the server, but nothing a client understands
     const parsed = parseMessage(msg);
-    if (!parsed.ok) return true;
+    if (!parsed.ok) return;
     const m = parsed.message;
     if (m.class === 'indication' && m.method === STUN_METHOD.data) {
       const peer = findAttribute(m.attributes, 'XOR-PEER-ADDRESS')?.address;
       const data = findAttribute(m.attributes, 'DATA')?.data;
       if (peer !== undefined && data !== undefined) this.#o.onData(addr(peer), data);
-      return true;
+      return;
     }
     const pending = this.#pending.get(Buffer.from(m.transactionId).toString('hex'));
     if (pending !== undefined && (m.class === 'success' || m.class === 'error')) pending.resolve(m);
-    return true;
   }
 
   /** Releases the allocation (Refresh with LIFETIME 0) and stops every timer. */
@@ -196,31 +232,74 @@ export class TurnClient {
     if (this.#closed) return;
     for (const t of this.#timers) clearInterval(t);
     this.#timers.clear();
+    // Forgotten first: a server that closes the TCP connection after this Refresh is no loss.
+    const relayed = this.#relayed;
+    this.#relayed = undefined;
     try {
-      if (this.#relayed !== undefined)
+      if (relayed !== undefined)
         await this.#request(STUN_METHOD.refresh, [{ type: 'LIFETIME', seconds: 0 }]);
     } catch (err) {
       // The allocation times out on the server anyway; closing must not fail the caller.
       if (!(err instanceof TurnClientError)) throw err;
     } finally {
       this.#closed = true;
-      for (const p of this.#pending.values()) {
-        clearTimeout(p.timer);
-        p.reject(new TurnClientError(0, 'closed'));
-      }
-      this.#pending.clear();
+      this.#tcp?.close();
+      this.#rejectPending('closed');
     }
+  }
+
+  #rejectPending(why: string): void {
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new TurnClientError(0, why));
+    }
+    this.#pending.clear();
+  }
+
+  /** The allocation is gone: timers stop, channels are forgotten, the caller is told once. */
+  #lose(err: TurnClientError): void {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.clear();
+    this.#channels.clear();
+    this.#peers.clear();
+    this.#relayed = undefined;
+    this.#o.onLost(err);
+  }
+
+  /** Sends to the server: a datagram from the media socket, or a write on the connection. */
+  #write(bytes: Uint8Array, kind: 'request' | 'data'): boolean {
+    if (this.#o.transport !== 'tcp') {
+      const { server } = this.#o;
+      this.#o.socket.send(bytes, server.port, server.ip);
+      return true;
+    }
+    if (this.#tcp === undefined || this.#tcp.ended) {
+      // Data needs an allocation, and one is made by a request: data alone opens nothing.
+      if (kind === 'data') return false;
+      const stream: TurnTcpStream = new TurnTcpStream({
+        server: this.#o.server,
+        onFrame: (frame) => {
+          this.#onMessage(frame);
+        },
+        onClose: (why) => {
+          if (this.#tcp !== stream) return;
+          this.#tcp = undefined;
+          this.#rejectPending(why);
+          if (!this.#closed && this.#relayed !== undefined) this.#lose(new TurnClientError(0, why));
+        },
+      });
+      this.#tcp = stream;
+    }
+    return this.#tcp.write(bytes, kind);
   }
 
   /** Runs `renew` every `ms`; a failure loses the allocation (reported once, timers stop). */
   #every(ms: number, renew: () => Promise<unknown>): void {
     const t = setInterval(() => {
       renew().catch((err: unknown) => {
-        if (this.#closed) return;
-        for (const timer of this.#timers) clearInterval(timer);
-        this.#timers.clear();
-        this.#relayed = undefined;
-        this.#o.onLost(err instanceof TurnClientError ? err : new TurnClientError(0, String(err)));
+        // Closed, or lost already (the TCP connection's end was reported).
+        if (this.#closed || this.#relayed === undefined) return;
+        this.#lose(err instanceof TurnClientError ? err : new TurnClientError(0, String(err)));
       });
     }, ms);
     t.unref();
@@ -278,13 +357,32 @@ export class TurnClient {
         ? encodeMessage(message, { fingerprint: true })
         : await encodeSignedMessage(message, this.#key, { fingerprint: true });
     const id = transactionId.toString('hex');
-    const { server, socket } = this.#o;
+    const { server } = this.#o;
+    if (this.#o.transport === 'tcp') {
+      // A reliable transport: sent once, answered or given up after one timeout (§6.2.2).
+      return new Promise((resolve, reject) => {
+        const pending: Pending = {
+          resolve: (m) => {
+            clearTimeout(pending.timer);
+            this.#pending.delete(id);
+            resolve(m);
+          },
+          reject,
+          timer: setTimeout(() => {
+            this.#pending.delete(id);
+            reject(new TurnClientError(0, `no answer from TURN ${server.ip}:${server.port} (TCP)`));
+          }, this.#o.tcpTimeoutMs ?? TCP_TIMEOUT_MS),
+        };
+        this.#pending.set(id, pending);
+        this.#write(bytes, 'request');
+      });
+    }
     return new Promise((resolve, reject) => {
       let wait = this.#o.rtoMs ?? 500;
       let tries = 0;
       // Sends now and again after each wait, doubling, until answered or out of tries.
       const sendOnce = (): NodeJS.Timeout => {
-        socket.send(bytes, server.port, server.ip);
+        this.#write(bytes, 'request');
         const timer = setTimeout(() => {
           if (++tries < TRIES) {
             pending.timer = sendOnce();

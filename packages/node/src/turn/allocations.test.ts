@@ -12,7 +12,13 @@ const T0 = 1_800_000_000_000;
 
 function allocation(n: number, username = 'u', closed: number[] = []): Allocation {
   return new Allocation({
-    client: { ip: '192.0.2.1', port: 40000 + n },
+    client: {
+      ip: '192.0.2.1',
+      port: 40000 + n,
+      transport: 'udp',
+      closed: false,
+      send: () => true,
+    },
     username,
     key: new Uint8Array(16),
     transactionId: new Uint8Array(12),
@@ -75,7 +81,7 @@ describe('AllocationTable', () => {
     expect(table.quota('b')).toBe('ok');
     table.add(allocation(3, 'b'), 600, Date.now());
     expect(table.quota('c')).toBe('total');
-    const first = table.get({ ip: '192.0.2.1', port: 40001 });
+    const first = table.get({ ip: '192.0.2.1', port: 40001, transport: 'udp' });
     if (first !== undefined) table.delete(first);
     expect(table.quota('a')).toBe('ok');
     table.clear();

@@ -24,14 +24,33 @@ export interface RelayEndpoint {
   close(): void;
 }
 
-/** Who owns an allocation: the 5-tuple's client side (the server side and UDP are fixed). */
+/**
+ * Who owns an allocation: the 5-tuple's client side and its transport (the server side is
+ * fixed). Over TCP each connection is its own 5-tuple (RFC 8656 §3.1).
+ */
 export interface ClientAddress {
   readonly ip: string;
   readonly port: number;
+  readonly transport: 'udp' | 'tcp';
+}
+
+/**
+ * A client and the way back to it: a datagram from the shared UDP port, or a write on its TCP
+ * connection. The request handling and the data path only ever answer through this.
+ */
+export interface ClientLink extends ClientAddress {
+  /**
+   * Sends one STUN message or ChannelData to the client. `data` (relayed from a peer) may be
+   * dropped when the connection is backed up (false); an `answer` is always queued or the
+   * connection closed.
+   */
+  send(bytes: Uint8Array, kind: 'answer' | 'data'): boolean;
+  /** True once the client's TCP connection ended (never for UDP). */
+  readonly closed: boolean;
 }
 
 /** The table's key for a client's 5-tuple. */
-export const clientKey = (c: ClientAddress): string => `${c.ip}|${c.port}`;
+export const clientKey = (c: ClientAddress): string => `${c.transport}|${c.ip}|${c.port}`;
 
 interface Channel {
   readonly peer: StunAddress;
@@ -45,7 +64,7 @@ interface Channel {
  * than timed, so an idle allocation costs no timer but its own.
  */
 export class Allocation {
-  readonly client: ClientAddress;
+  readonly client: ClientLink;
   readonly username: string;
   /** The long-term key responses are signed with. */
   readonly key: Uint8Array;
@@ -62,7 +81,7 @@ export class Allocation {
   readonly #byPeer = new Map<string, number>();
 
   constructor(init: {
-    client: ClientAddress;
+    client: ClientLink;
     username: string;
     key: Uint8Array;
     transactionId: Uint8Array;

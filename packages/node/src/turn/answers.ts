@@ -15,7 +15,7 @@ import {
   type TurnAttribute,
   type TurnErrorCode,
 } from '@punch/core';
-import { clientKey, type ClientAddress } from './allocations.js';
+import { clientKey, type ClientLink } from './allocations.js';
 import { bump, type TurnStats } from './stats.js';
 
 /** The realm in every challenge: credentials are minted for it (RFC 8489 §9.2). */
@@ -31,17 +31,19 @@ const NONCE_LIFETIME_S = 600;
 export async function answers(io: {
   readonly secret: string;
   readonly stats: TurnStats;
-  readonly send: (bytes: Uint8Array, to: ClientAddress) => void;
   readonly nowS: () => number;
 }) {
-  const { secret, stats, send, nowS } = io;
+  const { secret, stats, nowS } = io;
+  const send = (bytes: Uint8Array, to: ClientLink): void => {
+    to.send(bytes, 'answer');
+  };
   // core types the key with the DOM's CryptoKey, which the Node lib does not declare.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment
   const nonces = await nonceKey(new TextEncoder().encode(`punch-turn-nonce|${secret}`));
 
   const refuse = async (
     request: ParsedStunMessage,
-    to: ClientAddress,
+    to: ClientLink,
     code: TurnErrorCode,
     key?: Uint8Array,
   ): Promise<void> => {
@@ -56,7 +58,7 @@ export async function answers(io: {
   };
   const challenge = async (
     request: ParsedStunMessage,
-    to: ClientAddress,
+    to: ClientLink,
     code: 401 | 438,
   ): Promise<void> => {
     bump(stats.refused, code);
@@ -68,7 +70,7 @@ export async function answers(io: {
   };
   const succeed = async (
     request: ParsedStunMessage,
-    to: ClientAddress,
+    to: ClientLink,
     key: Uint8Array,
     attributes: TurnAttribute[] = [],
   ): Promise<Uint8Array> => {
@@ -86,7 +88,7 @@ export async function answers(io: {
   /** The long-term credential check (RFC 8489 §9.2.4); undefined when it answered already. */
   const authenticate = async (
     request: ParsedStunMessage,
-    client: ClientAddress,
+    client: ClientLink,
   ): Promise<{ username: string; key: Uint8Array; expiresAt: number } | undefined> => {
     const username = findAttribute(request.attributes, 'USERNAME')?.value;
     const realm = findAttribute(request.attributes, 'REALM')?.value;

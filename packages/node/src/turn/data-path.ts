@@ -10,7 +10,7 @@ import {
   type ParsedStunMessage,
   type StunAddress,
 } from '@punch/core';
-import type { Allocation, ClientAddress } from './allocations.js';
+import type { Allocation, ClientLink } from './allocations.js';
 import { bump, type TurnStats } from './stats.js';
 
 /**
@@ -22,13 +22,11 @@ import { bump, type TurnStats } from './stats.js';
 export function dataPath(io: {
   readonly now: () => number;
   readonly stats: TurnStats;
-  /** Sends to a client from the shared port. */
-  readonly send: (bytes: Uint8Array, to: ClientAddress) => void;
   /** The address form the relayed sockets send to (IPv4 peers mapped on a udp6 socket). */
   readonly target: (ip: string) => string;
   readonly fail: () => void;
   /** The allocation of a client's 5-tuple. */
-  readonly allocationOf: (client: ClientAddress) => Allocation | undefined;
+  readonly allocationOf: (client: ClientLink) => Allocation | undefined;
   /**
    * The relay's policy for this exact address and port. Permissions are by IP (RFC 8656 §9), and
    * one granted for another allocation's relayed address (always allowed) must not open every
@@ -36,7 +34,7 @@ export function dataPath(io: {
    */
   readonly allows: (a: Allocation, ip: string, port: number) => boolean;
 }) {
-  const { now, stats, send, target, fail } = io;
+  const { now, stats, target, fail } = io;
 
   const relayToPeer = (a: Allocation, peer: StunAddress, data: Uint8Array): void => {
     if (!io.allows(a, normalizeIp(peer.ip), peer.port)) {
@@ -67,9 +65,11 @@ export function dataPath(io: {
       const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
       const channel = a.channelOf(ip, rinfo.port, t);
       const family = isIP(ip) === 6 ? 6 : 4;
-      send(
+      // Over TCP, ChannelData is padded to 4 bytes: the stream's framing needs it (§12.5).
+      const pad = a.client.transport === 'tcp';
+      const sent = a.client.send(
         channel !== undefined
-          ? encodeChannelData(channel, data)
+          ? encodeChannelData(channel, data, { pad })
           : encodeMessage({
               method: STUN_METHOD.data,
               class: 'indication',
@@ -79,8 +79,12 @@ export function dataPath(io: {
                 { type: 'DATA', data },
               ],
             }),
-        a.client,
+        'data',
       );
+      if (!sent) {
+        bump(stats.dropped, 'backlog');
+        return;
+      }
       stats.relayed.toClient.packets++;
       stats.relayed.toClient.bytes += msg.length;
     } catch {
@@ -89,7 +93,7 @@ export function dataPath(io: {
     }
   };
 
-  const onSend = (message: ParsedStunMessage, client: ClientAddress): void => {
+  const onSend = (message: ParsedStunMessage, client: ClientLink): void => {
     const a = io.allocationOf(client);
     const peer = findAttribute(message.attributes, 'XOR-PEER-ADDRESS')?.address;
     const data = findAttribute(message.attributes, 'DATA')?.data;
@@ -102,7 +106,7 @@ export function dataPath(io: {
     relayToPeer(a, peer, data);
   };
 
-  const onChannelData = (bytes: Uint8Array, client: ClientAddress): void => {
+  const onChannelData = (bytes: Uint8Array, client: ClientLink): void => {
     const a = io.allocationOf(client);
     const cd = parseChannelData(bytes);
     if (a === undefined || !cd.ok) return;

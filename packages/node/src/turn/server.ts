@@ -25,7 +25,7 @@ import {
   DEFAULT_LIFETIME_S,
   MAX_LIFETIME_S,
   clientKey,
-  type ClientAddress,
+  type ClientLink,
 } from './allocations.js';
 import { RELAY_DEFAULTS, type RelayOptions } from './config.js';
 import { peerPolicy, type PeerPolicy } from './policy.js';
@@ -39,13 +39,24 @@ import { bump, createTurnStats, type TurnStats } from './stats.js';
 export interface TurnServer {
   /** One datagram from the shared STUN port that is not a Binding request. Never throws. */
   handle(msg: Uint8Array, rinfo: RemoteInfo): void;
+  /**
+   * One whole frame (STUN message or ChannelData) from a client's TCP connection, which
+   * answers through `link`. Never throws; a request returns its handling, which never rejects
+   * (so a connection can bound the requests it has in flight).
+   */
+  receive(frame: Uint8Array, link: ClientLink): Promise<void> | undefined;
+  /** Whether `client`'s 5-tuple holds an allocation now. */
+  holds(client: ClientLink): boolean;
+  /** The client's TCP connection ended: so does its allocation (RFC 8656 §3.1). */
+  ended(client: ClientLink): void;
   readonly stats: TurnStats;
   /** Ends every allocation and closes its relayed socket. */
   close(): void;
 }
 
 /**
- * The TURN server (RFC 8656) over UDP, on the STUN port's socket: Allocate, Refresh,
+ * The TURN server (RFC 8656) over UDP, on the STUN port's socket, and over TCP connections to
+ * the same port (tcp-listener.ts hands their frames to `receive`): Allocate, Refresh,
  * CreatePermission, ChannelBind, Send indications and ChannelData from clients; Data
  * indications and ChannelData back. Long-term credentials in the TURN REST form, checked against
  * `secret` with stateless nonces bound to the client's address.
@@ -96,15 +107,29 @@ export async function createTurnServer(options: {
 
   // IPv4 peers are reached from a udp6 socket through their mapped form.
   const target = (ip: string): string => (type === 'udp6' && isIP(ip) === 4 ? `::ffff:${ip}` : ip);
-  const send = (bytes: Uint8Array, to: ClientAddress): void => {
-    socket.send(bytes, to.port, target(to.ip));
+  const send = (bytes: Uint8Array, to: ClientLink): void => {
+    to.send(bytes, 'answer');
+  };
+  /** A UDP client: answered from the shared socket. */
+  const udpLink = (rinfo: RemoteInfo): ClientLink => {
+    const ip = normalizeIp(rinfo.address);
+    return {
+      ip,
+      port: rinfo.port,
+      transport: 'udp',
+      closed: false,
+      send: (bytes) => {
+        socket.send(bytes, rinfo.port, target(ip));
+        return true;
+      },
+    };
   };
   // Counted in /metrics, not logged: a flood of hostile datagrams would flood the log too.
   const fail = (): void => {
     stats.errors++;
   };
 
-  const { refuse, succeed, authenticate } = await answers({ secret, stats, send, nowS });
+  const { refuse, succeed, authenticate } = await answers({ secret, stats, nowS });
 
   /** RFC 8656 §7.2: at least the default, at most the maximum, and never past the credential. */
   const lifetimeFor = (request: ParsedStunMessage, credentialExpiresAt: number): number => {
@@ -114,7 +139,7 @@ export async function createTurnServer(options: {
   };
 
   /** §7.2: a retransmitted Allocate gets the original answer; any other is a mismatch (437). */
-  const answerExisting = (request: ParsedStunMessage, client: ClientAddress): boolean => {
+  const answerExisting = (request: ParsedStunMessage, client: ClientLink): boolean => {
     const existing = table.get(client);
     if (existing === undefined) return false;
     const same = existing.transactionId.every((b, i) => b === request.transactionId[i]);
@@ -123,7 +148,7 @@ export async function createTurnServer(options: {
     return true;
   };
 
-  const allocate = async (request: ParsedStunMessage, client: ClientAddress): Promise<void> => {
+  const allocate = async (request: ParsedStunMessage, client: ClientLink): Promise<void> => {
     // Checked before and after authenticating: another Allocate may have finished meanwhile.
     if (answerExisting(request, client)) return;
     const auth = await authenticate(request, client);
@@ -174,7 +199,7 @@ export async function createTurnServer(options: {
 
   const bindAndAnswer = async (
     request: ParsedStunMessage,
-    client: ClientAddress,
+    client: ClientLink,
     auth: { username: string; key: Uint8Array; expiresAt: number },
     pick: Parameters<typeof bindRelaySocket>[0]['pick'],
   ): Promise<void> => {
@@ -219,6 +244,11 @@ export async function createTurnServer(options: {
     });
     const lifetime = lifetimeFor(request, auth.expiresAt);
     table.add(allocation, lifetime, now());
+    // The TCP connection may have ended while the socket was bound: its allocation goes too.
+    if (client.closed) {
+      table.delete(allocation);
+      return;
+    }
     // EVEN-PORT with R: the next port stays held for the Allocate that presents this token.
     const reservation: TurnAttribute[] = pair
       ? [{ type: 'RESERVATION-TOKEN', token: reservations.reserve(bound.port + 1, auth.username) }]
@@ -237,7 +267,7 @@ export async function createTurnServer(options: {
   /** The allocation an authenticated request acts on, or undefined when it answered already. */
   const owned = async (
     request: ParsedStunMessage,
-    client: ClientAddress,
+    client: ClientLink,
   ): Promise<{ a: Allocation; key: Uint8Array; expiresAt: number } | undefined> => {
     const auth = await authenticate(request, client);
     if (auth === undefined) return undefined;
@@ -254,7 +284,7 @@ export async function createTurnServer(options: {
     return { a, key: auth.key, expiresAt: auth.expiresAt };
   };
 
-  const refresh = async (request: ParsedStunMessage, client: ClientAddress): Promise<void> => {
+  const refresh = async (request: ParsedStunMessage, client: ClientLink): Promise<void> => {
     const found = await owned(request, client);
     if (found === undefined) return;
     const { a, key } = found;
@@ -274,7 +304,7 @@ export async function createTurnServer(options: {
     return policy.allows(peer.ip, peer.port, a.username) ? undefined : 403;
   };
 
-  const createPermission = async (request: ParsedStunMessage, client: ClientAddress) => {
+  const createPermission = async (request: ParsedStunMessage, client: ClientLink) => {
     const found = await owned(request, client);
     if (found === undefined) return;
     const { a, key } = found;
@@ -291,7 +321,7 @@ export async function createTurnServer(options: {
     await succeed(request, client, key);
   };
 
-  const channelBind = async (request: ParsedStunMessage, client: ClientAddress) => {
+  const channelBind = async (request: ParsedStunMessage, client: ClientLink) => {
     const found = await owned(request, client);
     if (found === undefined) return;
     const { a, key } = found;
@@ -308,14 +338,14 @@ export async function createTurnServer(options: {
     await succeed(request, client, key);
   };
 
-  const REQUESTS = new Map<number, (r: ParsedStunMessage, c: ClientAddress) => Promise<void>>([
+  const REQUESTS = new Map<number, (r: ParsedStunMessage, c: ClientLink) => Promise<void>>([
     [STUN_METHOD.allocate, allocate],
     [STUN_METHOD.refresh, refresh],
     [STUN_METHOD.createPermission, createPermission],
     [STUN_METHOD.channelBind, channelBind],
   ]);
 
-  const onRequest = async (request: ParsedStunMessage, client: ClientAddress): Promise<void> => {
+  const onRequest = async (request: ParsedStunMessage, client: ClientLink): Promise<void> => {
     if (request.unknownRequired.length > 0) {
       bump(stats.refused, 420);
       const answer = unknownAttributesResponse(request, request.unknownRequired);
@@ -330,43 +360,58 @@ export async function createTurnServer(options: {
   const { fromPeer, onSend, onChannelData } = dataPath({
     now,
     stats,
-    send,
     target,
     fail,
     allocationOf: (client) => table.get(client),
     allows: (a, ip, port) => policy.allows(ip, port, a.username),
   });
 
+  /** One datagram or TCP frame from `client`, with bytes that are not TURN dropped. */
+  const onPacket = (msg: Uint8Array, client: ClientLink): Promise<void> | undefined => {
+    try {
+      const kind = classifyTurnPacket(msg);
+      if (kind === 'channel-data') {
+        onChannelData(msg, client);
+        return;
+      }
+      if (kind !== 'stun') return;
+      const parsed = parseMessage(msg);
+      if (!parsed.ok) {
+        // §6.3.1 of RFC 8489: a request with a malformed known attribute is answered 400.
+        if (parsed.reason === 'malformed-attribute' && parsed.header.class === 'request') {
+          bump(stats.refused, 400);
+          send(encodeMessage(errorResponse(parsed.header, 400), { fingerprint: true }), client);
+        }
+        return;
+      }
+      const { message } = parsed;
+      if (message.class === 'request') {
+        return onRequest(message, client).catch(fail);
+      } else if (message.class === 'indication' && message.method === STUN_METHOD.send) {
+        onSend(message, client);
+      }
+    } catch {
+      // Hostile bytes never take the server down: the datagram is dropped and counted.
+      fail();
+    }
+  };
+
   return {
     stats,
     handle(msg, rinfo) {
       try {
-        const client: ClientAddress = { ip: normalizeIp(rinfo.address), port: rinfo.port };
-        const kind = classifyTurnPacket(msg);
-        if (kind === 'channel-data') {
-          onChannelData(msg, client);
-          return;
-        }
-        if (kind !== 'stun') return;
-        const parsed = parseMessage(msg);
-        if (!parsed.ok) {
-          // §6.3.1 of RFC 8489: a request with a malformed known attribute is answered 400.
-          if (parsed.reason === 'malformed-attribute' && parsed.header.class === 'request') {
-            bump(stats.refused, 400);
-            send(encodeMessage(errorResponse(parsed.header, 400), { fingerprint: true }), client);
-          }
-          return;
-        }
-        const { message } = parsed;
-        if (message.class === 'request') {
-          onRequest(message, client).catch(fail);
-        } else if (message.class === 'indication' && message.method === STUN_METHOD.send) {
-          onSend(message, client);
-        }
+        // Over UDP nothing waits on a request's handling (it never rejects: failures are counted).
+        void onPacket(msg, udpLink(rinfo));
       } catch {
-        // Hostile bytes never take the server down: the datagram is dropped and counted.
+        // An address Node could not hand over cleanly: that datagram only.
         fail();
       }
+    },
+    receive: onPacket,
+    holds: (client) => table.get(client) !== undefined,
+    ended(client) {
+      const a = table.get(client);
+      if (a?.client === client) table.delete(a);
     },
     close() {
       table.clear();

@@ -14,11 +14,31 @@ export interface TurnStats {
     readonly toPeer: { bytes: number; packets: number };
     readonly toClient: { bytes: number; packets: number };
   };
-  /** Datagrams dropped: `bandwidth` (over the cap), `permission` (no permission or channel). */
-  readonly dropped: Map<'bandwidth' | 'permission', number>;
+  /**
+   * Datagrams dropped: `bandwidth` (over the cap), `permission` (no permission or channel),
+   * `backlog` (a TCP client that does not read fast enough).
+   */
+  readonly dropped: Map<'bandwidth' | 'permission' | 'backlog', number>;
   /** Datagrams whose handling threw (hostile input, a send that failed). */
   errors: number;
+  /** TCP connections to the STUN port (RFC 8656 §3.1). */
+  readonly tcp: {
+    /** Open now. */
+    open: number;
+    /** Accepted, ever. */
+    accepted: number;
+    /** Refused at accept: over the total or the per-IP cap. */
+    readonly refused: Map<'total' | 'per-ip', number>;
+    /** Closed by the server, by reason (a client's own close is not counted here). */
+    readonly closed: Map<TcpCloseReason, number>;
+  };
 }
+
+/**
+ * Why the relay closed a TCP connection: no allocation for the idle time, bytes that are not
+ * TURN framing, a frame over the size cap, more unread bytes queued than the cap.
+ */
+export type TcpCloseReason = 'idle' | 'garbage' | 'too-large' | 'backlog';
 
 export function createTurnStats(sources: {
   active: () => number;
@@ -30,6 +50,7 @@ export function createTurnStats(sources: {
     relayed: { toPeer: { bytes: 0, packets: 0 }, toClient: { bytes: 0, packets: 0 } },
     dropped: new Map(),
     errors: 0,
+    tcp: { open: 0, accepted: 0, refused: new Map(), closed: new Map() },
   };
 }
 
