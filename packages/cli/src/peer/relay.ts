@@ -154,11 +154,12 @@ export class Relay {
     credentials: RelayCredentials,
     giveUpMs: number | undefined,
   ): Promise<Addr> {
-    if (server.transport === 'tcp')
-      throw new TurnClientError(0, 'TURN over TCP is not supported by this agent');
     const { address } = await lookup(server.host, { family: 4 });
     const client = new TurnClient({
-      socket: this.#socket,
+      // Over TCP the client opens its own connection: for networks where UDP gets nowhere.
+      ...(server.transport === 'tcp'
+        ? { transport: 'tcp' as const }
+        : { transport: 'udp' as const, socket: this.#socket }),
       server: { ip: address, port: server.port },
       username: credentials.username,
       password: credentials.credential,
