@@ -16,11 +16,17 @@ function sh(args: string[]): void {
   execFileSync(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** True when this machine can build the lab and run coturn. */
-export function webLabSupport(): { ok: true } | { ok: false; why: string } {
+/**
+ * True when this machine can build the lab and run coturn (`coturn: false`: the lab and
+ * Chromium only, for tests whose TURN server is Punch's own relay).
+ */
+export function webLabSupport(
+  options: { coturn?: boolean } = {},
+): { ok: true } | { ok: false; why: string } {
   if (process.getuid?.() !== 0)
     return { ok: false, why: 'the WebRTC lab needs root (network namespaces)' };
-  for (const tool of ['ip', 'turnserver', CHROMIUM]) {
+  const tools = options.coturn === false ? ['ip', CHROMIUM] : ['ip', 'turnserver', CHROMIUM];
+  for (const tool of tools) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
     } catch {
