@@ -14,15 +14,7 @@ import type { Session } from '@punch/sdk';
 export const PUNCH_TURN_TRANSPORTS: readonly {
   readonly transport: 'udp' | 'tcp';
   readonly missing?: string;
-}[] = [
-  { transport: 'udp' },
-  {
-    transport: 'tcp',
-    missing:
-      "Punch's relay has no TCP listener yet (packages/node/src/server.ts sets ownRelay.tcp = " +
-      'false, so welcome lists no turn:…?transport=tcp); enable this case once it does',
-  },
-];
+}[] = [{ transport: 'udp' }, { transport: 'tcp' }];
 
 /** One candidate of a pair, as getStats reports it. */
 export interface CandidateEvidence {
