@@ -85,6 +85,10 @@ export class AgentProc {
     return this.waitFor((e) => e.event === 'path' && e.path === 'direct', 'direct path', timeoutMs);
   }
 
+  waitRelayed(timeoutMs = 30_000): Promise<Event> {
+    return this.waitFor((e) => e.event === 'path' && e.path === 'relay', 'relayed path', timeoutMs);
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child.kill(signal);
   }
@@ -145,12 +149,26 @@ export interface Show {
 }
 
 /** Starts Punch in the lab's public network and creates a session there. */
-export async function startPunch(lab: NatLab, streams = ['cam-1']): Promise<Show> {
+export async function startPunch(
+  lab: NatLab,
+  streams = ['cam-1'],
+  options: {
+    /** More `punch serve` arguments (e.g. `--turn-url`), and its environment's additions. */
+    readonly serve?: readonly string[];
+    readonly env?: Readonly<Record<string, string>>;
+    /** More `punch session create` arguments (e.g. `--relay always`). */
+    readonly create?: readonly string[];
+  } = {},
+): Promise<Show> {
   const data = tempDir('punch-e2e-');
-  let server = await launchPunch(lab, data);
+  const launch = (): Promise<ChildProcess> =>
+    launchPunch(lab, data, options.serve ?? [], options.env ?? {});
+  let server = await launch();
   const admin = (args: string[]): string =>
     runIn(lab, 'pub', process.execPath, [CLI, ...args, '--server', SERVER, '--json']);
-  const created = JSON.parse(admin(['session', 'create', '--streams', streams.join(',')])) as {
+  const created = JSON.parse(
+    admin(['session', 'create', '--streams', streams.join(','), ...(options.create ?? [])]),
+  ) as {
     session: string;
     token: string;
   };
@@ -164,7 +182,7 @@ export async function startPunch(lab: NatLab, streams = ['cam-1']): Promise<Show
     restart: async () => {
       server.kill('SIGTERM');
       await exited(server, 10_000);
-      server = await launchPunch(lab, data);
+      server = await launch();
     },
     token: (stream) =>
       (
@@ -328,7 +346,12 @@ export function stoppedGrowing(file: string, quietMs: number, timeoutMs = 15_000
   );
 }
 
-async function launchPunch(lab: NatLab, data: string): Promise<ChildProcess> {
+async function launchPunch(
+  lab: NatLab,
+  data: string,
+  extra: readonly string[],
+  env: Readonly<Record<string, string>>,
+): Promise<ChildProcess> {
   const server = lab.spawn(
     'pub',
     process.execPath,
@@ -345,8 +368,9 @@ async function launchPunch(lab: NatLab, data: string): Promise<ChildProcess> {
       data,
       '--log-level',
       'warn',
+      ...extra,
     ],
-    { ...process.env, PUNCH_SECRET: 'e2e-secret-0123456789-0123456789-abcdef' },
+    { ...process.env, PUNCH_SECRET: 'e2e-secret-0123456789-0123456789-abcdef', ...env },
   );
   const lines: string[] = [];
   createInterface({ input: server.stdout! }).on('line', (l) => lines.push(l));

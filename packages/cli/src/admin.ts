@@ -108,10 +108,18 @@ async function sessionCreate(argv: string[], io: Io): Promise<number> {
       name: { type: 'string' },
       ttl: { type: 'string' },
       streams: { type: 'string' },
+      relay: { type: 'string' },
     },
   });
   const body: Record<string, unknown> = {};
   if (values.name !== undefined) body.name = values.name;
+  if (values.relay !== undefined) {
+    if (values.relay !== 'auto' && values.relay !== 'always')
+      throw new UsageError(
+        '--relay is auto (direct when possible, relayed otherwise) or always (IP privacy: media always through the relay)',
+      );
+    body.relay = values.relay;
+  }
   if (values.ttl !== undefined) body.ttl = seconds(values.ttl);
   if (values.streams !== undefined) body.streams = list(values.streams);
   const res = SessionCreated.parse(
@@ -125,6 +133,9 @@ async function sessionCreate(argv: string[], io: Io): Promise<number> {
     [
       `Session ${res.session} created; it ends at ${new Date(res.expiresAt * 1000).toISOString()}.`,
       `Streams: ${res.streams.join(', ')}`,
+      res.relay === 'always'
+        ? "Relay: always (IP privacy: media goes through the relay; peers never learn each other's IP)"
+        : 'Relay: auto (direct when the networks allow it, relayed otherwise)',
       '',
       'Admin token (keep it private; it controls the session):',
       `  export PUNCH_TOKEN=${res.token}`,
@@ -152,7 +163,8 @@ async function sessionShow(argv: string[], io: Io): Promise<number> {
     const tally = s.tally === 'program' ? 'ON AIR' : s.tally === 'preview' ? 'PREVIEW' : '';
     return [s.name, s.state, side(s.sender), side(s.receiver), tally];
   });
-  io.out(`Session ${view.session} — ends in ${Math.floor(left / 60)} min ${left % 60} s\n`);
+  const relay = view.relay === 'always' ? ' — relay: always (IP privacy)' : '';
+  io.out(`Session ${view.session} — ends in ${Math.floor(left / 60)} min ${left % 60} s${relay}\n`);
   io.out(table([['STREAM', 'STATE', 'SENDER', 'RECEIVER', 'TALLY'], ...rows]));
   return 0;
 }

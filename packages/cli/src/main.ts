@@ -8,7 +8,7 @@ const HELP = `punch — connect live media between peers behind NATs
 
 Usage:
   punch serve [options]                         run the server (punch serve --help)
-  punch session create [--name N] [--ttl 30m] [--streams a,b]
+  punch session create [--name N] [--ttl 30m] [--streams a,b] [--relay auto|always]
   punch session show [SESSION]                  streams, pair state, tally
   punch session extend [SESSION] --ttl 1h       push the end time; prints a fresh admin token
   punch session connect [SESSION]               passphrase and ready-to-paste commands

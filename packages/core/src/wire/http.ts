@@ -54,7 +54,8 @@ export const SessionCreated = z.object({
   token: z.string(),
   expiresAt: z.number().int(),
   streams: z.array(z.string()),
-  relay: RelayModeSchema,
+  /** Absent from a server without a relay, which behaved as `auto`. */
+  relay: RelayModeSchema.default('auto'),
   urls: SessionUrls,
 });
 
@@ -79,7 +80,7 @@ export const SessionView = z.object({
   session: z.string(),
   createdAt: z.number().int(),
   expiresAt: z.number().int(),
-  relay: RelayModeSchema,
+  relay: RelayModeSchema.default('auto'),
   tally: TallySchema,
   streams: z.array(StreamView),
 });
