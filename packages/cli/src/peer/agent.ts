@@ -212,10 +212,12 @@ export class Agent {
       case 'registered': {
         const mode = m.mode ?? 'auto';
         this.#pairing?.configure(mode, m.relay ?? null);
-        // Registered again (a reconnect): Punch learns the live allocation again.
-        const relayed = this.#pairing?.relay?.address;
-        if (relayed !== undefined)
-          this.#link.send({ type: 'endpoint', stream, role, relay: relayed });
+        // Registered again (a reconnect): Punch learns the allocation again, once the relay
+        // confirms it still holds it (Punch, and the relay in it, may have restarted).
+        if (this.#pairing?.relay !== undefined)
+          void this.#pairing.recheck().then((relay) => {
+            if (relay !== undefined) this.#link.send({ type: 'endpoint', stream, role, relay });
+          });
         if (mode === 'always') {
           // IP privacy: the other side only ever learns the relayed address, so neither the
           // public endpoint nor LAN addresses are worth telling anyone.

@@ -7,6 +7,8 @@ import { Relay } from './relay.js';
 
 /** With no direct path after this long, `auto` relays (DESIGN.md "The relay": "a few seconds"). */
 export const RELAY_AFTER_MS = 4000;
+/** A relay path silent this long is gone (see `#openRelayPath`). */
+const RELAY_SILENCE_MS = 3000;
 /** While relaying, the direct path is tried again this long after each failed search. */
 const DIRECT_RETRY_MS = 15_000;
 
@@ -123,6 +125,15 @@ export class Pairing {
    */
   relayNow(): void {
     if (this.#mode === 'auto') void this.#useRelay();
+  }
+
+  /**
+   * Punch was away and is back: it may have restarted, and its relay forgotten the allocation.
+   * Resolves to the relayed address when the allocation is still held (tell Punch again);
+   * otherwise a new one is being made (`relayed` follows) and it resolves to undefined.
+   */
+  async recheck(): Promise<Addr | undefined> {
+    return (await this.#relay.check()) ? this.#relay.relayed : undefined;
   }
 
   /** Offers a datagram of the media socket: the relay's server first, then the direct path. */
@@ -296,6 +307,9 @@ export class Pairing {
       role: this.#o.role,
       remote: { ...first, ...(second === undefined ? {} : { relay: second }) },
       punchTimeoutMs: this.#o.punchTimeoutMs,
+      // A relay's round trip is steady: three missed pings mean the allocation (or the relay)
+      // is gone, and allocating again must beat SRT's own 5 s peer-idle timeout.
+      silenceMs: RELAY_SILENCE_MS,
       events: this.#pathEvents(() => path),
     });
     this.#relayed = path;
@@ -311,7 +325,7 @@ export class Pairing {
         if (active !== path()) return; // the relay came up while direct carries the media
         const kind = path().kind === 'direct' && via === 'relay' ? 'relay' : path().kind;
         this.#active = kind;
-        events.up(kind, remote, via);
+        events.up(kind, remote, path().kind === 'relay' ? 'relay' : via);
       },
       down: (reason) => {
         if (path() === this.#relayed) {

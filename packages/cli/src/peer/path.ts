@@ -37,6 +37,7 @@ export class PunchedPath implements MediaPath {
   readonly #other: 'sender' | 'receiver';
   readonly #events: PathEvents;
   readonly #punchTimeoutMs: number;
+  readonly #silenceMs: number;
   #candidates: { addr: Addr; via: Via }[];
   readonly #nonces = new Map<string, Addr>();
   readonly #proven = new Set<string>();
@@ -63,7 +64,10 @@ export class PunchedPath implements MediaPath {
     remote: Endpoint & { local?: Endpoint[] | undefined; relay?: Endpoint | undefined };
     events: PathEvents;
     punchTimeoutMs: number;
+    /** Silence from the other side for this long means the path is gone (default 8 s). */
+    silenceMs?: number;
   }) {
+    this.#silenceMs = options.silenceMs ?? PATH_TIMEOUT_MS;
     const socket = options.socket;
     this.kind = options.transport === undefined ? 'direct' : 'relay';
     this.#send =
@@ -257,8 +261,8 @@ export class PunchedPath implements MediaPath {
     if (remote === undefined) return;
     if (this.#heardSinceTick) this.#lastHeard = Date.now();
     this.#heardSinceTick = false;
-    if (Date.now() - this.#lastHeard > PATH_TIMEOUT_MS) {
-      this.#events.down(`nothing from ${remote.ip}:${remote.port} for ${PATH_TIMEOUT_MS / 1000} s`);
+    if (Date.now() - this.#lastHeard > this.#silenceMs) {
+      this.#events.down(`nothing from ${remote.ip}:${remote.port} for ${this.#silenceMs / 1000} s`);
       this.#punch();
       return;
     }

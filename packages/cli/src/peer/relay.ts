@@ -96,8 +96,41 @@ export class Relay {
     const fresh = peers.filter((p) => !this.#permitted.has(`${p.ip}:${p.port}`));
     if (fresh.length === 0) return;
     for (const p of fresh) this.#permitted.add(`${p.ip}:${p.port}`);
-    await client.permit(fresh);
-    for (const p of fresh) await client.bind(p);
+    try {
+      await client.permit(fresh);
+      for (const p of fresh) await client.bind(p);
+    } catch (err) {
+      // 437: the server no longer knows the allocation (it restarted): allocate again.
+      if (err instanceof TurnClientError && err.code === 437) {
+        this.#gone(client, err);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** `client`'s allocation is gone (437, or no answer at all): released, and `lost` reported. */
+  #gone(client: TurnClient, err: unknown): void {
+    if (this.#client !== client || this.#closed) return;
+    this.release();
+    this.#events.lost(err instanceof Error ? err.message : String(err));
+  }
+
+  /**
+   * Asks the server whether it still holds the allocation (after Punch was away, it may have
+   * restarted and forgotten it); when not, it is released and `lost` reported, so the caller
+   * allocates again. True when it is still held; false too without an allocation.
+   */
+  async check(): Promise<boolean> {
+    const client = this.#client;
+    if (client?.relayed === undefined) return false;
+    try {
+      await client.refresh();
+      return this.#client === client;
+    } catch (err) {
+      this.#gone(client, err);
+      return false;
+    }
   }
 
   /** Sends through the relay (the relay path's transport). */
@@ -168,9 +201,7 @@ export class Relay {
           this.#events.data(Buffer.from(data.buffer, data.byteOffset, data.byteLength), peer);
       },
       onLost: (err) => {
-        if (this.#client !== client) return;
-        this.release();
-        this.#events.lost(err.message);
+        this.#gone(client, err);
       },
       rtoMs: 250,
     });

@@ -138,6 +138,18 @@ export class TurnClient {
   }
 
   /**
+   * Refreshes the allocation now (its lifetime starts again): how a client learns at once that
+   * the server forgot it (437, after a restart) instead of at the next scheduled refresh.
+   * Rejects with the server's error.
+   *
+   * @example
+   * await turn.refresh().catch((e) => { if (e.code === 437) reallocate(); });
+   */
+  async refresh(): Promise<void> {
+    await this.#request(STUN_METHOD.refresh, []);
+  }
+
+  /**
    * Lets `peers` send to the relayed address (and us to them), renewed every 4 minutes.
    *
    * @example
