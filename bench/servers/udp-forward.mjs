@@ -3,12 +3,12 @@
 // from a second socket to 127.0.0.1:TARGET (the same two-socket shape as a `punch peer` agent).
 // Prints "ready" once bound; exits on SIGTERM/SIGINT.
 //
-//   node bench/relay.mjs LISTEN TARGET
+//   node bench/servers/udp-forward.mjs LISTEN TARGET
 import dgram from 'node:dgram';
 
 const [listen, target] = process.argv.slice(2).map(Number);
 if (!(listen > 0 && target > 0)) {
-  process.stderr.write('usage: node bench/relay.mjs LISTEN_PORT TARGET_PORT\n');
+  process.stderr.write('usage: node bench/servers/udp-forward.mjs LISTEN_PORT TARGET_PORT\n');
   process.exit(2);
 }
 const inbound = dgram.createSocket('udp4');
