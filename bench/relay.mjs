@@ -344,10 +344,20 @@ async function runStep(path, sink, rateMbps) {
   sink.worker.postMessage({ cmd: 'arm', runId, warmup: warmup * n, measure: measure * n });
   const pid = path.server?.proc.pid;
   const relayPort = path.server?.port;
-  const drops0 = {
+  const readDrops = () => ({
     relay: relayPort === undefined ? 0 : udpSocketDrops(relayPort),
     sink: udpSocketDrops(sink.port),
+  });
+  // Socket drops are counted from the first measured datagram (the warm-up's are not the
+  // measured loss): the first sender says when it goes out.
+  let drops0 = readDrops();
+  const first = path.senders[0].worker;
+  const onMeasureStart = (/** @type {any} */ m) => {
+    if (m.type !== 'measure-start') return;
+    drops0 = readDrops();
+    first.off('message', onMeasureStart);
   };
+  first.on('message', onMeasureStart);
   const cpu0 = pid === undefined ? 0 : cpuSeconds(pid);
   const own0 = process.cpuUsage();
   const machine0 = machineCpuSeconds();
@@ -371,6 +381,7 @@ async function runStep(path, sink, rateMbps) {
       ),
     ),
   );
+  first.off('message', onMeasureStart);
   const cpu1 = pid === undefined ? 0 : cpuSeconds(pid);
   const own = process.cpuUsage(own0);
   const machine1 = machineCpuSeconds();
@@ -378,8 +389,9 @@ async function runStep(path, sink, rateMbps) {
   await sleep(CONFIG.drainMs);
   if (path.server !== undefined) assertAlive(path.server.proc, `${path.name} at ${rateMbps}`);
   const r = await sink.request({ cmd: 'collect' }, 'result', 10_000);
-  const relayDrops = relayPort === undefined ? 0 : udpSocketDrops(relayPort) - drops0.relay;
-  const sinkDrops = udpSocketDrops(sink.port) - drops0.sink;
+  const drops1 = readDrops();
+  const relayDrops = drops1.relay - drops0.relay;
+  const sinkDrops = drops1.sink - drops0.sink;
   const measuredSent = results.reduce((a, x) => a + x.measuredSent, 0);
   const from = results.reduce((a, x) => (x.measureStartNs < a ? x.measureStartNs : a), t1);
   const to = results.reduce((a, x) => (x.lastSendNs > a ? x.lastSendNs : a), 0n);
@@ -427,15 +439,17 @@ async function runStep(path, sink, rateMbps) {
 /**
  * What limited a step: 'ok' (every datagram delivered at the rate asked), 'sender short' (none
  * lost, but the client could not send that fast), 'sink drops' (every datagram lost was dropped
- * at the sink's full receive buffer: the relay delivered it, the bench's receiver fell behind),
- * or 'relay loss' (datagrams lost at or in the relay).
+ * at the sink's full receive buffer and none at the relay's: the relay delivered them, the
+ * bench's receiver fell behind), or 'relay loss' (datagrams lost at or in the relay).
  * @param {Step} s
  */
 function outcome(s) {
   const lost = s.sent - s.received;
   // Datagrams lost although the sender fell short: the relay lost them at a lower rate still.
   if (lost > 0 || s.sendErrors > 0)
-    return s.sinkDrops >= lost && s.sendErrors === 0 ? 'sink drops' : 'relay loss';
+    return s.relayDrops === 0 && s.sinkDrops >= lost && s.sendErrors === 0
+      ? 'sink drops'
+      : 'relay loss';
   return s.senderLimited ? 'sender short' : 'ok';
 }
 
@@ -802,10 +816,11 @@ async function main() {
     'Loss-free: every datagram of the measured window reached the sink, at the rate asked. ' +
       "A step's outcome: 'sender short' (the sender reached less than " +
       `${CONFIG.senderShortfall * 100} % of the rate) and 'sink drops' (every lost datagram ` +
-      "was dropped at the sink's full receive buffer) are limits of the bench's client on " +
-      "this machine; 'relay loss' is the relay's, and counts only when a repeat of the step " +
-      'loses too (both runs are listed).',
-    'Drops per socket: the kernel counter of each UDP socket (/proc/net/udp), over the step.',
+      "was dropped at the sink's full receive buffer, none at the relay's) are limits of the " +
+      "bench's client on this machine; 'relay loss' is the relay's, and counts only when a " +
+      'repeat of the step loses too (both runs are listed).',
+    'Drops per socket: the kernel counter of each UDP socket (/proc/net/udp), from the first ' +
+      'measured datagram to the end of the step.',
     'CPU: utime + stime of the server process (all its threads) over the whole run ' +
       '(warm-up included), % of one core.',
   ];

@@ -10,7 +10,8 @@
 // CLOCK_MONOTONIC send time), so the sink measures loss and one-way latency for both. Main
 // posts {cmd:'run', …}; the sender paces `warmup + measure` payloads at `rateMbps` (every
 // payload due by now, per 1 ms timer tick, at most `BURST_MAX` a tick), bounded by the count
-// and a deadline, and answers {type:'done', …} with what it achieved. {cmd:'close'} ends it.
+// and a deadline, posts {type:'measure-start'} as the first measured payload goes out, and
+// answers {type:'done', …} with what it achieved. {cmd:'close'} ends it.
 // Sequence numbers are `offset + i * stride`, so several senders can feed one sink run.
 import dgram from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -197,7 +198,7 @@ async function allocateAndBind(socket, o) {
  * @param {boolean} viaRelay
  * @param {number} channel
  * @param {RunCommand} r
- * @param {(result: object) => void} done
+ * @param {(message: object) => void} done  gets {type:'measure-start'}, then {type:'done', …}
  */
 function run(socket, viaRelay, channel, r, done) {
   const total = r.warmup + r.measure;
@@ -241,7 +242,10 @@ function run(socket, viaRelay, channel, r, done) {
     if (i < due) maxLagMs = Math.max(maxLagMs, (elapsedNs - i * intervalNs) / 1e6);
     let burst = 0;
     while (i < due && burst < BURST_MAX) {
-      if (i === r.warmup) measureStartNs = process.hrtime.bigint();
+      if (i === r.warmup) {
+        measureStartNs = process.hrtime.bigint();
+        done({ type: 'measure-start' });
+      }
       const buf = Buffer.allocUnsafe(head + r.size).fill(0);
       if (viaRelay) {
         buf.writeUInt16BE(channel, 0);
