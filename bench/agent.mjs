@@ -7,7 +7,7 @@
 //
 // 1. The agents alone, no SRT: UDP generator → agent --send ─punched path→ agent --receive →
 //    UDP sink, against generator → sink directly (the floor) and two bare Node relays in the
-//    agents' place (bench/relay.mjs: what Node itself costs). Also the agents' idle CPU.
+//    agents' place (bench/servers/udp-forward.mjs: what Node itself costs). Also the agents' idle CPU.
 // 2. SRT end to end, UDP generator → srt-live-transmit → … → srt-live-transmit → UDP sink:
 //      rendezvous        srt-live-transmit ⇄ srt-live-transmit (127.0.0.2 ⇄ 127.0.0.3)
 //      caller→listener   the SRT modes the agents use, without them
@@ -508,7 +508,7 @@ async function startLoopback() {
   return stack;
 }
 
-/** Two bare Node relays (bench/relay.mjs) in the agents' place: Node's own forwarding cost. */
+/** Two bare Node relays (bench/servers/udp-forward.mjs) in the agents' place: Node's own forwarding cost. */
 async function startRelays() {
   const inPort = await freePort();
   const mid = await freePort();
@@ -516,7 +516,11 @@ async function startRelays() {
   const stack = { name: PATHS.relays, inPort, outPort };
   stack.sink = await startSink(outPort);
   const relay = (name, listen, target) =>
-    startProc(reaper, name, process.execPath, [join(ROOT, 'bench/relay.mjs'), listen, target]);
+    startProc(reaper, name, process.execPath, [
+      join(ROOT, 'bench/servers/udp-forward.mjs'),
+      listen,
+      target,
+    ]);
   stack.relayIn = relay('relay 1', String(inPort), String(mid));
   stack.relayOut = relay('relay 2', String(mid), String(outPort));
   await Promise.all(
@@ -899,7 +903,7 @@ async function main() {
       `datagrams without reading them), so nothing re-times the packets: the agents' own ` +
       `per-datagram delay, and their CPU when every datagram arrives on its own (SRT's sender ` +
       `sends in bursts, which costs the agents less per datagram). **${PATHS.relays}**: the same ` +
-      `two-process, two-hop shape with bench/relay.mjs (receive → send, nothing else): Node's own ` +
+      `two-process, two-hop shape with bench/servers/udp-forward.mjs (receive → send, nothing else): Node's own ` +
       `cost. **${PATHS.loopback}**: generator → sink directly, the measurement floor. CPU: first / ` +
       `second process, % of one core per 10 Mbit/s.`,
   );

@@ -2,6 +2,7 @@
 // server processes and IPC with load-generator processes.
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -945,5 +946,25 @@ export async function runBench(name, reaper, main) {
   } finally {
     for (const c of [...reaper.children]) await stopProc(c, 2000);
     reaper.cleanupSync();
+  }
+}
+
+// ---- ports -----------------------------------------------------------------------------------
+
+/**
+ * A UDP port the kernel just handed out on `host` (bound to port 0, then closed): free now, and
+ * outside any range a server of the run binds from, so in practice still free when used.
+ * @param {string} [host]
+ * @returns {Promise<number>}
+ */
+export async function freeUdpPort(host = '127.0.0.1') {
+  const socket = dgram.createSocket('udp4');
+  try {
+    return await new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, host, () => resolve(socket.address().port));
+    });
+  } finally {
+    socket.close();
   }
 }
