@@ -19,6 +19,7 @@ import {
   type RoomDeps,
   type ServerMessage,
   type SessionRecord,
+  type SqlIssuedRelays,
   type SqlSessionStore,
   type TokenClaims,
 } from '@punch/core';
@@ -36,7 +37,7 @@ import {
   upgradeResponse,
 } from './socket.js';
 import { sessionStore } from './store.js';
-import { IssuedCredentials } from './issued.js';
+import { issuedStore } from './issued.js';
 import { SESSION_SCOPE, revokeIssued, sessionRelay } from './turn.js';
 
 /** Cloudflare TURN usernames remembered per session (the soonest to expire go first). */
@@ -56,7 +57,7 @@ const UNLIMITED = new RateLimiter({ limit: Number.MAX_SAFE_INTEGER, windowMs: 60
 export class SessionObject extends DurableObject<Env> {
   readonly #store: SqlSessionStore;
   /** Cloudflare TURN usernames handed to this session's sockets, revoked when it closes. */
-  readonly #issued: IssuedCredentials;
+  readonly #issued: SqlIssuedRelays;
   readonly #log = consoleLogger('session');
   readonly #conns = new Map<WebSocket, Conn>();
   /** The snapshot text last stored per socket id, so unchanged sockets cost no write. */
@@ -71,7 +72,7 @@ export class SessionObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = sessionStore(ctx.storage);
-    this.#issued = new IssuedCredentials(ctx.storage, ISSUED_CAP);
+    this.#issued = issuedStore(ctx.storage, ISSUED_CAP);
     void ctx.blockConcurrencyWhile(async () => {
       this.#keys = await keyRing(env);
       this.#wake();

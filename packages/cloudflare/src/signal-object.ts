@@ -10,6 +10,7 @@ import {
   type PeerIdentity,
   type SignalConn,
   type SignalServerMessage,
+  type SqlIssuedRelays,
   type SqlSignalStore,
 } from '@punch/core';
 import { clientIp, limitConfig, type Env } from './env.js';
@@ -25,7 +26,7 @@ import {
   upgradeResponse,
 } from './socket.js';
 import { verifyPeer } from './peers.js';
-import { IssuedCredentials } from './issued.js';
+import { issuedStore } from './issued.js';
 import { peerIceServers, revokeIssued } from './turn.js';
 import { directoryStore } from './directory-client.js';
 import { signalStore } from './store.js';
@@ -46,7 +47,7 @@ export class SignalObject extends DurableObject<Env> {
   /** Keys deleted lately (the Worker tells this room over RPC), refused at admission. */
   readonly #revocations = new Revocations();
   /** Cloudflare TURN usernames handed to this project's peers, by kid (revoked with the key). */
-  readonly #issued: IssuedCredentials;
+  readonly #issued: SqlIssuedRelays;
   #room: SignalRoom | undefined;
   #alarmAt: number | undefined;
   /** The project was deleted: ids are never reused, so this room stays shut. */
@@ -55,7 +56,7 @@ export class SignalObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#rows = signalStore(ctx.storage);
-    this.#issued = new IssuedCredentials(ctx.storage, ISSUED_CAP);
+    this.#issued = issuedStore(ctx.storage, ISSUED_CAP);
     this.#wake();
   }
 

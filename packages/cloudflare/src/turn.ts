@@ -5,10 +5,11 @@ import {
   type Logger,
   type PeerIdentity,
   type RelayIssuer,
+  type SqlIssuedRelays,
 } from '@punch/core';
 import { CloudflareTurnApi } from './cf-turn.js';
 import type { Env } from './env.js';
-import { revokeAll, type IssuedCredentials } from './issued.js';
+import { revokeAll } from './issued.js';
 import { turnSource } from './turn-config.js';
 
 /** The scope a session object files its usernames under (it holds one session). */
@@ -23,7 +24,7 @@ export const SESSION_SCOPE = 'session';
  * const relay = sessionRelay(env, log, issued);
  * await relay({ session: 'show', conn: 'k3v9', expiresAt, host: undefined });
  */
-export function sessionRelay(env: Env, log: Logger, issued: IssuedCredentials): RelayIssuer {
+export function sessionRelay(env: Env, log: Logger, issued: SqlIssuedRelays): RelayIssuer {
   return async (request) => {
     const source = turnSource(env, log);
     if (source.kind === 'rest') return turnRestCredentials(source.turn, request);
@@ -49,7 +50,7 @@ export async function peerIceServers(
   env: Env,
   identity: PeerIdentity,
   log: Logger,
-  issued: IssuedCredentials | undefined,
+  issued: SqlIssuedRelays | undefined,
 ): Promise<IceServer[]> {
   const stun = list(env.PUNCH_STUN_URLS);
   const stunOut: IceServer[] = stun.length > 0 ? [{ urls: stun }] : [];
@@ -84,7 +85,7 @@ export async function peerIceServers(
 export async function revokeIssued(
   env: Env,
   log: Logger,
-  issued: IssuedCredentials,
+  issued: SqlIssuedRelays,
   scope: string | undefined,
 ): Promise<number> {
   const usernames = issued.take(scope, Date.now());
