@@ -22,6 +22,8 @@ export interface HostOptions {
   readonly bind?: string;
   /** STUN URLs for project peers, on a host without STUN of its own (Workers). */
   readonly stunUrls?: readonly string[];
+  /** Extra Worker variables (workerd only), e.g. PUNCH_CF_TURN_KEY_ID. */
+  readonly bindings?: Readonly<Record<string, string>>;
 }
 
 export interface Host {
@@ -119,6 +121,7 @@ export async function startWorkerdHost(options: HostOptions = {}): Promise<Host>
     if (options.stunUrls !== undefined) bindings.PUNCH_STUN_URLS = options.stunUrls.join(',');
     if (previous !== undefined) bindings.PUNCH_SECRET_PREVIOUS = previous;
     if (options.rateLimits !== 'default') bindings.PUNCH_RATE_LIMITS = RAISED_WORKERD;
+    Object.assign(bindings, options.bindings);
     mf = new Miniflare({
       host: address,
       port,

@@ -26,10 +26,16 @@ export interface Env {
   readonly PUNCH_PUBLIC_URL?: string;
   /** The operator's key for `POST /api/accounts` (creating accounts); unset: the route is off. */
   readonly PUNCH_OPERATOR_KEY?: string;
-  /** coturn's `static-auth-secret`, for TURN REST credentials in `welcome`. */
+  /** coturn's `static-auth-secret`: TURN REST credentials for PUNCH_TURN_URLS, both realms. */
   readonly PUNCH_TURN_SECRET?: string;
-  /** Comma-separated `turn:`/`turns:` URLs handed to project peers. */
+  /** Comma-separated `turn:`/`turns:` URLs of coturn, handed out in both realms. */
   readonly PUNCH_TURN_URLS?: string;
+  /** Cloudflare Realtime TURN: the TURN key's id (instead of PUNCH_TURN_URLS). */
+  readonly PUNCH_CF_TURN_KEY_ID?: string;
+  /** Cloudflare Realtime TURN: the TURN key's API token (a secret). */
+  readonly PUNCH_CF_TURN_API_TOKEN?: string;
+  /** Base URL of the Cloudflare Realtime TURN API (default https://rtc.live.cloudflare.com). */
+  readonly PUNCH_CF_TURN_API?: string;
   /** Comma-separated `stun:` URLs handed to project peers (Punch has no UDP on Workers). */
   readonly PUNCH_STUN_URLS?: string;
   /** Longest project peer token lifetime accepted, seconds (default 24 h). */

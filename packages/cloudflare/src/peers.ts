@@ -2,9 +2,7 @@ import {
   KeyDirectory,
   PEER_TOKEN_MAX_TTL,
   authenticatePeer,
-  iceServers,
   verifyPeerToken,
-  type IceServer,
   type Logger,
   type PeerIdentity,
 } from '@punch/core';
@@ -35,30 +33,4 @@ export async function verifyPeer(
     headers,
     { ip, endpoint: 'GET /api/signal' },
   );
-}
-
-const list = (text: string | undefined): string[] =>
-  (text ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-
-/**
- * A peer's ICE servers on Workers: the STUN servers the operator names (Punch has no UDP here),
- * and TURN with REST credentials that end with the token.
- */
-export async function iceFor(env: Env, identity: PeerIdentity): Promise<IceServer[]> {
-  const stun = list(env.PUNCH_STUN_URLS);
-  const turnUrls = list(env.PUNCH_TURN_URLS);
-  const turn =
-    env.PUNCH_TURN_SECRET !== undefined && env.PUNCH_TURN_SECRET !== '' && turnUrls.length > 0
-      ? { secret: env.PUNCH_TURN_SECRET, urls: turnUrls }
-      : undefined;
-  const out = await iceServers({
-    stun: null,
-    turn,
-    peer: identity.peer,
-    expiresAt: identity.expiresAt,
-  });
-  return stun.length > 0 ? [{ urls: stun }, ...out] : out;
 }

@@ -15,9 +15,11 @@ import {
   signToken,
   type Conn,
   type KeyRing,
+  type RelayCredentials,
   type RoomDeps,
   type ServerMessage,
   type SessionRecord,
+  type SqlIssuedRelays,
   type SqlSessionStore,
   type TokenClaims,
 } from '@punch/core';
@@ -35,7 +37,11 @@ import {
   upgradeResponse,
 } from './socket.js';
 import { sessionStore } from './store.js';
+import { issuedStore } from './issued.js';
+import { SESSION_SCOPE, revokeIssued, sessionRelay } from './turn.js';
 
+/** Cloudflare TURN usernames remembered per session (the soonest to expire go first). */
+const ISSUED_CAP = 256;
 /** Pruning scans the health table (rows read are billed): at most this often. */
 const PRUNE_EVERY_MS = 300_000;
 /** The Worker limits requests before they get here: the object's own API limits nothing. */
@@ -50,6 +56,8 @@ const UNLIMITED = new RateLimiter({ limit: Number.MAX_SAFE_INTEGER, windowMs: 60
  */
 export class SessionObject extends DurableObject<Env> {
   readonly #store: SqlSessionStore;
+  /** Cloudflare TURN usernames handed to this session's sockets, revoked when it closes. */
+  readonly #issued: SqlIssuedRelays;
   readonly #log = consoleLogger('session');
   readonly #conns = new Map<WebSocket, Conn>();
   /** The snapshot text last stored per socket id, so unchanged sockets cost no write. */
@@ -64,6 +72,7 @@ export class SessionObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = sessionStore(ctx.storage);
+    this.#issued = issuedStore(ctx.storage, ISSUED_CAP);
     void ctx.blockConcurrencyWhile(async () => {
       this.#keys = await keyRing(env);
       this.#wake();
@@ -98,11 +107,21 @@ export class SessionObject extends DurableObject<Env> {
       { ip, endpoint },
       true,
     );
+    const connId = randomId(8);
+    // Minted before the socket exists, so `registered` can carry them at once. A failing TURN
+    // API gives null here, never an error: the socket works without relay.
+    const relay = await room.mintRelay({ id: connId, stun: null }, claims);
+    // The session may have closed while the credentials were minted: its revocation already
+    // ran, so these are revoked now.
+    if (room.closed) {
+      this.ctx.waitUntil(this.#revokeIssued());
+      throw new PunchError('ERR_SESSION_CLOSED');
+    }
     const pair = new WebSocketPair();
     const client = pair[0];
     const server = pair[1];
     this.ctx.acceptWebSocket(server);
-    const attachment: Required<Attachment> = { id: randomId(8), ip };
+    const attachment: Required<Attachment> = { id: connId, ip, relay };
     server.serializeAttachment(attachment);
     const conn = this.#conn(server, attachment, claims);
     seat(room, conn, stale);
@@ -168,7 +187,7 @@ export class SessionObject extends DurableObject<Env> {
         closeSocket(ws, new PunchError('ERR_INTERNAL', 'state lost; reconnect'));
         continue;
       }
-      const conn = this.#conn(ws, { id: a.id, ip: a.ip }, snap.claims);
+      const conn = this.#conn(ws, { id: a.id, ip: a.ip, relay: a.relay ?? null }, snap.claims);
       room.resume(conn, snap);
       this.#stored.set(a.id, JSON.stringify(snap));
     }
@@ -184,9 +203,19 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   #conn(ws: WebSocket, a: Required<Attachment>, claims: TokenClaims): Conn {
+    let relay = a.relay;
     const conn: Conn = {
       id: a.id,
       ip: a.ip,
+      // Kept in the attachment as it changes (each fresh token brings fresh credentials), so a
+      // socket that outlives an eviction keeps the ones it was last sent.
+      get relay() {
+        return relay;
+      },
+      set relay(next: RelayCredentials | null) {
+        relay = next;
+        ws.serializeAttachment({ id: a.id, ip: a.ip, relay } satisfies Required<Attachment>);
+      },
       // No UDP on Workers: agents learn their endpoint from a STUN server of their own and
       // send `endpoint`, which the room checks against this socket's IP.
       stun: null,
@@ -249,7 +278,10 @@ export class SessionObject extends DurableObject<Env> {
       sign: (claims) => signToken(keys, claims),
       bindings: null,
       messageLimit: limitConfig(this.env).message,
+      relay: sessionRelay(this.env, this.#log, this.#issued),
       onClosed: () => {
+        // Cloudflare TURN credentials end with the session, not at their own expiry.
+        this.ctx.waitUntil(this.#revokeIssued());
         this.#room = undefined;
         this.#conns.clear();
         this.#stored.clear();
@@ -257,6 +289,16 @@ export class SessionObject extends DurableObject<Env> {
         void this.ctx.storage.deleteAlarm();
       },
     };
+  }
+
+  async #revokeIssued(): Promise<void> {
+    try {
+      await revokeIssued(this.env, this.#log, this.#issued, SESSION_SCOPE);
+    } catch (err) {
+      // Only a refused TURN configuration throws here, and it already failed the request that
+      // met it first; nothing is left to revoke with.
+      this.#log.error({ err: errorFields(err) }, 'TURN revocation failed');
+    }
   }
 
   #keysOrThrow(): KeyRing {

@@ -10,6 +10,7 @@ import {
   type PeerIdentity,
   type SignalConn,
   type SignalServerMessage,
+  type SqlIssuedRelays,
   type SqlSignalStore,
 } from '@punch/core';
 import { clientIp, limitConfig, type Env } from './env.js';
@@ -24,9 +25,14 @@ import {
   tooBig,
   upgradeResponse,
 } from './socket.js';
-import { iceFor, verifyPeer } from './peers.js';
+import { verifyPeer } from './peers.js';
+import { issuedStore } from './issued.js';
+import { peerIceServers, revokeIssued } from './turn.js';
 import { directoryStore } from './directory-client.js';
 import { signalStore } from './store.js';
+
+/** Cloudflare TURN usernames remembered per project (the soonest to expire go first). */
+const ISSUED_CAP = 1000;
 
 /**
  * One project's signalling room: core's SignalRoom over hibernatable WebSockets. Who each
@@ -40,6 +46,8 @@ export class SignalObject extends DurableObject<Env> {
   readonly #conns = new Map<WebSocket, SignalConn>();
   /** Keys deleted lately (the Worker tells this room over RPC), refused at admission. */
   readonly #revocations = new Revocations();
+  /** Cloudflare TURN usernames handed to this project's peers, by kid (revoked with the key). */
+  readonly #issued: SqlIssuedRelays;
   #room: SignalRoom | undefined;
   #alarmAt: number | undefined;
   /** The project was deleted: ids are never reused, so this room stays shut. */
@@ -48,6 +56,7 @@ export class SignalObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#rows = signalStore(ctx.storage);
+    this.#issued = issuedStore(ctx.storage, ISSUED_CAP);
     this.#wake();
   }
 
@@ -55,10 +64,19 @@ export class SignalObject extends DurableObject<Env> {
     try {
       const ip = clientIp(req);
       const identity = await verifyPeer(this.env, req.headers, ip, this.#log);
-      const ice = await iceFor(this.env, identity);
-      // Checked after the last await: a deletion that landed meanwhile is seen here.
-      if (this.#deleted) throw new PunchError('ERR_PROJECT_CLOSED');
-      this.#revocations.assertAdmissible(identity, Date.now());
+      const ice = await peerIceServers(this.env, identity, this.#log, this.#issued);
+      // Checked after the last await: a deletion that landed meanwhile is seen here. Its
+      // revocation already ran, so what was just minted for this peer is revoked now.
+      if (this.#deleted) {
+        this.ctx.waitUntil(this.#revoke(undefined));
+        throw new PunchError('ERR_PROJECT_CLOSED');
+      }
+      try {
+        this.#revocations.assertAdmissible(identity, Date.now());
+      } catch (err) {
+        this.ctx.waitUntil(this.#revoke(identity.kid));
+        throw err;
+      }
       const room = this.#roomFor(identity.project);
       const pair = new WebSocketPair();
       const client = pair[0];
@@ -118,21 +136,38 @@ export class SignalObject extends DurableObject<Env> {
 
   // ---- RPC from the Worker ------------------------------------------------------------------
 
-  /** A key was deleted: every socket its tokens opened closes now (4401 ERR_KEY_REVOKED). */
+  /**
+   * A key was deleted: every socket its tokens opened closes now (4401 ERR_KEY_REVOKED), and
+   * the Cloudflare TURN credentials its peers got are revoked (after the answer: the Worker
+   * retries this call on failure, and revocation must not hold it up).
+   */
   closeKey(kid: string): number {
     this.#revocations.add(kid, Date.now());
     const n = this.#room?.closeKey(kid) ?? 0;
     this.#after();
+    this.ctx.waitUntil(this.#revoke(kid));
     return n;
   }
 
-  /** The project was deleted: every socket closes (4410) and the room's rows go. */
+  /** The project was deleted: every socket closes (4410), its TURN credentials are revoked and the room's rows go. */
   closeAll(): void {
+    this.ctx.waitUntil(this.#revoke(undefined));
     this.#room?.closeAll('project-deleted');
     this.#conns.clear();
     this.#deleted = true;
     this.#rows.markDeleted();
     this.#room = undefined;
+  }
+
+  /** Revokes the credentials filed under `kid` (all, when undefined); failures are logged there. */
+  async #revoke(kid: string | undefined): Promise<void> {
+    try {
+      await revokeIssued(this.env, this.#log, this.#issued, kid);
+    } catch (err) {
+      // Only a refused TURN configuration throws here, and it already failed the request that
+      // met it first; nothing is left to revoke with.
+      this.#log.error({ err: errorFields(err) }, 'TURN revocation failed');
+    }
   }
 
   // ---- the room, rebuilt after eviction -----------------------------------------------------
@@ -175,7 +210,7 @@ export class SignalObject extends DurableObject<Env> {
           'refresh',
           this.#log,
         ),
-      iceServers: (_conn, identity) => iceFor(this.env, identity),
+      iceServers: (_conn, identity) => peerIceServers(this.env, identity, this.#log, this.#issued),
       revocations: this.#revocations,
       audit: (event) => {
         store.appendAudit(event);

@@ -4,6 +4,7 @@ import {
   CLOSE_NO_STATUS,
   CLOSE_NORMAL,
   MAX_FRAME_BYTES,
+  RelayCredentialsSchema,
   WS_PROTOCOL,
   utf8,
   type PunchError,
@@ -31,11 +32,13 @@ export function answerClose(ws: WebSocket, code: number): void {
   }
 }
 
-// A session socket carries its client's IP (the room checks claimed endpoints against it); a
-// signalling socket only its id.
+// A session socket carries its client's IP (the room checks claimed endpoints against it) and
+// its relay credentials (`registered.relay`, minted once per token: an evicted object cannot
+// mint them again, and must not hand out others); a signalling socket only its id.
 const AttachmentSchema = z.object({
   id: z.string().min(1).max(64),
   ip: z.string().max(64).exactOptional(),
+  relay: RelayCredentialsSchema.nullable().exactOptional(),
 });
 /** What a hibernatable socket carries through hibernation (the rest is in SQLite). */
 export type Attachment = z.infer<typeof AttachmentSchema>;

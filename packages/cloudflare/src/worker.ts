@@ -30,6 +30,7 @@ import type { Hono } from 'hono';
 import { assetReader } from './assets.js';
 import { clientIp, keyRing, limitConfig, publicBase, type Env } from './env.js';
 import { consoleLogger } from './log.js';
+import { turnSource } from './turn-config.js';
 
 export { SessionObject } from './session-object.js';
 export { DirectoryObject } from './directory-object.js';
@@ -89,6 +90,9 @@ export default {
 async function route(req: Request, env: Env): Promise<Response> {
   const url = new URL(req.url);
   const edge = edgeOf(env);
+  // A half-configured TURN fails every request, with the fix in the answer and in the log,
+  // rather than sessions quietly getting no relay.
+  turnSource(env, edge.log);
   const ip = clientIp(req);
   // The seed's limits, by core's route table, before any Durable Object wakes.
   const limit = (endpoint: string): void => {

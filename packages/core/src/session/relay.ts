@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { turnCredentials, type TurnConfig } from '../signal/ice.js';
+import type { SqlDriver } from '../sql/driver.js';
 import type { RelayCredentials } from '../wire/common.js';
 
 /**
@@ -71,4 +73,81 @@ export function sessionRelayId(id: string): { session: string; conn: string } | 
   const m = /^(?<session>[a-z0-9][a-z0-9-]{1,62})\.(?<conn>[A-Za-z0-9_-]{1,64})$/.exec(id)?.groups;
   const { session, conn } = m ?? {};
   return session === undefined || conn === undefined ? undefined : { session, conn };
+}
+
+const UsernameRow = z.object({ username: z.string() });
+const CountRow = z.object({ n: z.number() });
+
+/**
+ * The relay credentials a host issued that it may have to revoke, by username, each filed under
+ * a scope (what ends them: a session, a project key's kid), in one table over the host's
+ * `SqlDriver`. TURN REST credentials cannot be revoked; a provider's API-minted ones can
+ * (Cloudflare Realtime TURN, on the Workers host), and are revoked when their scope ends.
+ * Bounded: expired rows go at every write, and past `cap` the soonest to expire are forgotten
+ * (unrevoked: they still lapse with the token that got them).
+ *
+ * @example
+ * const issued = new SqlIssuedRelays(driver, 256);
+ * issued.remember('bc91…', 'session', expiresAt, Date.now());
+ * issued.take('session', Date.now()); // ['bc91…'], forgotten now: revoke them
+ */
+export class SqlIssuedRelays {
+  readonly #db: SqlDriver;
+  readonly #cap: number;
+
+  constructor(db: SqlDriver, cap: number) {
+    this.#db = db;
+    this.#cap = cap;
+    db.run(
+      `CREATE TABLE IF NOT EXISTS relay_issued (
+         username TEXT PRIMARY KEY,
+         scope TEXT NOT NULL,
+         expires_at INTEGER NOT NULL
+       )`,
+    );
+  }
+
+  /** Files `username` (expiring at `expiresAt`, Unix seconds) under `scope`. */
+  remember(username: string, scope: string, expiresAt: number, nowMs: number): void {
+    this.#db.run('DELETE FROM relay_issued WHERE expires_at <= ?', Math.floor(nowMs / 1000));
+    this.#db.run(
+      'INSERT OR REPLACE INTO relay_issued (username, scope, expires_at) VALUES (?, ?, ?)',
+      username,
+      scope,
+      Math.floor(expiresAt),
+    );
+    const over = this.count() - this.#cap;
+    if (over > 0)
+      this.#db.run(
+        'DELETE FROM relay_issued WHERE username IN (SELECT username FROM relay_issued ORDER BY expires_at LIMIT ?)',
+        over,
+      );
+  }
+
+  /**
+   * Forgets every username under `scope` (every one, when undefined) and returns those still
+   * valid: the ones to revoke.
+   */
+  take(scope: string | undefined, nowMs: number): string[] {
+    const now = Math.floor(nowMs / 1000);
+    return this.#db.transaction(() => {
+      const rows =
+        scope === undefined
+          ? this.#db.all('SELECT username FROM relay_issued WHERE expires_at > ?', now)
+          : this.#db.all(
+              'SELECT username FROM relay_issued WHERE expires_at > ? AND scope = ?',
+              now,
+              scope,
+            );
+      if (scope === undefined) this.#db.run('DELETE FROM relay_issued');
+      else this.#db.run('DELETE FROM relay_issued WHERE scope = ?', scope);
+      return rows.map((r) => UsernameRow.parse(r).username);
+    });
+  }
+
+  /** How many usernames are remembered. */
+  count(): number {
+    const [row] = this.#db.all('SELECT COUNT(*) AS n FROM relay_issued');
+    return CountRow.parse(row).n;
+  }
 }
