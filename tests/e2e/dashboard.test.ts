@@ -99,6 +99,27 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
     await expect
       .poll(() => card('cam-wide').getByTestId('sender').textContent())
       .toBe('not connected');
+    // A default session relays only when it must: no privacy badge.
+    expect(await dash.getByTestId('relay-mode').count()).toBe(0);
+  });
+
+  it('"Always relay" makes an IP-privacy session, and its page says so', async () => {
+    const page = watch(await browser.context.newPage());
+    const name = uniqueName('private');
+    await page.goto(`${host.url}/`);
+    await page.getByLabel(/^Name/).fill(name);
+    await page.getByLabel(/^Always relay/).check();
+    await page.getByRole('button', { name: 'Create session' }).click();
+    await page.waitForURL(`${host.url}/session/${name}`);
+    await expect
+      .poll(() => page.getByTestId('relay-mode').textContent())
+      .toBe('Always relayed (IP privacy)');
+    const token = await page.evaluate((n) => sessionStorage.getItem(`punch:admin:${n}`), name);
+    const r = await fetch(`${host.url}/api/session/${name}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await r.json()) as { relay: string }).relay).toBe('always');
+    await page.close();
   });
 
   it("an invite's QR code decodes to the operator URL, which opens her stream's page", async () => {

@@ -39,6 +39,7 @@ export function Home() {
   const [name, setName] = useState('');
   const [streams, setStreams] = useState('cam-1, cam-2');
   const [ttl, setTtl] = useState(3600);
+  const [privacy, setPrivacy] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -52,6 +53,7 @@ export function Home() {
         ...(name.trim() === '' ? {} : { name: name.trim().toLowerCase() }),
         ttl,
         ...(list.length === 0 ? {} : { streams: list }),
+        ...(privacy ? { relay: 'always' as const } : {}),
       });
       tokens.set('admin', r.session, r.token);
       navigate(`/session/${r.session}`);
@@ -110,6 +112,21 @@ export function Home() {
                 </option>
               ))}
             </select>
+          </label>
+          <label class="check">
+            <input
+              type="checkbox"
+              name="relay"
+              checked={privacy}
+              onChange={(e) => {
+                setPrivacy(e.currentTarget.checked);
+              }}
+            />
+            Always relay{' '}
+            <span class="hint">
+              (IP privacy: media goes through Punch&apos;s relay, and operators never learn each
+              other&apos;s address)
+            </span>
           </label>
           <button class="btn primary" type="submit" disabled={busy}>
             {busy ? 'Creating…' : 'Create session'}

@@ -156,6 +156,15 @@ function Live({ id, initialToken }: { id: string; initialToken: string }) {
         <span class={`feed feed-${s.status}`} role="status" data-testid="feed">
           {s.status === 'live' ? '● Live' : s.status === 'ended' ? '■ Ended' : '◌ Connecting…'}
         </span>
+        {s.relay === 'always' ? (
+          <span
+            class="relay-mode"
+            data-testid="relay-mode"
+            title="Media always goes through the relay; operators never learn each other's address"
+          >
+            Always relayed (IP privacy)
+          </span>
+        ) : null}
         <span class="ttl" data-testid="ttl">
           {remaining === null ? '' : ended ? '' : `Expires in ${formatRemaining(remaining)}`}
         </span>

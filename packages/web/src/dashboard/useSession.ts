@@ -25,6 +25,8 @@ export interface SessionState {
   /** The first load failed: why, and whether retrying can help (not for a refused token). */
   loadError: { message: string; final: boolean } | null;
   expiresAt: number | null;
+  /** The session's relay mode (`always`: IP privacy), once loaded. */
+  relay: 'auto' | 'always' | null;
   streams: StreamViewData[];
   tally: Tally;
   health: ReadonlyMap<string, HealthSeries>;
@@ -45,6 +47,7 @@ export function useSession(id: string, initialToken: string) {
   const [ended, setEnded] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<SessionState['loadError']>(null);
   const [expiresAt, setExpiresAt] = useState<number | null>(null);
+  const [relay, setRelay] = useState<'auto' | 'always' | null>(null);
   const [streams, setStreams] = useState<StreamViewData[]>([]);
   const [tally, setTallyState] = useState<Tally>({ program: [], preview: [] });
   // The latest tally (from the server or our own last request), for the next button press.
@@ -156,6 +159,7 @@ export function useSession(id: string, initialToken: string) {
         const view = await api.view(id, tokenRef.current);
         if (cancelled) return;
         setExpiresAt(view.expiresAt);
+        setRelay(view.relay);
         setTally(view.tally);
         if (streamsRef.current.length === 0) applyStreams(view.streams);
         const history = await api.health(id, tokenRef.current);
@@ -195,6 +199,7 @@ export function useSession(id: string, initialToken: string) {
     ended,
     loadError,
     expiresAt,
+    relay,
     streams,
     tally,
     health: health.current,

@@ -73,7 +73,7 @@ const base = (id: string): string => `/api/session/${encodeURIComponent(id)}`;
 
 /** The sessions API as the dashboard uses it. Every answer is parsed with core's schemas. */
 export const api = {
-  create: (body: { name?: string; ttl?: number; streams?: string[] }) =>
+  create: (body: { name?: string; ttl?: number; streams?: string[]; relay?: 'auto' | 'always' }) =>
     request('POST', '/api/session', null, SessionCreated, body),
   view: (id: string, token: string) => request('GET', base(id), token, SessionView),
   extend: (id: string, token: string, ttl: number) =>
