@@ -96,17 +96,23 @@ export class Relay {
     const fresh = peers.filter((p) => !this.#permitted.has(`${p.ip}:${p.port}`));
     if (fresh.length === 0) return;
     for (const p of fresh) this.#permitted.add(`${p.ip}:${p.port}`);
-    try {
-      await client.permit(fresh);
-      for (const p of fresh) await client.bind(p);
-    } catch (err) {
-      // 437: the server no longer knows the allocation (it restarted): allocate again.
-      if (err instanceof TurnClientError && err.code === 437) {
-        this.#gone(client, err);
-        return;
+    // One request per address: a relay refuses a whole CreatePermission for one address it
+    // will not reach (403), and that must not cost the others (the relayed one above all).
+    const refused: string[] = [];
+    for (const p of fresh) {
+      try {
+        await client.permit([p]);
+        await client.bind(p);
+      } catch (err) {
+        // 437: the server no longer knows the allocation (it restarted): allocate again.
+        if (err instanceof TurnClientError && err.code === 437) {
+          this.#gone(client, err);
+          return;
+        }
+        refused.push(`${p.ip}:${p.port} (${(err as Error).message})`);
       }
-      throw err;
     }
+    if (refused.length > 0) throw new Error(`the relay refused ${refused.join(', ')}`);
   }
 
   /** `client`'s allocation is gone (437, or no answer at all): released, and `lost` reported. */

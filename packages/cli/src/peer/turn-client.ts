@@ -99,6 +99,10 @@ export class TurnClient {
   readonly #o: TurnClientOptions;
   readonly #pending = new Map<string, Pending>();
   readonly #channels = new Map<string, number>();
+  /** Channel binds in flight, by peer. */
+  readonly #binding = new Map<string, Promise<number>>();
+  /** Channel numbers handed out on this allocation (bound or being bound). */
+  #channelsTaken = 0;
   readonly #peers = new Map<number, Addr>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #realm: string | undefined;
@@ -173,18 +177,29 @@ export class TurnClient {
   async bind(peer: Addr): Promise<number> {
     const known = this.#channels.get(keyOf(peer));
     if (known !== undefined) return known;
-    const channel = FIRST_CHANNEL + this.#channels.size;
+    const pending = this.#binding.get(keyOf(peer));
+    if (pending !== undefined) return pending;
+    // Numbered now, before the answer: two binds in flight at once must not take one number
+    // (the server refuses the second with 400, RFC 8656 §12.1).
+    const channel = FIRST_CHANNEL + this.#channelsTaken++;
     if (channel > LAST_CHANNEL) throw new TurnClientError(0, 'no channel number left');
     const send = (): Promise<ParsedStunMessage> =>
       this.#request(STUN_METHOD.channelBind, [
         { type: 'CHANNEL-NUMBER', channel },
         peerAddress(peer),
       ]);
-    await send();
-    this.#channels.set(keyOf(peer), channel);
-    this.#peers.set(channel, peer);
-    this.#every(CHANNEL_REFRESH_MS, send);
-    return channel;
+    const bound = send().then(() => {
+      this.#channels.set(keyOf(peer), channel);
+      this.#peers.set(channel, peer);
+      this.#every(CHANNEL_REFRESH_MS, send);
+      return channel;
+    });
+    this.#binding.set(keyOf(peer), bound);
+    try {
+      return await bound;
+    } finally {
+      this.#binding.delete(keyOf(peer));
+    }
   }
 
   /** Sends `data` to `peer` through the relay: on its channel, else in a Send indication. */
@@ -273,6 +288,7 @@ export class TurnClient {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers.clear();
     this.#channels.clear();
+    this.#channelsTaken = 0;
     this.#peers.clear();
     this.#relayed = undefined;
     this.#o.onLost(err);
@@ -282,7 +298,14 @@ export class TurnClient {
   #write(bytes: Uint8Array, kind: 'request' | 'data'): boolean {
     if (this.#o.transport !== 'tcp') {
       const { server } = this.#o;
-      this.#o.socket.send(bytes, server.port, server.ip);
+      try {
+        this.#o.socket.send(bytes, server.port, server.ip);
+      } catch (err) {
+        // The media socket closed under us (the agent is stopping): nothing more goes out, and
+        // a request then simply goes unanswered.
+        if ((err as NodeJS.ErrnoException).code === 'ERR_SOCKET_DGRAM_NOT_RUNNING') return false;
+        throw err;
+      }
       return true;
     }
     if (this.#tcp === undefined || this.#tcp.ended) {
