@@ -65,6 +65,8 @@ export class TurnTestClient {
     method: number,
     attributes: TurnAttribute[],
     sign = true,
+    /** Signs with this key instead of the allocation's (a forged MESSAGE-INTEGRITY). */
+    key?: Uint8Array,
   ): Promise<ParsedStunMessage> {
     const transactionId = crypto.getRandomValues(new Uint8Array(12));
     const message: StunMessage = {
@@ -73,9 +75,10 @@ export class TurnTestClient {
       transactionId,
       attributes: sign ? [...attributes, ...this.#auth] : attributes,
     };
+    const signWith = key ?? this.#key;
     const bytes =
-      sign && this.#key !== undefined
-        ? await encodeSignedMessage(message, this.#key, { fingerprint: true })
+      sign && signWith !== undefined
+        ? await encodeSignedMessage(message, signWith, { fingerprint: true })
         : encodeMessage(message, { fingerprint: true });
     const id = Buffer.from(transactionId).toString('hex');
     return new Promise<ParsedStunMessage>((resolve, reject) => {

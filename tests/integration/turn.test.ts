@@ -225,6 +225,44 @@ describe('the relay with a scripted client', () => {
     }
   });
 
+  it('refuses channel collisions (400) and a forged MESSAGE-INTEGRITY (401)', async () => {
+    const client = await TurnTestClient.open({ host: '127.0.0.1', port: stunPort });
+    try {
+      const { username, password } = credentials();
+      expect(codeOf(await client.allocate(username, password))).toBe(0);
+      const peer = (port: number) => ({
+        type: 'XOR-PEER-ADDRESS' as const,
+        address: { ip: '127.0.0.1', port, family: 4 as const },
+      });
+      const bind = async (channel: number, port: number): Promise<number> =>
+        codeOf(
+          await client.request(STUN_METHOD.channelBind, [
+            { type: 'CHANNEL-NUMBER', channel },
+            peer(port),
+          ]),
+        );
+      expect(await bind(0x4001, echoPort)).toBe(0);
+      expect(await bind(0x4001, echoPort)).toBe(0); // the same binding again: a refresh
+      expect(await bind(0x4001, echoPort + 1)).toBe(400); // that number is another peer's
+      expect(await bind(0x4002, echoPort)).toBe(400); // that peer has another number
+      // (Numbers outside 0x4000-0x7FFF: core's encoder refuses to write them, and the server's
+      // answer to raw ones is in packages/core/src/turn/hostile.test.ts and the flood below.)
+      const forged = await client.request(
+        STUN_METHOD.createPermission,
+        [peer(echoPort + 2)],
+        true,
+        new Uint8Array(16).fill(7),
+      );
+      expect(codeOf(forged)).toBe(401);
+      // The allocation is untouched: the real key still works.
+      expect(codeOf(await client.request(STUN_METHOD.createPermission, [peer(echoPort + 2)]))).toBe(
+        0,
+      );
+    } finally {
+      client.close();
+    }
+  });
+
   it('refuses a UDP relay of another transport (442) and a wrong secret (401)', async () => {
     const client = await TurnTestClient.open({ host: '127.0.0.1', port: stunPort });
     try {
