@@ -119,9 +119,9 @@ export class Agent {
         data: (packet) => {
           this.#fromPath(packet);
         },
-        relayed: (address) => {
+        relayed: (address, why) => {
           const transport = this.#pairing?.relay?.transport ?? 'udp';
-          this.#emit({ event: 'relay', address, transport });
+          this.#emit({ event: 'relay', address, transport, why });
           this.#link.send({ type: 'endpoint', stream: this.#o.stream, role, relay: address });
         },
         relayProblem: (message) => {

@@ -1,5 +1,6 @@
 import type { Endpoint, Stats } from '@punch/core';
 import type { Addr, PathKind, Via } from './media-path.js';
+import type { RelayReason } from './pairing.js';
 
 /** The agent's state, as the status line shows it. */
 export type Status =
@@ -17,7 +18,7 @@ export type AgentEvent =
       remote?: Addr;
       reason?: string;
     }
-  | { event: 'relay'; address: Addr; transport: 'udp' | 'tcp' }
+  | { event: 'relay'; address: Addr; transport: 'udp' | 'tcp'; why: RelayReason }
   | { event: 'health'; stats: Stats }
   | { event: 'tally'; tally: 'program' | 'preview' | 'none' }
   | { event: 'peer-left' }

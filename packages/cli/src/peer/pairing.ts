@@ -18,11 +18,15 @@ export interface PairingEvents extends Omit<PathEvents, 'up' | 'failed'> {
   up(kind: PathKind, remote: Addr, via: Via): void;
   /** No way through after `seconds`; `relay` says why the relay did not help, if it was tried. */
   failed(seconds: number, relay: string | undefined): void;
-  /** A relayed address was allocated (tell Punch: `endpoint {relay}`). */
-  relayed(address: Addr): void;
+  /** A relayed address was allocated (tell Punch: `endpoint {relay}`), and why. */
+  relayed(address: Addr, why: RelayReason): void;
   /** Something about the relay the operator should know, not fatal by itself. */
   relayProblem(message: string): void;
 }
+
+/** Why the agent relays: what the status line and the `relay` event say. */
+export type RelayReason =
+  'no-direct-path' | 'other-side-relays' | 'always' | 'udp-blocked' | 'relay-lost';
 
 export interface PairingOptions {
   /** The media socket, which the paths punch from and send on (TURN too). */
@@ -77,7 +81,7 @@ export class Pairing {
       lost: (reason) => {
         this.#o.events.relayProblem(`relay allocation lost (${reason}); allocating again`);
         this.#closeRelayPath();
-        void this.#useRelay();
+        void this.#useRelay('relay-lost');
       },
     });
   }
@@ -106,7 +110,7 @@ export class Pairing {
   configure(mode: RelayMode, credentials: RelayCredentials | null): void {
     this.#mode = mode;
     if (credentials !== null) this.#credentials = credentials;
-    if (mode === 'always') void this.#useRelay();
+    if (mode === 'always') void this.#useRelay('always');
   }
 
   /** The kind of path media takes now, while one is up. */
@@ -124,7 +128,7 @@ export class Pairing {
    * answer, or it has no STUN server).
    */
   relayNow(): void {
-    if (this.#mode === 'auto') void this.#useRelay();
+    if (this.#mode === 'auto') void this.#useRelay('udp-blocked');
   }
 
   /**
@@ -171,12 +175,13 @@ export class Pairing {
     if (this.#mode !== 'always' && !keepDirect) this.#openDirect();
     // The other side relays, or this session always does: relay too, now. Else give the direct
     // path a few seconds first.
-    if (m.remote.relay !== undefined || this.#mode === 'always') void this.#useRelay();
+    if (m.remote.relay !== undefined || this.#mode === 'always')
+      void this.#useRelay(this.#mode === 'always' ? 'always' : 'other-side-relays');
     else if (this.#relay.relayed !== undefined) this.#openRelayPath();
     else
       this.#relayTimer ??= setTimeout(() => {
         this.#relayTimer = undefined;
-        if (this.#direct?.up !== true) void this.#useRelay();
+        if (this.#direct?.up !== true) void this.#useRelay('no-direct-path');
       }, RELAY_AFTER_MS);
     return true;
   }
@@ -264,14 +269,14 @@ export class Pairing {
   }
 
   /** Allocates (once) and opens the relay path, when Punch handed out credentials. */
-  async #useRelay(): Promise<void> {
+  async #useRelay(why: RelayReason): Promise<void> {
     const credentials = this.#credentials;
     if (credentials === null) return;
     const had = this.#relay.relayed;
     try {
       const address = await this.#relay.allocate(credentials);
       this.#relayError = undefined;
-      if (had?.ip !== address.ip || had.port !== address.port) this.#o.events.relayed(address);
+      if (had?.ip !== address.ip || had.port !== address.port) this.#o.events.relayed(address, why);
       this.#openRelayPath();
     } catch (err) {
       this.#relayError = (err as Error).message;
@@ -332,7 +337,7 @@ export class Pairing {
           // A relay path that went silent: its allocation may be gone (the relay restarted).
           this.#relay.release();
           this.#closeRelayPath();
-          void this.#useRelay();
+          void this.#useRelay('relay-lost');
         }
         const other = this.path;
         if (other?.up === true && other.remote !== undefined) {
@@ -363,7 +368,7 @@ export class Pairing {
       this.#fail();
       return;
     }
-    if (this.#relayed?.up !== true) void this.#useRelay();
+    if (this.#relayed?.up !== true) void this.#useRelay('no-direct-path');
     clearTimeout(this.#directRetry);
     this.#directRetry = setTimeout(() => {
       this.#directRetry = undefined;

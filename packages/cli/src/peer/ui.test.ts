@@ -128,6 +128,25 @@ describe('createReporter (readable, not a terminal)', () => {
     expect(lines[4]).toContain('expired');
   });
 
+  it('says why it relays, where, and which path then carries the media', () => {
+    const text = run([
+      {
+        event: 'relay',
+        address: { ip: '192.0.2.10', port: 51234 },
+        transport: 'tcp',
+        why: 'udp-blocked',
+      },
+      { event: 'path', path: 'relay', via: 'relay', remote: { ip: '192.0.2.10', port: 51236 } },
+      { event: 'path', path: 'direct', via: 'public', remote: { ip: '203.0.113.7', port: 40123 } },
+    ]);
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toBe(
+      '✓ relaying (no STUN answer: this network seems to block UDP): allocated 192.0.2.10:51234 on the relay over TCP',
+    );
+    expect(lines[1]).toMatch(/^✓ relayed path up through the relay .*waiting for SRT$/);
+    expect(lines[2]).toBe('✓ switched to the direct path through the NATs');
+  });
+
   it('lists the local commands', () => {
     const text = run([{ event: 'local', commands: { ffmpeg: 'ffmpeg … srt://127.0.0.1:9000' } }]);
     expect(text).toContain('ffmpeg: ffmpeg … srt://127.0.0.1:9000');

@@ -1,4 +1,5 @@
 import type { AgentEvent } from './events.js';
+import type { RelayReason } from './pairing.js';
 
 /**
  * How the agent talks to its operator: NDJSON events (`--json`), or readable lines with a live
@@ -72,7 +73,7 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
         break;
       case 'relay':
         line(
-          `✓ relay allocated (${e.transport.toUpperCase()}): the other side can reach this agent at ${e.address.ip}:${e.address.port}`,
+          `✓ relaying (${WHY[e.why]}): allocated ${e.address.ip}:${e.address.port} on the relay over ${e.transport.toUpperCase()}`,
         );
         break;
       case 'local':
@@ -111,6 +112,15 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
     }
   };
 }
+
+/** Why the agent relays, as the status line says it. */
+const WHY: Record<RelayReason, string> = {
+  'no-direct-path': 'no direct path opened within a few seconds',
+  'other-side-relays': 'the other side relays',
+  always: 'this session always relays, for IP privacy',
+  'udp-blocked': 'no STUN answer: this network seems to block UDP',
+  'relay-lost': 'the relay lost the previous allocation',
+};
 
 function describe(status: string): string {
   switch (status) {
