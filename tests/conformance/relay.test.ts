@@ -84,8 +84,11 @@ describe.skipIf(!CAN.relay)("credentials for Punch's own relay", () => {
     const s = await createSession(host.url, { streams: ['cam-1'] });
     const a = await agent(s, 'sender', 300);
     const relay = a.registered.relay as Relay;
-    expect(relay.urls).toContain(`turn:127.0.0.1:${host.stunPort}?transport=udp`);
-    expect(relay.username).toMatch(new RegExp(`^${relay.expiresAt}:${s.session}\\.[a-z0-9]+$`));
+    expect(relay.urls).toEqual([
+      `turn:127.0.0.1:${host.stunPort}?transport=udp`,
+      `turn:127.0.0.1:${host.stunPort}?transport=tcp`,
+    ]);
+    expect(relay.username).toMatch(new RegExp(`^${relay.expiresAt}:${s.session}/[a-z0-9]+$`));
     expect(relay.expiresAt).toBeLessThanOrEqual(Date.now() / 1000 + 301);
     expect(relay.expiresAt).toBeGreaterThan(Date.now() / 1000 + 200);
     a.ws.close();

@@ -60,7 +60,10 @@ describe('signalling', () => {
       expect(ice[0]).toEqual(CAN.stun ? { urls: [`stun:127.0.0.1:${host.stunPort}`] } : undefined);
       if (CAN.relay) {
         expect(ice).toHaveLength(2);
-        expect(ice[1]?.urls).toContain(`turn:127.0.0.1:${host.stunPort}?transport=udp`);
+        expect(ice[1]?.urls).toEqual([
+          `turn:127.0.0.1:${host.stunPort}?transport=udp`,
+          `turn:127.0.0.1:${host.stunPort}?transport=tcp`,
+        ]);
         // Expiring with the token, never later, and usable on the relay (turn.test.ts).
         const exp = Number(ice[1]?.username?.split(':')[0]);
         expect(ice[1]?.username).toBe(`${exp}:alice`);

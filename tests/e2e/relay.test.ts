@@ -6,11 +6,9 @@
  * other's address. Needs what srt.test.ts needs, plus coturn for its one case (.ci/run installs
  * all of it); without them the suite says so loudly and skips.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasCoturn, startCoturn } from '../coturn.js';
 import { NatLab, PUBLIC_IP, labSupport } from './natlab.js';
 import {
   finish,
@@ -22,30 +20,22 @@ import {
   startListener,
   startPunch,
   tempDir,
-  waitUdpBound,
   type AgentProc,
   type Event,
 } from './harness.js';
 
 const support = labSupport();
-const hasCoturn = ((): boolean => {
-  try {
-    execFileSync('sh', ['-c', 'command -v turnserver'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const coturnHere = hasCoturn();
 const inCi = process.env.CI === 'true';
 if (!support.ok && !inCi) console.warn(`\n!!! SKIPPING the relay NAT-lab tests: ${support.why}\n`);
-if (support.ok && !hasCoturn && !inCi)
+if (support.ok && !coturnHere && !inCi)
   console.warn(
     '\n!!! SKIPPING the relay NAT-lab test through coturn: turnserver is not installed (apt-get install coturn)\n',
   );
 
 it.runIf(inCi)('CI can build the relay lab (the NAT lab and coturn)', () => {
   expect(support).toEqual({ ok: true });
-  expect(hasCoturn).toBe(true);
+  expect(coturnHere).toBe(true);
 });
 
 let lab: NatLab | undefined;
@@ -124,6 +114,33 @@ describe.skipIf(!support.ok)('SRT through the relay', () => {
     expect(got.duration).toBeGreaterThanOrEqual(SECONDS * 0.9);
   });
 
+  it('a direct path that opens later: relayed first, then moved to direct, the stream unbroken', async () => {
+    lab = NatLab.create();
+    // Nothing gets from network A to network B directly, until the rule goes: the agents relay.
+    const block = ['FORWARD', '-i', 'lan', '-p', 'udp', '-d', ROUTER_B, '-j', 'DROP'];
+    runIn(lab, 'rA', 'iptables', ['-I', ...block]);
+    const show = await startPunch(lab);
+    const args = ['--punch-timeout', '5'];
+    const sender = startAgent(lab, 'a1', show.token('cam-1'), '--send', args);
+    const receiver = startAgent(lab, 'b1', show.token('cam-1'), '--receive', args);
+    await Promise.all([sender.waitRelayed(), receiver.waitRelayed()]);
+    const out = join(tempDir('punch-relay-'), 'received.ts');
+    const listener = await startListener(lab, 'b1', show.passphrase, out);
+    const total = 30;
+    const ffmpeg = startFfmpeg(lab, 'a1', show.passphrase, total);
+    await receiver.waitFor((e) => e.event === 'status' && e.status === 'streaming', 'streaming');
+    runIn(lab, 'rA', 'iptables', ['-D', ...block]);
+    // The agents keep trying direct while relaying, and move the media over when it opens.
+    await Promise.all([sender.waitDirect(40_000), receiver.waitDirect(40_000)]);
+    const got = await finish(ffmpeg, listener, out);
+    // ffmpeg ran to its end: SRT never noticed the move (it gives up on a broken connection).
+    expect(got).toMatchObject({ ffmpegExit: 0, video: 'h264' });
+    expect(got.duration).toBeGreaterThanOrEqual(total * 0.9);
+    const paths = healthOf(receiver).map((h) => h.path);
+    expect(paths).toContain('relay');
+    expect(paths.at(-1)).toBe('direct');
+  });
+
   it('relay always, two cone NATs: media flows, no datagram crosses NAT to NAT, no agent learns the other IP', async () => {
     lab = NatLab.create();
     const aToB = countTowards(lab, 'rA', ROUTER_B);
@@ -174,7 +191,7 @@ describe.skipIf(!support.ok)('SRT through the relay', () => {
     expect(last?.path).toBe('relay');
   });
 
-  it.skipIf(!hasCoturn)(
+  it.skipIf(!coturnHere)(
     'both NATs symmetric, through coturn (--turn-url) instead of the built-in relay: the picture arrives',
     async () => {
       lab = NatLab.create({ symmetricA: true, symmetricB: true });
@@ -200,35 +217,15 @@ describe.skipIf(!support.ok)('SRT through the relay', () => {
 
 /** coturn in the lab's public network (use-auth-secret, as Punch mints); returns its stop. */
 async function startCoturnIn(l: NatLab, secret: string, port: number): Promise<() => void> {
-  const dir = mkdtempSync(join(tmpdir(), 'punch-coturn-'));
-  const conf = join(dir, 'turnserver.conf');
-  writeFileSync(
-    conf,
-    [
-      `listening-ip=${PUBLIC_IP}`,
-      `relay-ip=${PUBLIC_IP}`,
-      `listening-port=${port}`,
-      'min-port=49300',
-      'max-port=49400',
-      'use-auth-secret',
-      `static-auth-secret=${secret}`,
-      'realm=punch.test',
-      'fingerprint',
-      'no-tls',
-      'no-dtls',
-      'no-tcp-relay',
-      'no-cli',
-      'no-multicast-peers',
-      `pidfile=${join(dir, 'turnserver.pid')}`,
-      'log-file=stdout',
-      'simple-log',
-      '',
-    ].join('\n'),
-  );
-  const child: ChildProcess = l.spawn('pub', 'turnserver', ['-c', conf]);
-  await waitUdpBound(l, 'pub', port, child);
+  // The lab's public addresses are TEST-NET, not loopback: coturn's default policy applies.
+  const coturn = await startCoturn(secret, {
+    ip: PUBLIC_IP,
+    port,
+    relayPorts: [49300, 49400],
+    loopbackPeers: false,
+    spawn: (command, args) => l.spawn('pub', command, args),
+  });
   return () => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    coturn.stop();
   };
 }

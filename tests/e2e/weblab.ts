@@ -10,6 +10,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startCoturn, type Coturn } from '../coturn.js';
 import { CHROMIUM } from './browser.js';
 
 function sh(args: string[]): void {
@@ -47,6 +48,7 @@ export class WebLab {
   readonly inner: string;
   readonly #dir: string;
   readonly #children = new Set<ChildProcess>();
+  #coturn: Coturn | undefined;
   readonly #link: string;
 
   private constructor(id: string, net: number) {
@@ -91,55 +93,19 @@ export class WebLab {
    * docs/turn.md configures it. Resolves once it listens.
    */
   async startCoturn(secret: string, port: number): Promise<void> {
-    const conf = join(this.#dir, 'turnserver.conf');
-    writeFileSync(
-      conf,
-      [
-        `listening-ip=${this.outer}`,
-        `relay-ip=${this.outer}`,
-        `listening-port=${port}`,
-        'min-port=49160',
-        'max-port=49200',
-        'use-auth-secret',
-        `static-auth-secret=${secret}`,
-        'realm=punch.test',
-        'fingerprint',
-        'no-tls',
-        'no-dtls',
-        'no-cli',
-        'no-multicast-peers',
-        // Peers in this lab are on private addresses; a public deployment keeps coturn's
-        // defaults and denies private ranges (docs/turn.md).
-        'allow-loopback-peers',
-        `pidfile=${join(this.#dir, 'turnserver.pid')}`,
-        'log-file=stdout',
-        'simple-log',
-        '',
-      ].join('\n'),
-    );
-    const child = spawn('turnserver', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#children.add(child);
-    const lines: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`coturn did not start:\n${lines.slice(-20).join('\n')}`));
-      }, 10_000);
-      const onData = (c: Buffer): void => {
-        for (const l of c.toString('utf8').split('\n')) {
-          lines.push(l);
-          if (/relay .*initialized|Total General servers|IPv4. UDP listener opened/i.test(l)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`coturn exited with ${code}:\n${lines.slice(-20).join('\n')}`));
-      });
+    // Peers in this lab are on private addresses: loopback peers allowed (the default); a public
+    // deployment keeps coturn's defaults and denies private ranges (docs/turn.md).
+    const coturn = await startCoturn(secret, {
+      ip: this.outer,
+      port,
+      relayPorts: [49160, 49200],
+      spawn: (command, args) => {
+        const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        this.#children.add(child);
+        return child;
+      },
     });
+    this.#coturn = coturn;
   }
 
   /** A static server for the test pages and the SDK bundle, on the outer address. */
@@ -170,6 +136,7 @@ export class WebLab {
   }
 
   destroy(): void {
+    this.#coturn?.stop();
     for (const c of this.#children) c.kill('SIGKILL');
     this.#children.clear();
     try {

@@ -5,110 +5,33 @@
  * and by channels; a wrong credential is refused with 401. One client over TCP (RFC 8656 §3.1, as
  * an agent behind a network that blocks UDP) and one over UDP relay to each other the same way.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { turnCredentials } from '@punch/core';
 import { TurnClient, TurnClientError } from '../../packages/cli/src/peer/turn-client.js';
 import type { Addr } from '../../packages/cli/src/peer/media-path.js';
+import { hasCoturn, startCoturn, type Coturn } from '../coturn.js';
 
 const SECRET = 'turn-client-test-secret-0123456789';
 const WAIT_MS = 10_000;
 
-function hasCoturn(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v turnserver'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const coturnHere = hasCoturn();
 if (!coturnHere)
   process.stderr.write(
     '\n!!! SKIPPING the TURN client tests: coturn is not installed (apt-get install coturn)\n',
   );
 
-/** A port free on loopback right now (TCP and UDP alike are free in this range here). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => {
-        resolve(typeof a === 'object' && a !== null ? a.port : 0);
-      });
-    });
-  });
-}
-
-let coturn: ChildProcess | undefined;
-let dir: string;
+let coturn: Coturn | undefined;
 let server: Addr;
 
 beforeAll(async () => {
   if (!coturnHere) return;
-  dir = mkdtempSync(join(tmpdir(), 'punch-coturn-'));
-  const port = await freePort();
-  const relayLow = 40000 + (port % 20000);
-  const conf = join(dir, 'turnserver.conf');
-  writeFileSync(
-    conf,
-    [
-      'listening-ip=127.0.0.1',
-      'relay-ip=127.0.0.1',
-      `listening-port=${port}`,
-      `min-port=${relayLow}`,
-      `max-port=${relayLow + 40}`,
-      'use-auth-secret',
-      `static-auth-secret=${SECRET}`,
-      'realm=punch.test',
-      'fingerprint',
-      'no-tls',
-      'no-dtls',
-      'no-cli',
-      'no-multicast-peers',
-      'allow-loopback-peers',
-      `pidfile=${join(dir, 'turnserver.pid')}`,
-      'log-file=stdout',
-      'simple-log',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('turnserver', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  coturn = child;
-  const lines: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`coturn did not start:\n${lines.slice(-20).join('\n')}`));
-    }, WAIT_MS);
-    const onData = (c: Buffer): void => {
-      for (const l of c.toString('utf8').split('\n')) {
-        lines.push(l);
-        if (/IPv4. UDP listener opened|Total General servers/i.test(l)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`coturn exited with ${code}:\n${lines.slice(-20).join('\n')}`));
-    });
-  });
-  server = { ip: '127.0.0.1', port };
+  coturn = await startCoturn(SECRET);
+  server = { ip: '127.0.0.1', port: coturn.port };
 });
 
 afterAll(() => {
-  coturn?.kill('SIGKILL');
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  coturn?.stop();
 });
 
 const sockets: Socket[] = [];

@@ -25,7 +25,7 @@ import {
 import { startWorkerdHost, type Host } from '../conformance/host.js';
 import { mint, newAccount, newProject, signal, uploadKey } from '../conformance/projects-client.js';
 import { CloudflareTurnStandIn } from './cloudflare-turn-api.js';
-import { hasCoturn, startCoturn, type Coturn } from './coturn.js';
+import { hasCoturn, startCoturn, type Coturn } from '../coturn.js';
 
 const COTURN_SECRET = 'workerd-turn-test-secret-0123456789';
 const KEY_ID = '2a95132c15732412d22c1476fa83f27a';
@@ -110,7 +110,7 @@ describe.skipIf(!coturnHere)('coturn: PUNCH_TURN_URLS + PUNCH_TURN_SECRET', () =
     const relay = a.registered.relay as Relay;
     expect(relay.urls).toEqual([turnUrl]);
     expect(relay.username).toMatch(
-      new RegExp(`^${relay.expiresAt}:${s.session}\\.[A-Za-z0-9_-]+$`),
+      new RegExp(`^${relay.expiresAt}:${s.session}/[A-Za-z0-9_-]+$`),
     );
     expect(await allocate(relay.username, relay.credential)).toBe(0);
     expect(await allocate(relay.username, 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=')).toBe(401);

@@ -156,6 +156,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     },
     onClosed: (room: Room, reason: 'closed' | 'expired') => {
       if (rooms.get(room.id) === room) rooms.delete(room.id);
+      turn?.endSession(room.id);
       metrics.sessionsClosed.inc({ reason });
     },
   };
@@ -265,6 +266,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
               secret: relayKey,
               options: options.relay ?? {},
               sessionPeers: (session, conn) => rooms.get(session)?.handedTo(conn) ?? [],
+              sessionAlive: (session) => rooms.get(session)?.closed === false,
             },
       onTcpError: warn('TURN TCP error'),
     }).catch((err: unknown) => {

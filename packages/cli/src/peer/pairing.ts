@@ -1,5 +1,5 @@
 import type { Socket } from 'node:dgram';
-import { deriveTunnelKey, type RelayCredentials, type RelayMode } from '@punch/core';
+import { backoffDelay, deriveTunnelKey, type RelayCredentials, type RelayMode } from '@punch/core';
 import type { PeerMessage } from './link.js';
 import type { Addr, MediaPath, PathEvents, PathKind, Via } from './media-path.js';
 import { PunchedPath } from './path.js';
@@ -67,6 +67,9 @@ export class Pairing {
   /** Fails a search the other side walked away from (see `leave`). */
   #orphaned: NodeJS.Timeout | undefined;
   #relayTimer: NodeJS.Timeout | undefined;
+  /** Allocations lost in a row, for the backoff before the next (see `#relayLost`). */
+  #relayLosses = 0;
+  #reallocate: NodeJS.Timeout | undefined;
   #directRetry: NodeJS.Timeout | undefined;
   /** Why the last allocation failed, for the failure's sentence. */
   #relayError: string | undefined;
@@ -79,9 +82,7 @@ export class Pairing {
         this.#relayed?.onDatagram(packet, from);
       },
       lost: (reason) => {
-        this.#o.events.relayProblem(`relay allocation lost (${reason}); allocating again`);
-        this.#closeRelayPath();
-        void this.#useRelay('relay-lost');
+        this.#relayLost(reason);
       },
     });
   }
@@ -229,6 +230,7 @@ export class Pairing {
   /** Closes everything, the relay allocation included (the agent stops). */
   close(): void {
     this.drop();
+    clearTimeout(this.#reallocate);
     this.#relay.close();
   }
 
@@ -330,14 +332,14 @@ export class Pairing {
         if (active !== path()) return; // the relay came up while direct carries the media
         const kind = path().kind === 'direct' && via === 'relay' ? 'relay' : path().kind;
         this.#active = kind;
+        if (path().kind === 'relay') this.#relayLosses = 0;
         events.up(kind, remote, path().kind === 'relay' ? 'relay' : via);
       },
       down: (reason) => {
         if (path() === this.#relayed) {
           // A relay path that went silent: its allocation may be gone (the relay restarted).
           this.#relay.release();
-          this.#closeRelayPath();
-          void this.#useRelay('relay-lost');
+          this.#relayLost(reason);
         }
         const other = this.path;
         if (other?.up === true && other.remote !== undefined) {
@@ -357,6 +359,26 @@ export class Pairing {
         events.data(packet);
       },
     };
+  }
+
+  /**
+   * The allocation is gone (or its path went silent): allocate again, at once the first time,
+   * then backing off, so a relay that keeps losing it (or a hostile one answering 437 to
+   * everything) is not hammered; after a path stays up, the count starts again.
+   */
+  #relayLost(reason: string): void {
+    this.#closeRelayPath();
+    const attempt = this.#relayLosses++;
+    const delay =
+      attempt === 0 ? 0 : backoffDelay(attempt, { baseMs: 500, capMs: 15_000, jitter: 'narrow' });
+    this.#o.events.relayProblem(
+      `relay allocation lost (${reason}); allocating again${delay > 0 ? ` in ${(delay / 1000).toFixed(1)} s` : ''}`,
+    );
+    clearTimeout(this.#reallocate);
+    this.#reallocate = setTimeout(() => {
+      this.#reallocate = undefined;
+      void this.#useRelay('relay-lost');
+    }, delay);
   }
 
   /** The direct search failed: relay if possible (and try direct again later), else fail. */

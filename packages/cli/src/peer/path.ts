@@ -16,6 +16,8 @@ const PING_INTERVAL_MS = 1000;
 /** Silence from the other side for this long means the path is gone (re-punch). */
 const PATH_TIMEOUT_MS = 8000;
 
+/** Loopback, link-local and "this network" addresses: never another agent's LAN address. */
+const NOT_A_PEER = /^(127\.|0\.|169\.254\.|::1$|::$|fe[89ab][0-9a-f]:|::ffff:127\.)/i;
 const same = (a: Addr, b: Addr): boolean => a.ip === b.ip && a.port === b.port;
 const key = (a: Addr): string => `${a.ip}:${a.port}`;
 /** The type byte in front of every SRT packet on the path (sent as a two-part datagram). */
@@ -82,10 +84,11 @@ export class PunchedPath implements MediaPath {
     this.#punchTimeoutMs = options.punchTimeoutMs;
     this.#candidates = [
       { addr: { ip: options.remote.ip, port: options.remote.port }, via: 'public' },
-      ...(options.remote.local ?? []).map((l) => ({
-        addr: { ip: l.ip, port: l.port },
-        via: 'local' as const,
-      })),
+      // A LAN candidate on this machine's own loopback or link-local range is no other agent:
+      // probing it would let the other side aim this agent at services beside it.
+      ...(options.remote.local ?? [])
+        .filter((l) => !NOT_A_PEER.test(l.ip))
+        .map((l) => ({ addr: { ip: l.ip, port: l.port }, via: 'local' as const })),
     ];
     // The other side's relayed address: reached through its relay even from here (its relay
     // lets this side in once it permitted this side's address).

@@ -109,6 +109,8 @@ export class Relay {
           this.#gone(client, err);
           return;
         }
+        // Not granted: asked for again with the next `peer` that names it.
+        this.#permitted.delete(`${p.ip}:${p.port}`);
         refused.push(`${p.ip}:${p.port} (${(err as Error).message})`);
       }
     }

@@ -99,6 +99,8 @@ export class TurnClient {
   readonly #o: TurnClientOptions;
   readonly #pending = new Map<string, Pending>();
   readonly #channels = new Map<string, number>();
+  /** The permissions renewed on a timer, by their addresses. */
+  readonly #renewing = new Set<string>();
   /** Channel binds in flight, by peer. */
   readonly #binding = new Map<string, Promise<number>>();
   /** Channel numbers handed out on this allocation (bound or being bound). */
@@ -135,7 +137,9 @@ export class TurnClient {
     const relayed = findAttribute(res.attributes, 'XOR-RELAYED-ADDRESS')?.address;
     if (relayed === undefined) throw new TurnClientError(0, 'Allocate answered with no address');
     const mapped = findAttribute(res.attributes, 'XOR-MAPPED-ADDRESS')?.address;
-    const lifetime = findAttribute(res.attributes, 'LIFETIME')?.seconds ?? 600;
+    // RFC 8656 §7: at most an hour by default; a larger number (or a hostile 0xffffffff, past
+    // what a Node timer can hold) must not turn the refresh into a busy loop.
+    const lifetime = Math.min(3600, findAttribute(res.attributes, 'LIFETIME')?.seconds ?? 600);
     this.#relayed = addr(relayed);
     this.#every(Math.max(30, lifetime - 60) * 1000, () => this.#request(STUN_METHOD.refresh, []));
     return { relayed: this.#relayed, mapped: mapped && addr(mapped), lifetime };
@@ -164,7 +168,11 @@ export class TurnClient {
     const send = (): Promise<ParsedStunMessage> =>
       this.#request(STUN_METHOD.createPermission, attributes);
     await send();
-    this.#every(PERMISSION_REFRESH_MS, send);
+    // One renewal per set of addresses, however often it is asked for again.
+    const key = peers.map(keyOf).sort().join(',');
+    if (this.#renewing.has(key)) return;
+    this.#renewing.add(key);
+    this.#every(PERMISSION_REFRESH_MS, send, 'peer');
   }
 
   /**
@@ -191,7 +199,7 @@ export class TurnClient {
     const bound = send().then(() => {
       this.#channels.set(keyOf(peer), channel);
       this.#peers.set(channel, peer);
-      this.#every(CHANNEL_REFRESH_MS, send);
+      this.#every(CHANNEL_REFRESH_MS, send, 'peer');
       return channel;
     });
     this.#binding.set(keyOf(peer), bound);
@@ -289,6 +297,7 @@ export class TurnClient {
     this.#timers.clear();
     this.#channels.clear();
     this.#channelsTaken = 0;
+    this.#renewing.clear();
     this.#peers.clear();
     this.#relayed = undefined;
     this.#o.onLost(err);
@@ -328,13 +337,28 @@ export class TurnClient {
     return this.#tcp.write(bytes, kind);
   }
 
-  /** Runs `renew` every `ms`; a failure loses the allocation (reported once, timers stop). */
-  #every(ms: number, renew: () => Promise<unknown>): void {
+  /**
+   * Runs `renew` every `ms`. An allocation refresh that fails loses the allocation (reported
+   * once, timers stop); a permission's or channel's (`peer`) only when the server no longer
+   * knows the allocation (437) or does not answer: a refusal of that one peer (403, after the
+   * other side moved on) keeps the allocation and its other peers.
+   */
+  #every(
+    ms: number,
+    renew: () => Promise<unknown>,
+    what: 'allocation' | 'peer' = 'allocation',
+  ): void {
     const t = setInterval(() => {
       renew().catch((err: unknown) => {
         // Closed, or lost already (the TCP connection's end was reported).
         if (this.#closed || this.#relayed === undefined) return;
-        this.#lose(err instanceof TurnClientError ? err : new TurnClientError(0, String(err)));
+        const e = err instanceof TurnClientError ? err : new TurnClientError(0, String(err));
+        if (what === 'peer' && e.code !== 437 && e.code !== 0) {
+          clearInterval(t);
+          this.#timers.delete(t);
+          return;
+        }
+        this.#lose(e);
       });
     }, ms);
     t.unref();

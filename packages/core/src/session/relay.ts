@@ -7,7 +7,7 @@ import type { RelayCredentials } from '../wire/common.js';
  * TURN credentials for the sessions realm (DESIGN.md "The relay"). Each session socket gets its
  * own, minted by the host when the socket is seated and again with every fresh token, so they
  * never outlive the token that got them. The TURN REST username's id names the session and
- * the socket (`<expiry>:<session>.<socket id>`): Punch's own relay reads it back to hold a
+ * the socket (`<expiry>:<session>/<socket id>`): Punch's own relay reads it back to hold a
  * session's credentials to the addresses Punch handed that socket.
  */
 
@@ -30,13 +30,13 @@ export type RelayIssuer = (request: RelayRequest) => Promise<RelayCredentials | 
 
 /**
  * An issuer of TURN REST credentials for `config.urls` (Punch's own relay, or coturn with
- * `use-auth-secret`): `username = "<expiry>:<session>.<socket>"`, `credential =
+ * `use-auth-secret`): `username = "<expiry>:<session>/<socket>"`, `credential =
  * base64(HMAC-SHA1(secret, username))`.
  *
  * @example
  * const issue = turnRestIssuer({ secret, urls: ['turn:punch.example:3478?transport=udp'] });
  * await issue({ session: 'show', conn: 'k3v9', expiresAt: 1767225600 });
- * // { urls: […], username: '1767225600:show.k3v9', credential: '…', expiresAt: 1767225600 }
+ * // { urls: […], username: '1767225600:show/k3v9', credential: '…', expiresAt: 1767225600 }
  */
 export function turnRestIssuer(config: TurnConfig): RelayIssuer {
   return (request) => turnRestCredentials(config, request);
@@ -55,7 +55,7 @@ export async function turnRestCredentials(
 ): Promise<RelayCredentials | null> {
   if (config.urls.length === 0) return null;
   const at = Math.floor(expiresAt);
-  const creds = await turnCredentials(config.secret, `${session}.${conn}`, at);
+  const creds = await turnCredentials(config.secret, `${session}/${conn}`, at);
   return { urls: [...config.urls], ...creds, expiresAt: at };
 }
 
@@ -65,12 +65,13 @@ export async function turnRestCredentials(
  * peer's id, or anything else).
  *
  * @example
- * sessionRelayId('show.k3v9'); // { session: 'show', conn: 'k3v9' }
+ * sessionRelayId('show/k3v9'); // { session: 'show', conn: 'k3v9' }
  * sessionRelayId('alice');     // undefined
  */
 export function sessionRelayId(id: string): { session: string; conn: string } | undefined {
-  // Session names are [a-z0-9-] and socket ids base64url: neither holds a dot.
-  const m = /^(?<session>[a-z0-9][a-z0-9-]{1,62})\.(?<conn>[A-Za-z0-9_-]{1,64})$/.exec(id)?.groups;
+  // A slash is in no project peer id (letters, digits and . _ @ + -), so a peer named
+  // "alice.smith" is never read as a session socket.
+  const m = /^(?<session>[a-z0-9][a-z0-9-]{1,62})\/(?<conn>[A-Za-z0-9_-]{1,64})$/.exec(id)?.groups;
   const { session, conn } = m ?? {};
   return session === undefined || conn === undefined ? undefined : { session, conn };
 }

@@ -71,9 +71,11 @@ describe('relay credentials', () => {
     say(room, c, { type: 'register', stream: 'cam-wide', role: 'sender' });
     const reg = c.of('registered')[0]!;
     expect(reg.mode).toBe('auto');
-    const want = await turnCredentials(SECRET, 'show.k3v9', exp);
+    const want = await turnCredentials(SECRET, 'show/k3v9', exp);
     expect(reg.relay).toEqual({ urls: URLS, ...want, expiresAt: exp });
     expect(sessionRelayId(want.username.split(':')[1]!)).toEqual({ session: 'show', conn: 'k3v9' });
+    // A project peer's id may hold a dot but never a slash: never read as a session socket.
+    expect(sessionRelayId('alice.smith')).toBeUndefined();
   });
 
   it('never outlive the session, and are null on a host without a relay', async () => {
@@ -96,7 +98,7 @@ describe('relay credentials', () => {
     await room.extend(T0S + 2 * TTL);
     const t = c.of('token').at(-1)!;
     expect(t.relay?.expiresAt).toBe(T0S + 2 * TTL);
-    expect(t.relay?.username).toBe(`${T0S + 2 * TTL}:show.k3v9`);
+    expect(t.relay?.username).toBe(`${T0S + 2 * TTL}:show/k3v9`);
     expect(c.relay).toEqual(t.relay);
   });
 });

@@ -49,7 +49,9 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
      * `relay` its relayed address on a TURN server.
      */
     remote: EndpointSchema.extend({
-      local: z.array(EndpointSchema).optional(),
+      // As many as a client may claim (`endpoint.local`): a hostile server cannot make an agent
+      // probe thousands of addresses.
+      local: z.array(EndpointSchema).max(8).optional(),
       relay: EndpointSchema.optional(),
     }),
     passphrase: z.string().min(10).max(79),

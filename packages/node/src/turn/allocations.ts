@@ -236,6 +236,17 @@ export class AllocationTable {
     a.relay.close();
   }
 
+  /** Removes every allocation whose username `drop` says; how many went. */
+  deleteWhere(drop: (username: string) => boolean): number {
+    let n = 0;
+    for (const a of [...this.#byClient.values()]) {
+      if (!drop(a.username)) continue;
+      this.delete(a);
+      n++;
+    }
+    return n;
+  }
+
   /** Removes every allocation (server shutdown). */
   clear(): void {
     for (const a of [...this.#byClient.values()]) this.delete(a);

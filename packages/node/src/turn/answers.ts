@@ -32,6 +32,8 @@ export async function answers(io: {
   readonly secret: string;
   readonly stats: TurnStats;
   readonly nowS: () => number;
+  /** False for credentials that must no longer work though unexpired (a closed session's). */
+  readonly usable?: (username: string) => boolean;
 }) {
   const { secret, stats, nowS } = io;
   const send = (bytes: Uint8Array, to: ClientLink): void => {
@@ -110,7 +112,7 @@ export async function answers(io: {
       }
     }
     const verdict = await turnRestPassword(secret, username, nowS());
-    if (realm !== TURN_REALM || !verdict.ok) {
+    if (realm !== TURN_REALM || !verdict.ok || io.usable?.(username) === false) {
       await challenge(request, client, 401);
       return undefined;
     }

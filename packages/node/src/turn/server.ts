@@ -17,6 +17,7 @@ import {
   type StunAddress,
   type TurnAttribute,
   type TurnErrorCode,
+  sessionRelayId,
   type Endpoint,
 } from '@punch/core';
 import {
@@ -50,6 +51,8 @@ export interface TurnServer {
   /** The client's TCP connection ended: so does its allocation (RFC 8656 §3.1). */
   ended(client: ClientLink): void;
   readonly stats: TurnStats;
+  /** A session ended: its sockets' allocations end now (its credentials are refused already). */
+  endSession(session: string): void;
   /** Ends every allocation and closes its relayed socket. */
   close(): void;
 }
@@ -69,6 +72,8 @@ export async function createTurnServer(options: {
   readonly relay: RelayOptions;
   /** The addresses Punch handed a session socket: all its relay credentials may reach. */
   readonly sessionPeers?: (session: string, conn: string) => readonly Endpoint[];
+  /** False once a session has ended: its credentials stop working at once. */
+  readonly sessionAlive?: (session: string) => boolean;
   readonly now?: () => number;
 }): Promise<TurnServer> {
   const { socket, host, secret, relay } = options;
@@ -98,8 +103,9 @@ export async function createTurnServer(options: {
   );
   const policy: PeerPolicy = peerPolicy({
     allowPrivate: relay.allowPrivate === true,
-    isOwnRelay: (ip, port) => table.byRelay(ip, port) !== undefined,
+    ownRelay: (ip, port) => table.byRelay(ip, port)?.username,
     isHostAddress: (ip) => hostAddresses.has(ip),
+    relayPort: socket.address().port,
     ...(options.sessionPeers === undefined ? {} : { sessionPeers: options.sessionPeers }),
   });
   /** Clients whose Allocate is being worked on: a retransmission meanwhile is dropped. */
@@ -129,7 +135,18 @@ export async function createTurnServer(options: {
     stats.errors++;
   };
 
-  const { refuse, succeed, authenticate } = await answers({ secret, stats, nowS });
+  const sessionOf = (username: string): string | undefined =>
+    sessionRelayId(username.slice(username.indexOf(':') + 1))?.session;
+  const { refuse, succeed, authenticate } = await answers({
+    secret,
+    stats,
+    nowS,
+    // A session's credentials die with it, whatever their expiry says.
+    usable: (username) => {
+      const session = sessionOf(username);
+      return session === undefined || options.sessionAlive?.(session) !== false;
+    },
+  });
 
   /** RFC 8656 §7.2: at least the default, at most the maximum, and never past the credential. */
   const lifetimeFor = (request: ParsedStunMessage, credentialExpiresAt: number): number => {
@@ -412,6 +429,9 @@ export async function createTurnServer(options: {
     ended(client) {
       const a = table.get(client);
       if (a?.client === client) table.delete(a);
+    },
+    endSession(session) {
+      table.deleteWhere((username) => sessionOf(username) === session);
     },
     close() {
       table.clear();

@@ -24,6 +24,8 @@ export async function startStunAndRelay<S extends StunLike>(options: {
     readonly options: RelayOptions;
     /** The addresses Punch handed a session socket: all its relay credentials may reach. */
     readonly sessionPeers?: (session: string, conn: string) => readonly Endpoint[];
+    /** False once a session has ended. */
+    readonly sessionAlive?: (session: string) => boolean;
   } | null;
   readonly onTcpError: (err: Error) => void;
 }): Promise<{ stun: S; turn?: TurnServer; tcp?: TurnTcpListener }> {
@@ -37,6 +39,7 @@ export async function startStunAndRelay<S extends StunLike>(options: {
       secret: relay.secret,
       relay: relay.options,
       ...(relay.sessionPeers === undefined ? {} : { sessionPeers: relay.sessionPeers }),
+      ...(relay.sessionAlive === undefined ? {} : { sessionAlive: relay.sessionAlive }),
     });
     try {
       const tcp = await listenTurnTcp({ host, port: stun.port, turn, onError: options.onTcpError });

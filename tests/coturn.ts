@@ -1,6 +1,7 @@
 /**
- * Real coturn on loopback in `use-auth-secret` mode (as docs/turn.md configures it), for tests
- * that check credentials by allocating with them. Flags as in tests/integration/turn-client.test.ts.
+ * Real coturn in `use-auth-secret` mode (as docs/turn.md configures it), for every test that
+ * checks TURN against it: the agent's TURN client, the Workers host's credentials, the NAT lab
+ * and the WebRTC lab. One configuration, one start-up wait.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,20 +40,38 @@ export interface Coturn {
   stop(): void;
 }
 
+export interface CoturnOptions {
+  /** The address it listens and relays on. Default 127.0.0.1. */
+  readonly ip?: string;
+  /** Its TURN port. Default: a free one on loopback. */
+  readonly port?: number;
+  /** Its relayed ports, inclusive. Default: 41 ports picked from the listening port. */
+  readonly relayPorts?: readonly [number, number];
+  /**
+   * Relay to loopback peers too (coturn refuses them by default, as a public deployment should):
+   * for peers on loopback or private lab addresses. Default true.
+   */
+  readonly loopbackPeers?: boolean;
+  /** Starts the process (e.g. in a network namespace). Default: a plain spawn. */
+  readonly spawn?: (command: string, args: string[]) => ChildProcess;
+}
+
 /** Starts coturn with `secret` as its static-auth-secret; resolves once it listens. */
-export async function startCoturn(secret: string): Promise<Coturn> {
+export async function startCoturn(secret: string, options: CoturnOptions = {}): Promise<Coturn> {
   const dir = mkdtempSync(join(tmpdir(), 'punch-coturn-'));
-  const port = await freePort();
-  const relayLow = 40000 + (port % 20000);
+  const ip = options.ip ?? '127.0.0.1';
+  const port = options.port ?? (await freePort());
+  const low = 40000 + (port % 20000);
+  const [min, max] = options.relayPorts ?? [low, low + 40];
   const conf = join(dir, 'turnserver.conf');
   writeFileSync(
     conf,
     [
-      'listening-ip=127.0.0.1',
-      'relay-ip=127.0.0.1',
+      `listening-ip=${ip}`,
+      `relay-ip=${ip}`,
       `listening-port=${port}`,
-      `min-port=${relayLow}`,
-      `max-port=${relayLow + 40}`,
+      `min-port=${min}`,
+      `max-port=${max}`,
       'use-auth-secret',
       `static-auth-secret=${secret}`,
       'realm=punch.test',
@@ -61,16 +80,18 @@ export async function startCoturn(secret: string): Promise<Coturn> {
       'no-dtls',
       'no-cli',
       'no-multicast-peers',
-      'allow-loopback-peers',
+      ...(options.loopbackPeers === false ? [] : ['allow-loopback-peers']),
       `pidfile=${join(dir, 'turnserver.pid')}`,
       'log-file=stdout',
       'simple-log',
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('turnserver', ['-c', conf], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const start =
+    options.spawn ??
+    ((command: string, args: string[]) =>
+      spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child: ChildProcess = start('turnserver', ['-c', conf]);
   const stop = (): void => {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -84,7 +105,7 @@ export async function startCoturn(secret: string): Promise<Coturn> {
       const onData = (c: Buffer): void => {
         for (const l of c.toString('utf8').split('\n')) {
           lines.push(l);
-          if (/IPv4. UDP listener opened|Total General servers/i.test(l)) {
+          if (/relay .*initialized|Total General servers|IPv4. UDP listener opened/i.test(l)) {
             clearTimeout(timer);
             resolve();
           }
