@@ -154,3 +154,50 @@ describe('credentials of a deleted session', () => {
     }
   });
 });
+
+describe('relayed addresses a session socket claims', () => {
+  it("open nothing on Punch's relay when they are no allocation of it", async () => {
+    // Anyone may create a session: its two sockets are the attacker's. The sender "relays" at a
+    // third party's address; the receiver's session credentials then reach it as if Punch had
+    // vouched for it, which makes session credentials as open as a project peer's.
+    const session = await createSession(host.url, { streams: ['cam-1'], relay: 'always' } as never);
+    const sides = [await agent(session, 'sender'), await agent(session, 'receiver')];
+    const turn = await TurnTestClient.open({ host: '127.0.0.1', port: host.stunPort ?? 0 });
+    try {
+      const mine = await allocate(turn, sides[1]!.relay);
+      const victim = { ip: '203.0.113.77', port: 9 };
+      sides[0]!.ws.send({ type: 'endpoint', stream: 'cam-1', role: 'sender', relay: victim });
+      sides[1]!.ws.send({ type: 'endpoint', stream: 'cam-1', role: 'receiver', relay: mine });
+      const toReceiver = await sides[1]!.ws.next('peer');
+      expect((toReceiver.remote as { relay: Addr }).relay).toEqual(victim);
+      expect(codeOf(await permit(turn, victim))).toBe(403);
+    } finally {
+      turn.close();
+      for (const s of sides) s.ws.close();
+    }
+  });
+
+  it('never open loopback or the host itself (regression guard; passes today)', async () => {
+    const session = await createSession(host.url, { streams: ['cam-1'] });
+    const sides = [await agent(session, 'sender'), await agent(session, 'receiver')];
+    const turn = await TurnTestClient.open({ host: '127.0.0.1', port: host.stunPort ?? 0 });
+    try {
+      const mine = await allocate(turn, sides[1]!.relay);
+      const stun = { ip: '127.0.0.1', port: host.stunPort ?? 0 };
+      sides[0]!.ws.send({
+        type: 'endpoint',
+        stream: 'cam-1',
+        role: 'sender',
+        relay: stun,
+        local: [{ ip: '127.0.0.1', port: 22 }],
+      });
+      sides[1]!.ws.send({ type: 'endpoint', stream: 'cam-1', role: 'receiver', relay: mine });
+      await sides[1]!.ws.next('peer');
+      expect(codeOf(await permit(turn, stun))).toBe(403);
+      expect(codeOf(await permit(turn, { ip: '127.0.0.1', port: 22 }))).toBe(403);
+    } finally {
+      turn.close();
+      for (const s of sides) s.ws.close();
+    }
+  });
+});
