@@ -7,7 +7,13 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { STUN_METHOD, encodeMessage, parseMessage, type TurnAttribute } from '@punch/core';
+import {
+  STUN_METHOD,
+  decodeServerMessage,
+  encodeMessage,
+  parseMessage,
+  type TurnAttribute,
+} from '@punch/core';
 import type { PeerMessage } from '../../packages/cli/src/peer/link.js';
 import { Pairing } from '../../packages/cli/src/peer/pairing.js';
 
@@ -138,5 +144,19 @@ describe('a peer whose relayed address keeps changing', () => {
     vi.advanceTimersByTime(240_000);
     await until(() => turn.count(STUN_METHOD.createPermission) - before >= CHANGES, 1000);
     expect(turn.count(STUN_METHOD.createPermission) - before).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a hostile Punch', () => {
+  it('cannot hand the agent more LAN candidates than Punch itself accepts from a peer (8)', () => {
+    // Every candidate is probed every 200 ms until the punch timeout (path.ts): fifteen hundred
+    // third-party addresses in one frame turn the agent into a 7,500 datagram/s flooder (the 64 KiB frame cap still lets ~1,800 through).
+    const local = Array.from({ length: 1_500 }, (_, i) => ({
+      ip: `198.51.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+      port: 9,
+    }));
+    const frame = JSON.stringify({ ...peer(40001), remote: { ip: '203.0.113.9', port: 9, local } });
+    const m = decodeServerMessage(frame);
+    expect(m?.type === 'peer' ? (m.remote.local?.length ?? 0) : 0).toBeLessThanOrEqual(8);
   });
 });
