@@ -160,3 +160,16 @@ describe('a hostile Punch', () => {
     expect(m?.type === 'peer' ? (m.remote.local?.length ?? 0) : 0).toBeLessThanOrEqual(8);
   });
 });
+
+describe('a TURN server that grants the longest LIFETIME the attribute can say', () => {
+  it('does not make the agent refresh every millisecond (setInterval past 2^31-1 ms)', async () => {
+    // (0xffffffff - 60) s in ms overflows Node's timer range: Node runs the interval every 1 ms.
+    turn.answer = (method) =>
+      method === STUN_METHOD.allocate
+        ? { attributes: [RELAYED, { type: 'LIFETIME', seconds: 0xffffffff }] }
+        : {};
+    await pairing.open(peer(40001));
+    await until(() => turn.count(STUN_METHOD.refresh) >= 100, 1500);
+    expect(turn.count(STUN_METHOD.refresh)).toBe(0);
+  });
+});
