@@ -92,6 +92,31 @@ describe('--relay-allow-private (LAN use)', () => {
   });
 });
 
+describe('a project peer whose id has a dot', () => {
+  let host: Host;
+  beforeAll(async () => {
+    host = await startHost({ extraArgs: ['--turn-secret', SECRET] });
+  });
+  afterAll(async () => {
+    await host.stop();
+  });
+
+  it("gets a project peer's reach, not a session socket's (nothing handed: nothing reached)", async () => {
+    // welcome.iceServers mints `<expiry>:<peer>`; PeerIdSchema allows dots, so peer
+    // "alice.smith" reads as session "alice", socket "smith" to the relay's policy.
+    const username = `${Math.floor(Date.now() / 1000) + 3600}:alice.smith`;
+    const password = createHmac('sha1', SECRET).update(username).digest('base64');
+    const turn = await TurnTestClient.open({ host: '127.0.0.1', port: host.stunPort ?? 0 });
+    try {
+      expect((await turn.allocate(username, password)).class).toBe('success');
+      // A browser's public address, as ICE would permit it: fine for any project peer.
+      expect(codeOf(await permit(turn, '203.0.113.5', 5000))).toBe(0);
+    } finally {
+      turn.close();
+    }
+  });
+});
+
 describe('relay ports', () => {
   const POOL = 20;
   let host: Host;
