@@ -5,7 +5,7 @@
  * Punch itself handed to that agent"). Each test fails today.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STUN_METHOD, encodeMessage, findAttribute } from '@punch/core';
+import { STUN_METHOD, encodeMessage, findAttribute, parseMessage } from '@punch/core';
 import { TurnTestClient, codeOf } from '../integration/turn-test-client.js';
 import { startHost, type Host } from '../conformance/host.js';
 import {
@@ -197,6 +197,29 @@ describe('relayed addresses a session socket claims', () => {
       expect(codeOf(await permit(turn, { ip: '127.0.0.1', port: 22 }))).toBe(403);
     } finally {
       turn.close();
+      for (const s of sides) s.ws.close();
+    }
+  });
+});
+
+describe('IP privacy through the relay (always)', () => {
+  it("a Data indication names the other side's relayed address, never its own (passes today)", async () => {
+    const { sides, turns, relayed } = await pairedSession();
+    try {
+      const seen = new Promise<Addr | undefined>((resolve) => {
+        turns[1]!.socket.on('message', (msg: Buffer) => {
+          const m = parseMessage(new Uint8Array(msg));
+          if (m.ok && m.message.class === 'indication')
+            resolve(findAttribute(m.message.attributes, 'XOR-PEER-ADDRESS')?.address);
+        });
+      });
+      sendTo(turns[0]!, relayed[1]!, 'hello');
+      const from = await seen;
+      const senderClient = turns[0]!.socket.address();
+      expect({ ip: from?.ip, port: from?.port }).toEqual(relayed[0]);
+      expect(from?.port).not.toBe(senderClient.port);
+    } finally {
+      for (const t of turns) t.close();
       for (const s of sides) s.ws.close();
     }
   });
