@@ -29,8 +29,9 @@ interface Addr {
 
 let host: Host;
 beforeAll(async () => {
-  // No --relay-allow-private: the production policy.
-  host = await startHost();
+  // No --relay-allow-private: the production policy. The smallest bandwidth cap (1000 B/s per
+  // allocation) makes a stranger's drain of a victim's cap visible with one datagram.
+  host = await startHost({ extraArgs: ['--relay-max-bps', '8000'] });
 });
 afterAll(async () => {
   await host.stop();
@@ -59,7 +60,7 @@ const permit = (turn: TurnTestClient, to: Addr) =>
   ]);
 
 /** A Send indication (unauthenticated, as RFC 8656 §10 has it). */
-function sendTo(turn: TurnTestClient, to: Addr, text: string): void {
+function sendTo(turn: TurnTestClient, to: Addr, text: string | Uint8Array): void {
   turn.raw(
     encodeMessage({
       method: STUN_METHOD.send,
@@ -67,7 +68,7 @@ function sendTo(turn: TurnTestClient, to: Addr, text: string): void {
       transactionId: crypto.getRandomValues(new Uint8Array(12)),
       attributes: [
         { type: 'XOR-PEER-ADDRESS', address: { ...to, family: 4 } },
-        { type: 'DATA', data: new TextEncoder().encode(text) },
+        { type: 'DATA', data: typeof text === 'string' ? new TextEncoder().encode(text) : text },
       ],
     }),
   );
@@ -117,6 +118,30 @@ describe('a stranger and a session allocation (relay to relay)', () => {
         code: 403,
         first: 'genuine',
       });
+    } finally {
+      turn.close();
+      stranger.ws.close();
+      for (const t of turns) t.close();
+      for (const s of sides) s.ws.close();
+    }
+  });
+});
+
+describe("a stranger and a session allocation's bandwidth cap", () => {
+  it("cannot spend the victim's cap: the genuine peer's datagram still gets through", async () => {
+    const { sides, turns, relayed } = await pairedSession();
+    const other = await createSession(host.url, { streams: ['cam-1'] });
+    const stranger = await agent(other, 'sender');
+    const turn = await TurnTestClient.open({ host: '127.0.0.1', port: host.stunPort ?? 0 });
+    try {
+      await allocate(turn, stranger.relay);
+      await permit(turn, relayed[0]!);
+      // A full cap's worth (1000 B) into the victim's relayed address...
+      sendTo(turn, relayed[0]!, new Uint8Array(1000));
+      // ...then the real peer's media, a moment later.
+      sendTo(turns[1]!, relayed[0]!, new Uint8Array(500).fill(7));
+      const got = await turns[0]!.received(2).catch(() => []);
+      expect(got.some((d) => d.length === 500)).toBe(true);
     } finally {
       turn.close();
       stranger.ws.close();
