@@ -151,30 +151,26 @@ describe('always (IP privacy)', () => {
     await a.ws.settle();
     await b.ws.settle();
     expect(a.ws.all('peer')).toEqual([]);
-    a.ws.send({
-      type: 'endpoint',
-      stream: 'cam-1',
-      role: 'sender',
-      relay: { ip: '198.51.100.40', port: 50000 },
-    });
-    b.ws.send({
-      type: 'endpoint',
-      stream: 'cam-1',
-      role: 'receiver',
-      relay: { ip: '198.51.100.40', port: 50002 },
-    });
+    // Relayed addresses: real allocations where the host runs the relay (it checks that a
+    // claimed one is this session's), made-up ones where it cannot tell (an external TURN).
+    const turns: TurnTestClient[] = [];
+    const relayed = async (side: { registered: Msg }, fake: number) => {
+      if (!CAN.relay) return { ip: '198.51.100.40', port: fake };
+      const t = await TurnTestClient.open({ host: '127.0.0.1', port: host.stunPort! });
+      turns.push(t);
+      const relay = side.registered.relay as Relay;
+      const ok = await t.allocate(relay.username, relay.credential);
+      const at = findAttribute(ok.attributes, 'XOR-RELAYED-ADDRESS')?.address;
+      return { ip: at!.ip, port: at!.port };
+    };
+    const [ra, rb] = [await relayed(a, 50000), await relayed(b, 50002)];
+    a.ws.send({ type: 'endpoint', stream: 'cam-1', role: 'sender', relay: ra });
+    b.ws.send({ type: 'endpoint', stream: 'cam-1', role: 'receiver', relay: rb });
     const pa = await a.ws.next('peer');
     const pb = await b.ws.next('peer');
-    expect(pa.remote).toEqual({
-      ip: '198.51.100.40',
-      port: 50002,
-      relay: { ip: '198.51.100.40', port: 50002 },
-    });
-    expect(pb.remote).toEqual({
-      ip: '198.51.100.40',
-      port: 50000,
-      relay: { ip: '198.51.100.40', port: 50000 },
-    });
+    expect(pa.remote).toEqual({ ...rb, relay: rb });
+    expect(pb.remote).toEqual({ ...ra, relay: ra });
+    for (const t of turns) t.close();
     const heard = JSON.stringify([...a.ws.received, ...b.ws.received]);
     for (const leak of ['41001', '41002', '192.168.77']) expect(heard).not.toContain(leak);
     // Nor the producer's connection strings.

@@ -145,6 +145,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     log,
     now,
     bindings,
+    // Only Punch's own relay can vouch for a claimed relayed address (coturn cannot be asked).
+    relayHolds: (session: string, relayed: { ip: string; port: number }) =>
+      options.turn === undefined ? turn?.holdsFor(session, relayed) : undefined,
     relay: (request: RelayRequest) => {
       const config = turnFor(request.host);
       return config === undefined ? Promise.resolve(null) : turnRestCredentials(config, request);
@@ -267,6 +270,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
               options: options.relay ?? {},
               sessionPeers: (session, conn) => rooms.get(session)?.handedTo(conn) ?? [],
               sessionAlive: (session) => rooms.get(session)?.closed === false,
+              // Two agents per stream, each with room for a second allocation while it
+              // replaces a lost one.
+              sessionAllocations: (session) => 4 * (rooms.get(session)?.record.streams.length ?? 0),
             },
       onTcpError: warn('TURN TCP error'),
     }).catch((err: unknown) => {

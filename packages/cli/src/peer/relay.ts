@@ -93,6 +93,14 @@ export class Relay {
   async permit(peers: readonly Addr[]): Promise<void> {
     const client = this.#client;
     if (client?.relayed === undefined) return;
+    // Addresses no longer asked for (the other side moved on) stop being renewed.
+    const wanted = new Set(peers.map((p) => `${p.ip}:${p.port}`));
+    for (const key of [...this.#permitted]) {
+      if (wanted.has(key)) continue;
+      this.#permitted.delete(key);
+      const at = key.lastIndexOf(':');
+      client.forget({ ip: key.slice(0, at), port: Number(key.slice(at + 1)) });
+    }
     const fresh = peers.filter((p) => !this.#permitted.has(`${p.ip}:${p.port}`));
     if (fresh.length === 0) return;
     for (const p of fresh) this.#permitted.add(`${p.ip}:${p.port}`);

@@ -99,8 +99,8 @@ export class TurnClient {
   readonly #o: TurnClientOptions;
   readonly #pending = new Map<string, Pending>();
   readonly #channels = new Map<string, number>();
-  /** The permissions renewed on a timer, by their addresses. */
-  readonly #renewing = new Set<string>();
+  /** The renewal timers of permissions (by their addresses) and channels (`channel <addr>`). */
+  readonly #renewals = new Map<string, NodeJS.Timeout>();
   /** Channel binds in flight, by peer. */
   readonly #binding = new Map<string, Promise<number>>();
   /** Channel numbers handed out on this allocation (bound or being bound). */
@@ -168,11 +168,28 @@ export class TurnClient {
     const send = (): Promise<ParsedStunMessage> =>
       this.#request(STUN_METHOD.createPermission, attributes);
     await send();
-    // One renewal per set of addresses, however often it is asked for again.
+    // One renewal per set of addresses, however often it is asked for again, until `forget`.
     const key = peers.map(keyOf).sort().join(',');
-    if (this.#renewing.has(key)) return;
-    this.#renewing.add(key);
-    this.#every(PERMISSION_REFRESH_MS, send, 'peer');
+    if (this.#renewals.has(key)) return;
+    this.#renewals.set(key, this.#every(PERMISSION_REFRESH_MS, send, 'peer'));
+  }
+
+  /**
+   * Stops renewing the permission and channel of `peer` (the other side moved on): the server
+   * lets them lapse (RFC 8656 §9, §12), and the client stops spending requests on them.
+   *
+   * @example
+   * turn.forget({ ip: '198.51.100.7', port: 40000 });
+   */
+  forget(peer: Addr): void {
+    const k = keyOf(peer);
+    for (const key of [k, `channel ${k}`]) {
+      const timer = this.#renewals.get(key);
+      if (timer === undefined) continue;
+      clearInterval(timer);
+      this.#timers.delete(timer);
+      this.#renewals.delete(key);
+    }
   }
 
   /**
@@ -199,7 +216,7 @@ export class TurnClient {
     const bound = send().then(() => {
       this.#channels.set(keyOf(peer), channel);
       this.#peers.set(channel, peer);
-      this.#every(CHANNEL_REFRESH_MS, send, 'peer');
+      this.#renewals.set(`channel ${keyOf(peer)}`, this.#every(CHANNEL_REFRESH_MS, send, 'peer'));
       return channel;
     });
     this.#binding.set(keyOf(peer), bound);
@@ -297,7 +314,7 @@ export class TurnClient {
     this.#timers.clear();
     this.#channels.clear();
     this.#channelsTaken = 0;
-    this.#renewing.clear();
+    this.#renewals.clear();
     this.#peers.clear();
     this.#relayed = undefined;
     this.#o.onLost(err);
@@ -347,7 +364,7 @@ export class TurnClient {
     ms: number,
     renew: () => Promise<unknown>,
     what: 'allocation' | 'peer' = 'allocation',
-  ): void {
+  ): NodeJS.Timeout {
     const t = setInterval(() => {
       renew().catch((err: unknown) => {
         // Closed, or lost already (the TCP connection's end was reported).
@@ -363,6 +380,7 @@ export class TurnClient {
     }, ms);
     t.unref();
     this.#timers.add(t);
+    return t;
   }
 
   /**

@@ -32,6 +32,18 @@ export function claimEndpoint(
   update: EndpointUpdate,
 ): void {
   const slot = room.slots.held(conn, ref);
+  // A relayed address Punch's own relay can vouch for must be one of its allocations for this
+  // session: else any socket could make Punch hand the other side (and its relay credentials)
+  // a third party's address.
+  if (
+    update.relay !== undefined &&
+    room.deps.relayHolds?.(room.record.id, update.relay) === false
+  ) {
+    throw new PunchError(
+      'ERR_ENDPOINT_MISMATCH',
+      "the relayed address must be an allocation of this session's on the relay",
+    );
+  }
   if (update.public !== undefined && !sameIp(update.public.ip, conn.ip)) {
     throw new PunchError(
       'ERR_ENDPOINT_MISMATCH',

@@ -38,6 +38,11 @@ export interface RoomDeps {
   readonly messageLimit?: LimitSpec;
   /** Mints each socket's TURN credentials, when the host offers a relay (DESIGN.md "The relay"). */
   readonly relay?: RelayIssuer;
+  /**
+   * Whether the relay the host runs holds an allocation at `relayed` for a socket of `session`;
+   * absent (or undefined) when the host cannot tell (an external TURN server).
+   */
+  readonly relayHolds?: (session: string, relayed: Endpoint) => boolean | undefined;
   /** Called when `peer` goes out to both sides of a stream (metrics). */
   readonly onPaired?: () => void;
   /** Called once when the session ends, after its rows are deleted (the host forgets the room). */

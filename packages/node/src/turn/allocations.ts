@@ -236,6 +236,13 @@ export class AllocationTable {
     a.relay.close();
   }
 
+  /** How many allocations have a username `counts` says. */
+  countWhere(counts: (username: string) => boolean): number {
+    let n = 0;
+    for (const a of this.#byClient.values()) if (counts(a.username)) n++;
+    return n;
+  }
+
   /** Removes every allocation whose username `drop` says; how many went. */
   deleteWhere(drop: (username: string) => boolean): number {
     let n = 0;

@@ -17,7 +17,6 @@ import {
   type StunAddress,
   type TurnAttribute,
   type TurnErrorCode,
-  sessionRelayId,
   type Endpoint,
 } from '@punch/core';
 import {
@@ -35,6 +34,7 @@ import { Reservations } from './reservations.js';
 import { bindRelaySocket, localAddressTowards } from './relay-socket.js';
 import { answers } from './answers.js';
 import { dataPath } from './data-path.js';
+import { sessionAdmission, sessionOfUsername, type SessionRules } from './sessions.js';
 import { bump, createTurnStats, type TurnStats } from './stats.js';
 
 export interface TurnServer {
@@ -51,6 +51,8 @@ export interface TurnServer {
   /** The client's TCP connection ended: so does its allocation (RFC 8656 §3.1). */
   ended(client: ClientLink): void;
   readonly stats: TurnStats;
+  /** Whether an allocation at `relayed` is held by a socket of `session`. */
+  holdsFor(session: string, relayed: { ip: string; port: number }): boolean;
   /** A session ended: its sockets' allocations end now (its credentials are refused already). */
   endSession(session: string): void;
   /** Ends every allocation and closes its relayed socket. */
@@ -64,18 +66,18 @@ export interface TurnServer {
  * indications and ChannelData back. Long-term credentials in the TURN REST form, checked against
  * `secret` with stateless nonces bound to the client's address.
  */
-export async function createTurnServer(options: {
-  readonly socket: Socket;
-  /** The address the shared socket listens on: relayed sockets bind there too. */
-  readonly host: string;
-  readonly secret: string;
-  readonly relay: RelayOptions;
-  /** The addresses Punch handed a session socket: all its relay credentials may reach. */
-  readonly sessionPeers?: (session: string, conn: string) => readonly Endpoint[];
-  /** False once a session has ended: its credentials stop working at once. */
-  readonly sessionAlive?: (session: string) => boolean;
-  readonly now?: () => number;
-}): Promise<TurnServer> {
+export async function createTurnServer(
+  options: SessionRules & {
+    readonly socket: Socket;
+    /** The address the shared socket listens on: relayed sockets bind there too. */
+    readonly host: string;
+    readonly secret: string;
+    readonly relay: RelayOptions;
+    /** The addresses Punch handed a session socket: all its relay credentials may reach. */
+    readonly sessionPeers?: (session: string, conn: string) => readonly Endpoint[];
+    readonly now?: () => number;
+  },
+): Promise<TurnServer> {
   const { socket, host, secret, relay } = options;
   const now = options.now ?? Date.now;
   const nowS = (): number => Math.floor(now() / 1000);
@@ -135,18 +137,9 @@ export async function createTurnServer(options: {
     stats.errors++;
   };
 
-  const sessionOf = (username: string): string | undefined =>
-    sessionRelayId(username.slice(username.indexOf(':') + 1))?.session;
-  const { refuse, succeed, authenticate } = await answers({
-    secret,
-    stats,
-    nowS,
-    // A session's credentials die with it, whatever their expiry says.
-    usable: (username) => {
-      const session = sessionOf(username);
-      return session === undefined || options.sessionAlive?.(session) !== false;
-    },
-  });
+  const { usable, fits } = sessionAdmission(table, options);
+  // A session's credentials die with it, whatever their expiry says.
+  const { refuse, succeed, authenticate } = await answers({ secret, stats, nowS, usable });
 
   /** RFC 8656 §7.2: at least the default, at most the maximum, and never past the credential. */
   const lifetimeFor = (request: ParsedStunMessage, credentialExpiresAt: number): number => {
@@ -182,7 +175,7 @@ export async function createTurnServer(options: {
     const relayFamily = type === 'udp6' && relay.ip !== undefined && isIP(relay.ip) === 6 ? 6 : 4;
     const family = findAttribute(request.attributes, 'REQUESTED-ADDRESS-FAMILY')?.family;
     if (family !== undefined && family !== relayFamily) return refuse(request, client, 440, key);
-    if (table.quota(auth.username) !== 'ok') return refuse(request, client, 486, key);
+    if (!fits(auth.username)) return refuse(request, client, 486, key);
 
     // Only the socket bind is guarded: an Allocate arriving meanwhile from the same client is a
     // retransmission (the client sends it again and gets the stored answer) or a mismatch.
@@ -231,7 +224,7 @@ export async function createTurnServer(options: {
     const bound = await bindRelaySocket({ pool, host, type, pick, onError: fail });
     if (bound === undefined) return refuse(request, client, 508, key);
     // Another client of this username may have taken the last place while this one awaited.
-    if (table.quota(auth.username) !== 'ok') {
+    if (!fits(auth.username)) {
       bound.socket.close();
       pool.release(bound.port);
       if (pair) pool.release(bound.port + 1);
@@ -430,8 +423,12 @@ export async function createTurnServer(options: {
       const a = table.get(client);
       if (a?.client === client) table.delete(a);
     },
+    holdsFor(session, relayed) {
+      const owner = table.byRelay(normalizeIp(relayed.ip), relayed.port)?.username;
+      return owner !== undefined && sessionOfUsername(owner) === session;
+    },
     endSession(session) {
-      table.deleteWhere((username) => sessionOf(username) === session);
+      table.deleteWhere((username) => sessionOfUsername(username) === session);
     },
     close() {
       table.clear();

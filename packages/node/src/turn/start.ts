@@ -26,6 +26,8 @@ export async function startStunAndRelay<S extends StunLike>(options: {
     readonly sessionPeers?: (session: string, conn: string) => readonly Endpoint[];
     /** False once a session has ended. */
     readonly sessionAlive?: (session: string) => boolean;
+    /** How many allocations a session's sockets may hold together. */
+    readonly sessionAllocations?: (session: string) => number | undefined;
   } | null;
   readonly onTcpError: (err: Error) => void;
 }): Promise<{ stun: S; turn?: TurnServer; tcp?: TurnTcpListener }> {
@@ -40,6 +42,9 @@ export async function startStunAndRelay<S extends StunLike>(options: {
       relay: relay.options,
       ...(relay.sessionPeers === undefined ? {} : { sessionPeers: relay.sessionPeers }),
       ...(relay.sessionAlive === undefined ? {} : { sessionAlive: relay.sessionAlive }),
+      ...(relay.sessionAllocations === undefined
+        ? {}
+        : { sessionAllocations: relay.sessionAllocations }),
     });
     try {
       const tcp = await listenTurnTcp({ host, port: stun.port, turn, onError: options.onTcpError });

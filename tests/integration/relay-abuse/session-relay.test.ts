@@ -1,13 +1,14 @@
 /**
- * Red team: who may reach a session socket's allocation on Punch's own relay, and what a
- * session's relay credentials still do once the session is deleted (DESIGN.md "The relay":
- * "credentials expire with the token that got them"; "session credentials reach only addresses
- * Punch itself handed to that agent"). Each test fails today.
+ * Who may reach a session socket's allocation on Punch's own relay, and what a session's relay
+ * credentials still do once the session is deleted (DESIGN.md "The relay": "credentials expire
+ * with the token that got them"; "session credentials reach only addresses Punch itself handed
+ * to that agent"): no stranger reaches a session's allocation or spends its bandwidth, and a
+ * deleted session's credentials and allocations end at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STUN_METHOD, encodeMessage, findAttribute, parseMessage } from '@punch/core';
-import { TurnTestClient, codeOf } from '../integration/turn-test-client.js';
-import { startHost, type Host } from '../conformance/host.js';
+import { TurnTestClient, codeOf } from '../turn-test-client.js';
+import { startHost, type Host } from '../../conformance/host.js';
 import {
   WsClient,
   call,
@@ -15,7 +16,7 @@ import {
   peerToken,
   type Created,
   type Msg,
-} from '../conformance/client.js';
+} from '../../conformance/client.js';
 
 interface Relay {
   urls: string[];
@@ -140,7 +141,7 @@ describe("a stranger and a session allocation's bandwidth cap", () => {
       sendTo(turn, relayed[0]!, new Uint8Array(1000));
       // ...then the real peer's media, a moment later.
       sendTo(turns[1]!, relayed[0]!, new Uint8Array(500).fill(7));
-      const got = await turns[0]!.received(2).catch(() => []);
+      const got = await turns[0]!.received(1).catch(() => []);
       expect(got.some((d) => d.length === 500)).toBe(true);
     } finally {
       turn.close();
@@ -192,9 +193,12 @@ describe('relayed addresses a session socket claims', () => {
       const mine = await allocate(turn, sides[1]!.relay);
       const victim = { ip: '203.0.113.77', port: 9 };
       sides[0]!.ws.send({ type: 'endpoint', stream: 'cam-1', role: 'sender', relay: victim });
+      const refused = await sides[0]!.ws.next('error');
+      expect(refused.code).toBe('ERR_ENDPOINT_MISMATCH');
       sides[1]!.ws.send({ type: 'endpoint', stream: 'cam-1', role: 'receiver', relay: mine });
-      const toReceiver = await sides[1]!.ws.next('peer');
-      expect((toReceiver.remote as { relay: Addr }).relay).toEqual(victim);
+      await sides[1]!.ws.settle();
+      // The third party was never handed to the receiver: no pair, and no permission towards it.
+      expect(sides[1]!.ws.received.some((m) => m.type === 'peer')).toBe(false);
       expect(codeOf(await permit(turn, victim))).toBe(403);
     } finally {
       turn.close();
@@ -202,18 +206,23 @@ describe('relayed addresses a session socket claims', () => {
     }
   });
 
-  it('never open loopback or the host itself (regression guard; passes today)', async () => {
+  it('never open loopback or the host itself', async () => {
     const session = await createSession(host.url, { streams: ['cam-1'] });
     const sides = [await agent(session, 'sender'), await agent(session, 'receiver')];
     const turn = await TurnTestClient.open({ host: '127.0.0.1', port: host.stunPort ?? 0 });
     try {
       const mine = await allocate(turn, sides[1]!.relay);
       const stun = { ip: '127.0.0.1', port: host.stunPort ?? 0 };
+      // The relay's own port as a "relayed address" is no allocation: refused at once.
+      sides[0]!.ws.send({ type: 'endpoint', stream: 'cam-1', role: 'sender', relay: stun });
+      expect((await sides[0]!.ws.next('error')).code).toBe('ERR_ENDPOINT_MISMATCH');
+      // A public endpoint on the socket's own IP and a LAN candidate on loopback are accepted
+      // and handed over, but the relay still reaches neither.
       sides[0]!.ws.send({
         type: 'endpoint',
         stream: 'cam-1',
         role: 'sender',
-        relay: stun,
+        public: stun,
         local: [{ ip: '127.0.0.1', port: 22 }],
       });
       sides[1]!.ws.send({ type: 'endpoint', stream: 'cam-1', role: 'receiver', relay: mine });
@@ -228,7 +237,7 @@ describe('relayed addresses a session socket claims', () => {
 });
 
 describe('IP privacy through the relay (always)', () => {
-  it("a Data indication names the other side's relayed address, never its own (passes today)", async () => {
+  it("a Data indication names the other side's relayed address, never its own", async () => {
     const { sides, turns, relayed } = await pairedSession();
     try {
       const seen = new Promise<Addr | undefined>((resolve) => {

@@ -1,8 +1,8 @@
 /**
- * Red team: the agent's relay side (`punch peer`'s Pairing and TURN client) against a hostile
- * TURN server and hostile `peer` messages. The TURN server here is scripted on purpose: it is the
- * attacker, answering what no real server would (437 to every CreatePermission). Each test fails
- * today.
+ * The agent's relay side (`punch peer`'s Pairing and TURN client) against a hostile TURN server
+ * and hostile `peer` messages: no busy loops, no piled-up timers, no flood of candidates. The
+ * TURN server here is scripted on purpose: it is the attacker, answering what no real server
+ * would (437 to every CreatePermission, a LIFETIME past what a timer holds).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,8 +14,8 @@ import {
   parseMessage,
   type TurnAttribute,
 } from '@punch/core';
-import type { PeerMessage } from '../../packages/cli/src/peer/link.js';
-import { Pairing } from '../../packages/cli/src/peer/pairing.js';
+import type { PeerMessage } from '../../../packages/cli/src/peer/link.js';
+import { Pairing } from '../../../packages/cli/src/peer/pairing.js';
 
 /** A scripted TURN server on loopback: counts requests by method and answers as told. */
 class HostileTurn {

@@ -1,24 +1,23 @@
 /**
- * Red team: the agent's TURN client against Punch's own relay when the other side's relayed
- * address changes (it re-allocated after a silent relay path, or a hostile peer re-claims at
- * will). Punch's relay lets session credentials reach only the addresses handed *now*, and the
- * agent keeps refreshing the permission for the old one every 4 minutes: that refresh is
- * refused (403) and the client takes any failed refresh as the allocation lost. Fails today.
+ * The agent's TURN client against Punch's own relay when the other side's relayed address
+ * changes (it allocated again after a silent relay path, or a hostile peer re-claims at will).
+ * Punch's relay lets session credentials reach only the addresses handed *now*: the refresh of
+ * the old permission is refused (403), and that must not cost the agent its allocation.
  */
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { findAttribute } from '@punch/core';
-import { TurnClient, type TurnClientError } from '../../packages/cli/src/peer/turn-client.js';
-import { TurnTestClient } from '../integration/turn-test-client.js';
-import { startHost, type Host } from '../conformance/host.js';
+import { TurnClient, type TurnClientError } from '../../../packages/cli/src/peer/turn-client.js';
+import { TurnTestClient } from '../turn-test-client.js';
+import { startHost, type Host } from '../../conformance/host.js';
 import {
   WsClient,
   createSession,
   peerToken,
   type Created,
   type Msg,
-} from '../conformance/client.js';
+} from '../../conformance/client.js';
 
 interface Relay {
   username: string;

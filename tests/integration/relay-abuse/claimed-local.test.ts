@@ -1,14 +1,13 @@
 /**
- * Red team: in `auto`, a peer's claimed LAN candidates reach the other agent unverified (Punch
- * checks only a claimed public endpoint) and are probed directly from its media socket. A
- * hostile peer names 127.0.0.1:<a port on the victim's machine>: the victim's agent sends it a
- * probe every 200 ms for the whole punch timeout. Fails today.
+ * In `auto`, a peer's claimed LAN candidates reach the other agent unverified (Punch checks only
+ * a claimed public endpoint). A hostile peer naming 127.0.0.1:<a port on the victim's machine>
+ * must not make the victim's agent probe it: loopback and link-local candidates are dropped.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveTunnelKey } from '@punch/core';
-import { PunchedPath } from '../../packages/cli/src/peer/path.js';
+import { PunchedPath } from '../../../packages/cli/src/peer/path.js';
 
 const sockets: Socket[] = [];
 async function bound(): Promise<Socket> {

@@ -1,8 +1,8 @@
 /**
- * Red team: what any credential holder reaches through Punch's own relay. With
- * `--relay-allow-private` (LAN use) the host's own services, its STUN/TURN port included, and
- * link-local addresses (cloud metadata) become reachable; and one client address can hold every
- * relay port with two credentials from one free session. Each test fails today.
+ * What any credential holder reaches through Punch's own relay. With `--relay-allow-private`
+ * (LAN use) the relay still never reaches its own STUN/TURN port or link-local addresses (cloud
+ * metadata); a project peer named with a dot is not read as a session socket; and one client
+ * cannot hold every relay port with the credentials of one free session.
  */
 import { createHmac } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -14,15 +14,15 @@ import {
   findAttribute,
   parseMessage,
 } from '@punch/core';
-import { TurnTestClient, codeOf } from '../integration/turn-test-client.js';
-import { startHost, type Host } from '../conformance/host.js';
+import { TurnTestClient, codeOf } from '../turn-test-client.js';
+import { startHost, type Host } from '../../conformance/host.js';
 import {
   WsClient,
   createSession,
   peerToken,
   type Created,
   type Msg,
-} from '../conformance/client.js';
+} from '../../conformance/client.js';
 
 const SECRET = 'redteam-turn-secret-0123456789abcdef';
 let user = 0;
