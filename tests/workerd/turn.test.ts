@@ -109,9 +109,7 @@ describe.skipIf(!coturnHere)('coturn: PUNCH_TURN_URLS + PUNCH_TURN_SECRET', () =
     const a = await agent(host, s, 'sender', 300);
     const relay = a.registered.relay as Relay;
     expect(relay.urls).toEqual([turnUrl]);
-    expect(relay.username).toMatch(
-      new RegExp(`^${relay.expiresAt}:${s.session}/[A-Za-z0-9_-]+$`),
-    );
+    expect(relay.username).toMatch(new RegExp(`^${relay.expiresAt}:${s.session}/[A-Za-z0-9_-]+$`));
     expect(await allocate(relay.username, relay.credential)).toBe(0);
     expect(await allocate(relay.username, 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=')).toBe(401);
     a.ws.close();
