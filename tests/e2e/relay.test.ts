@@ -128,7 +128,14 @@ describe.skipIf(!support.ok)('SRT through the relay', () => {
     const listener = await startListener(lab, 'b1', show.passphrase, out);
     const total = 30;
     const ffmpeg = startFfmpeg(lab, 'a1', show.passphrase, total);
-    await receiver.waitFor((e) => e.event === 'status' && e.status === 'streaming', 'streaming');
+    // Media through the relay first, as health reports it to Punch.
+    await receiver.waitFor(
+      (e) =>
+        e.event === 'health' &&
+        (e.stats as { path?: string; recvBps?: number }).path === 'relay' &&
+        ((e.stats as { recvBps?: number }).recvBps ?? 0) > 0,
+      'media through the relay',
+    );
     runIn(lab, 'rA', 'iptables', ['-D', ...block]);
     // The agents keep trying direct while relaying, and move the media over when it opens.
     await Promise.all([sender.waitDirect(40_000), receiver.waitDirect(40_000)]);

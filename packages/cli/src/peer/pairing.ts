@@ -174,6 +174,8 @@ export class Pairing {
     this.#peer = m;
     this.#searchEndsAt ??= Date.now() + this.#o.punchTimeoutMs;
     if (this.#mode !== 'always' && !keepDirect) this.#openDirect();
+    // The same other side, now also relaying: its relayed address is one more way to it.
+    else if (keepDirect && m.remote.relay !== undefined) this.#direct?.addRelay(m.remote.relay);
     // The other side relays, or this session always does: relay too, now. Else give the direct
     // path a few seconds first.
     if (m.remote.relay !== undefined || this.#mode === 'always')

@@ -101,6 +101,21 @@ export class PunchedPath implements MediaPath {
     this.#punch();
   }
 
+  /**
+   * The other side's relayed address, learnt after this path started (it began relaying): one
+   * more candidate, and probing resumes until a better one than it confirms.
+   */
+  addRelay(relay: Addr): void {
+    if (this.#closed) return;
+    const known = this.#candidates.find((c) => same(c.addr, relay));
+    if (known !== undefined) known.via = 'relay';
+    else if (this.#candidates.length < 16)
+      this.#candidates.push({ addr: { ip: relay.ip, port: relay.port }, via: 'relay' });
+    if (this.#remote !== undefined && this.#via !== 'relay') return;
+    clearInterval(this.#probeTimer);
+    this.#probeTimer = setInterval(() => void this.#probeAll(), PROBE_INTERVAL_MS);
+  }
+
   get remote(): Addr | undefined {
     return this.#remote;
   }
@@ -215,21 +230,23 @@ export class PunchedPath implements MediaPath {
     this.#remote = undefined;
     this.#via = undefined;
     clearInterval(this.#pingTimer);
-    const probe = async (): Promise<void> => {
-      for (const c of this.#candidates) await this.#probe(c.addr);
-      if (this.#nonces.size > 512) {
-        const keep = [...this.#nonces].slice(-256);
-        this.#nonces.clear();
-        for (const [k, v] of keep) this.#nonces.set(k, v);
-      }
-    };
-    void probe();
-    this.#probeTimer = setInterval(() => void probe(), PROBE_INTERVAL_MS);
+    void this.#probeAll();
+    this.#probeTimer = setInterval(() => void this.#probeAll(), PROBE_INTERVAL_MS);
     clearTimeout(this.#deadline);
     this.#deadline = setTimeout(() => {
       if (this.#remote === undefined && !this.#closed)
         this.#events.failed(this.#punchTimeoutMs / 1000);
     }, this.#punchTimeoutMs);
+  }
+
+  /** One round of probes, to every candidate. */
+  async #probeAll(): Promise<void> {
+    for (const c of this.#candidates) await this.#probe(c.addr);
+    if (this.#nonces.size > 512) {
+      const keep = [...this.#nonces].slice(-256);
+      this.#nonces.clear();
+      for (const [k, v] of keep) this.#nonces.set(k, v);
+    }
   }
 
   /** Sends one probe with a fresh nonce to `to`. */
