@@ -6,17 +6,17 @@ import {
   classifyTurnPacket,
   encodeChannelData,
   encodeMessage,
-  encodeSignedMessage,
   findAttribute,
-  longTermKey,
   parseChannelData,
   parseMessage,
-  verifyIntegrity,
   type ParsedStunMessage,
   type TurnAttribute,
 } from '@punch/core';
 import type { Addr } from './media-path.js';
 import { TurnTcpStream } from './turn-tcp.js';
+import { TurnClientError, TurnTransactions } from './turn-transactions.js';
+
+export { TurnClientError } from './turn-transactions.js';
 
 /**
  * A TURN client (RFC 8656) on the agent's own media socket, for when no direct path exists: it
@@ -27,17 +27,6 @@ import { TurnTcpStream } from './turn-tcp.js';
  * Where outbound UDP is blocked it reaches the server over TCP instead (`transport: 'tcp'`,
  * RFC 8656 §3.1): requests are sent once, and the connection's end is the allocation's.
  */
-
-/** A TURN error answer, or a request that got none. */
-export class TurnClientError extends Error {
-  /** The TURN error code (401, 403, 437, 438, 486, 508, …), or 0 when no answer came. */
-  readonly code: number;
-  constructor(code: number, message: string) {
-    super(message);
-    this.name = 'TurnClientError';
-    this.code = code;
-  }
-}
 
 interface CommonOptions {
   readonly server: Addr;
@@ -77,16 +66,8 @@ export type TurnClientOptions = CommonOptions &
 /** Permissions live 300 s and channels 600 s (RFC 8656 §9, §12): renewed well before. */
 const PERMISSION_REFRESH_MS = 240_000;
 const CHANNEL_REFRESH_MS = 540_000;
-const TRIES = 6;
-const TCP_TIMEOUT_MS = 10_000;
 const FIRST_CHANNEL = 0x4000;
 const LAST_CHANNEL = 0x4fff;
-
-interface Pending {
-  readonly resolve: (m: ParsedStunMessage) => void;
-  readonly reject: (e: TurnClientError) => void;
-  timer: NodeJS.Timeout;
-}
 
 const keyOf = (a: Addr): string => `${a.ip}:${a.port}`;
 const addr = (a: { ip: string; port: number }): Addr => ({ ip: a.ip, port: a.port });
@@ -97,7 +78,6 @@ const peerAddress = (p: Addr): TurnAttribute => ({
 
 export class TurnClient {
   readonly #o: TurnClientOptions;
-  readonly #pending = new Map<string, Pending>();
   readonly #channels = new Map<string, number>();
   /** The renewal timers of permissions (by their addresses) and channels (`channel <addr>`). */
   readonly #renewals = new Map<string, NodeJS.Timeout>();
@@ -107,9 +87,7 @@ export class TurnClient {
   #channelsTaken = 0;
   readonly #peers = new Map<number, Addr>();
   readonly #timers = new Set<NodeJS.Timeout>();
-  #realm: string | undefined;
-  #nonce: string | undefined;
-  #key: Uint8Array | undefined;
+  readonly #requests: TurnTransactions;
   #relayed: Addr | undefined;
   #closed = false;
   /** Over TCP: the connection now (opened by the first request, and again after a loss). */
@@ -117,6 +95,17 @@ export class TurnClient {
 
   constructor(options: TurnClientOptions) {
     this.#o = options;
+    this.#requests = new TurnTransactions({
+      server: options.server,
+      username: options.username,
+      password: options.password,
+      reliable: options.transport === 'tcp',
+      rtoMs: options.rtoMs,
+      tcpTimeoutMs: options.tcpTimeoutMs,
+      write: (bytes) => {
+        this.#write(bytes, 'request');
+      },
+    });
   }
 
   /** The relayed address, once allocated: what the other side sends to. */
@@ -131,7 +120,7 @@ export class TurnClient {
    * const { relayed, mapped } = await turn.allocate();
    */
   async allocate(): Promise<{ relayed: Addr; mapped: Addr | undefined; lifetime: number }> {
-    const res = await this.#request(STUN_METHOD.allocate, [
+    const res = await this.#requests.request(STUN_METHOD.allocate, [
       { type: 'REQUESTED-TRANSPORT', protocol: TRANSPORT_UDP },
     ]);
     const relayed = findAttribute(res.attributes, 'XOR-RELAYED-ADDRESS')?.address;
@@ -141,7 +130,9 @@ export class TurnClient {
     // what a Node timer can hold) must not turn the refresh into a busy loop.
     const lifetime = Math.min(3600, findAttribute(res.attributes, 'LIFETIME')?.seconds ?? 600);
     this.#relayed = addr(relayed);
-    this.#every(Math.max(30, lifetime - 60) * 1000, () => this.#request(STUN_METHOD.refresh, []));
+    this.#every(Math.max(30, lifetime - 60) * 1000, () =>
+      this.#requests.request(STUN_METHOD.refresh, []),
+    );
     return { relayed: this.#relayed, mapped: mapped && addr(mapped), lifetime };
   }
 
@@ -154,7 +145,7 @@ export class TurnClient {
    * await turn.refresh().catch((e) => { if (e.code === 437) reallocate(); });
    */
   async refresh(): Promise<void> {
-    await this.#request(STUN_METHOD.refresh, []);
+    await this.#requests.request(STUN_METHOD.refresh, []);
   }
 
   /**
@@ -166,7 +157,7 @@ export class TurnClient {
   async permit(peers: readonly Addr[]): Promise<void> {
     const attributes = peers.map(peerAddress);
     const send = (): Promise<ParsedStunMessage> =>
-      this.#request(STUN_METHOD.createPermission, attributes);
+      this.#requests.request(STUN_METHOD.createPermission, attributes);
     await send();
     // One renewal per set of addresses, however often it is asked for again, until `forget`.
     const key = peers.map(keyOf).sort().join(',');
@@ -209,7 +200,7 @@ export class TurnClient {
     const channel = FIRST_CHANNEL + this.#channelsTaken++;
     if (channel > LAST_CHANNEL) throw new TurnClientError(0, 'no channel number left');
     const send = (): Promise<ParsedStunMessage> =>
-      this.#request(STUN_METHOD.channelBind, [
+      this.#requests.request(STUN_METHOD.channelBind, [
         { type: 'CHANNEL-NUMBER', channel },
         peerAddress(peer),
       ]);
@@ -275,8 +266,7 @@ export class TurnClient {
       if (peer !== undefined && data !== undefined) this.#o.onData(addr(peer), data);
       return;
     }
-    const pending = this.#pending.get(Buffer.from(m.transactionId).toString('hex'));
-    if (pending !== undefined && (m.class === 'success' || m.class === 'error')) pending.resolve(m);
+    this.#requests.answer(m);
   }
 
   /** Releases the allocation (Refresh with LIFETIME 0) and stops every timer. */
@@ -289,23 +279,15 @@ export class TurnClient {
     this.#relayed = undefined;
     try {
       if (relayed !== undefined)
-        await this.#request(STUN_METHOD.refresh, [{ type: 'LIFETIME', seconds: 0 }]);
+        await this.#requests.request(STUN_METHOD.refresh, [{ type: 'LIFETIME', seconds: 0 }]);
     } catch (err) {
       // The allocation times out on the server anyway; closing must not fail the caller.
       if (!(err instanceof TurnClientError)) throw err;
     } finally {
       this.#closed = true;
       this.#tcp?.close();
-      this.#rejectPending('closed');
+      this.#requests.close();
     }
-  }
-
-  #rejectPending(why: string): void {
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new TurnClientError(0, why));
-    }
-    this.#pending.clear();
   }
 
   /** The allocation is gone: timers stop, channels are forgotten, the caller is told once. */
@@ -345,7 +327,7 @@ export class TurnClient {
         onClose: (why) => {
           if (this.#tcp !== stream) return;
           this.#tcp = undefined;
-          this.#rejectPending(why);
+          this.#requests.rejectAll(why);
           if (!this.#closed && this.#relayed !== undefined) this.#lose(new TurnClientError(0, why));
         },
       });
@@ -381,106 +363,5 @@ export class TurnClient {
     t.unref();
     this.#timers.add(t);
     return t;
-  }
-
-  /**
-   * One authenticated request: the first answer to an unauthenticated one is 401 with the realm
-   * and nonce (RFC 8489 §9.2.3); a 438 brings a fresh nonce. Each is taken and the request sent
-   * again, once.
-   */
-  async #request(method: number, attributes: TurnAttribute[]): Promise<ParsedStunMessage> {
-    for (let attempt = 0; ; attempt++) {
-      const res = await this.#transact(method, attributes);
-      if (res.class === 'success') {
-        if (this.#key !== undefined && !(await verifyIntegrity(res, this.#key)))
-          throw new TurnClientError(0, 'the answer failed MESSAGE-INTEGRITY');
-        return res;
-      }
-      const error = findAttribute(res.attributes, 'ERROR-CODE');
-      const code = error?.code ?? 0;
-      const realm = findAttribute(res.attributes, 'REALM')?.value;
-      const nonce = findAttribute(res.attributes, 'NONCE')?.value;
-      const retry = attempt === 0 && (code === 401 || code === 438) && nonce !== undefined;
-      if (!retry || (code === 401 && this.#key !== undefined && realm === this.#realm))
-        throw new TurnClientError(code, `TURN ${code} ${error?.reason ?? ''}`.trim());
-      this.#nonce = nonce;
-      if (realm !== undefined && realm !== this.#realm) {
-        this.#realm = realm;
-        this.#key = longTermKey(this.#o.username, realm, this.#o.password);
-      }
-    }
-  }
-
-  /** Sends one request (signed once the realm is known), retransmitting until answered. */
-  async #transact(method: number, attributes: TurnAttribute[]): Promise<ParsedStunMessage> {
-    if (this.#closed) throw new TurnClientError(0, 'closed');
-    const transactionId = randomBytes(12);
-    const auth: TurnAttribute[] =
-      this.#key === undefined || this.#realm === undefined || this.#nonce === undefined
-        ? []
-        : [
-            { type: 'USERNAME', value: this.#o.username },
-            { type: 'REALM', value: this.#realm },
-            { type: 'NONCE', value: this.#nonce },
-          ];
-    const message = {
-      method,
-      class: 'request' as const,
-      transactionId,
-      attributes: [...attributes, ...auth],
-    };
-    const bytes =
-      this.#key === undefined || auth.length === 0
-        ? encodeMessage(message, { fingerprint: true })
-        : await encodeSignedMessage(message, this.#key, { fingerprint: true });
-    const id = transactionId.toString('hex');
-    const { server } = this.#o;
-    if (this.#o.transport === 'tcp') {
-      // A reliable transport: sent once, answered or given up after one timeout (§6.2.2).
-      return new Promise((resolve, reject) => {
-        const pending: Pending = {
-          resolve: (m) => {
-            clearTimeout(pending.timer);
-            this.#pending.delete(id);
-            resolve(m);
-          },
-          reject,
-          timer: setTimeout(() => {
-            this.#pending.delete(id);
-            reject(new TurnClientError(0, `no answer from TURN ${server.ip}:${server.port} (TCP)`));
-          }, this.#o.tcpTimeoutMs ?? TCP_TIMEOUT_MS),
-        };
-        this.#pending.set(id, pending);
-        this.#write(bytes, 'request');
-      });
-    }
-    return new Promise((resolve, reject) => {
-      let wait = this.#o.rtoMs ?? 500;
-      let tries = 0;
-      // Sends now and again after each wait, doubling, until answered or out of tries.
-      const sendOnce = (): NodeJS.Timeout => {
-        this.#write(bytes, 'request');
-        const timer = setTimeout(() => {
-          if (++tries < TRIES) {
-            pending.timer = sendOnce();
-            return;
-          }
-          this.#pending.delete(id);
-          reject(new TurnClientError(0, `no answer from TURN ${server.ip}:${server.port}`));
-        }, wait);
-        wait *= 2;
-        return timer;
-      };
-      const pending: Pending = {
-        resolve: (m) => {
-          clearTimeout(pending.timer);
-          this.#pending.delete(id);
-          resolve(m);
-        },
-        reject,
-        timer: sendOnce(),
-      };
-      this.#pending.set(id, pending);
-    });
   }
 }
