@@ -54,6 +54,29 @@ describe('lifetime', () => {
     c.close();
   });
 
+  it('PATCH never shortens: less than is left keeps the end, and still answers a fresh admin token', async () => {
+    host = await startHost();
+    const s = await createSession(host.url, { ttl: 7200, streams: ['cam-1'] });
+    const r = await call(host.url, 'PATCH', `/api/session/${s.session}`, {
+      token: s.token,
+      body: { ttl: 600 },
+    });
+    expect(r.status).toBe(200);
+    const ext = r.json as { token: string; expiresAt: number };
+    expect(ext.expiresAt).toBe(s.expiresAt);
+    const view = await call(host.url, 'GET', `/api/session/${s.session}`, { token: ext.token });
+    expect(view.status).toBe(200);
+    expect((view.json as { expiresAt: number }).expiresAt).toBe(s.expiresAt);
+    // More than is left moves the end: to now + ttl, not to the current end + ttl.
+    const longer = await call(host.url, 'PATCH', `/api/session/${s.session}`, {
+      token: s.token,
+      body: { ttl: 10_800 },
+    });
+    const moved = (longer.json as { expiresAt: number }).expiresAt;
+    expect(moved).toBeGreaterThanOrEqual(s.expiresAt + 3600 - 5);
+    expect(moved).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 10_800);
+  });
+
   it('DELETE tells every peer `closed`, disconnects them and deletes every row', async () => {
     host = await startHost();
     const s = await createSession(host.url, { streams: ['cam-1'] });

@@ -235,7 +235,7 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
         '--stream',
         'cam-1',
         '--ttl',
-        '5',
+        '5s',
         '--json',
         '--server',
         SERVER,

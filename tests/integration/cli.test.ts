@@ -119,8 +119,34 @@ describe('punch admin commands', () => {
       /^[A-Za-z0-9]{32}$/,
     );
 
+    const before = (
+      (await call(host.url, 'GET', '/api/session/cli-show', { token: s.token })).json as {
+        expiresAt: number;
+      }
+    ).expiresAt;
     const extend = await punch(['session', 'extend', '--ttl', '2h'], env);
     expect(extend.stdout).toMatch(/export PUNCH_TOKEN=p_/);
+    // Local time with its zone, and how far off it is.
+    expect(extend.stdout).toMatch(
+      /now ends \w{3}, \d+ \w{3} \d{4}, \d\d:\d\d \S+ \(in (1 h 59|2 h 0) min\)/,
+    );
+    const afterTtl = (
+      (await call(host.url, 'GET', '/api/session/cli-show', { token: s.token })).json as {
+        expiresAt: number;
+      }
+    ).expiresAt;
+    expect(afterTtl).toBeGreaterThan(before);
+    // --by adds to the current end, whatever it is.
+    const by = await punch(['session', 'extend', '--by', '1h', '--json'], env);
+    expect(by.code).toBe(0);
+    expect((JSON.parse(by.stdout) as { expiresAt: number }).expiresAt).toBe(afterTtl + 3600);
+    // --ttl asking for less than is left does not shorten it.
+    const shorter = await punch(['session', 'extend', '--ttl', '10m', '--json'], env);
+    expect((JSON.parse(shorter.stdout) as { expiresAt: number }).expiresAt).toBe(afterTtl + 3600);
+    // A duration without its unit is refused, naming the units.
+    const bare = await punch(['session', 'extend', '--ttl', '90'], env);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('90s, 30m, 24h or 7d');
 
     const close = await punch(['session', 'close', 'cli-show'], env);
     expect(close.code).toBe(0);

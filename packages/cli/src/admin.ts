@@ -131,7 +131,7 @@ async function sessionCreate(argv: string[], io: Io): Promise<number> {
   }
   io.out(
     [
-      `Session ${res.session} created; it ends at ${new Date(res.expiresAt * 1000).toISOString()}.`,
+      `Session ${res.session} created; it ends ${localTime(res.expiresAt)}.`,
       `Streams: ${res.streams.join(', ')}`,
       res.relay === 'always'
         ? "Relay: always (IP privacy: media goes through the relay; peers never learn each other's IP)"
@@ -156,7 +156,6 @@ async function sessionShow(argv: string[], io: Io): Promise<number> {
     io.out(JSON.stringify(view));
     return 0;
   }
-  const left = Math.max(0, view.expiresAt - Math.floor(Date.now() / 1000));
   const rows = view.streams.map((s) => {
     const side = (p: { present: boolean; endpoint: boolean; path: string | null }): string =>
       p.present ? (p.path ?? (p.endpoint ? 'endpoint known' : 'connected')) : '—';
@@ -164,7 +163,7 @@ async function sessionShow(argv: string[], io: Io): Promise<number> {
     return [s.name, s.state, side(s.sender), side(s.receiver), tally];
   });
   const relay = view.relay === 'always' ? ' — relay: always (IP privacy)' : '';
-  io.out(`Session ${view.session} — ends in ${Math.floor(left / 60)} min ${left % 60} s${relay}\n`);
+  io.out(`Session ${view.session} — ends ${localTime(view.expiresAt)}${relay}\n`);
   io.out(table([['STREAM', 'STATE', 'SENDER', 'RECEIVER', 'TALLY'], ...rows]));
   return 0;
 }
@@ -183,22 +182,28 @@ async function sessionClose(argv: string[], io: Io): Promise<number> {
 async function sessionExtend(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { ...COMMON, ttl: { type: 'string' } },
+    options: { ...COMMON, ttl: { type: 'string' }, by: { type: 'string' } },
     allowPositionals: true,
   });
-  if (values.ttl === undefined)
-    throw new UsageError('punch session extend needs --ttl SECONDS (e.g. --ttl 3600)');
+  if ((values.ttl === undefined) === (values.by === undefined))
+    throw new UsageError(
+      'punch session extend needs --by (add to the current end, e.g. --by 1h) or --ttl (end at least that long from now, e.g. --ttl 2h)',
+    );
   const c = client(values, io);
   const id = sessionId(positionals[0], values.token ?? io.env.PUNCH_TOKEN);
-  const res = SessionExtended.parse(
-    await c.request('PATCH', `/api/session/${encodeURIComponent(id)}`, {
-      ttl: seconds(values.ttl),
-    }),
-  );
+  const path = `/api/session/${encodeURIComponent(id)}`;
+  let ttl: number;
+  if (values.by !== undefined) {
+    const by = seconds(values.by, '--by');
+    const view = SessionView.parse(await c.request('GET', path));
+    // The server never shortens: the new end is the current one plus --by.
+    ttl = view.expiresAt + by - Math.floor(Date.now() / 1000);
+  } else ttl = seconds(values.ttl ?? '');
+  const res = SessionExtended.parse(await c.request('PATCH', path, { ttl }));
   io.out(
     values.json
       ? JSON.stringify(res)
-      : `Session ${id} now ends at ${new Date(res.expiresAt * 1000).toISOString()}.\nNew admin token:\n  export PUNCH_TOKEN=${res.token}`,
+      : `Session ${id} now ends ${localTime(res.expiresAt)}.\nNew admin token:\n  export PUNCH_TOKEN=${res.token}`,
   );
   return 0;
 }
@@ -256,7 +261,7 @@ export async function tokenCommand(argv: string[], io: Io): Promise<number> {
   }
   io.out(
     [
-      `Peer token for ${res.stream === null ? 'every stream' : `stream "${res.stream}"`} of ${id}, valid until ${new Date(res.expiresAt * 1000).toISOString()}.`,
+      `Peer token for ${res.stream === null ? 'every stream' : `stream "${res.stream}"`} of ${id}, valid until ${localTime(res.expiresAt)}.`,
       'Anyone with this link or QR code can join that stream slot: share it only with the operator.',
       '',
       qrTerminal(res.url),
@@ -290,13 +295,43 @@ export async function tallyCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-/** A duration in seconds from `90`, `90s`, `30m`, `24h` or `7d`. */
+/**
+ * A duration in seconds from `90s`, `30m`, `24h` or `7d`. A bare number is refused: `--ttl 90`
+ * could mean seconds or minutes, and on show day a guess is a session that ends too soon.
+ */
 export function seconds(text: string, flag = '--ttl'): number {
-  const m = /^(\d+)(s|m|h|d)?$/.exec(text);
+  const m = /^(\d+)(s|m|h|d)$/.exec(text);
   if (m === null)
-    throw new UsageError(`${flag} takes seconds, or a number with s, m, h or d (got "${text}")`);
+    throw new UsageError(
+      `${flag} takes a number with its unit: 90s, 30m, 24h or 7d (got "${text}")`,
+    );
   const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] ?? 's'] ?? 1;
   return Number(m[1]) * unit;
+}
+
+/**
+ * A moment for people: local time with its zone, and how far off it is.
+ *
+ * @example
+ * localTime(1795424605, 1795417405); // 'Mon, 7 Dec 2026, 18:03 CET (in 2 h 0 min)'
+ */
+export function localTime(unixS: number, nowS: number = Date.now() / 1000): string {
+  const when = new Intl.DateTimeFormat('en-GB', {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  }).format(new Date(unixS * 1000));
+  const left = Math.round(unixS - nowS);
+  const abs = Math.abs(left);
+  const span =
+    abs >= 3600
+      ? `${Math.floor(abs / 3600)} h ${Math.floor((abs % 3600) / 60)} min`
+      : `${Math.floor(abs / 60)} min ${abs % 60} s`;
+  return `${when} (${left >= 0 ? `in ${span}` : `${span} ago`})`;
 }
 
 export function table(rows: string[][]): string {

@@ -10,7 +10,8 @@ Usage:
   punch serve [options]                         run the server (punch serve --help)
   punch session create [--name N] [--ttl 30m] [--streams a,b] [--relay auto|always]
   punch session show [SESSION]                  streams, pair state, tally
-  punch session extend [SESSION] --ttl 1h       push the end time; prints a fresh admin token
+  punch session extend [SESSION] --by 1h        add to the end time (or --ttl 2h: end at least
+                                                2 h from now); prints a fresh admin token
   punch session connect [SESSION]               passphrase and ready-to-paste commands
   punch session close [SESSION]                 end it: disconnect peers, delete its data
   punch token [SESSION] --stream NAME [--ttl S] a peer token + link + QR code for one stream

@@ -190,8 +190,10 @@ export function createSessionApi(deps: ApiDeps): Hono {
     const { room, claims } = await session(c);
     authorize(claims, 'session.close');
     const body = await readJson(c.req.raw, ExtendSessionBody);
-    const expiresAt = nowS() + body.ttl;
-    await room.extend(expiresAt);
+    // Never shortens (DESIGN.md "Streams on show day"): asking for less than is left keeps the
+    // end where it is, and still hands out a fresh admin token.
+    const expiresAt = Math.max(room.record.expiresAt, nowS() + body.ttl);
+    if (expiresAt > room.record.expiresAt) await room.extend(expiresAt);
     const token = await signToken(deps.keys, { ...claims, exp: expiresAt, iat: nowS() });
     deps.log.info({ session: room.id, ttl: body.ttl }, 'session extended');
     return c.json({ session: room.id, token, expiresAt });
