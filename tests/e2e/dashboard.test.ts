@@ -86,7 +86,9 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
     await dash.waitForURL(`${host.url}/session/${session}`);
     await expect.poll(() => dash.getByTestId('feed').textContent()).toContain('Live');
     await expect
-      .poll(() => dash.getByRole('heading', { level: 2 }).allTextContents())
+      .poll(() =>
+        dash.locator('article[data-stream]').getByRole('heading', { level: 2 }).allTextContents(),
+      )
       .toEqual(['cam-wide', 'cam-close']);
     expect(dash.url()).not.toContain('p_');
     const token = await adminToken();
@@ -101,6 +103,50 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
       .toBe('not connected');
     // A default session relays only when it must: no privacy badge.
     expect(await dash.getByTestId('relay-mode').count()).toBe(0);
+  });
+
+  it('the maker is shown a producer link once, to keep: it reopens the session in a fresh tab', async () => {
+    const panel = dash.getByTestId('producer-link');
+    await expect.poll(() => panel.isVisible()).toBe(true);
+    expect(await panel.textContent()).toContain('This link is the key to the session');
+    const link = await dash.getByTestId('producer-link-url').inputValue();
+    expect(link).toBe(`${host.url}/session/${session}#t=${await adminToken()}`);
+    await dash.getByRole('button', { name: 'Copy link' }).click();
+    await expect.poll(() => dash.evaluate(() => navigator.clipboard.readText())).toBe(link);
+    // A fresh tab (no token in its storage) opens the session from the link alone.
+    const other = watch(await browser.context.newPage());
+    await other.goto(link);
+    await expect.poll(() => other.getByTestId('feed').textContent()).toContain('Live');
+    expect(other.url()).toBe(`${host.url}/session/${session}`);
+    expect(await other.getByTestId('producer-link').count()).toBe(0); // shown to the maker only
+    await other.close();
+    // Once kept, it is not shown again, not even after a reload.
+    await dash.getByRole('button', { name: 'I have kept it' }).click();
+    expect(await panel.count()).toBe(0);
+    await dash.reload();
+    await expect.poll(() => dash.getByTestId('feed').textContent()).toContain('Live');
+    expect(await dash.getByTestId('producer-link').count()).toBe(0);
+  });
+
+  it("the form refuses stream names the API would refuse, in the API's words, before sending", async () => {
+    const page = watch(await browser.context.newPage());
+    await page.goto(`${host.url}/`);
+    const name = uniqueName('form');
+    await page.getByLabel(/^Name/).fill(name);
+    await page.getByLabel(/^Stream slots/).fill('Cam Wide, cam-close');
+    await page.getByRole('button', { name: 'Create session' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toContain('"Cam Wide": lowercase letters, digits and "-"');
+    expect(page.url()).toBe(`${host.url}/`);
+    // Nothing was created: the name is still free.
+    const r = await fetch(`${host.url}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    expect(r.status).toBe(201);
+    await page.close();
   });
 
   it('"Always relay" makes an IP-privacy session, and its page says so', async () => {

@@ -4,6 +4,8 @@ import { api, explain } from '../lib/api.js';
 import { navigate } from '../lib/route.js';
 import { readToken, tokens } from '../lib/token.js';
 import { TokenForm } from '../components/TokenForm.js';
+import { parseStreams } from '../lib/streams.js';
+import { markCreated } from './ProducerLink.js';
 
 const DURATIONS = [
   { label: '30 minutes', s: 1800 },
@@ -13,13 +15,6 @@ const DURATIONS = [
   { label: '8 hours', s: 28_800 },
   { label: '24 hours', s: 86_400 },
 ];
-
-/** Splits "cam-1, cam-2 mcr" into names. */
-export const streamList = (text: string): string[] =>
-  text
-    .split(/[\s,]+/)
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s !== '');
 
 /** Opens a session this tab holds an admin token for (or sends a peer token to its page). */
 export function openWithToken(token: string): string | null {
@@ -48,7 +43,12 @@ export function Home() {
     setBusy(true);
     setError(null);
     try {
-      const list = streamList(streams);
+      const checked = parseStreams(streams);
+      if ('error' in checked) {
+        setError(checked.error);
+        return;
+      }
+      const list = checked.streams;
       const r = await api.create({
         ...(name.trim() === '' ? {} : { name: name.trim().toLowerCase() }),
         ttl,
@@ -56,6 +56,7 @@ export function Home() {
         ...(privacy ? { relay: 'always' as const } : {}),
       });
       tokens.set('admin', r.session, r.token);
+      markCreated(r.session);
       navigate(`/session/${r.session}`);
     } catch (err) {
       setError(explain(err));

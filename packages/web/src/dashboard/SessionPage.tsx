@@ -9,6 +9,7 @@ import { TokenForm } from '../components/TokenForm.js';
 import { Alerts } from './Alerts.js';
 import { openWithToken } from './Home.js';
 import { InvitePanel } from './InvitePanel.js';
+import { ProducerLink } from './ProducerLink.js';
 import { StreamCard } from './StreamCard.js';
 import { useSession } from './useSession.js';
 
@@ -202,6 +203,7 @@ function Live({ id, initialToken }: { id: string; initialToken: string }) {
         </p>
       )}
       <ErrorText text={actionError} />
+      {!ended && <ProducerLink session={id} token={s.token} />}
       {mcrInvite && !ended && (
         <section class="panel">
           <InvitePanel session={id} token={s.token} stream={null} />
