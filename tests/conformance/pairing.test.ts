@@ -150,6 +150,48 @@ describe('pairing', () => {
     expect(pa.passphrase).not.toBe(pb.passphrase);
   });
 
+  it("each stream has its own passphrase, and a stream's token never obtains another stream's", async () => {
+    const s = await createSession(host.url, { streams: ['cam-1', 'cam-2'] });
+    const connect = (
+      await call(host.url, 'GET', `/api/session/${s.session}/connect`, { token: s.token })
+    ).json as {
+      passphrase: string;
+      streams: { name: string; passphrase: string; commands: Record<string, string> }[];
+    };
+    const [one, two] = connect.streams;
+    expect(one?.passphrase).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(two?.passphrase).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(one?.passphrase).not.toBe(two?.passphrase);
+    // Each stream's strings carry its own key; the top-level one is the first stream's.
+    expect(connect.passphrase).toBe(one?.passphrase);
+    for (const line of Object.values(two?.commands ?? {}))
+      expect(line).not.toContain(one?.passphrase ?? '');
+
+    // Both streams paired: each side of cam-1 learns cam-1's key and nothing of cam-2's.
+    const sides: Side[] = [];
+    for (const stream of ['cam-1', 'cam-2'])
+      for (const role of ['sender', 'receiver'] as const)
+        sides.push(await join(s, await peerToken(host.url, s, stream), role, stream));
+    for (const side of sides) await stun(side);
+    const peers = await Promise.all(sides.map((side) => side.ws.next('peer')));
+    expect(peers[0]?.passphrase).toBe(one?.passphrase);
+    expect(peers[1]?.passphrase).toBe(one?.passphrase);
+    expect(peers[2]?.passphrase).toBe(two?.passphrase);
+    expect(peers[3]?.passphrase).toBe(two?.passphrase);
+    for (const side of sides.slice(0, 2)) {
+      await side.ws.settle();
+      expect(JSON.stringify(side.ws.received)).not.toContain(two?.passphrase ?? '');
+    }
+    // And no route gives a peer token another stream's key (or any key: /connect is admin-only).
+    const peerOne = await peerToken(host.url, s, 'cam-1');
+    const refused = await call(host.url, 'GET', `/api/session/${s.session}/connect`, {
+      token: peerOne,
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.text).not.toContain(two?.passphrase ?? '');
+    close(...sides);
+  });
+
   it('repeating STUN from the same socket does not pair again; a new socket re-pairs both sides', async () => {
     const s = await createSession(host.url, { streams: ['cam-1'] });
     const sender = await join(s, s.token, 'sender');

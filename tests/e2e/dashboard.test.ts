@@ -341,13 +341,13 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
       })
     ).json()) as {
       passphrase: string;
-      streams: { name: string; commands: Record<string, string> }[];
+      streams: { name: string; passphrase: string; commands: Record<string, string> }[];
     };
     const panel = card('cam-wide').getByTestId('connect');
     await panel.waitFor();
     const values = await panel.locator('.copy-value').allTextContents();
-    expect(values[0]).toBe(connect.passphrase);
     const wide = connect.streams.find((x) => x.name === 'cam-wide')!;
+    expect(values[0]).toBe(wide.passphrase);
     for (const tool of [
       'punch-peer-send',
       'ffmpeg-send',

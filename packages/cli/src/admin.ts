@@ -219,6 +219,7 @@ async function sessionConnect(argv: string[], io: Io): Promise<number> {
   }
   for (const s of info.streams) {
     io.out(`# ${s.name}`);
+    io.out(`SRT passphrase (this stream's own): ${s.passphrase}`);
     for (const [tool, line] of Object.entries(s.commands)) io.out(`${tool}:\n  ${line}`);
     io.out('');
   }

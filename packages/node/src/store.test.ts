@@ -59,6 +59,7 @@ describe('sessions', () => {
       streams: ['main'],
       pbkeylen: 16,
       relay: 'always',
+      passphrases: { main: 'ZyXwVuTsRqPoNmLkJiHgFeDcBa987654' },
       tally: { program: [], preview: [] },
     });
     store.saveSession(a);

@@ -9,7 +9,7 @@ import type { RateLimiter } from '../ratelimit.js';
 import { qrSvg } from '../qr.js';
 import { mountPages, type AssetReader } from './pages.js';
 import { mountProjectApi, type ProjectApiDeps } from './projects.js';
-import type { SessionRecord } from '../session/record.js';
+import { streamPassphrase, type SessionRecord } from '../session/record.js';
 import type { Room } from '../session/room.js';
 import type { TokenClaims } from '../token/claims.js';
 import { signToken, type KeyRing } from '../token/token.js';
@@ -144,7 +144,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
       id: body.name ?? `s-${randomId(6, random)}`,
       instance: randomId(10, random),
       streams: body.streams ?? ['main'],
-      passphrase: generatePassphrase(random),
+      ...passphrasesFor(body.streams ?? ['main'], random),
       pbkeylen: body.pbkeylen ?? 32,
       latencyMs: body.latencyMs ?? 120,
       relay: body.relay ?? 'auto',
@@ -236,7 +236,8 @@ export function createSessionApi(deps: ApiDeps): Hono {
     const endpointsOf = (name: string): ReturnType<typeof room.endpoints> =>
       r.relay === 'always' ? { sender: null, receiver: null } : room.endpoints(name);
     return c.json({
-      passphrase: r.passphrase,
+      // Older clients read this one: the first stream's. Each stream has its own below.
+      passphrase: streamPassphrase(r, r.streams[0] ?? ''),
       pbkeylen: r.pbkeylen,
       latencyMs: r.latencyMs,
       streams: r.streams.map((name, index) => {
@@ -245,13 +246,14 @@ export function createSessionApi(deps: ApiDeps): Hono {
           name,
           sender: ep.sender,
           receiver: ep.receiver,
+          passphrase: streamPassphrase(r, name),
           rendezvousPort: 20000 + index,
           commands: connectionStrings({
             server,
             session: room.id,
             stream: name,
             index,
-            passphrase: r.passphrase,
+            passphrase: streamPassphrase(r, name),
             pbkeylen: r.pbkeylen,
             latencyMs: r.latencyMs,
             sender: ep.sender,
@@ -305,4 +307,16 @@ export function createSessionApi(deps: ApiDeps): Hono {
   });
 
   return app;
+}
+
+/**
+ * A new session's passphrases: one per stream, each from its own random draw, the first also
+ * as the session's (what a record without per-stream passphrases is read by).
+ */
+function passphrasesFor(
+  streams: readonly string[],
+  random: RandomBytes,
+): { passphrase: string; passphrases: Record<string, string> } {
+  const passphrases = Object.fromEntries(streams.map((s) => [s, generatePassphrase(random)]));
+  return { passphrase: passphrases[streams[0] ?? ''] ?? generatePassphrase(random), passphrases };
 }

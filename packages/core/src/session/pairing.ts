@@ -4,6 +4,7 @@ import type { Endpoint, RelayMode } from '../wire/common.js';
 import type { RemoteEndpoint } from '../wire/to-client.js';
 import type { Conn } from './conn.js';
 import type { SlotRef } from './slot-ref.js';
+import { streamPassphrase } from './record.js';
 import type { Slot, StreamSlots } from './slots.js';
 import type { RoomState } from './state.js';
 
@@ -149,7 +150,8 @@ function pairIfReady(room: RoomState, stream: string): void {
   const pair = readyPair(s, room.record.relay);
   if (pair === undefined || s.pairedKey === pair.key) return;
   s.pairedKey = pair.key;
-  const { passphrase, pbkeylen, latencyMs } = room.record;
+  const { pbkeylen, latencyMs } = room.record;
+  const passphrase = streamPassphrase(room.record, stream);
   const base = { type: 'peer' as const, stream, passphrase, pbkeylen, latencyMs };
   for (const side of [pair.sender, pair.receiver]) {
     side.slot.handed = handedOf(side.remote);

@@ -6,7 +6,16 @@ export interface SessionRecord {
   /** Random per instance: tokens carry it as `sid`, so a reused name never honours old tokens. */
   readonly instance: string;
   readonly streams: readonly string[];
+  /**
+   * The session's SRT passphrase from before streams had their own: every stream of a session
+   * stored without `passphrases` uses it. For newer sessions, the first stream's.
+   */
   readonly passphrase: string;
+  /**
+   * Each stream's own passphrase (DESIGN.md "Streams on show day"), so a token scoped to one
+   * stream never learns another stream's key. Absent for sessions stored before.
+   */
+  readonly passphrases?: Readonly<Record<string, string>>;
   readonly pbkeylen: 16 | 24 | 32;
   readonly latencyMs: number;
   /** `auto`: direct first, relayed when no direct path opens; `always`: relayed only. */
@@ -33,6 +42,17 @@ export interface SessionStore {
   appendHealth(session: string, sample: HealthSample): void;
   healthHistory(session: string, streams: readonly string[] | null, limit: number): HealthSample[];
   deleteSession(session: string): void;
+}
+
+/**
+ * The SRT passphrase of `stream`: its own, or the session's for a session stored before
+ * streams had their own.
+ *
+ * @example
+ * streamPassphrase(record, 'cam-wide'); // 'Qx81…' (32 characters)
+ */
+export function streamPassphrase(record: SessionRecord, stream: string): string {
+  return record.passphrases?.[stream] ?? record.passphrase;
 }
 
 export type { Endpoint };

@@ -30,7 +30,8 @@ const SCHEMA = [
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     tally TEXT NOT NULL,
-    relay TEXT NOT NULL DEFAULT 'auto'
+    relay TEXT NOT NULL DEFAULT 'auto',
+    passphrases TEXT
   )`,
   `CREATE TABLE IF NOT EXISTS health (
     session TEXT NOT NULL,
@@ -95,6 +96,7 @@ const SessionRow = z.object({
   expires_at: z.number().int(),
   tally: z.string(),
   relay: RelayModeSchema,
+  passphrases: z.string().nullable().optional(),
 });
 const HealthRow = z.object({
   stream: z.string(),
@@ -161,6 +163,9 @@ export class SqlSessionStore implements SessionStore {
       // Sessions stored before the relay: `auto`, as they behaved.
       if (sessions !== undefined && !/\brelay\s+TEXT/i.test(sessions))
         db.run("ALTER TABLE sessions ADD COLUMN relay TEXT NOT NULL DEFAULT 'auto'");
+      // Sessions stored before streams had their own passphrases keep the session's (NULL).
+      if (sessions !== undefined && !/\bpassphrases\s+TEXT/i.test(sessions))
+        db.run('ALTER TABLE sessions ADD COLUMN passphrases TEXT');
       if (legacy) {
         db.run(LEGACY_SESSIONS);
         for (const t of moved) {
@@ -177,8 +182,8 @@ export class SqlSessionStore implements SessionStore {
     // An upsert, not INSERT OR REPLACE: only expiry and tally ever change, and an update in
     // place writes one row where a replace writes a deletion and an insertion.
     this.#db.run(
-      `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally, relay)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally, relay, passphrases)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, tally = excluded.tally`,
       r.id,
       r.instance,
@@ -190,6 +195,7 @@ export class SqlSessionStore implements SessionStore {
       r.expiresAt,
       JSON.stringify(r.tally),
       r.relay,
+      r.passphrases === undefined ? null : JSON.stringify(r.passphrases),
     );
   }
 
@@ -208,6 +214,9 @@ export class SqlSessionStore implements SessionStore {
         expiresAt: row.expires_at,
         tally: TallySchema.parse(JSON.parse(row.tally)),
         relay: row.relay,
+        ...(row.passphrases === null || row.passphrases === undefined
+          ? {}
+          : { passphrases: z.record(NameSchema, z.string()).parse(JSON.parse(row.passphrases)) }),
       };
     });
   }

@@ -103,6 +103,8 @@ export const ConnectStream = z.object({
   name: z.string(),
   sender: EndpointSchema.nullable(),
   receiver: EndpointSchema.nullable(),
+  /** This stream's own SRT passphrase. */
+  passphrase: z.string(),
   rendezvousPort: z.number().int(),
   commands: z.record(z.string(), z.string()),
 });

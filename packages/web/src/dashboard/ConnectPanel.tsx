@@ -38,14 +38,15 @@ export function ConnectPanel({
       </p>
     );
   if (info === null) return <p aria-busy="true">Loading connection strings…</p>;
-  const commands = info.streams.find((s) => s.name === stream)?.commands ?? {};
+  const own = info.streams.find((s) => s.name === stream);
+  const commands = own?.commands ?? {};
   return (
     <div class="connect" data-testid="connect">
       <p class="hint">
-        <code>$PUNCH_TOKEN</code> is a peer token from “Invite”. The passphrase encrypts the media
-        end to end; the agents learn it from Punch.
+        <code>$PUNCH_TOKEN</code> is a peer token from “Invite”. This stream’s passphrase encrypts
+        its media end to end (each stream has its own); the agents learn it from Punch.
       </p>
-      <CopyField label="SRT passphrase" value={info.passphrase} secret />
+      <CopyField label="SRT passphrase" value={own?.passphrase ?? info.passphrase} secret />
       {TOOLS.filter(([k]) => commands[k] !== undefined).map(([k, label]) => (
         <CopyField label={label} value={commands[k] ?? ''} key={k} />
       ))}
