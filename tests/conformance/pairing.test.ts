@@ -352,6 +352,28 @@ describe('pairing', () => {
     close(first, second, receiver);
   });
 
+  it('a live slot is not taken silently: ERR_SLOT_TAKEN, unless the newcomer asks to take over', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1'] });
+    const holder = await join(s, await peerToken(host.url, s, 'cam-1'), 'sender');
+    const ws = await WsClient.connect(host.url, s.session, await peerToken(host.url, s, 'cam-1'));
+    ws.send({ type: 'register', stream: 'cam-1', role: 'sender' });
+    const refused = await ws.next('error');
+    expect(refused.code).toBe('ERR_SLOT_TAKEN');
+    expect(refused.message).toContain('--takeover');
+    // The holder is untouched and keeps its slot.
+    holder.ws.send({ type: 'ping' });
+    await holder.ws.next('pong');
+    expect(holder.ws.received.some((m) => m.type === 'error')).toBe(false);
+    ws.send({ type: 'register', stream: 'cam-1', role: 'sender', takeover: true });
+    expect(await ws.next('registered')).toMatchObject({ stream: 'cam-1', role: 'sender' });
+    const told = await holder.ws.next('error');
+    expect(told.code).toBe('ERR_REPLACED');
+    expect(told.message).toContain('take over');
+    expect(await holder.ws.closed).toBe(4409);
+    ws.close();
+    close(holder);
+  });
+
   it('messages sent right after the socket opens are handled in order', async () => {
     const s = await createSession(host.url, { streams: ['cam-1'] });
     const c = await WsClient.connect(host.url, s.session, s.token);

@@ -208,6 +208,30 @@ describe.skipIf(!support.ok)('SRT through two NATs', () => {
     }
   });
 
+  it('the same link run twice does not take a live camera off air; --takeover does, and says so', async () => {
+    lab = NatLab.create({ hostsA: 2 });
+    const show = await startPunch(lab);
+    const token = show.token('cam-1');
+    const sender = startAgent(lab, 'a1', token, '--send');
+    const receiver = startAgent(lab, 'b1', show.token('cam-1'), '--receive');
+    await Promise.all([sender.waitDirect(), receiver.waitDirect()]);
+    // A second run of the same link, on another machine: refused, the first keeps its slot.
+    const again = startAgent(lab, 'a2', token, '--send');
+    expect(await again.exited).toBe(1);
+    const refused = again.events.find((e) => e.event === 'error');
+    expect(refused).toMatchObject({ code: 'ERR_SLOT_TAKEN', fatal: true });
+    expect(refused?.message).toMatch(/--takeover/);
+    expect(sender.events.some((e) => e.event === 'error')).toBe(false);
+    // With --takeover it replaces the first, which stops and says why.
+    const takeover = startAgent(lab, 'a2', token, '--send', ['--takeover']);
+    await takeover.waitFor((e) => e.event === 'registered', 'registered');
+    expect(await sender.exited).toBe(1);
+    const told = sender.events.filter((e) => e.event === 'error').map((e) => e.message);
+    expect(told.join(' ')).toMatch(/taken over .*--takeover|took over .*--takeover/);
+    takeover.kill('SIGINT');
+    receiver.kill('SIGINT');
+  });
+
   it('a wrong token, an expired token and a token for another stream: clear errors and exit 3', async () => {
     lab = NatLab.create({ hostsB: 0 });
     const show = await startPunch(lab, ['cam-1', 'cam-2']);

@@ -80,7 +80,7 @@ export const ERRORS = {
   ERR_SLOT_TAKEN: {
     status: 409,
     close: 4409,
-    title: 'The slot is held by a connection with a broader token',
+    title: 'The slot is held by a live connection, or one with a broader token',
   },
   ERR_KEY_EXISTS: { status: 409, close: 4409, title: 'This key is registered already' },
   ERR_MEMBER_EXISTS: { status: 409, close: 4409, title: 'The account is a member already' },

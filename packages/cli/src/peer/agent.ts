@@ -39,6 +39,8 @@ export class Agent {
   #media: Socket | undefined;
   #local: LocalSide | undefined;
   #probe: StunProbe | undefined;
+  /** Registered once: later registrations are this agent's own, after a reconnect. */
+  #everRegistered = false;
   /** Registered on the current connection (reset by each `welcome`). */
   #registered = false;
   #pairing: Pairing | undefined;
@@ -206,10 +208,18 @@ export class Agent {
       case 'welcome':
         // A new connection: nothing is registered on it until Punch says so.
         this.#registered = false;
-        this.#link.send({ type: 'register', stream, role });
+        // Registering again after a reconnect takes over this agent's own slot: its old socket
+        // may still look live to Punch for a few seconds.
+        this.#link.send({
+          type: 'register',
+          stream,
+          role,
+          ...(this.#o.takeover || this.#everRegistered ? { takeover: true } : {}),
+        });
         this.#applyTally(m.tally);
         break;
       case 'registered': {
+        this.#everRegistered = true;
         const mode = m.mode ?? 'auto';
         this.#pairing?.configure(mode, m.relay ?? null);
         // Registered again (a reconnect): Punch learns the allocation again, once the relay

@@ -65,7 +65,8 @@ describe('what ends the agent, and with which exit code', () => {
     });
     expect(closed('replaced')).toEqual({
       code: 'ERR_REPLACED',
-      message: 'another agent registered as sender of "cam-wide"; this one stops',
+      message:
+        'another agent took over as sender of "cam-wide" (it ran with --takeover, or with an admin token); this one stops',
       exit: 1,
     });
   });
@@ -82,11 +83,9 @@ describe('what ends the agent, and with which exit code', () => {
       message: 'which?: check --stream',
       exit: 4,
     });
-    expect(serverErrorFailure('ERR_SLOT_TAKEN', 'taken', WHO)).toEqual({
-      code: 'ERR_SLOT_TAKEN',
-      message: 'taken',
-      exit: 1,
-    });
+    const taken = serverErrorFailure('ERR_SLOT_TAKEN', 'taken', WHO);
+    expect(taken).toMatchObject({ code: 'ERR_SLOT_TAKEN', exit: 1 });
+    expect(taken?.message).toMatch(/^taken\. Another agent is live .*run again with --takeover$/);
     expect(serverErrorFailure('ERR_RATE_LIMITED', 'slow down', WHO)).toBeUndefined();
     expect(serverErrorFailure('ERR_BAD_REQUEST', 'what?', WHO)).toBeUndefined();
   });

@@ -68,7 +68,7 @@ export function linkFailure(
   if (e.kind === 'replaced')
     return {
       code: 'ERR_REPLACED',
-      message: `another agent registered as ${o.role} of "${o.stream}"; this one stops`,
+      message: `another agent took over as ${o.role} of "${o.stream}" (it ran with --takeover, or with an admin token); this one stops`,
       exit: EXIT.error,
     };
   return {
@@ -91,7 +91,11 @@ export function serverErrorFailure(code: string, message: string, o: Who): Failu
     case 'ERR_STREAM_UNKNOWN':
       return { code, message: `${message}: check --stream`, exit: EXIT.notFound };
     case 'ERR_SLOT_TAKEN':
-      return { code, message, exit: EXIT.error };
+      return {
+        code,
+        message: `${message}. Another agent is live as ${o.role} of "${o.stream}": check it is not a second run of the same link; to replace it, run again with --takeover`,
+        exit: EXIT.error,
+      };
     default:
       return undefined;
   }

@@ -23,6 +23,8 @@ export interface PeerOptions {
   readonly bind: string;
   /** Offer this machine's LAN addresses as candidates (for peers behind the same NAT). */
   readonly lan: boolean;
+  /** Replace a live agent that holds this slot (`--takeover`). */
+  readonly takeover: boolean;
   /** External STUN server, for hosts without STUN (`registered.bind` is null). */
   readonly stun: HostPort | undefined;
   /** srt-live-transmit's other end, when the agent runs it (`--exec`). */
@@ -48,6 +50,7 @@ export const PEER_HELP = `punch peer — the SRT agent: punches through NATs and
   --port N              local UDP port for the media socket (default: any)
   --bind ADDR           local address for the media socket (default: all interfaces)
   --no-lan              do not offer this machine's LAN addresses to the other side
+  --takeover            replace another agent that is live on this slot (it stops, saying so)
   --stun H:P            STUN server to use when Punch has none (e.g. on Cloudflare)
   --exec URI            run srt-live-transmit with URI as its input (--send) or output (--receive)
   --punch-timeout S     give up after S seconds without a direct path (default 30; exit code 6)
@@ -92,6 +95,7 @@ export function parsePeerOptions(argv: string[], env: NodeJS.ProcessEnv): PeerOp
       port: { type: 'string', default: '0' },
       bind: { type: 'string', default: '0.0.0.0' },
       'no-lan': { type: 'boolean', default: false },
+      takeover: { type: 'boolean', default: false },
       stun: { type: 'string' },
       exec: { type: 'string' },
       'punch-timeout': { type: 'string', default: '30' },
@@ -144,6 +148,7 @@ export function parsePeerOptions(argv: string[], env: NodeJS.ProcessEnv): PeerOp
     mediaPort,
     bind: values.bind,
     lan: !values['no-lan'],
+    takeover: values.takeover,
     stun: values.stun === undefined ? undefined : hostPort(values.stun, '--stun'),
     exec: values.exec,
     json: values.json,

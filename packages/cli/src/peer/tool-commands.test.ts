@@ -13,6 +13,7 @@ const OPTIONS: PeerOptions = {
   mediaPort: 0,
   bind: '0.0.0.0',
   lan: true,
+  takeover: false,
   stun: undefined,
   exec: undefined,
   json: false,

@@ -95,7 +95,8 @@ export function receive(
 ): void {
   const state = room.conns.get(conn);
   if (state === undefined) return;
-  const verdict = state.limiter.take(room.deps.now());
+  state.lastSeen = room.deps.now();
+  const verdict = state.limiter.take(state.lastSeen);
   if (verdict === 'close') {
     expel(room, conn, new PunchError('ERR_RATE_LIMITED', 'message flood: closing'));
     return;

@@ -18,7 +18,7 @@ type Handler<T extends ClientMessageType> = (
 export const HANDLERS: { [T in ClientMessageType]: Handler<T> } = {
   register(room, conn, m) {
     authorizeSlot(conn.claims, m.stream, m.role);
-    room.register(conn, m.stream, m.role);
+    room.register(conn, m.stream, m.role, m.takeover === true);
   },
 
   endpoint(room, conn, m) {

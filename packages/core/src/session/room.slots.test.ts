@@ -75,14 +75,74 @@ describe('register', () => {
     expect(fx.bindings.size).toBe(3);
   });
 
-  it('a newer registration replaces the older: ERR_REPLACED then close 4409', () => {
+  it('a live holder is not replaced silently: ERR_SLOT_TAKEN, and the holder keeps the slot', () => {
+    const holder = join(peerClaims('cam-wide'));
+    register(holder, 'cam-wide', 'sender');
+    const second = join(peerClaims('cam-wide'));
+    send(second, { type: 'register', stream: 'cam-wide', role: 'sender' });
+    expect(second.errors()).toEqual(['ERR_SLOT_TAKEN']);
+    expect(second.of('error')[0]?.message).toContain('--takeover');
+    expect(holder.errors()).toEqual([]);
+    expect(holder.closedWith).toBeUndefined();
+    // Still live 4 s later (it spoke meanwhile): still refused.
+    fx.clock += 4000;
+    send(holder, { type: 'ping' });
+    fx.clock += 4000;
+    send(second, { type: 'register', stream: 'cam-wide', role: 'sender' });
+    expect(second.errors()).toEqual(['ERR_SLOT_TAKEN', 'ERR_SLOT_TAKEN']);
+  });
+
+  it('a takeover, an admin token, or a holder silent 5 s replaces it, and the displaced side is told by whom', async () => {
+    const cases: [string, () => void, RegExp][] = [
+      [
+        'takeover',
+        () => {
+          send(fresh(), { type: 'register', stream: 'cam-wide', role: 'sender', takeover: true });
+        },
+        /asked to take over \(punch peer --takeover\)/,
+      ],
+      [
+        'admin',
+        () => {
+          send(join(adminClaims()), { type: 'register', stream: 'cam-wide', role: 'sender' });
+        },
+        /an admin token/,
+      ],
+      [
+        'silent',
+        () => {
+          fx.clock += 5000;
+          send(fresh(), { type: 'register', stream: 'cam-wide', role: 'sender' });
+        },
+        /had gone silent/,
+      ],
+    ];
+    const fresh = () => join(peerClaims('cam-wide'));
+    for (const [, act, why] of cases) {
+      await resetFixture(); // each case in a room of its own
+      const holder = join(peerClaims('cam-wide'));
+      send(holder, { type: 'register', stream: 'cam-wide', role: 'sender', takeover: true });
+      expect(holder.last()?.type).toBe('registered');
+      act();
+      expect(holder.errors()).toEqual(['ERR_REPLACED']);
+      expect(holder.of('error')[0]?.message).toMatch(why);
+      expect(holder.closedWith?.code).toBe(4409);
+      // Who took over is said by role, never by address.
+      expect(holder.of('error')[0]?.message).not.toMatch(/\d+\.\d+\.\d+\.\d+/);
+    }
+  });
+
+  it('a takeover replaces the older: ERR_REPLACED then close 4409', () => {
     const old = join(peerClaims('cam-wide'));
     const oldUser = register(old, 'cam-wide', 'sender');
     const receiver = join(peerClaims('cam-wide'));
     register(receiver, 'cam-wide', 'receiver');
 
     const fresh = join(peerClaims('cam-wide'));
-    const freshUser = register(fresh, 'cam-wide', 'sender');
+    send(fresh, { type: 'register', stream: 'cam-wide', role: 'sender', takeover: true });
+    const reg = fresh.last();
+    if (reg?.type !== 'registered') throw new Error('not registered');
+    const freshUser = reg.bind?.username ?? '';
 
     expect(old.errors()).toEqual(['ERR_REPLACED']);
     expect(old.closedWith?.code).toBe(4409);

@@ -136,9 +136,12 @@ export class Room {
     this.#s.slots.of(stream);
   }
 
-  /** Registers `conn` as `role` of `stream` (permission already checked). */
-  register(conn: Conn, stream: string, role: PeerRole): void {
-    register(this.#s, conn, { stream, role });
+  /**
+   * Registers `conn` as `role` of `stream` (permission already checked); `takeover` replaces a
+   * live holder (see `slots.ts`).
+   */
+  register(conn: Conn, stream: string, role: PeerRole, takeover = false): void {
+    register(this.#s, conn, { stream, role }, takeover);
   }
 
   /**

@@ -117,16 +117,22 @@ export class SlotTable implements Iterable<[string, StreamSlots]> {
   }
 }
 
+/** A slot's holder that sent nothing for this long may be replaced without a takeover. */
+export const HOLDER_LIVE_MS = 5000;
+
 /**
  * Registers `conn` as the slot `ref` names (permission already checked). Registering again on
- * the same socket keeps the slot and its username. A newer registration replaces the holder
- * (an agent that restarted must not wait for its old socket), unless the holder's token is
- * broader (ERR_SLOT_TAKEN).
+ * the same socket keeps the slot and its username. A live slot is not taken silently
+ * (DESIGN.md "Streams on show day"): while its holder's socket is open and spoke in the last
+ * 5 s, another registration is refused (ERR_SLOT_TAKEN) unless it asks to take over or comes
+ * from an admin token; a silent holder (an agent that died without closing) is replaced, so a
+ * restarted agent never waits for its old socket. A holder with a broader token is never
+ * replaced by a narrower one. The displaced side is told who took over (ERR_REPLACED).
  *
  * @example
- * register(room, conn, { stream: 'cam-wide', role: 'sender' }); // conn gets `registered`
+ * register(room, conn, { stream: 'cam-wide', role: 'sender' }, false); // conn gets `registered`
  */
-export function register(room: RoomState, conn: Conn, ref: SlotRef): void {
+export function register(room: RoomState, conn: Conn, ref: SlotRef, takeover: boolean): void {
   const existing = room.slots.at(ref);
   const state = room.conns.get(conn);
   if (state === undefined) return;
@@ -142,11 +148,25 @@ export function register(room: RoomState, conn: Conn, ref: SlotRef): void {
     );
   }
   if (existing !== undefined) {
-    const replaced = new PunchError(
-      'ERR_REPLACED',
-      `a newer connection registered as ${role} of "${stream}"`,
+    const seen = room.conns.get(existing.conn)?.lastSeen ?? 0;
+    const live = room.deps.now() - seen < HOLDER_LIVE_MS;
+    const admin = conn.claims.role === 'admin';
+    if (live && !takeover && !admin) {
+      throw new PunchError(
+        'ERR_SLOT_TAKEN',
+        `the ${role} of "${stream}" is held by another connection that is live; to replace it, register with takeover (punch peer --takeover)`,
+      );
+    }
+    const by = !live
+      ? 'a new connection, as this one had gone silent'
+      : admin
+        ? 'a connection with an admin token'
+        : 'another connection that asked to take over (punch peer --takeover)';
+    expel(
+      room,
+      existing.conn,
+      new PunchError('ERR_REPLACED', `the ${role} of "${stream}" was taken over by ${by}`),
     );
-    expel(room, existing.conn, replaced);
   }
   const username = randomId(16);
   room.slots.fill(ref, conn, username);

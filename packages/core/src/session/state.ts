@@ -11,6 +11,8 @@ export interface ConnState {
   readonly limiter: MessageLimiter;
   /** The slots this connection holds, in the order it took them. */
   readonly slots: SlotRefs;
+  /** When it last sent a message (ms since the epoch): a holder silent 5 s may be replaced. */
+  lastSeen: number;
 }
 
 /**
@@ -36,5 +38,6 @@ export function newConnState(deps: RoomDeps): ConnState {
   return {
     limiter: new MessageLimiter(deps.messageLimit ?? RATE_LIMITS.message),
     slots: new SlotRefs(),
+    lastSeen: deps.now(),
   };
 }

@@ -24,7 +24,13 @@ export const MAX_FRAME_BYTES = 16 * 1024;
 // ---- client → server -------------------------------------------------------------------
 
 export const RegisterMessage = z
-  .object({ type: z.literal('register'), stream: NameSchema, role: PeerRoleSchema })
+  .object({
+    type: z.literal('register'),
+    stream: NameSchema,
+    role: PeerRoleSchema,
+    /** Replace a live holder of the slot (`punch peer --takeover`); an admin token always may. */
+    takeover: z.boolean().optional(),
+  })
   .strict();
 
 export const EndpointMessage = z
