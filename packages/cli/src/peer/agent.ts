@@ -22,6 +22,8 @@ import { StunProbe, type StunAnswer } from './stun-probe.js';
 import { execEnds, toolCommands } from './tool-commands.js';
 
 const HEALTH_MS = 1000;
+/** How long a refused first registration (ERR_SLOT_TAKEN) is asked again before failing. */
+const SLOT_WAIT_MS = 7000;
 
 /**
  * The `punch peer` agent, coordinating its parts: the signalling link to Punch (`link.ts`),
@@ -39,6 +41,9 @@ export class Agent {
   #media: Socket | undefined;
   #local: LocalSide | undefined;
   #probe: StunProbe | undefined;
+  /** When this agent first asked for its slot (ms since the epoch), for ERR_SLOT_TAKEN. */
+  #firstRegisterAt = 0;
+  #registerRetry: NodeJS.Timeout | undefined;
   /** Registered once: later registrations are this agent's own, after a reconnect. */
   #everRegistered = false;
   /** Registered on the current connection (reset by each `welcome`). */
@@ -144,6 +149,7 @@ export class Agent {
     this.#finished = true;
     clearInterval(this.#healthTimer);
     clearTimeout(this.#stunWatch);
+    clearTimeout(this.#registerRetry);
     this.#probe?.stop();
     this.#pairing?.close();
     this.#exec?.stop();
@@ -208,14 +214,7 @@ export class Agent {
       case 'welcome':
         // A new connection: nothing is registered on it until Punch says so.
         this.#registered = false;
-        // Registering again after a reconnect takes over this agent's own slot: its old socket
-        // may still look live to Punch for a few seconds.
-        this.#link.send({
-          type: 'register',
-          stream,
-          role,
-          ...(this.#o.takeover || this.#everRegistered ? { takeover: true } : {}),
-        });
+        this.#register();
         this.#applyTally(m.tally);
         break;
       case 'registered': {
@@ -281,6 +280,16 @@ export class Agent {
         this.stop(EXIT.ended);
         break;
       case 'error': {
+        // A holder that is really gone (this agent, crashed and restarted) stops looking live
+        // within 5 s: ask again for a little longer than that before giving up.
+        if (m.code === 'ERR_SLOT_TAKEN' && Date.now() - this.#firstRegisterAt < SLOT_WAIT_MS) {
+          this.#setStatus('connecting', 'another agent holds this slot; asking again');
+          clearTimeout(this.#registerRetry);
+          this.#registerRetry = setTimeout(() => {
+            this.#register();
+          }, 1000);
+          break;
+        }
         const f = serverErrorFailure(m.code, m.message, this.#o);
         if (f !== undefined) this.#fail(f);
         else this.#emit({ event: 'error', code: m.code, message: m.message, fatal: false });
@@ -294,6 +303,21 @@ export class Agent {
       default:
         break; // the rest is for dashboards
     }
+  }
+
+  /** Asks for the slot on the current connection. */
+  #register(): void {
+    if (this.#finished) return;
+    if (this.#firstRegisterAt === 0) this.#firstRegisterAt = Date.now();
+    const { stream, role } = this.#o;
+    // Registering again after a reconnect takes over this agent's own slot: its old socket
+    // may still look live to Punch for a few seconds.
+    this.#link.send({
+      type: 'register',
+      stream,
+      role,
+      ...(this.#o.takeover || this.#everRegistered ? { takeover: true } : {}),
+    });
   }
 
   #applyTally(tally: Tally): void {
