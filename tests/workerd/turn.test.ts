@@ -199,26 +199,22 @@ describe.skipIf(!coturnHere)('Cloudflare Realtime TURN (a stand-in of its API)',
     for (const x of sides) x.ws.close();
   });
 
-  it('at expiry, what a shortened session left valid is revoked', async () => {
+  it('no credential outlives its session: they end with it, and a PATCH never shortens it', async () => {
     api.mode = 'ok';
     const s = await createSession(host.url, { streams: ['cam-1'], ttl: 600 });
     const ws = await WsClient.connect(host.url, s.session, s.token);
     ws.send({ type: 'register', stream: 'cam-1', role: 'receiver' });
     const first = (await ws.next('registered')).relay as Relay;
-    // Shortened to 5 s: the socket's fresh token brings credentials ending then, while the
-    // first ones would live ten minutes more.
-    await call(host.url, 'PATCH', `/api/session/${s.session}`, {
+    expect(first.expiresAt).toBeLessThanOrEqual(s.expiresAt);
+    // Asking for less than is left changes nothing (DESIGN.md "Streams on show day"), so the
+    // credentials already out can never outlive the session.
+    const r = await call(host.url, 'PATCH', `/api/session/${s.session}`, {
       token: s.token,
       body: { ttl: 5 },
     });
-    const short = (await ws.next('token')).relay as Relay;
-    expect(short.expiresAt).toBeLessThan(first.expiresAt);
-    const revokedBefore = api.revoked.length;
-    expect(await ws.next('closed', () => true, 15_000)).toMatchObject({ reason: 'expired' });
-    await until(() => api.revoked.length > revokedBefore);
-    expect(api.revoked.slice(revokedBefore).map((r) => r.username)).toEqual([first.username]);
+    expect((r.json as { expiresAt: number }).expiresAt).toBe(s.expiresAt);
     ws.close();
-  }, 30_000);
+  });
 
   it('an evicted session object keeps each socket its last credentials, and still revokes them all', async () => {
     api.mode = 'ok';
