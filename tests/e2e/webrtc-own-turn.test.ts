@@ -114,10 +114,18 @@ const inbox = (p: Page, text: string) =>
   );
 
 async function pagePair(p: Page): Promise<PairEvidence | undefined> {
-  const stats = await p.evaluate(() =>
-    (window as unknown as { stats(): Promise<unknown[]> }).stats(),
-  );
-  return selectedPair(stats);
+  // The controlled side may report its nominated pair `in-progress` for a moment after data
+  // already flows on it: read again until the check has succeeded (bounded: 50 reads, 5 s).
+  let pair: PairEvidence | undefined;
+  for (let i = 0; i < 50; i++) {
+    const stats = await p.evaluate(() =>
+      (window as unknown as { stats(): Promise<unknown[]> }).stats(),
+    );
+    pair = selectedPair(stats);
+    if (pair?.state === 'succeeded') return pair;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return pair;
 }
 
 /** What both ends of every call here must show: relay only, through Punch's relay. */
