@@ -5,6 +5,8 @@ import type { Addr } from './media-path.js';
 import type { PathTransport } from './path.js';
 import { TurnClient, TurnClientError } from './turn-client.js';
 
+const keyOf = (a: Addr): string => `${a.ip}:${a.port}`;
+
 /** How long a UDP Allocate may go unanswered before a TCP URL is tried instead. */
 const UDP_GIVE_UP_MS = 4000;
 
@@ -55,7 +57,8 @@ export class Relay {
   #client: TurnClient | undefined;
   #server: RelayServer | undefined;
   #allocating: Promise<Addr> | undefined;
-  readonly #permitted = new Set<string>();
+  /** The addresses permitted (and renewed) on the allocation, by `ip:port`. */
+  readonly #permitted = new Map<string, Addr>();
   #closed = false;
 
   constructor(socket: Socket, events: RelayEvents) {
@@ -94,16 +97,15 @@ export class Relay {
     const client = this.#client;
     if (client?.relayed === undefined) return;
     // Addresses no longer asked for (the other side moved on) stop being renewed.
-    const wanted = new Set(peers.map((p) => `${p.ip}:${p.port}`));
-    for (const key of [...this.#permitted]) {
+    const wanted = new Set(peers.map(keyOf));
+    for (const [key, addr] of [...this.#permitted]) {
       if (wanted.has(key)) continue;
       this.#permitted.delete(key);
-      const at = key.lastIndexOf(':');
-      client.forget({ ip: key.slice(0, at), port: Number(key.slice(at + 1)) });
+      client.forget(addr);
     }
-    const fresh = peers.filter((p) => !this.#permitted.has(`${p.ip}:${p.port}`));
+    const fresh = peers.filter((p) => !this.#permitted.has(keyOf(p)));
     if (fresh.length === 0) return;
-    for (const p of fresh) this.#permitted.add(`${p.ip}:${p.port}`);
+    for (const p of fresh) this.#permitted.set(keyOf(p), p);
     // One request per address: a relay refuses a whole CreatePermission for one address it
     // will not reach (403), and that must not cost the others (the relayed one above all).
     const refused: string[] = [];
@@ -118,8 +120,8 @@ export class Relay {
           return;
         }
         // Not granted: asked for again with the next `peer` that names it.
-        this.#permitted.delete(`${p.ip}:${p.port}`);
-        refused.push(`${p.ip}:${p.port} (${(err as Error).message})`);
+        this.#permitted.delete(keyOf(p));
+        refused.push(`${keyOf(p)} (${(err as Error).message})`);
       }
     }
     if (refused.length > 0) throw new Error(`the relay refused ${refused.join(', ')}`);

@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
-import { normalizeIp, sessionRelayId, type Endpoint } from '@punch/core';
+import { normalizeIp, type Endpoint } from '@punch/core';
+import { sessionSocketOf } from './sessions.js';
 
 /**
  * Who a relay allocation may reach (DESIGN.md "The relay": the relay is not an open relay).
@@ -124,16 +125,14 @@ export function peerPolicy(options: {
     if (host(at) && port === options.relayPort) return false;
     return options.allowPrivate || (!isRefusedAddress(at) && !host(at));
   };
-  const sessionOf = (username: string): { session: string; conn: string } | undefined =>
-    sessionRelayId(username.slice(username.indexOf(':') + 1));
   return {
     allows: (ip, port, username) => {
       const at = normalizeIp(ip);
       // `<expiry>:<session>/<socket>`: a session socket's credentials (see core's session/relay.ts).
-      const mine = sessionOf(username);
+      const mine = sessionSocketOf(username);
       const owner = options.ownRelay(at, port);
       if (owner !== undefined) {
-        const theirs = sessionOf(owner);
+        const theirs = sessionSocketOf(owner);
         if (mine === undefined || theirs === undefined) return mine === theirs;
         return mine.session === theirs.session;
       }

@@ -22,7 +22,17 @@ export interface SessionRules {
  * sessionOfUsername('1767225600:alice');     // undefined
  */
 export function sessionOfUsername(username: string): string | undefined {
-  return sessionRelayId(username.slice(username.indexOf(':') + 1))?.session;
+  return sessionSocketOf(username)?.session;
+}
+
+/**
+ * The session and socket a TURN username was minted for, if it is a session socket's.
+ *
+ * @example
+ * sessionSocketOf('1767225600:show/k3v9'); // { session: 'show', conn: 'k3v9' }
+ */
+export function sessionSocketOf(username: string): { session: string; conn: string } | undefined {
+  return sessionRelayId(username.slice(username.indexOf(':') + 1));
 }
 
 /**
