@@ -1,4 +1,13 @@
 #!/usr/bin/env node
-import { main } from '../dist/main.js';
+// In the repository, the TypeScript build (dist/main.js) runs over the workspace's packages,
+// `punch serve` included. The packed CLI (`npm pack`) ships only the self-contained bundle
+// dist/punch.mjs (scripts/bundle-agent.mjs), which runs itself when imported.
+import { existsSync } from 'node:fs';
 
-process.exitCode = await main(process.argv.slice(2));
+const full = new URL('../dist/main.js', import.meta.url);
+if (existsSync(full)) {
+  const { main } = await import(full.href);
+  process.exitCode = await main(process.argv.slice(2));
+} else {
+  await import(new URL('../dist/punch.mjs', import.meta.url).href);
+}

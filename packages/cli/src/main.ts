@@ -1,7 +1,6 @@
 import { sessionCommand, tallyCommand, tokenCommand, type Io } from './admin.js';
 import { peerCommand } from './peer/command.js';
 import { accountCommand, keyCommand, mintCommand, projectCommand } from './projects.js';
-import { SERVE_HELP, serve } from './serve.js';
 import { ApiError, UsageError, exitCodeFor } from './usage.js';
 
 const HELP = `punch — connect live media between peers behind NATs
@@ -42,12 +41,16 @@ export async function main(
   const [command, ...rest] = argv;
   try {
     switch (command) {
-      case 'serve':
+      case 'serve': {
+        // Loaded only here: the server needs @punch/node (better-sqlite3, compiled at install),
+        // which the single-file agent and the packed CLI leave out (scripts/bundle-agent.mjs).
+        const { SERVE_HELP, serve } = await import('./serve.js');
         if (rest.includes('--help') || rest.includes('-h')) {
           io.out(SERVE_HELP);
           return 0;
         }
         return await serve(rest);
+      }
       case 'session':
         return await sessionCommand(rest, io);
       case 'token':

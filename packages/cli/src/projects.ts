@@ -13,7 +13,6 @@ import {
   hashAccountKey,
   newAccountKey,
 } from '@punch/core';
-import { SqliteProjectStore } from '@punch/node';
 import { mintPeerToken } from '@punch/sdk';
 import { seconds, table, type Io } from './admin.js';
 import { PunchClient } from './client.js';
@@ -73,6 +72,8 @@ export async function accountCommand(argv: string[], io: Io): Promise<number> {
   }
   const key = newAccountKey();
   const hash = await hashAccountKey(key);
+  // Loaded only here (better-sqlite3): `punch peer` and the other commands run without it.
+  const { SqliteProjectStore } = await import('@punch/node');
   const store = new SqliteProjectStore(file);
   let ok: boolean;
   try {
