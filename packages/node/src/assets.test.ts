@@ -37,6 +37,13 @@ describe('diskAssets', () => {
     writeFileSync(join(root, 'web', 'index.html'), '<p>rebuilt</p>');
     expect(await text('index.html')).toBe('<p>rebuilt</p>');
   });
+  it('rereads the agent file (its name stays the same on every build)', async () => {
+    mkdirSync(join(root, 'web', 'agent'), { recursive: true });
+    writeFileSync(join(root, 'web', 'agent', 'punch.mjs'), 'one()');
+    expect(await text('agent/punch.mjs')).toBe('one()');
+    writeFileSync(join(root, 'web', 'agent', 'punch.mjs'), 'two()');
+    expect(await text('agent/punch.mjs')).toBe('two()');
+  });
   it('serves a file that appears after a miss (built while running)', async () => {
     expect(await read('late.html')).toBeNull();
     writeFileSync(join(root, 'web', 'late.html'), 'late');

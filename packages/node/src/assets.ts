@@ -7,9 +7,10 @@ import type { AssetReader } from '@punch/core';
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /**
- * Reads the built web app from `root`. Hashed assets are read once and kept (their names change
- * with their content; the whole app is a few hundred kilobytes). HTML is read on every request,
- * so a rebuild while the server runs takes effect at once instead of pointing at deleted assets.
+ * Reads the built web app from `root`. Hashed assets (`assets/`) are read once and kept (their
+ * names change with their content; the whole app is a few hundred kilobytes). Everything else,
+ * HTML and the agent file (`agent/punch.mjs`, same name on every build) is read on every
+ * request, so a rebuild while the server runs takes effect at once.
  */
 export function diskAssets(root: string): AssetReader {
   const base = resolve(root);
@@ -22,7 +23,7 @@ export function diskAssets(root: string): AssetReader {
     if (!file.startsWith(base + sep)) return null;
     try {
       const body = new Uint8Array(await readFile(file));
-      if (!path.endsWith('.html')) cache.set(path, body);
+      if (path.startsWith('assets/')) cache.set(path, body);
       return body;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

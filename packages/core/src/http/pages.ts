@@ -2,7 +2,8 @@ import type { Hono } from 'hono';
 
 /**
  * Reads one file of the built web app (`packages/web/dist`), by a path relative to its root:
- * `index.html`, `operator.html` or `assets/<name>`. Returns null when there is no such file.
+ * `index.html`, `operator.html`, `assets/<name>` or `agent/punch.mjs`. Returns null when there is
+ * no such file.
  * The Node host reads its disk; the Workers host asks its static-assets binding.
  */
 export type AssetReader = (path: string) => Promise<Uint8Array | null>;
@@ -13,6 +14,7 @@ const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
+  mjs: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',
   svg: 'image/svg+xml',
   png: 'image/png',
@@ -55,8 +57,9 @@ function page(body: Uint8Array | string, type: string, cache: string, status = 2
 
 /**
  * Mounts the producer dashboard (`/`, `/session/:id`) and the operator page (`/s/:id`, the
- * QR target) with their hashed assets. HTML is never cached (a new build takes effect at
- * once); assets have content hashes in their names and are cached for a year.
+ * QR target) with their hashed assets, and the single-file agent (`/agent/punch.mjs`). HTML is
+ * never cached (a new build takes effect at once); assets have content hashes in their names
+ * and are cached for a year; the agent's name has no hash, so it is revalidated.
  *
  * @example
  * mountPages(app, async (path) => readFile(join(webRoot, path)).catch(() => null));
@@ -75,6 +78,11 @@ export function mountPages(app: Hono, read: AssetReader): void {
     const body = ASSET_NAME.test(name) ? await read(`assets/${name}`) : null;
     if (body === null) return c.notFound();
     return page(body, contentTypeOf(name), 'public, max-age=31536000, immutable');
+  });
+  // The agent as one file for Node (`curl -fsSO …/agent/punch.mjs`): not hashed, so revalidated.
+  app.get('/agent/punch.mjs', async (c) => {
+    const body = await read('agent/punch.mjs');
+    return body === null ? c.notFound() : page(body, contentTypeOf('punch.mjs'), 'no-cache');
   });
   app.get('/favicon.svg', async (c) => {
     const body = await read('favicon.svg');
