@@ -1,6 +1,7 @@
 import type { ParsedServerMessage } from '@punch/core';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { CopyField } from '../components/Copy.js';
+import { AgentFile } from './AgentFile.js';
 import { StateLabel, presenceText } from '../components/StateLabel.js';
 import { tallyWords, type TallyState } from '../components/Tally.js';
 import type { StreamViewData } from '../lib/api.js';
@@ -153,6 +154,12 @@ export function OperatorPage({ session }: { session: string }) {
             )}
             <p>1. Run this beside your {mode === 'send' ? 'encoder' : 'decoder'}:</p>
             <CopyField label="Command" value={command} secret />
+            <AgentFile
+              session={session}
+              token={token}
+              mode={mode}
+              stream={scope === null ? stream : null}
+            />
             {mode === 'send' ? (
               <p>
                 2. Point the encoder at <code data-testid="local-url">{SEND_URL}</code> (SRT
