@@ -95,6 +95,21 @@ describe('the agent as one file', () => {
     expect(filesUnder(agentDir)).toEqual(['punch.mjs']);
   });
 
+  it('carries the admin commands: session create against the running server', async () => {
+    const r = await run(
+      process.execPath,
+      ['punch.mjs', 'session', 'create', '--streams', 'cam-a', '--json', '--server', host.url],
+      agentDir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const created = JSON.parse(r.stdout) as { session: string; token: string };
+    expect(created.token).toMatch(/^p_/);
+    const view = await call(host.url, 'GET', `/api/session/${created.session}`, {
+      token: created.token,
+    });
+    expect(view.status).toBe(200);
+  });
+
   it('says plainly that serving needs the full install', async () => {
     for (const args of [['serve'], ['serve', '--help']]) {
       const r = await run(process.execPath, ['punch.mjs', ...args], agentDir);
