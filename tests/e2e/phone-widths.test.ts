@@ -117,7 +117,7 @@ describe.skipIf(!support.ok)('phone widths in Chromium', () => {
     for (const [what, link] of Object.entries(links)) {
       const page = await open(link, 390);
       const panel = page.getByTestId('op-invalid');
-      await expect.poll(() => panel.count(), what).toBe(1);
+      await expect.poll(() => panel.count(), { message: what }).toBe(1);
       expect(await panel.textContent(), what).toContain('This link is not valid for this session');
       expect(await page.getByText('No link').count(), what).toBe(0);
       expect(page.url(), what).toBe(`${host.url}/s/${created.session}`); // the token is gone
