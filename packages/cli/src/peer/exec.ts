@@ -63,7 +63,6 @@ export class SrtLiveTransmit {
   #offset = 0;
   #poll: NodeJS.Timeout | undefined;
   #partial = '';
-  #lines: ChildLines | undefined;
 
   constructor(options: ExecOptions) {
     this.#o = options;
@@ -128,14 +127,19 @@ export class SrtLiveTransmit {
     // the agent's status line (redrawn with \r), and under --json it would break the NDJSON.
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
-    const lines = new ChildLines(this.#o.onOutput);
-    this.#lines = lines;
-    child.stdout?.setEncoding('utf8').on('data', (t: string) => {
-      lines.push(t);
-    });
-    child.stderr?.setEncoding('utf8').on('data', (t: string) => {
-      lines.push(t);
-    });
+    // One splitter per stream: a partial line on stderr never merges with one on stdout.
+    for (const stream of [child.stdout, child.stderr]) {
+      const lines = new ChildLines(this.#o.onOutput);
+      stream
+        ?.setEncoding('utf8')
+        .on('data', (t: string) => {
+          lines.push(t);
+        })
+        .on('end', () => {
+          lines.flush();
+        });
+    }
+    let spawnFailed = false;
     this.#offset = 0;
     this.#partial = '';
     clearInterval(this.#poll);
@@ -145,6 +149,7 @@ export class SrtLiveTransmit {
     child.on('error', (err: NodeJS.ErrnoException) => {
       // Also emitted when kill() fails, i.e. the process is gone already: nothing to stop then.
       if (this.#stopped) return;
+      spawnFailed = true;
       // A spawn that failed never exits (no 'exit' event): report it instead of restarting.
       this.#failed(
         err.code === 'ENOENT'
@@ -155,9 +160,10 @@ export class SrtLiveTransmit {
             },
       );
     });
-    child.on('exit', (code) => {
-      if (this.#stopped) return;
-      lines.flush();
+    // 'close', not 'exit': its last lines (why it stopped) are read before the agent says it
+    // stopped. A spawn that failed closes too (code -2), after 'error': not restarted.
+    child.on('close', (code) => {
+      if (this.#stopped || spawnFailed) return;
       this.#o.onExit(code);
       this.#timer = setTimeout(() => {
         this.start();
@@ -174,7 +180,6 @@ export class SrtLiveTransmit {
   }
 
   #failed(error: ExecError): void {
-    this.#lines?.flush();
     clearInterval(this.#poll);
     if (!this.#stopped) this.#o.onError(error);
   }
