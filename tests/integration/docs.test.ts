@@ -1,5 +1,7 @@
 /** The reference docs stay complete: every error code and every wire message is documented. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   ClientMessageSchema,
@@ -12,16 +14,94 @@ import {
 const read = (p: string): string =>
   readFileSync(new URL(`../../docs/${p}`, import.meta.url), 'utf8');
 
+const PACKAGES = fileURLToPath(new URL('../../packages/', import.meta.url));
+
+/**
+ * Node.js's own error codes, which Punch reads (a failed `parseArgs`, a closed socket) and never
+ * prints: not Punch's to document.
+ */
+const NODE_CODES = new Set(['ERR_PARSE_ARGS', 'ERR_SOCKET_DGRAM_NOT_RUNNING']);
+
+/** The part of Punch a source file belongs to, as errors.md's `from` column names it. */
+function partOf(file: string): string {
+  const rel = relative(PACKAGES, file).split(/[\\/]/);
+  const [pkg, , sub] = rel;
+  if (pkg === 'cli') return sub === 'peer' ? 'agent' : 'CLI';
+  if (pkg === 'sdk') return 'SDK';
+  if (pkg === 'web') return 'dashboard';
+  return 'server'; // core, node, cloudflare
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'test' || e.name === 'golden' ? [] : sourceFiles(path);
+    return /\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) ? [path] : [];
+  });
+}
+
+/** Every `ERR_…` in packages/*\/src (tests excepted), with the parts whose source has it. */
+function codesInSource(): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const pkg of readdirSync(PACKAGES)) {
+    const src = join(PACKAGES, pkg, 'src');
+    if (!existsSync(src)) continue;
+    for (const file of sourceFiles(src)) {
+      for (const [code] of readFileSync(file, 'utf8').matchAll(/\bERR_[A-Z_]+[A-Z]\b/g)) {
+        if (NODE_CODES.has(code)) continue;
+        const parts = found.get(code) ?? [];
+        if (!parts.includes(partOf(file))) parts.push(partOf(file));
+        found.set(code, parts);
+      }
+    }
+  }
+  return found;
+}
+
+/** errors.md's rows: a code in its first cell, the part it comes from in its second. */
+function errorRows(doc: string): { code: string; from: string }[] {
+  return [...doc.matchAll(/^\| +`(ERR_[A-Z_]+)` +\| +([A-Za-z]+) +\|/gm)].map((m) => ({
+    code: m[1] ?? '',
+    from: m[2] ?? '',
+  }));
+}
+
 describe('docs', () => {
-  it('errors.md lists every code with its HTTP status and close code', () => {
+  it('errors.md lists every server code with its HTTP status and close code', () => {
     const doc = read('errors.md');
     for (const [code, spec] of Object.entries(ERRORS)) {
       expect(doc).toMatch(
-        new RegExp(`\\| +\`${code}\` +\\| +${spec.status} +\\| +${spec.close} +\\|`),
+        new RegExp(`\\| +\`${code}\` +\\| +server +\\| +${spec.status} +\\| +${spec.close} +\\|`),
       );
     }
-    const documented = [...doc.matchAll(/\| +`(ERR_[A-Z_]+)` +\|/g)].map((m) => m[1]);
-    expect(documented.sort()).toEqual(Object.keys(ERRORS).sort());
+    const server = errorRows(doc)
+      .filter((r) => r.from === 'server')
+      .map((r) => r.code);
+    expect(server.sort()).toEqual(Object.keys(ERRORS).sort());
+  });
+
+  it('errors.md lists every code any package prints, once, with the part it comes from', () => {
+    const rows = errorRows(read('errors.md'));
+    const found = codesInSource();
+    // Every code in the source has its row; every row is a code the source has.
+    const documented = new Set(rows.map((r) => r.code));
+    const undocumented = [...found.keys()].filter((c) => !documented.has(c));
+    expect(undocumented, 'codes in packages/*/src missing from docs/errors.md').toEqual([]);
+    const stale = rows.filter((r) => !found.has(r.code)).map((r) => r.code);
+    expect(stale, 'rows in docs/errors.md for codes no package has').toEqual([]);
+    // One row per code.
+    const twice = rows.map((r) => r.code).filter((c, i, all) => all.indexOf(c) !== i);
+    expect(twice).toEqual([]);
+    // The part it comes from: a server code is ERRORS'; any other is found in that part's source.
+    for (const { code, from } of rows) {
+      if (code in ERRORS) expect(from, code).toBe('server');
+      else expect(found.get(code), `${code} is documented as from ${from}`).toContain(from);
+    }
+    // The control: the scan sees the codes of every part (a broken scan would pass the above).
+    expect(found.get('ERR_PORT_IN_USE')).toContain('agent');
+    expect(found.get('ERR_TOKEN_SOURCE')).toContain('SDK');
+    expect(found.get('ERR_NETWORK')).toContain('dashboard');
+    expect(found.get('ERR_SLOT_TAKEN')).toContain('server');
   });
 
   it('protocol.md documents every client and server message type', () => {

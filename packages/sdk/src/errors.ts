@@ -53,7 +53,8 @@ export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
  * Codes raised by the SDK itself:
  * - `ERR_TIMEOUT`: `connect()` got no answer in time;
  * - `ERR_CLOSED`: the peer or session was closed while waiting;
- * - `ERR_TOKEN_SOURCE`: `getToken()` threw or returned something that is not a string;
+ * - `ERR_TOKEN_SOURCE`: `getToken()` threw or returned something that is not a token (the
+ *   message carries what the token endpoint said: a refused `Response`'s status and error text);
  * - `ERR_NEGOTIATION`: the browser refused a description or candidate (WebRTC error in `cause`);
  * - `ERR_UNKNOWN`: the server sent a code this SDK version does not know (`serverCode` has it).
  */

@@ -180,6 +180,34 @@ describe('SignalClient', () => {
     const err = await next(alice, 'error');
     expect(err.code).toBe('ERR_TOKEN_SOURCE');
     expect((err.cause as Error).message).toBe('server down');
+    expect(err.message).toBe('getToken() failed: server down');
+    await next(alice, 'welcome');
+  });
+
+  it("a token endpoint's refusal: ERR_TOKEN_SOURCE carries its status and error text", async () => {
+    const punch = new FakePunch();
+    let calls = 0;
+    const alice = client(punch, {
+      getToken: async () => {
+        calls++;
+        if (calls === 1)
+          // What `fetch('/token').then((r) => (r.ok ? r.text() : Promise.reject(r)))` rejects with.
+          // eslint-disable-next-line @typescript-eslint/only-throw-error
+          throw new Response('{"error":{"message":"not logged in"}}', {
+            status: 401,
+            statusText: 'Unauthorized',
+          });
+        // An error body read as if it were the token.
+        if (calls === 2) return '{"error":{"message":"session expired"}}';
+        return punch.token('g', 'alice');
+      },
+    });
+    const first = await next(alice, 'error');
+    expect(first.code).toBe('ERR_TOKEN_SOURCE');
+    expect(first.message).toContain('401 Unauthorized: not logged in');
+    const second = await next(alice, 'error');
+    expect(second.code).toBe('ERR_TOKEN_SOURCE');
+    expect(second.message).toContain('session expired');
     await next(alice, 'welcome');
   });
 });

@@ -8,6 +8,7 @@ import {
 import { Emitter } from './emitter.js';
 import { fromServerError, PunchSignalError } from './errors.js';
 import type { PeerRef } from './ids.js';
+import { notATokenMessage, tokenFailureMessage } from './token-source.js';
 import type { Logger } from './logger.js';
 import { parseServerMessage, type ClientMessage, type ServerCloseReason } from './messages.js';
 import {
@@ -169,10 +170,11 @@ export class SignalClient {
     try {
       t = getToken === undefined ? token : await getToken();
     } catch (cause) {
-      throw new PunchSignalError('ERR_TOKEN_SOURCE', 'getToken() failed', { cause });
+      // The token endpoint's own words (a 401's "not logged in") say what to fix.
+      throw new PunchSignalError('ERR_TOKEN_SOURCE', await tokenFailureMessage(cause), { cause });
     }
     if (typeof t !== 'string' || !TOKEN_CHARS.test(t)) {
-      throw new PunchSignalError('ERR_TOKEN_SOURCE', 'the token is not a JWT (compact form)');
+      throw new PunchSignalError('ERR_TOKEN_SOURCE', notATokenMessage(t));
     }
     return t;
   }

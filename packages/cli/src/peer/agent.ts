@@ -3,8 +3,10 @@ import type { ParsedServerMessage, Tally } from '@punch/core';
 import { lanCandidates } from './candidates.js';
 import { EXIT, type AgentEvent, type Status } from './events.js';
 import { SrtLiveTransmit } from './exec.js';
+import { assertExecPortsFree, execBinds } from './exec-ports.js';
 import {
   NO_STUN,
+  execFailure,
   localBindFailure,
   mediaBindFailure,
   noPathFailure,
@@ -87,6 +89,7 @@ export class Agent {
           this.#fromLocal(packet);
         },
       );
+      await assertExecPortsFree(execBinds(this.#o)); // found now, not once the other side is up
     } catch (err) {
       this.#fail(localBindFailure(err as NodeJS.ErrnoException, this.#o));
       return exit;
@@ -361,6 +364,10 @@ export class Agent {
     this.#exec = new SrtLiveTransmit({
       input,
       output,
+      binds: execBinds(this.#o),
+      onOutput: (line) => {
+        this.#emit({ event: 'exec', line });
+      },
       onStats: (stats) => {
         this.#srtStats = stats;
       },
@@ -374,7 +381,7 @@ export class Agent {
       },
       onError: (error) => {
         // The agent was asked to run it and cannot: carrying on would move no media.
-        this.#fail({ ...error, exit: EXIT.error });
+        this.#fail(execFailure(error));
       },
     });
     this.#exec.start();

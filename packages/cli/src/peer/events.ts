@@ -24,6 +24,8 @@ export type AgentEvent =
   | { event: 'peer-left' }
   | { event: 'local'; commands: Record<string, string> }
   | { event: 'error'; code: string; message: string; fatal: boolean }
+  /** A line srt-live-transmit printed (`--exec`). */
+  | { event: 'exec'; line: string }
   | { event: 'closed'; reason: string };
 
 /** Exit codes of `punch peer` (documented in its help and docs/operators.md). */

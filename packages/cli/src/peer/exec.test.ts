@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, describe, it, expect, vi } from 'vitest';
 import { StatsSchema } from '@punch/core';
-import { SrtLiveTransmit, findExecutable, parseStats, type ExecError } from './exec.js';
+import { ChildLines, SrtLiveTransmit, findExecutable, parseStats, type ExecError } from './exec.js';
 
 /** One line of `srt-live-transmit -pf:json` (1.5), as written to its -statsout file. */
 const LINE =
@@ -102,6 +102,7 @@ describe('SrtLiveTransmit: a program that is not installed', () => {
         onStats: (s) => stats.push(s),
         onExit: (code) => exits.push(code),
         onError: resolve,
+        onOutput: () => undefined,
       });
       running.push(slt);
       slt.start();
@@ -174,5 +175,34 @@ describe('findExecutable', () => {
     chmodSync(join(a, 'tool'), 0o755);
     expect(findExecutable(join(a, 'tool'), '')).toBe(join(a, 'tool'));
     expect(findExecutable(join(a, 'missing'), a)).toBeUndefined();
+  });
+});
+
+describe('ChildLines', () => {
+  function lines(chunks: string[], flush = true): string[] {
+    const got: string[] = [];
+    const l = new ChildLines((line) => got.push(line));
+    for (const c of chunks) l.push(c);
+    if (flush) l.flush();
+    return got;
+  }
+
+  it('joins chunks into whole lines and passes a last unterminated one on flush', () => {
+    expect(lines(['Media pa', 'th: a --> b\nERROR: x', 'y\n', 'tail'], false)).toEqual([
+      'Media path: a --> b',
+      'ERROR: xy',
+    ]);
+    expect(lines(['Media pa', 'th: a --> b\nERROR: x', 'y\n', 'tail'])).toEqual([
+      'Media path: a --> b',
+      'ERROR: xy',
+      'tail',
+    ]);
+  });
+
+  it('drops carriage returns, escape sequences and empty lines; cuts long lines', () => {
+    expect(lines(['\r\n', 'a\rb\r\n', '\x1b[2K\x1b[31mred\x1b[0m\n', '\n'])).toEqual(['ab', 'red']);
+    const long = lines(['x'.repeat(100_000), 'y'.repeat(100_000), '\n']);
+    expect(long).toHaveLength(1);
+    expect(long[0]!.length).toBeLessThanOrEqual(1000);
   });
 });

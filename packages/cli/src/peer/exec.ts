@@ -12,10 +12,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { ExecPortBusy, assertExecPortsFree, type ExecBind } from './exec-ports.js';
 
 /** Why srt-live-transmit cannot run at all (restarting it would not help). */
 export interface ExecError {
-  readonly code: 'ERR_EXEC_NOT_FOUND' | 'ERR_EXEC_FAILED';
+  readonly code: 'ERR_EXEC_NOT_FOUND' | 'ERR_EXEC_FAILED' | 'ERR_PORT_IN_USE';
   readonly message: string;
 }
 
@@ -28,8 +29,12 @@ export interface ExecOptions {
   readonly onStats: (stats: Record<string, number>) => void;
   /** It exited (its code, or null for a signal); it is restarted a second later. */
   readonly onExit: (code: number | null) => void;
-  /** It cannot be started (not installed, not executable); it is not retried. */
+  /** It cannot be started (not installed, not executable, a port it binds is held); not retried. */
   readonly onError: (error: ExecError) => void;
+  /** One line it printed (stdout or stderr), without its newline or control characters. */
+  readonly onOutput: (line: string) => void;
+  /** The local ports it binds, checked free before each start (`execBinds`). */
+  readonly binds?: readonly ExecBind[];
   /** The program to run (default `srt-live-transmit`, looked up on PATH). */
   readonly binary?: string;
   /** setpriv, used when present (default /usr/bin/setpriv). */
@@ -76,7 +81,30 @@ export class SrtLiveTransmit {
     ];
   }
 
+  /**
+   * Starts it once every port it binds is free: a port another program holds would make it
+   * exit at once, and be restarted every second, for as long as the agent runs.
+   */
   start(): void {
+    if (this.#stopped) return;
+    void assertExecPortsFree(this.#o.binds ?? []).then(
+      () => {
+        this.#spawn();
+      },
+      (err: unknown) => {
+        this.#failed(
+          err instanceof ExecPortBusy
+            ? { code: 'ERR_PORT_IN_USE', message: err.message }
+            : {
+                code: 'ERR_EXEC_FAILED',
+                message: `cannot check the ports of --exec: ${String(err)}`,
+              },
+        );
+      },
+    );
+  }
+
+  #spawn(): void {
     if (this.#stopped) return;
     let cmd: string;
     let args: string[];
@@ -95,8 +123,23 @@ export class SrtLiveTransmit {
     } else {
       [cmd, args] = [this.#binary, this.#args];
     }
-    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    // Its output is piped, not inherited: written straight to the terminal it would glue onto
+    // the agent's status line (redrawn with \r), and under --json it would break the NDJSON.
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
+    // One splitter per stream: a partial line on stderr never merges with one on stdout.
+    for (const stream of [child.stdout, child.stderr]) {
+      const lines = new ChildLines(this.#o.onOutput);
+      stream
+        ?.setEncoding('utf8')
+        .on('data', (t: string) => {
+          lines.push(t);
+        })
+        .on('end', () => {
+          lines.flush();
+        });
+    }
+    let spawnFailed = false;
     this.#offset = 0;
     this.#partial = '';
     clearInterval(this.#poll);
@@ -106,6 +149,7 @@ export class SrtLiveTransmit {
     child.on('error', (err: NodeJS.ErrnoException) => {
       // Also emitted when kill() fails, i.e. the process is gone already: nothing to stop then.
       if (this.#stopped) return;
+      spawnFailed = true;
       // A spawn that failed never exits (no 'exit' event): report it instead of restarting.
       this.#failed(
         err.code === 'ENOENT'
@@ -116,8 +160,10 @@ export class SrtLiveTransmit {
             },
       );
     });
-    child.on('exit', (code) => {
-      if (this.#stopped) return;
+    // 'close', not 'exit': its last lines (why it stopped) are read before the agent says it
+    // stopped. A spawn that failed closes too (code -2), after 'error': not restarted.
+    child.on('close', (code) => {
+      if (this.#stopped || spawnFailed) return;
       this.#o.onExit(code);
       this.#timer = setTimeout(() => {
         this.start();
@@ -169,6 +215,42 @@ export class SrtLiveTransmit {
     } finally {
       closeSync(fd);
     }
+  }
+}
+
+/** The longest line of a child's output passed on; the rest of a longer one is cut. */
+const MAX_LINE = 1000;
+
+/**
+ * A child's output as whole lines: chunks are joined until a newline, carriage returns and
+ * other control characters (a progress counter, escape sequences) are dropped so no line can
+ * move the cursor, and a line never grows past MAX_LINE characters.
+ */
+export class ChildLines {
+  readonly #onLine: (line: string) => void;
+  #pending = '';
+
+  constructor(onLine: (line: string) => void) {
+    this.#onLine = onLine;
+  }
+
+  push(text: string): void {
+    const parts = (this.#pending + text).split('\n');
+    this.#pending = (parts.pop() ?? '').slice(0, MAX_LINE);
+    for (const part of parts) this.#emit(part);
+  }
+
+  /** Passes on a last line that had no newline (the child exited). */
+  flush(): void {
+    const rest = this.#pending;
+    this.#pending = '';
+    if (rest !== '') this.#emit(rest);
+  }
+
+  #emit(raw: string): void {
+    // eslint-disable-next-line no-control-regex
+    const line = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x1f\x7f]/g, '').trimEnd();
+    if (line !== '') this.#onLine(line.slice(0, MAX_LINE));
   }
 }
 

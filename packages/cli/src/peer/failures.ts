@@ -1,4 +1,6 @@
 import { EXIT, type ExitCode } from './events.js';
+import type { ExecError } from './exec.js';
+import { ExecPortBusy } from './exec-ports.js';
 import type { LinkEvent } from './link.js';
 import type { PeerOptions } from './options.js';
 
@@ -11,11 +13,13 @@ export interface Failure {
 
 type Who = Pick<PeerOptions, 'server' | 'session' | 'stream' | 'role'>;
 
-/** The loopback socket for the SRT tool could not be bound. */
+/** The loopback socket for the SRT tool could not be bound, or a port `--exec` needs is held. */
 export function localBindFailure(
   err: NodeJS.ErrnoException,
   o: Pick<PeerOptions, 'role' | 'srtListen' | 'srtTarget'>,
 ): Failure {
+  if (err instanceof ExecPortBusy)
+    return { code: 'ERR_PORT_IN_USE', message: err.message, exit: EXIT.portInUse };
   const where =
     o.role === 'sender'
       ? `${o.srtListen.host}:${o.srtListen.port}`
@@ -44,6 +48,11 @@ function bindFailure(err: NodeJS.ErrnoException, where: string, flags: string): 
         message: `cannot open ${where}: ${err.message}`,
         exit: EXIT.portInUse,
       };
+}
+
+/** srt-live-transmit cannot run (`--exec`): a held port is exit 7, as for the agent's own. */
+export function execFailure(error: ExecError): Failure {
+  return { ...error, exit: error.code === 'ERR_PORT_IN_USE' ? EXIT.portInUse : EXIT.error };
 }
 
 /** Punch refused the upgrade, or closed the link for good (other than the session ending). */

@@ -162,3 +162,65 @@ describe('createReporter (readable, on a terminal)', () => {
     expect(text()).toContain('ON AIR');
   });
 });
+
+/**
+ * What a terminal shows for `text`: `\r` returns to the start of the line, `ESC[2K` clears it,
+ * `\n` starts a new one (the only controls the reporter writes besides colours, dropped here).
+ */
+function screen(text: string): string[] {
+  const rows = [''];
+  let col = 0;
+  // eslint-disable-next-line no-control-regex
+  for (const token of text.replace(/\x1b\[[0-9;]*m/g, '').match(/\x1b\[2K|[^]/gu) ?? []) {
+    const row = rows.length - 1;
+    if (token === '\r') col = 0;
+    else if (token === '\x1b[2K') rows[row] = '';
+    else if (token === '\n') {
+      rows.push('');
+      col = 0;
+    } else {
+      const cur = rows[row]!;
+      rows[row] = cur.slice(0, col) + token + cur.slice(col + 1);
+      col++;
+    }
+  }
+  return rows;
+}
+
+describe("createReporter: srt-live-transmit's output (--exec)", () => {
+  const health: AgentEvent = {
+    event: 'health',
+    stats: { path: 'direct', rttMs: 12.5, sendBps: 4_000_000, recvBps: 0, lossPct: 0 },
+  };
+
+  it('on a terminal: its own line, marked, and the status line drawn again below it', () => {
+    const { out, text } = fakeStream(true);
+    const report = createReporter(false, out);
+    report(health);
+    report({ event: 'exec', line: 'SRT target connected' });
+    report({ event: 'exec', line: 'second line' });
+    const rows = screen(text());
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toBe('  srt-live-transmit: SRT target connected');
+    expect(rows[1]).toBe('  srt-live-transmit: second line');
+    // The status line, whole and alone, below the child's lines.
+    expect(rows[2]).toMatch(/^▶ direct ↑ 4\.0 Mbit\/s ↓ 0\.0 Mbit\/s {2}RTT 12\.5 ms {2}loss 0%$/);
+    // The control: without the clearing, the child's text would have glued onto the status.
+    expect(screen(text().replaceAll('\x1b[2K', ''))[0]).not.toBe(rows[0]);
+  });
+
+  it('on a terminal with no status line up: just its line', () => {
+    const { out, text } = fakeStream(true);
+    createReporter(false, out)({ event: 'exec', line: 'Media path: udp → srt' });
+    expect(text()).toBe('  srt-live-transmit: Media path: udp → srt\n');
+  });
+
+  it('not on a terminal: whole lines; under --json: an `exec` event', () => {
+    const plain = fakeStream(false);
+    createReporter(false, plain.out)({ event: 'exec', line: 'hello' });
+    expect(plain.text()).toBe('  srt-live-transmit: hello\n');
+    const json = fakeStream(false);
+    createReporter(true, json.out)({ event: 'exec', line: 'hello' });
+    expect(JSON.parse(json.text())).toMatchObject({ event: 'exec', line: 'hello' });
+  });
+});

@@ -19,6 +19,8 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
   let lastTally = 'none';
   let direct = false;
   let live = false;
+  /** The status line on screen (tty only), redrawn below a child's output line. */
+  let shown = '';
   const line = (text: string): void => {
     if (live) out.write('\r\x1b[2K');
     live = false;
@@ -29,6 +31,7 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
     if (tty) {
       out.write(`\r\x1b[2K${full}`);
       live = true;
+      shown = full;
     } else line(full);
   };
   return (e) => {
@@ -103,6 +106,17 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
         direct = false;
         line('✗ the other side left; waiting for it to come back');
         break;
+      case 'exec': {
+        // srt-live-transmit's own words, on a line of their own and marked as its, with the
+        // status line (if one was up) drawn again below them.
+        const wasLive = live;
+        line(`  srt-live-transmit: ${e.line}`);
+        if (wasLive) {
+          out.write(shown);
+          live = true;
+        }
+        break;
+      }
       case 'error':
         line(`${e.fatal ? '✗ error' : '! warning'} ${e.code}: ${e.message}`);
         break;

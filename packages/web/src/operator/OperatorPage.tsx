@@ -21,12 +21,14 @@ const q = (v: string): string =>
  * run beside the encoder, and a tally light that fills the screen.
  */
 export function OperatorPage({ session }: { session: string }) {
-  const [token, setToken] = useState<string | null>(() => {
+  // A link whose token is damaged, or for another session, is said to be so (not "No link").
+  const [badLink] = useState(() => {
     const fromUrl = takeTokenFromUrl();
-    if (fromUrl !== null && readToken(fromUrl)?.session === session)
-      tokens.set('peer', session, fromUrl);
-    return tokens.get('peer', session);
+    const ours = fromUrl !== null && readToken(fromUrl)?.session === session;
+    if (ours) tokens.set('peer', session, fromUrl);
+    return fromUrl !== null && !ours;
   });
+  const [token, setToken] = useState<string | null>(() => tokens.get('peer', session));
   const tokenRef = useRef(token);
   const [status, setStatus] = useState<FeedStatus>('connecting');
   const [ended, setEnded] = useState<string | null>(null);
@@ -41,7 +43,7 @@ export function OperatorPage({ session }: { session: string }) {
   const [role, setRole] = useState<'send' | 'receive'>('send');
 
   useEffect(() => {
-    if (token === null || session === '') return;
+    if (token === null || session === '' || badLink) return;
     const onMessage = (m: ParsedServerMessage): void => {
       if (m.type === 'welcome') {
         setScope(m.stream);
@@ -72,6 +74,19 @@ export function OperatorPage({ session }: { session: string }) {
     };
   }, [session]);
 
+  if (badLink) {
+    return (
+      <main class="operator">
+        <section class="panel" data-testid="op-invalid" role="alert">
+          <h1>This link is not valid for this session</h1>
+          <p>
+            Its token is damaged or belongs to another session. Open the QR code or link the
+            producer sent you for “{session}” again, or ask for a new one.
+          </p>
+        </section>
+      </main>
+    );
+  }
   if (token === null || session === '') {
     return (
       <main class="operator">
