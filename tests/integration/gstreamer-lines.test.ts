@@ -57,7 +57,11 @@ async function freeUdpPort(): Promise<number> {
   const s = createSocket('udp4');
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
   const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
+  await new Promise<void>((resolve) =>
+    s.close(() => {
+      resolve();
+    }),
+  );
   return port;
 }
 
@@ -91,7 +95,10 @@ function run(cmd: string, args: string[], cwd: string): ChildProcess {
 function exited(c: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (c.exitCode !== null || c.signalCode !== null) resolve(c.exitCode);
-    else c.once('exit', (code) => resolve(code));
+    else
+      c.once('exit', (code) => {
+        resolve(code);
+      });
   });
 }
 
