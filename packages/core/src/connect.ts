@@ -6,6 +6,29 @@ export const AGENT_RECEIVE_PORT = 9100;
 /** Base of the agreed rendezvous ports for tools used without the agent (one per stream). */
 export const RENDEZVOUS_BASE_PORT = 20000;
 
+/**
+ * A human label for each `commands` key of `/connect`, in the order to show them (the CLI's
+ * `punch session connect` and the dashboard's Commands panel).
+ *
+ * @example
+ * Object.entries(TOOL_LABELS).map(([key, label]) => `${label}: ${commands[key] ?? '—'}`);
+ */
+export const TOOL_LABELS = {
+  'punch-peer-send': 'punch peer, camera side (sends)',
+  'punch-peer-receive': 'punch peer, gallery side (receives)',
+  'ffmpeg-send': 'ffmpeg → agent (send)',
+  'ffmpeg-receive': 'agent → ffmpeg (receive)',
+  'gstreamer-send': 'GStreamer → agent (send)',
+  'gstreamer-receive': 'agent → GStreamer (receive)',
+  'srt-live-transmit-send': 'srt-live-transmit → agent (send)',
+  'srt-live-transmit-receive': 'agent → srt-live-transmit (receive)',
+  obs: 'OBS',
+  vmix: 'vMix',
+  'srt-live-transmit-rendezvous-send': 'without an agent: srt-live-transmit rendezvous (send)',
+  'srt-live-transmit-rendezvous-receive':
+    'without an agent: srt-live-transmit rendezvous (receive)',
+} as const satisfies Record<string, string>;
+
 export interface ConnectInput {
   readonly server: string;
   readonly session: string;

@@ -1,22 +1,10 @@
+import { TOOL_LABELS } from '@punch/core';
 import { CopyField } from '../components/Copy.js';
 import { api } from '../lib/api.js';
 import { useLoad } from '../lib/useLoad.js';
 
-const TOOLS: [string, string][] = [
-  ['ffmpeg-send', 'ffmpeg → agent (send)'],
-  ['ffmpeg-receive', 'agent → ffmpeg (receive)'],
-  ['gstreamer-send', 'GStreamer → agent (send)'],
-  ['gstreamer-receive', 'agent → GStreamer (receive)'],
-  ['srt-live-transmit-send', 'srt-live-transmit → agent (send)'],
-  ['srt-live-transmit-receive', 'agent → srt-live-transmit (receive)'],
-  ['obs', 'OBS'],
-  ['vmix', 'vMix'],
-  ['srt-live-transmit-rendezvous-send', 'without an agent: srt-live-transmit rendezvous (send)'],
-  [
-    'srt-live-transmit-rendezvous-receive',
-    'without an agent: srt-live-transmit rendezvous (receive)',
-  ],
-];
+// The punch peer lines are shown with a real link below, not as /connect gives them.
+const TOOLS = Object.entries(TOOL_LABELS).filter(([k]) => !k.startsWith('punch-peer'));
 
 /**
  * Ready-to-paste strings from `/connect`, refetched when the stream's endpoints change, and the
@@ -60,12 +48,12 @@ export function ConnectPanel({
       </p>
       <CopyField label="SRT passphrase" value={own?.passphrase ?? info.passphrase} secret />
       <CopyField
-        label="punch peer, camera side (sends)"
+        label={TOOL_LABELS['punch-peer-send']}
         value={`punch peer ${link} --send`}
         secret
       />
       <CopyField
-        label="punch peer, gallery side (receives)"
+        label={TOOL_LABELS['punch-peer-receive']}
         value={`punch peer ${link} --receive`}
         secret
       />
