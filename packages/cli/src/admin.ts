@@ -222,7 +222,7 @@ async function sessionConnect(argv: string[], io: Io): Promise<number> {
   for (const s of info.streams) {
     io.out(`Stream ${s.name}`);
     // The value alone on its line: a triple-click copies it and nothing else.
-    io.out(`  SRT passphrase (this stream's own; each stream has its own):\n    ${s.passphrase}`);
+    io.out(`  SRT passphrase (this stream's own):\n    ${s.passphrase}`);
     const labels: Readonly<Record<string, string>> = TOOL_LABELS;
     const known = Object.keys(TOOL_LABELS).filter((k) => s.commands[k] !== undefined);
     // Keys this CLI has no label for yet (a newer server) still print, under their key.
