@@ -3,10 +3,11 @@
 // tokens for it. In a real app, /token is where you decide who may be whom (check the user's
 // session first): the private key never leaves this process.
 //
-//   PUNCH_KEY_FILE=punch-key-XXXX.json PUNCH_URL=http://127.0.0.1:8787 node examples/call/server.mjs
+//   PUNCH_KEY_FILE=punch-key.json PUNCH_SERVER=http://127.0.0.1:8787 node examples/call/server.mjs
 //
 // Environment: PUNCH_KEY_FILE (a private JWK written by `punch key create`, required),
-// PUNCH_URL (Punch's base URL, default http://127.0.0.1:8787), PORT (default 8080),
+// PUNCH_SERVER (Punch's base URL, as the CLI reads it; default http://127.0.0.1:8787; PUNCH_URL
+// is still read when PUNCH_SERVER is unset), PORT (default 8080),
 // HOST (default 127.0.0.1).
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -22,7 +23,11 @@ if (keyFile === undefined || keyFile === '') {
   process.exit(1);
 }
 const privateKey = JSON.parse(await readFile(keyFile, 'utf8'));
-const punchUrl = process.env.PUNCH_URL ?? 'http://127.0.0.1:8787';
+const punchUrl = (
+  process.env.PUNCH_SERVER ||
+  process.env.PUNCH_URL ||
+  'http://127.0.0.1:8787'
+).replace(/\/+$/, '');
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
 

@@ -118,6 +118,23 @@ describe('punch admin commands', () => {
     expect((JSON.parse(connect.stdout) as { passphrase: string }).passphrase).toMatch(
       /^[A-Za-z0-9]{32}$/,
     );
+    // Human: each stream's own passphrase alone on its line under a label, tools by name.
+    const info = JSON.parse(connect.stdout) as {
+      streams: { name: string; passphrase: string; commands: Record<string, string> }[];
+    };
+    const lines = (await punch(['session', 'connect'], env)).stdout.split('\n');
+    for (const st of info.streams) {
+      const at = lines.indexOf(`Stream ${st.name}`);
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(lines[at + 1]).toMatch(/^ {2}SRT passphrase/);
+      expect(lines[at + 2]).toBe(`    ${st.passphrase}`);
+      const gst = lines.indexOf('  GStreamer → agent (send):', at);
+      expect(gst).toBeGreaterThan(at);
+      expect(lines[gst + 1]).toBe(`    ${st.commands['gstreamer-send']!}`);
+    }
+    expect(info.streams[0]!.passphrase).not.toBe(info.streams[1]!.passphrase);
+    expect(lines).toContain('  ffmpeg → agent (send):');
+    expect(lines.join('\n')).not.toMatch(/^ {2}ffmpeg-send:/m);
 
     const before = (
       (await call(host.url, 'GET', '/api/session/cli-show', { token: s.token })).json as {

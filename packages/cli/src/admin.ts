@@ -7,6 +7,7 @@ import {
   TallySchema,
   TokenClaimsSchema,
   TokenCreated,
+  TOOL_LABELS,
   fromBase64url,
   fromUtf8,
   qrTerminal,
@@ -217,12 +218,22 @@ async function sessionConnect(argv: string[], io: Io): Promise<number> {
     io.out(JSON.stringify(info));
     return 0;
   }
+  io.out(`SRT: key length ${info.pbkeylen} bytes, latency ${info.latencyMs} ms\n`);
   for (const s of info.streams) {
-    io.out(`# ${s.name}`);
-    io.out(`SRT passphrase (this stream's own): ${s.passphrase}`);
-    for (const [tool, line] of Object.entries(s.commands)) io.out(`${tool}:\n  ${line}`);
+    io.out(`Stream ${s.name}`);
+    // The value alone on its line: a triple-click copies it and nothing else.
+    io.out(`  SRT passphrase (this stream's own):\n    ${s.passphrase}`);
+    const labels: Readonly<Record<string, string>> = TOOL_LABELS;
+    const known = Object.keys(TOOL_LABELS).filter((k) => s.commands[k] !== undefined);
+    // Keys this CLI has no label for yet (a newer server) still print, under their key.
+    const rest = Object.keys(s.commands).filter((k) => labels[k] === undefined);
+    for (const k of [...known, ...rest]) io.out(`  ${labels[k] ?? k}:\n    ${s.commands[k] ?? ''}`);
     io.out('');
   }
+  io.out(
+    '"$PUNCH_TOKEN" in the punch peer lines is a peer token for that stream, not the admin\n' +
+      'token: `punch token --stream NAME` prints an operator link to use instead.',
+  );
   return 0;
 }
 

@@ -1,7 +1,13 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseLimitOverride, type LimitConfig, type LimitSpec } from '@punch/core';
-import { RELAY_DEFAULTS, parsePortRange, startServer, type LogLevel } from '@punch/node';
+import {
+  ListenError,
+  RELAY_DEFAULTS,
+  parsePortRange,
+  startServer,
+  type LogLevel,
+} from '@punch/node';
 import { seconds } from './admin.js';
 import { UsageError } from './usage.js';
 
@@ -131,24 +137,14 @@ export async function serve(argv: string[]): Promise<number> {
       ? {}
       : { auditRetention: seconds(values['audit-retention'], '--audit-retention') }),
   }).catch((err: unknown) => {
-    const e = err as NodeJS.ErrnoException & { port?: number };
-    if (e.code === 'EADDRINUSE') {
-      throw new Error(
-        `port ${e.port ?? '?'} is already in use: is another Punch running? Choose another with --port or --stun-port`,
-        { cause: err },
-      );
-    }
-    if (e.code === 'EACCES') {
-      throw new Error(
-        `not allowed to listen on port ${e.port ?? '?'}: ports below 1024 need privileges`,
-        { cause: err },
-      );
-    }
-    throw err;
+    throw err instanceof ListenError ? new Error(listenFailure(err), { cause: err }) : err;
   });
+  // One human line on stderr: stdout carries only the JSON logs, so `punch serve | jq` works.
+  const base = values['public-url']?.replace(/\/+$/, '') ?? server.url;
+  process.stderr.write(`Dashboard: ${base}/\n`);
   if (process.stderr.isTTY) {
     process.stderr.write(
-      `\n  Punch is up: API ${server.url}  ${values['no-relay'] ? 'STUN' : 'STUN+TURN'} ${server.stunPort === null ? 'off' : `udp/${server.stunPort}`}  data ${values['data-dir']}\n` +
+      `  API ${server.url}  ${values['no-relay'] ? 'STUN' : 'STUN+TURN'} ${server.stunPort === null ? 'off' : `udp/${server.stunPort}`}  data ${values['data-dir']}\n` +
         `  Create a session:  curl -s -X POST ${server.url}/api/session\n\n`,
     );
   }
@@ -163,6 +159,33 @@ export async function serve(argv: string[]): Promise<number> {
   });
   await server.close();
   return 0;
+}
+
+/** What to tell the operator when a socket could not listen: which one, and what to do. */
+export function listenFailure(err: ListenError): string {
+  const where = `${err.host}:${err.port}`;
+  const fix =
+    err.listener === 'http'
+      ? 'choose another with --port'
+      : err.listener === 'stun'
+        ? 'choose another with --stun-port, or run without STUN (--no-stun)'
+        : 'free it, choose another --stun-port, or run without the relay (--no-relay)';
+  const what =
+    err.listener === 'http'
+      ? `HTTP port ${err.port}`
+      : err.listener === 'stun'
+        ? `STUN port ${err.port} (UDP)`
+        : `port ${err.port} (TCP, the relay's TURN over TCP beside STUN)`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return `${what} is already in use on ${err.host} (is another Punch running?): ${fix}`;
+    case 'EACCES':
+      return `not allowed to listen on ${what}: ports below 1024 need privileges; ${fix}`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${where}: no interface of this machine has that address (--host)`;
+    default:
+      return `cannot listen on ${what} at ${where} (${err.code}): ${fix}`;
+  }
 }
 
 function port(text: string, flag: string): number {

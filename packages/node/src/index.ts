@@ -5,3 +5,4 @@ export { loadSecrets } from './secret.js';
 export { SqliteProjectStore } from './project-store.js';
 export { RELAY_DEFAULTS, type RelayOptions } from './turn/config.js';
 export { parsePortRange } from './turn/relay-ports.js';
+export { ListenError, type Listener } from './listen-error.js';

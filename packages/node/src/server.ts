@@ -29,6 +29,7 @@ import {
   turnRestCredentials,
   type RelayRequest,
 } from '@punch/core';
+import { ListenError } from './listen-error.js';
 import { createLogger, type LogLevel } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { loadSecrets } from './secret.js';
@@ -100,6 +101,11 @@ const TICK_MS = 1000;
  */
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '0.0.0.0';
+  // Read before any socket opens: a missing file then fails startup with nothing to release.
+  const tls =
+    options.tls === undefined
+      ? undefined
+      : { cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) };
   const dataDir = options.dataDir ?? './punch-data';
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const own = options.logger === undefined ? createLogger(options.logLevel ?? 'info') : undefined;
@@ -347,12 +353,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   };
   // Tokens travel in links and QR codes: production runs on TLS, built in or at a proxy.
   const server: Server =
-    options.tls === undefined
-      ? createHttpServer(handler)
-      : createHttpsServer(
-          { cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) },
-          handler,
-        );
+    tls === undefined ? createHttpServer(handler) : createHttpsServer(tls, handler);
   server.on('upgrade', (req, socket, head) => {
     // Node drops its own error listener once a request is an upgrade: a reset must not crash us.
     socket.on('error', () => {
@@ -361,11 +362,15 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     if (ws.matches(req)) ws.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
+  const httpPort = options.port ?? 8787;
   try {
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 8787, host, () => {
-        server.off('error', reject);
+      const failed = (err: Error): void => {
+        reject(new ListenError('http', host, httpPort, err));
+      };
+      server.once('error', failed);
+      server.listen(httpPort, host, () => {
+        server.off('error', failed);
         resolve();
       });
     });

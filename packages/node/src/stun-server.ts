@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { encodeBindingSuccess, normalizeIp, parseBindingRequest } from '@punch/core';
+import { ListenError } from './listen-error.js';
 
 export interface StunObservation {
   readonly username: string;
@@ -55,9 +56,14 @@ export async function startStunServer(options: {
     }
   });
   await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
+    const failed = (err: Error): void => {
+      // The socket never bound: close it so nothing of it keeps the process alive.
+      socket.close();
+      reject(new ListenError('stun', options.host, options.port, err));
+    };
+    socket.once('error', failed);
     socket.bind(options.port, options.host, () => {
-      socket.off('error', reject);
+      socket.off('error', failed);
       // A send to a vanished peer surfaces here on some platforms; it concerns that peer only.
       socket.on('error', options.onError);
       resolve();

@@ -24,15 +24,26 @@ const SRT = { passphrase: 'abcdefghijklmnopqrstuvwxyz012345', pbkeylen: 32, late
 describe('toolCommands', () => {
   it("gives a sender its encoder's commands against --srt-listen", () => {
     const c = toolCommands(OPTIONS, SRT);
-    expect(Object.keys(c).sort()).toEqual(['ffmpeg-send', 'obs', 'srt-live-transmit-send', 'vmix']);
+    expect(Object.keys(c).sort()).toEqual([
+      'ffmpeg-send',
+      'gstreamer-send',
+      'obs',
+      'srt-live-transmit-send',
+      'vmix',
+    ]);
     expect(c['ffmpeg-send']).toContain('srt://127.0.0.1:9000?');
     expect(c['ffmpeg-send']).toContain(`passphrase=${SRT.passphrase}`);
   });
 
   it("gives a receiver its decoder's commands at --srt-target", () => {
     const c = toolCommands({ ...OPTIONS, role: 'receiver' }, SRT);
-    expect(Object.keys(c).sort()).toEqual(['ffmpeg-receive', 'srt-live-transmit-receive']);
+    expect(Object.keys(c).sort()).toEqual([
+      'ffmpeg-receive',
+      'gstreamer-receive',
+      'srt-live-transmit-receive',
+    ]);
     expect(c['srt-live-transmit-receive']).toContain('srt://:9100?');
+    expect(c['gstreamer-receive']).toContain('srtsrc uri="srt://:9100?mode=listener" latency=120 ');
   });
 });
 

@@ -2,6 +2,7 @@ import type { Endpoint } from '@punch/core';
 import type { Socket } from 'node:dgram';
 import type { RelayOptions } from './config.js';
 import { createTurnServer, type TurnServer } from './server.js';
+import { ListenError } from '../listen-error.js';
 import { listenTurnTcp, type TurnTcpListener } from './tcp-listener.js';
 
 /** Tries for a STUN port number (port 0) whose TCP side is free too. */
@@ -54,11 +55,7 @@ export async function startStunAndRelay<S extends StunLike>(options: {
       await stun.close();
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
       if (code === 'EADDRINUSE' && options.port === 0 && attempt < PORT_TRIES) continue;
-      throw new Error(
-        `TURN over TCP cannot listen on ${host}:${stun.port} (${code}), the STUN port's TCP ` +
-          'side: free it, pick another --stun-port, or run without the relay (--no-relay)',
-        { cause: err },
-      );
+      throw new ListenError('turn-tcp', host, stun.port, err);
     }
   }
 }
