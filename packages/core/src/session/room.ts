@@ -234,8 +234,8 @@ export class Room {
 
   /**
    * When `tick` next has something to do, in milliseconds since the epoch: the session's
-   * expiry, a token's expiry, or a live path going silent. For hosts that wake on a timer
-   * (a Durable Object alarm) rather than ticking every second.
+   * expiry, a token's expiry, a live path going silent or its media going quiet. For hosts
+   * that wake on a timer (a Durable Object alarm) rather than ticking every second.
    */
   nextTickAt(): number {
     return lifetime.nextTickAt(this.#s);

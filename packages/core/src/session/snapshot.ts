@@ -1,6 +1,7 @@
 import type { TokenClaims } from '../token/claims.js';
 import type { Endpoint, PeerRole } from '../wire/common.js';
 import type { Conn } from './conn.js';
+import { replayHealth } from './health.js';
 import { handedOf, readyPair } from './pairing.js';
 import { newConnState, type RoomState } from './state.js';
 
@@ -95,5 +96,6 @@ export function settle(room: RoomState): void {
     pair.sender.slot.handed = handedOf(pair.sender.remote);
     pair.receiver.slot.handed = handedOf(pair.receiver.remote);
   }
+  replayHealth(room);
   room.views.markAllPublished();
 }
