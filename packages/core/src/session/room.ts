@@ -21,7 +21,14 @@ import type { RoomState } from './state.js';
 import { setTally, tallyFor } from './tally.js';
 import { sessionView, StreamViews, type SessionViewData } from './views.js';
 
-export { HEALTH_LIVE_MS, HEALTH_STORE_INTERVAL_MS } from './health.js';
+export {
+  HEALTH_LIVE_MS,
+  HEALTH_STORE_INTERVAL_MS,
+  MEDIA_MIN_BPS,
+  NO_SIGNAL_MS,
+  SlotHealth,
+} from './health.js';
+export type { HealthReport, MediaState } from './health.js';
 export type { ConnSnapshot } from './snapshot.js';
 export type { EndpointUpdate } from './pairing.js';
 export type { SessionViewData } from './views.js';
