@@ -8,6 +8,7 @@ import {
   join,
   send,
   register,
+  makeRoom,
 } from './test/room-fixture.js';
 
 beforeEach(resetFixture);
@@ -155,6 +156,13 @@ describe('register', () => {
     send(admin, { type: 'register', stream: 'cam-wide', role: 'sender' });
     expect(takeover()).toEqual({ role: 'sender', at: T0 + 2000, by: 'admin' });
     expect(admin.of('stream').at(-1)).toMatchObject({ takeover: { by: 'admin' } });
+    // A host that forgot the room (hibernation) still shows it: the holders' snapshots carry it.
+    const kept = [...fx.room.view(adminClaims()).streams];
+    const holders = [admin].map((c) => [c, structuredClone(fx.room.snapshot(c)!)] as const);
+    fx.room = makeRoom();
+    for (const [c, snap] of holders) fx.room.resume(c, snap);
+    fx.room.settle();
+    expect(takeover()).toEqual(kept[0]!.takeover);
     // A silent holder replaced is a restart, not a takeover: the record stays as it was.
     await resetFixture();
     register(join(peerClaims('cam-wide')), 'cam-wide', 'receiver');
