@@ -3,7 +3,8 @@
  * srt-live-transmit (`--exec`). While bytes flow into the sender's srt-live-transmit the agents
  * report SRT media and the stream is `connected`; when the input stops, srt-live-transmit keeps
  * its SRT connection up with its own control packets (keepalives, ACKs), the agents report no
- * media, and the stream turns `no-signal`; media again makes it `connected`.
+ * media, and the stream turns `no-signal` (and `punch session show` says so); media again makes
+ * it `connected`.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
@@ -211,6 +212,14 @@ it.skipIf(!slt)(
           ['direct', 0],
         ]);
       }
+
+      // `punch session show` reads it as the alarm it is.
+      const show = execFileSync(process.execPath, [CLI, 'session', 'show'], {
+        env: { ...process.env, PUNCH_SERVER: host.url, PUNCH_TOKEN: s.token },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(show).toMatch(/cam-1\s+NO SIGNAL \(path up, no media\)\s+direct\s+direct/);
 
       feeding = true;
       await until(s, 'connected', 15_000);
