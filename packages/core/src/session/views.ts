@@ -42,7 +42,7 @@ export function presence(slot: Slot | undefined, now: number): PresenceViewMessa
  * `paired`. Reports from an agent that does not count media count as media (`SlotHealth`).
  *
  * @example
- * streamState({ sender: undefined, receiver: undefined, pairedKey: undefined, takeover: undefined }, now); // 'idle'
+ * streamState(slots.of('cam-wide'), Date.now()); // 'no-signal' while the encoder is stopped
  */
 export function streamState(s: StreamSlots, now: number): StreamStateName {
   if (s.sender === undefined && s.receiver === undefined) return 'idle';
