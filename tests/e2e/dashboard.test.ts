@@ -427,6 +427,110 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
     for (const u of udp) u.close();
   });
 
+  it('a path up with no media raises "No signal": red on program, amber otherwise; "Recovered" only once media flows again; a takeover shows on the card', async () => {
+    const peerToken = new URL(operatorUrl).searchParams.get('t')!;
+    // The previous test's peers are gone before new ones take the slots.
+    await expect
+      .poll(() => card('cam-wide').getByTestId('sender').textContent())
+      .toBe('not connected');
+    const sender = await WsClient.connect(host.url, session, peerToken);
+    const receiver = await WsClient.connect(host.url, session, (await adminToken())!);
+    const udp = [await UdpPeer.open(), await UdpPeer.open()];
+    for (const [i, [ws, role]] of (
+      [
+        [sender, 'sender'],
+        [receiver, 'receiver'],
+      ] as const
+    ).entries()) {
+      ws.send({ type: 'register', stream: 'cam-wide', role });
+      const bind = (await ws.next('registered')).bind as {
+        host: string;
+        port: number;
+        username: string;
+      };
+      await udp[i]!.stun('127.0.0.1', bind.port, bind.username);
+    }
+    await sender.next('peer');
+    // Both agents report once every 500 ms with the media rate of the moment (at most 120 each).
+    let mediaBps = 4e6;
+    let reports = 0;
+    const pace = setInterval(() => {
+      if (++reports > 120) clearInterval(pace);
+      for (const [ws, role] of [
+        [sender, 'sender'],
+        [receiver, 'receiver'],
+      ] as const) {
+        ws.send({
+          type: 'health',
+          stream: 'cam-wide',
+          role,
+          stats: { path: 'direct', rttMs: 20, sendBps: mediaBps + 2000, mediaBps, lossPct: 0 },
+        });
+      }
+    }, 500);
+    const alerts = () => dash.locator('.alert').allTextContents();
+    const recovered = async () => (await alerts()).filter((t) => t.includes('Recovered')).length;
+    const condition = () =>
+      card('cam-wide')
+        .getByTestId('condition')
+        .evaluate((el) => `${el.dataset.level} ${getComputedStyle(el).color}`);
+    try {
+      await expect
+        .poll(() => card('cam-wide').locator('.state').textContent())
+        .toContain('Connected (direct)');
+      expect(await card('cam-wide').locator('.tally-badge').textContent()).toBe('ON AIR');
+      const recoveredBefore = await recovered();
+
+      // The encoder stops on a stream that is on program: a red alarm.
+      mediaBps = 0;
+      await expect
+        .poll(() => card('cam-wide').locator('.state').textContent(), { timeout: 15_000 })
+        .toContain('No signal');
+      await expect.poll(condition).toBe('critical rgb(255, 99, 105)');
+      const red = dash.locator('.alert', { hasText: 'No signal' }).first();
+      expect(await red.getAttribute('class')).toContain('alert-critical');
+      expect(await red.textContent()).toContain('(on program)');
+
+      // Off program, the same silence is amber.
+      await card('cam-wide').getByRole('button', { name: /^PVW/ }).click();
+      await expect.poll(condition).toBe('warning rgb(245, 165, 36)');
+      expect(await dash.locator('.alert').first().getAttribute('class')).toContain('alert-warning');
+      expect(await dash.locator('.alert').first().textContent()).toContain('No signal');
+      // A little under 10 kbit/s is still no media: no recovery.
+      mediaBps = 9_000;
+      const mark = reports;
+      await expect.poll(() => reports, { timeout: 5000 }).toBeGreaterThan(mark + 3);
+      expect(await card('cam-wide').locator('.state').textContent()).toContain('No signal');
+      expect(await recovered()).toBe(recoveredBefore);
+
+      // Media again: connected, and only now "Recovered".
+      mediaBps = 3e6;
+      await expect.poll(recovered, { timeout: 15_000 }).toBe(recoveredBefore + 1);
+      expect(await dash.locator('.alert').first().textContent()).toContain('Recovered');
+      expect(await card('cam-wide').locator('.state').textContent()).toContain('Connected');
+      expect(await card('cam-wide').getByTestId('condition').count()).toBe(0);
+
+      // Another agent takes the live sender's slot over: the card says so, and when.
+      expect(await card('cam-wide').getByTestId('takeover').count()).toBe(0);
+      const fresh = await WsClient.connect(host.url, session, peerToken);
+      fresh.send({ type: 'register', stream: 'cam-wide', role: 'sender', takeover: true });
+      await fresh.next('registered');
+      expect((await sender.next('error')).code).toBe('ERR_REPLACED');
+      await expect
+        .poll(() => card('cam-wide').getByTestId('takeover').textContent())
+        .toMatch(/^⇄ Sender replaced by a new agent \(takeover\) at \d{1,2}:\d{2}:\d{2}/);
+      expect(await dash.locator('.alert').allTextContents()).toContainEqual(
+        expect.stringContaining('Sender replaced by a new agent (takeover)'),
+      );
+      fresh.close();
+    } finally {
+      clearInterval(pace);
+      sender.close();
+      receiver.close();
+      for (const u of udp) u.close();
+    }
+  });
+
   it('another tab opens the session with the admin token; extend moves the countdown', async () => {
     const other = watch(await browser.context.newPage());
     await other.goto(`${host.url}/`);

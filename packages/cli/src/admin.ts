@@ -161,11 +161,19 @@ async function sessionShow(argv: string[], io: Io): Promise<number> {
     const side = (p: { present: boolean; endpoint: boolean; path: string | null }): string =>
       p.present ? (p.path ?? (p.endpoint ? 'endpoint known' : 'connected')) : '—';
     const tally = s.tally === 'program' ? 'ON AIR' : s.tally === 'preview' ? 'PREVIEW' : '';
-    return [s.name, s.state, side(s.sender), side(s.receiver), tally];
+    // A path up with no media is an alarm: it reads as one, not as a state among others.
+    const state = s.state === 'no-signal' ? 'NO SIGNAL (path up, no media)' : s.state;
+    return [s.name, state, side(s.sender), side(s.receiver), tally];
   });
   const relay = view.relay === 'always' ? ' — relay: always (IP privacy)' : '';
   io.out(`Session ${view.session} — ends ${localTime(view.expiresAt)}${relay}\n`);
   io.out(table([['STREAM', 'STATE', 'SENDER', 'RECEIVER', 'TALLY'], ...rows]));
+  for (const s of view.streams) {
+    const t = s.takeover;
+    if (t === null) continue;
+    const by = t.by === 'peer' ? 'a new agent (takeover)' : 'a connection with the admin token';
+    io.out(`${s.name}: ${t.role} replaced by ${by} at ${localTime(Math.floor(t.at / 1000))}`);
+  }
   return 0;
 }
 

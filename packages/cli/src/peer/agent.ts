@@ -396,7 +396,7 @@ export class Agent {
 
   /** An SRT packet from the other agent, for the local tool. */
   #fromPath(packet: Buffer): void {
-    this.#traffic.received(packet.byteLength);
+    this.#traffic.received(packet);
     this.#local?.deliver(packet);
     if (this.#status === 'direct' || this.#status === 'relay') this.#setStatus('streaming');
   }
@@ -405,7 +405,7 @@ export class Agent {
   #fromLocal(packet: Buffer): void {
     // Not up yet: dropped; SRT retransmits its handshake.
     if (this.#pairing?.path?.send(packet) !== true) return;
-    this.#traffic.sent(packet.byteLength);
+    this.#traffic.sent(packet);
     if (this.#status === 'direct' || this.#status === 'relay') this.#setStatus('streaming');
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StatsSchema } from '@punch/core';
-import { Traffic } from './health.js';
+import { Traffic, isSrtData } from './health.js';
 import type { MediaPath } from './media-path.js';
 
 /** A path as health sees it: kind, up, RTT and loss (the rest is not read). */
@@ -18,12 +18,33 @@ function path(p: Partial<Pick<MediaPath, 'kind' | 'up' | 'rttMs' | 'lossPct'>>):
   };
 }
 
+/** An SRT data packet (media) of `bytes`: the header's first bit is 0. */
+const data = (bytes: number): Buffer => Buffer.alloc(bytes);
+/** An SRT control packet of `bytes` with control type `type` (first bit 1). */
+const control = (bytes: number, type = 0x0001): Buffer => {
+  const b = Buffer.alloc(bytes);
+  b.writeUInt16BE(0x8000 | type, 0);
+  return b;
+};
+
+describe('isSrtData', () => {
+  it('a data packet counts; handshake, keepalive, ACK and shutdown control packets do not', () => {
+    expect(isSrtData(data(1316 + 16))).toBe(true);
+    // Control types (SRT draft, section 3.2): handshake 0, keepalive 1, ACK 2, shutdown 5.
+    for (const type of [0x0000, 0x0001, 0x0002, 0x0005, 0x7fff]) {
+      expect(isSrtData(control(64, type))).toBe(false);
+    }
+    // Shorter than an SRT header: not an SRT packet at all.
+    expect(isSrtData(data(15))).toBe(false);
+  });
+});
+
 describe('Traffic', () => {
   it('reports rates over the interval since the last sample, and running totals', () => {
     const t = new Traffic(0);
-    t.sent(1000);
-    t.sent(1000);
-    t.received(500);
+    t.sent(data(1000));
+    t.sent(data(1000));
+    t.received(control(500));
     expect(t.sample(path({}), undefined, 1000)).toEqual({
       path: 'direct',
       sendBps: 16_000,
@@ -32,9 +53,11 @@ describe('Traffic', () => {
       recvBytes: 500,
       sendPackets: 2,
       recvPackets: 1,
+      mediaBps: 16_000,
+      mediaBytes: 2000,
       lossPct: 0,
     });
-    t.sent(250);
+    t.sent(data(250));
     const second = t.sample(path({}), undefined, 3000);
     expect(second).toMatchObject({ sendBps: 1000, recvBps: 0, sendBytes: 2250, sendPackets: 3 });
   });
@@ -65,7 +88,25 @@ describe('Traffic', () => {
 
   it('never divides by a zero interval', () => {
     const t = new Traffic(5000);
-    t.received(100);
+    t.received(data(100));
     expect(t.sample(path({}), undefined, 5000).recvBps).toBe(800_000);
+  });
+
+  it("counts only SRT data as media: SRT's keepalives and ACKs while the encoder is stopped are not", () => {
+    const t = new Traffic(0);
+    for (let i = 0; i < 100; i++) t.sent(data(1316));
+    t.received(control(44, 0x0002)); // the receiver's ACK
+    const streaming = t.sample(path({}), undefined, 1000);
+    expect(streaming).toMatchObject({ mediaBps: 100 * 1316 * 8, mediaBytes: 131_600 });
+    // The encoder stops: SRT keeps the connection up with control packets both ways.
+    for (let i = 0; i < 10; i++) {
+      t.sent(control(16, 0x0001));
+      t.received(control(44, 0x0002));
+    }
+    const stopped = t.sample(path({}), undefined, 2000);
+    expect(stopped.mediaBps).toBe(0);
+    expect(stopped.mediaBytes).toBe(131_600);
+    expect(stopped.sendBps).toBeGreaterThan(0); // the path itself still carries packets
+    expect(StatsSchema.safeParse(stopped).success).toBe(true);
   });
 });

@@ -158,7 +158,7 @@ describe('the punched path as a MediaPath', () => {
     const traffic = new Traffic(0);
     expect(traffic.sample(a.path, undefined, 1000)).toMatchObject({ path: 'none' });
     await Promise.all([a.next('up'), b.next('up')]);
-    traffic.sent(SRT.byteLength);
+    traffic.sent(SRT);
     const stats = traffic.sample(a.path, undefined, 2000);
     expect(stats).toMatchObject({ path: 'direct', sendBytes: SRT.byteLength, lossPct: 0 });
   });

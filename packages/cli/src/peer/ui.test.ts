@@ -224,3 +224,53 @@ describe("createReporter: srt-live-transmit's output (--exec)", () => {
     expect(JSON.parse(json.text())).toMatchObject({ event: 'exec', line: 'hello' });
   });
 });
+
+describe('createReporter: a path up with no media', () => {
+  /** Health once a second on the given clock; `mediaBps` per report. */
+  function feed(tty: boolean, role: 'sender' | 'receiver', rates: number[]): string {
+    const { out, text } = fakeStream(tty);
+    let clock = 1_000_000;
+    const report = createReporter(false, out, () => clock);
+    report({ event: 'registered', stream: 'cam-wide', role, stun: 'punch' });
+    for (const mediaBps of rates) {
+      report({ event: 'health', stats: { path: 'direct', rttMs: 12, sendBps: 800, mediaBps } });
+      clock += 1000;
+    }
+    return text();
+  }
+  const last = (text: string): string => text.split('\r\x1b[2K').at(-1) ?? '';
+
+  it("on a sender's terminal: the status line says no media from your encoder after 3 s", () => {
+    expect(last(feed(true, 'sender', [4e6, 0, 0]))).toContain('▶ direct');
+    const quiet = last(feed(true, 'sender', [4e6, 0, 0, 0]));
+    expect(quiet).toContain('path up, no media from your encoder');
+    expect(quiet).toContain('direct, RTT 12.0 ms');
+    // Media again: the usual line.
+    expect(last(feed(true, 'sender', [4e6, 0, 0, 0, 0, 3e6]))).toContain('▶ direct');
+  });
+
+  it("on a receiver: no media from the other side; SRT's control traffic alone is no media", () => {
+    expect(last(feed(true, 'receiver', [0, 9_999, 0, 0]))).toContain(
+      'path up, no media from the other side',
+    );
+  });
+
+  it('in a log (not a terminal): one line when media stops, one when it flows again', () => {
+    const text = feed(false, 'sender', [4e6, 0, 0, 0, 0, 0, 4e6, 4e6]);
+    expect(text.trimEnd().split('\n').slice(1)).toEqual([
+      '! path up, no media from your encoder',
+      '✓ media flowing again',
+    ]);
+  });
+
+  it('an agent that reports no media rate never says so', () => {
+    const { out, text } = fakeStream(false);
+    let clock = 0;
+    const report = createReporter(false, out, () => clock);
+    for (let k = 0; k < 6; k++) {
+      report({ event: 'health', stats: { path: 'direct', sendBps: 0 } });
+      clock += 1000;
+    }
+    expect(text()).toBe('');
+  });
+});

@@ -1,12 +1,19 @@
+import { SlotHealth } from '@punch/core';
 import type { AgentEvent } from './events.js';
 import type { RelayReason } from './pairing.js';
 
 /**
  * How the agent talks to its operator: NDJSON events (`--json`), or readable lines with a live
  * status line on a terminal: waiting → paired → punching → direct → streaming, and tally as an
- * ON AIR / PREVIEW badge (words as well as colour).
+ * ON AIR / PREVIEW badge (words as well as colour). A path that is up but carries no media for
+ * 3 s (the room's `no-signal`, judged the same way) says so, and whose media is missing.
+ * `now` is the clock health is judged by (milliseconds).
  */
-export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: AgentEvent) => void {
+export function createReporter(
+  json: boolean,
+  out: NodeJS.WriteStream,
+  now: () => number = Date.now,
+): (e: AgentEvent) => void {
   if (json) {
     return (e) => {
       out.write(`${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`);
@@ -21,6 +28,10 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
   let live = false;
   /** The status line on screen (tty only), redrawn below a child's output line. */
   let shown = '';
+  let role = 'sender';
+  // This side's own reports, read as the room reads them (one rule, in core).
+  let health = new SlotHealth();
+  let noMedia = false;
   const line = (text: string): void => {
     if (live) out.write('\r\x1b[2K');
     live = false;
@@ -49,6 +60,7 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
         else line(`● ${describe(e.status)}`);
         break;
       case 'registered':
+        role = e.role;
         line(`✓ registered as ${e.role} of "${e.stream}"`);
         break;
       case 'paired':
@@ -86,10 +98,22 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
       case 'health': {
         const s = e.stats;
         const mbit = (bps: number | undefined): string => ((bps ?? 0) / 1e6).toFixed(1);
+        const t = now();
+        health.report(s, t);
+        const media = health.media(t);
+        const quiet = media === 'quiet';
+        const missing = `path up, no media from ${role === 'sender' ? 'your encoder' : 'the other side'}`;
         if (tty)
           status(
-            `▶ ${s.path} ↑ ${mbit(s.sendBps)} Mbit/s ↓ ${mbit(s.recvBps)} Mbit/s  RTT ${s.rttMs?.toFixed(1) ?? '—'} ms  loss ${s.lossPct ?? 0}%`,
+            quiet
+              ? `${colour('33;1', '■')} ${missing} (${s.path}, RTT ${s.rttMs?.toFixed(1) ?? '—'} ms)`
+              : `▶ ${s.path} ↑ ${mbit(s.sendBps)} Mbit/s ↓ ${mbit(s.recvBps)} Mbit/s  RTT ${s.rttMs?.toFixed(1) ?? '—'} ms  loss ${s.lossPct ?? 0}%`,
           );
+        else if (quiet && !noMedia) line(`! ${missing}`);
+        else if (media === 'flowing' && noMedia) line('✓ media flowing again');
+        // A path that went down says so itself; once it is back, silence is news again.
+        if (quiet) noMedia = true;
+        else if (media !== 'pending') noMedia = false;
         break;
       }
       case 'tally':
@@ -104,6 +128,8 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
         break;
       case 'peer-left':
         direct = false;
+        health = new SlotHealth();
+        noMedia = false;
         line('✗ the other side left; waiting for it to come back');
         break;
       case 'exec': {

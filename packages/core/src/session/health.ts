@@ -8,31 +8,66 @@ import type { RoomState } from './state.js';
 export const HEALTH_LIVE_MS = 5_000;
 /** At most one stored health sample per slot per this many milliseconds. */
 export const HEALTH_STORE_INTERVAL_MS = 500;
+/**
+ * Below this rate of SRT media (data packets, never SRT's or the agents' own control traffic),
+ * a path carries no signal (DESIGN.md "Streams on show day").
+ */
+export const MEDIA_MIN_BPS = 10_000;
+/** How long a live path must carry less than MEDIA_MIN_BPS before its stream has no signal. */
+export const NO_SIGNAL_MS = 3_000;
 
 type PathName = NonNullable<Stats['path']>;
 
+/** What one report says that the room reads: the path, and the media rate when counted. */
+export type HealthReport = Pick<Stats, 'path' | 'mediaBps'>;
+
+/**
+ * What a live path carries, as one side's reports say: `flowing` (media seen within the last
+ * NO_SIGNAL_MS), `quiet` (up for NO_SIGNAL_MS with no media), `pending` (up for less, no media
+ * yet); null when its path is not live.
+ */
+export type MediaState = 'flowing' | 'quiet' | 'pending' | null;
+
 /**
  * What one slot's health reports say about its path: the last reported path while reports
- * keep coming, and when a report was last stored (storage is throttled per slot).
+ * keep coming, whether media crosses it, and when a report was last stored (storage is
+ * throttled per slot).
+ *
+ * A report without `mediaBps` comes from an agent that predates media counting: while it is
+ * the last report, media counts as flowing, so such an agent's stream is `connected` as it
+ * always was, never `no-signal`.
  *
  * @example
  * const health = new SlotHealth();
- * health.report('direct', 1_000); // true: store and fan out this one
- * health.report('direct', 1_200); // false: within HEALTH_STORE_INTERVAL_MS
- * health.liveness(1_200);         // 'direct'
- * health.liveness(6_001);         // null: silent for longer than HEALTH_LIVE_MS
+ * health.report({ path: 'direct' }, 1_000); // true: store and fan out this one
+ * health.report({ path: 'direct' }, 1_200); // false: within HEALTH_STORE_INTERVAL_MS
+ * health.liveness(1_200);                   // 'direct'
+ * health.liveness(6_001);                   // null: silent for longer than HEALTH_LIVE_MS
+ * health.report({ path: 'direct', mediaBps: 0 }, 2_000);
+ * health.media(5_000);                      // 'quiet': no media since 1_200, 3.8 s ago
  */
 export class SlotHealth {
   #last: { readonly path: PathName | undefined; readonly at: number } | undefined;
   #storedAt = Number.NEGATIVE_INFINITY;
+  /** When the current run of reports with a live path began; undefined while it is not up. */
+  #upSince: number | undefined;
+  /** When a report last showed media. */
+  #mediaAt: number | undefined;
+  /** The last report did not count media (an agent from before media counting). */
+  #uncounted = false;
 
   /**
    * Notes a report at `at` (milliseconds). True when it is due to be stored and fanned out:
    * agents report once a second, and faster reports refresh the live path but are neither
    * stored nor fanned out, so no client can fill the disk or flood the dashboards.
    */
-  report(path: PathName | undefined, at: number): boolean {
-    this.#last = { path, at };
+  report(stats: HealthReport, at: number): boolean {
+    const wasUp = isUp(this.liveness(at));
+    this.#last = { path: stats.path, at };
+    if (!isUp(stats.path)) this.#upSince = undefined;
+    else if (!wasUp || this.#upSince === undefined) this.#upSince = at;
+    this.#uncounted = stats.mediaBps === undefined;
+    if (this.#uncounted || (stats.mediaBps ?? 0) >= MEDIA_MIN_BPS) this.#mediaAt = at;
     if (at - this.#storedAt < HEALTH_STORE_INTERVAL_MS) return false;
     this.#storedAt = at;
     return true;
@@ -45,12 +80,39 @@ export class SlotHealth {
     return h.path ?? null;
   }
 
+  /** Whether media crosses the live path (see `MediaState`). */
+  media(now: number): MediaState {
+    if (!isUp(this.liveness(now)) || this.#upSince === undefined) return null;
+    if (this.#uncounted) return 'flowing';
+    const mediaAt = this.#mediaAt ?? Number.NEGATIVE_INFINITY;
+    if (now - mediaAt < NO_SIGNAL_MS) return 'flowing';
+    return now - Math.max(this.#upSince, mediaAt) >= NO_SIGNAL_MS ? 'quiet' : 'pending';
+  }
+
   /** When the reports go silent (the first instant `liveness` is null), if still to come. */
   silentAt(now: number): number | undefined {
     if (this.#last === undefined) return undefined;
     const at = this.#last.at + HEALTH_LIVE_MS + 1;
     return at > now ? at : undefined;
   }
+
+  /**
+   * The next instant `media` changes with no further report (media stops counting as
+   * flowing, or a path up without media turns quiet), if still to come while the path is live:
+   * a host that wakes on a timer pushes `no-signal` then.
+   */
+  mediaChangeAt(now: number): number | undefined {
+    if (this.media(now) === null || this.#uncounted || this.#upSince === undefined)
+      return undefined;
+    const mediaAt = this.#mediaAt ?? Number.NEGATIVE_INFINITY;
+    const candidates = [mediaAt + NO_SIGNAL_MS, Math.max(this.#upSince, mediaAt) + NO_SIGNAL_MS];
+    const future = candidates.filter((t) => t > now);
+    return future.length === 0 ? undefined : Math.min(...future);
+  }
+}
+
+function isUp(path: PathName | null | undefined): path is 'direct' | 'relay' {
+  return path === 'direct' || path === 'relay';
 }
 
 /**
@@ -64,12 +126,32 @@ export class SlotHealth {
 export function reportHealth(room: RoomState, conn: Conn, ref: SlotRef, stats: Stats): void {
   const slot = room.slots.held(conn, ref);
   const at = room.deps.now();
-  if (!slot.health.report(stats.path, at)) return;
+  if (!slot.health.report(stats, at)) return;
   room.views.publish(ref.stream);
   const sample: HealthSample = { stream: ref.stream, role: ref.role, at, stats };
   room.deps.store.appendHealth(room.record.id, sample);
   for (const c of room.conns.keys()) {
     if (c.claims.role === 'admin')
       c.send({ type: 'health', stream: ref.stream, role: ref.role, stats, at });
+  }
+}
+
+/**
+ * After the host forgot the room (a Durable Object evicted while its sockets hibernated): the
+ * stored reports of the last few seconds are read again into each held slot, so a live path and
+ * its media (`connected`, `no-signal`) are known at once rather than after 3 s of new reports.
+ * Stored reports are throttled (one per HEALTH_STORE_INTERVAL_MS), which is enough for both.
+ *
+ * @example
+ * replayHealth(room); // in `settle`, after every surviving connection was resumed
+ */
+export function replayHealth(room: RoomState): void {
+  const since = room.deps.now() - HEALTH_LIVE_MS - NO_SIGNAL_MS;
+  // Two sides per stream, one stored report per interval each, over the window.
+  const perSide = Math.ceil((HEALTH_LIVE_MS + NO_SIGNAL_MS) / HEALTH_STORE_INTERVAL_MS) + 1;
+  const limit = room.record.streams.length * 2 * perSide;
+  for (const sample of room.deps.store.healthHistory(room.record.id, null, limit)) {
+    if (sample.at < since || !room.slots.has(sample.stream)) continue;
+    room.slots.at(sample)?.health.report(sample.stats, sample.at);
   }
 }

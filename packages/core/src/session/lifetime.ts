@@ -85,7 +85,7 @@ export function tick(room: RoomState, nowMs: number): boolean {
 
 /**
  * When `tick` next has something to do, in milliseconds since the epoch: the session's expiry,
- * a token's expiry, or a live path going silent.
+ * a token's expiry, a live path going silent, or its media going quiet.
  *
  * @example
  * void storage.setAlarm(nextTickAt(room));
@@ -100,6 +100,9 @@ export function nextTickAt(room: RoomState): number {
     for (const slot of [s.sender, s.receiver]) {
       const silentAt = slot?.health.silentAt(now);
       if (silentAt !== undefined) at = Math.min(at, silentAt);
+      // A live path whose media stops turns `no-signal` with no message to wake the room.
+      const mediaAt = slot?.health.mediaChangeAt(now);
+      if (mediaAt !== undefined) at = Math.min(at, mediaAt);
     }
   }
   return at;

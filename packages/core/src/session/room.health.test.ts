@@ -8,7 +8,11 @@ import {
   join,
   send,
   register,
+  pairUp,
+  makeRoom,
+  stateOf,
 } from './test/room-fixture.js';
+import { NO_SIGNAL_MS } from './health.js';
 
 beforeEach(resetFixture);
 
@@ -63,5 +67,36 @@ describe('health', () => {
     send(p, { type: 'health', stream: 'cam-close', role: 'sender', stats: {} });
     expect(p.errors()).toEqual(['ERR_NOT_REGISTERED', 'ERR_STREAM_FORBIDDEN']);
     expect(fx.store.health).toEqual([]);
+  });
+
+  it('a room built again after hibernation knows a live path and its media from the stored reports', () => {
+    const { s, r } = pairUp();
+    const report = (mediaBps: number): void => {
+      for (const [c, role] of [
+        [s, 'sender'],
+        [r, 'receiver'],
+      ] as const)
+        send(c, { type: 'health', stream: 'cam-wide', role, stats: { path: 'relay', mediaBps } });
+    };
+    report(5e6);
+    for (let k = 1; k <= 4; k++) {
+      fx.clock += 1000;
+      report(0);
+    }
+    expect(stateOf('cam-wide')).toBe('no-signal');
+    // The host forgets the room; the sockets survive with their snapshots.
+    const kept = [s, r].map((c) => [c, structuredClone(fx.room.snapshot(c)!)] as const);
+    fx.room = makeRoom();
+    for (const [c, snap] of kept) fx.room.resume(c, snap);
+    fx.room.settle();
+    expect(stateOf('cam-wide')).toBe('no-signal');
+    // And media that flowed until just before is known as such.
+    fx.clock += 1000;
+    report(5e6);
+    fx.room = makeRoom();
+    for (const [c, snap] of kept) fx.room.resume(c, snap);
+    fx.room.settle();
+    fx.clock += NO_SIGNAL_MS - 1;
+    expect(stateOf('cam-wide')).toBe('connected');
   });
 });

@@ -2,11 +2,13 @@ import { beforeEach, describe, it, expect } from 'vitest';
 import {
   resetFixture,
   fx,
+  T0,
   adminClaims,
   peerClaims,
   join,
   send,
   register,
+  makeRoom,
 } from './test/room-fixture.js';
 
 beforeEach(resetFixture);
@@ -130,6 +132,43 @@ describe('register', () => {
       // Who took over is said by role, never by address.
       expect(holder.of('error')[0]?.message).not.toMatch(/\d+\.\d+\.\d+\.\d+/);
     }
+  });
+
+  it("the stream's view records the last takeover of a live holder: which side, when, by whom", async () => {
+    const takeover = (): unknown => fx.room.view(adminClaims()).streams[0]!.takeover;
+    const holder = join(peerClaims('cam-wide'));
+    register(holder, 'cam-wide', 'sender');
+    expect(takeover()).toBeNull();
+    fx.clock = T0 + 1000;
+    send(join(peerClaims('cam-wide')), {
+      type: 'register',
+      stream: 'cam-wide',
+      role: 'sender',
+      takeover: true,
+    });
+    expect(takeover()).toEqual({ role: 'sender', at: T0 + 1000, by: 'peer' });
+    const admin = join(adminClaims());
+    expect(admin.of('stream')[0]).toMatchObject({
+      name: 'cam-wide',
+      takeover: { role: 'sender', at: T0 + 1000, by: 'peer' },
+    });
+    fx.clock = T0 + 2000;
+    send(admin, { type: 'register', stream: 'cam-wide', role: 'sender' });
+    expect(takeover()).toEqual({ role: 'sender', at: T0 + 2000, by: 'admin' });
+    expect(admin.of('stream').at(-1)).toMatchObject({ takeover: { by: 'admin' } });
+    // A host that forgot the room (hibernation) still shows it: the holders' snapshots carry it.
+    const kept = [...fx.room.view(adminClaims()).streams];
+    const holders = [admin].map((c) => [c, structuredClone(fx.room.snapshot(c)!)] as const);
+    fx.room = makeRoom();
+    for (const [c, snap] of holders) fx.room.resume(c, snap);
+    fx.room.settle();
+    expect(takeover()).toEqual(kept[0]!.takeover);
+    // A silent holder replaced is a restart, not a takeover: the record stays as it was.
+    await resetFixture();
+    register(join(peerClaims('cam-wide')), 'cam-wide', 'receiver');
+    fx.clock += 5000;
+    register(join(peerClaims('cam-wide')), 'cam-wide', 'receiver');
+    expect(takeover()).toBeNull();
   });
 
   it('a takeover replaces the older: ERR_REPLACED then close 4409', () => {

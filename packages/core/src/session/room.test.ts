@@ -35,6 +35,7 @@ describe('join', () => {
         sender: { present: false, endpoint: false, path: null },
         receiver: { present: false, endpoint: false, path: null },
         tally: 'none',
+        takeover: null,
       })),
     ]);
     const noStun = join(peerClaims('cam-wide'), '203.0.113.1', null);

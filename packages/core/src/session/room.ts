@@ -21,7 +21,14 @@ import type { RoomState } from './state.js';
 import { setTally, tallyFor } from './tally.js';
 import { sessionView, StreamViews, type SessionViewData } from './views.js';
 
-export { HEALTH_LIVE_MS, HEALTH_STORE_INTERVAL_MS } from './health.js';
+export {
+  HEALTH_LIVE_MS,
+  HEALTH_STORE_INTERVAL_MS,
+  MEDIA_MIN_BPS,
+  NO_SIGNAL_MS,
+  SlotHealth,
+} from './health.js';
+export type { HealthReport, MediaState } from './health.js';
 export type { ConnSnapshot } from './snapshot.js';
 export type { EndpointUpdate } from './pairing.js';
 export type { SessionViewData } from './views.js';
@@ -234,8 +241,8 @@ export class Room {
 
   /**
    * When `tick` next has something to do, in milliseconds since the epoch: the session's
-   * expiry, a token's expiry, or a live path going silent. For hosts that wake on a timer
-   * (a Durable Object alarm) rather than ticking every second.
+   * expiry, a token's expiry, a live path going silent or its media going quiet. For hosts
+   * that wake on a timer (a Durable Object alarm) rather than ticking every second.
    */
   nextTickAt(): number {
     return lifetime.nextTickAt(this.#s);

@@ -1,5 +1,6 @@
 import { beforeEach, describe, it, expect } from 'vitest';
 import { HEALTH_LIVE_MS } from './room.js';
+import { MEDIA_MIN_BPS, NO_SIGNAL_MS } from './health.js';
 import {
   resetFixture,
   FakeConn,
@@ -133,6 +134,35 @@ describe('stream state pushes', () => {
     }
     expect(a.of('stream').slice(pushed)).toEqual([]);
     expect(states(a, 'cam-wide')).toEqual(['idle', 'waiting', 'paired', 'connected']);
+  });
+
+  it('media that stops turns a connected stream no-signal at the tick due then, and back when it flows', () => {
+    const a = join(adminClaims());
+    const { s, r } = pairUp();
+    const health = (c: FakeConn, role: 'sender' | 'receiver', mediaBps: number): void => {
+      send(c, { type: 'health', stream: 'cam-wide', role, stats: { path: 'direct', mediaBps } });
+    };
+    health(s, 'sender', 4e6);
+    health(r, 'receiver', 4e6);
+    expect(stateOf('cam-wide')).toBe('connected');
+    const stoppedAt = fx.clock;
+    // The encoder stops: the agents keep reporting a live path with SRT keepalives only.
+    for (let k = 1; k <= 2; k++) {
+      fx.clock = stoppedAt + k * 1000;
+      health(s, 'sender', 800);
+      health(r, 'receiver', 0);
+    }
+    expect(stateOf('cam-wide')).toBe('connected');
+    // No report arrives at the deadline: a host that wakes on a timer is told when it is.
+    expect(fx.room.nextTickAt()).toBe(stoppedAt + NO_SIGNAL_MS);
+    fx.clock = stoppedAt + NO_SIGNAL_MS;
+    fx.room.tick(fx.clock);
+    expect(stateOf('cam-wide')).toBe('no-signal');
+    expect(a.of('stream').at(-1)).toMatchObject({ name: 'cam-wide', state: 'no-signal' });
+    // Media again, from one side: connected at once.
+    fx.clock += 500;
+    health(r, 'receiver', MEDIA_MIN_BPS);
+    expect(states(a, 'cam-wide').slice(-3)).toEqual(['connected', 'no-signal', 'connected']);
   });
 
   it('a peer gets pushes only for the stream its token covers', () => {

@@ -27,6 +27,7 @@ describe('SlotTable', () => {
       sender: undefined,
       receiver: undefined,
       pairedKey: undefined,
+      takeover: undefined,
     });
     expect([...t].map(([name]) => name)).toEqual(['cam-wide', 'cam-close']);
   });

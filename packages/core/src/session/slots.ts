@@ -2,6 +2,7 @@ import { PunchError } from '../errors.js';
 import { randomId } from '../passphrase.js';
 import { scopeRank } from '../permissions.js';
 import type { Endpoint } from '../wire/common.js';
+import type { TakeoverViewData } from '../wire/http.js';
 import type { Bind, ServerMessage } from '../wire/to-client.js';
 import type { Conn } from './conn.js';
 import { expel } from './connections.js';
@@ -29,6 +30,8 @@ export interface StreamSlots {
   receiver: Slot | undefined;
   /** The remotes last sent in `peer`, so an unchanged pair is not sent again. */
   pairedKey: string | undefined;
+  /** The last time a live holder was replaced (shown to dashboards), if ever. */
+  takeover: TakeoverViewData | undefined;
 }
 
 /**
@@ -40,7 +43,12 @@ export class SlotTable implements Iterable<[string, StreamSlots]> {
 
   constructor(streams: readonly string[]) {
     for (const name of streams) {
-      this.#streams.set(name, { sender: undefined, receiver: undefined, pairedKey: undefined });
+      this.#streams.set(name, {
+        sender: undefined,
+        receiver: undefined,
+        pairedKey: undefined,
+        takeover: undefined,
+      });
     }
   }
 
@@ -167,6 +175,9 @@ export function register(room: RoomState, conn: Conn, ref: SlotRef, takeover: bo
       existing.conn,
       new PunchError('ERR_REPLACED', `the ${role} of "${stream}" was taken over by ${by}`),
     );
+    // A live holder pushed out is news for the producer; a silent one replaced is a restart.
+    if (live)
+      room.slots.of(stream).takeover = { role, at: room.deps.now(), by: admin ? 'admin' : 'peer' };
   }
   const username = randomId(16);
   room.slots.fill(ref, conn, username);

@@ -1,6 +1,8 @@
 import type { TokenClaims } from '../token/claims.js';
 import type { Endpoint, PeerRole } from '../wire/common.js';
+import type { TakeoverViewData } from '../wire/http.js';
 import type { Conn } from './conn.js';
+import { replayHealth } from './health.js';
 import { handedOf, readyPair } from './pairing.js';
 import { newConnState, type RoomState } from './state.js';
 
@@ -18,6 +20,8 @@ export interface ConnSnapshot {
     readonly local: readonly Endpoint[];
     /** Absent from snapshots written before the relay. */
     readonly relay?: Endpoint | null | undefined;
+    /** The stream's last takeover, so dashboards still see it after hibernation. */
+    readonly takeover?: TakeoverViewData | null | undefined;
   }[];
 }
 
@@ -35,6 +39,7 @@ export function snapshot(room: RoomState, conn: Conn): ConnSnapshot | undefined 
   for (const ref of state.slots) {
     const slot = room.slots.at(ref);
     if (slot?.conn !== conn) continue;
+    const takeover = room.slots.of(ref.stream).takeover;
     slots.push({
       stream: ref.stream,
       role: ref.role,
@@ -42,6 +47,8 @@ export function snapshot(room: RoomState, conn: Conn): ConnSnapshot | undefined 
       public: slot.public ?? null,
       local: slot.local,
       relay: slot.relay ?? null,
+      // Only when there is one: most snapshots stay as they were stored before takeovers.
+      ...(takeover === undefined ? {} : { takeover }),
     });
   }
   return { claims: conn.claims, slots };
@@ -69,6 +76,14 @@ export function resume(room: RoomState, conn: Conn, snap: ConnSnapshot): void {
       relay: s.relay ?? undefined,
     });
     state.slots.add(s);
+    const stream = room.slots.of(s.stream);
+    if (
+      s.takeover !== undefined &&
+      s.takeover !== null &&
+      (stream.takeover?.at ?? -1) < s.takeover.at
+    ) {
+      stream.takeover = s.takeover;
+    }
     // A host with a STUN server matches Binding requests by this username: hand it back.
     room.deps.bindings?.add(s.username, {
       session: room.record.id,
@@ -95,5 +110,6 @@ export function settle(room: RoomState): void {
     pair.sender.slot.handed = handedOf(pair.sender.remote);
     pair.receiver.slot.handed = handedOf(pair.receiver.remote);
   }
+  replayHealth(room);
   room.views.markAllPublished();
 }

@@ -166,4 +166,14 @@ describe('reading rows back (parse, do not cast)', () => {
     ]);
     expect([...store.snapshots('nab-floor').keys()]).toEqual(['good']);
   });
+
+  it("a socket snapshot keeps its stream's takeover record", () => {
+    const claims = { session: 'nab-floor', role: 'admin', stream: null, exp: 1 };
+    const takeover = { role: 'sender', at: 1_741_234_000_000, by: 'peer' };
+    const slot = { stream: 'cam-wide', role: 'sender', username: 'u', public: null, local: [] };
+    const store = storeWith([
+      { id: 'c', snapshot: JSON.stringify({ claims, slots: [{ ...slot, takeover }] }) },
+    ]);
+    expect(store.snapshots('nab-floor').get('c')?.slots[0]?.takeover).toEqual(takeover);
+  });
 });

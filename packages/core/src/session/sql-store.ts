@@ -10,6 +10,7 @@ import {
   StatsSchema,
   TallySchema,
 } from '../wire/common.js';
+import { TakeoverView } from '../wire/http.js';
 import type { HealthSample, SessionRecord, SessionStore } from './record.js';
 
 /**
@@ -117,6 +118,7 @@ const SnapshotSchema = z.object({
       public: SnapshotEndpointSchema.nullable(),
       local: z.array(SnapshotEndpointSchema),
       relay: SnapshotEndpointSchema.nullable().optional(),
+      takeover: TakeoverView.nullable().optional(),
     }),
   ),
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TokenClaims } from '../token/claims.js';
-import { HEALTH_LIVE_MS } from './health.js';
+import { HEALTH_LIVE_MS, MEDIA_MIN_BPS, NO_SIGNAL_MS } from './health.js';
 import type { SessionRecord } from './record.js';
 import { SlotTable } from './slots.js';
 import { FakeConn } from './test/room-fixture.js';
@@ -27,7 +27,7 @@ describe('presence', () => {
     const slot = new SlotTable(['cam-wide']).fill(wide('sender'), sc, 'su');
     expect(presence(slot, T)).toEqual({ present: true, endpoint: false, path: null });
     slot.public = { ip: '198.51.100.1', port: 4000 };
-    slot.health.report('relay', T);
+    slot.health.report({ path: 'relay' }, T);
     expect(presence(slot, T)).toEqual({ present: true, endpoint: true, path: 'relay' });
     expect(presence(slot, T + HEALTH_LIVE_MS + 1).path).toBeNull();
   });
@@ -44,11 +44,48 @@ describe('streamState', () => {
     expect(streamState(s, T)).toBe('waiting');
     s.pairedKey = 'paired';
     expect(streamState(s, T)).toBe('paired');
-    sender.health.report('none', T);
+    sender.health.report({ path: 'none' }, T);
     expect(streamState(s, T)).toBe('paired');
-    sender.health.report('direct', T);
+    sender.health.report({ path: 'direct' }, T);
     expect(streamState(s, T)).toBe('connected');
     expect(streamState(s, T + HEALTH_LIVE_MS + 1)).toBe('paired');
+  });
+
+  it('no-signal: a live path with less than 10 kbit/s of media from both sides for 3 s', () => {
+    const t = new SlotTable(['cam-wide']);
+    const s = t.of('cam-wide');
+    const sender = t.fill(wide('sender'), sc, 'su');
+    const receiver = t.fill(wide('receiver'), rc, 'ru');
+    s.pairedKey = 'paired';
+    const quiet = { path: 'direct', mediaBps: MEDIA_MIN_BPS - 1 } as const;
+    // Up, no media yet: paired until 3 s have passed, then no-signal.
+    for (let k = 0; k <= 3; k++) {
+      sender.health.report(quiet, T + k * 1000);
+      receiver.health.report(quiet, T + k * 1000);
+    }
+    expect(streamState(s, T + NO_SIGNAL_MS - 1)).toBe('paired');
+    expect(streamState(s, T + NO_SIGNAL_MS)).toBe('no-signal');
+    // Media from either side makes it connected at once, and for 3 s after its last report.
+    sender.health.report({ path: 'direct', mediaBps: MEDIA_MIN_BPS }, T + 4000);
+    expect(streamState(s, T + 4000)).toBe('connected');
+    receiver.health.report(quiet, T + 5000);
+    expect(streamState(s, T + 4000 + NO_SIGNAL_MS - 1)).toBe('connected');
+    expect(streamState(s, T + 4000 + NO_SIGNAL_MS)).toBe('no-signal');
+    // Reports that stop leave the path dead: paired, not no-signal.
+    expect(streamState(s, T + 5000 + HEALTH_LIVE_MS + 1)).toBe('paired');
+  });
+
+  it('an agent that reports no media rate counts as media flowing (connected, as before)', () => {
+    const t = new SlotTable(['cam-wide']);
+    const s = t.of('cam-wide');
+    const sender = t.fill(wide('sender'), sc, 'su');
+    const receiver = t.fill(wide('receiver'), rc, 'ru');
+    s.pairedKey = 'paired';
+    for (let k = 0; k <= 5; k++) {
+      sender.health.report({ path: 'relay' }, T + k * 1000);
+      receiver.health.report({ path: 'relay', mediaBps: 0 }, T + k * 1000);
+    }
+    expect(streamState(s, T + 5000)).toBe('connected');
   });
 });
 
@@ -64,6 +101,7 @@ describe('streamView', () => {
       sender: { present: false, endpoint: false, path: null },
       receiver: { present: true, endpoint: false, path: null },
       tally: 'preview',
+      takeover: null,
     });
   });
 });

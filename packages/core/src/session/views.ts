@@ -35,17 +35,21 @@ export function presence(slot: Slot | undefined, now: number): PresenceViewMessa
 }
 
 /**
- * Where a stream stands: `idle` (nobody), `waiting` (not yet paired), `paired`, or `connected`
- * (paired, and a side reports a live direct or relayed path).
+ * Where a stream stands: `idle` (nobody), `waiting` (not yet paired), `paired`, `connected`
+ * (a side reports a live direct or relayed path and media crossing it within the last 3 s) or
+ * `no-signal` (a side reports a live path, and no side has reported media for 3 s: the encoder
+ * stopped, or the decoder is gone). A live path without media for less than 3 s is still
+ * `paired`. Reports from an agent that does not count media count as media (`SlotHealth`).
  *
  * @example
- * streamState({ sender: undefined, receiver: undefined, pairedKey: undefined }, now); // 'idle'
+ * streamState(slots.of('cam-wide'), Date.now()); // 'no-signal' while the encoder is stopped
  */
 export function streamState(s: StreamSlots, now: number): StreamStateName {
   if (s.sender === undefined && s.receiver === undefined) return 'idle';
   if (s.pairedKey === undefined) return 'waiting';
-  const live = [s.sender?.health.liveness(now), s.receiver?.health.liveness(now)];
-  return live.some((p) => p === 'direct' || p === 'relay') ? 'connected' : 'paired';
+  const media = [s.sender?.health.media(now), s.receiver?.health.media(now)];
+  if (media.includes('flowing')) return 'connected';
+  return media.includes('quiet') ? 'no-signal' : 'paired';
 }
 
 /**
@@ -66,6 +70,7 @@ export function streamView(
     sender: presence(s.sender, now),
     receiver: presence(s.receiver, now),
     tally: tallyMark(tally, name),
+    takeover: s.takeover ?? null,
   };
 }
 

@@ -58,6 +58,14 @@ export const StatsSchema = z
     recvPackets: z.number().int().nonnegative().optional(),
     lossPct: z.number().min(0).max(100).optional(),
     retransmits: z.number().int().nonnegative().optional(),
+    /**
+     * SRT media only: the rate and total of SRT data packets forwarded either way, never SRT's
+     * control packets (ACK, keepalive, handshake) nor the agents' own probes. The room reads
+     * `mediaBps` for `no-signal`; a report without it (an agent that predates it) counts as
+     * media flowing.
+     */
+    mediaBps: z.number().nonnegative().optional(),
+    mediaBytes: z.number().int().nonnegative().optional(),
     srt: z
       .record(z.string().max(64), z.union([z.number(), z.string().max(64), z.boolean()]))
       .refine((r) => Object.keys(r).length <= 32, 'at most 32 SRT statistics')

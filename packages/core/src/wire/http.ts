@@ -65,8 +65,25 @@ export const PresenceView = z.object({
   path: z.enum(['direct', 'relay', 'none']).nullable(),
 });
 
-export const StreamState = z.enum(['idle', 'waiting', 'paired', 'connected']);
+/**
+ * `connected`: the path is up and SRT media crosses it; `no-signal`: the path is up, but less
+ * than 10 kbit/s of media has crossed it for 3 s (DESIGN.md "Streams on show day").
+ */
+export const StreamState = z.enum(['idle', 'waiting', 'paired', 'no-signal', 'connected']);
 export type StreamStateName = z.infer<typeof StreamState>;
+
+/**
+ * The last time a live holder of one side of a stream was replaced: by a peer that asked to
+ * take over (`register {takeover: true}`) or by an admin token. When and which side, never who
+ * or from where.
+ */
+export const TakeoverView = z.object({
+  role: PeerRoleSchema,
+  /** Milliseconds since the epoch. */
+  at: z.number().int(),
+  by: z.enum(['peer', 'admin']),
+});
+export type TakeoverViewData = z.infer<typeof TakeoverView>;
 
 export const StreamView = z.object({
   name: z.string(),
@@ -74,6 +91,8 @@ export const StreamView = z.object({
   sender: PresenceView,
   receiver: PresenceView,
   tally: z.enum(['program', 'preview', 'none']),
+  /** Absent from a server that predates it: no takeover known. */
+  takeover: TakeoverView.nullable().default(null),
 });
 
 export const SessionView = z.object({

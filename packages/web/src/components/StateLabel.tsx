@@ -4,6 +4,8 @@ const LABEL: Record<StreamViewData['state'], { icon: string; text: string }> = {
   idle: { icon: '○', text: 'Idle: nobody connected' },
   waiting: { icon: '◔', text: 'Waiting for the other side' },
   paired: { icon: '◑', text: 'Paired: punching through' },
+  // The path is up but carries no media: the encoder stopped, or the decoder is gone.
+  'no-signal': { icon: '■', text: 'No signal: path up, no media' },
   connected: { icon: '●', text: 'Connected' },
 };
 
@@ -19,7 +21,9 @@ export function StateLabel({
   return (
     <span class={`state state-${state}`} data-state={state}>
       <span aria-hidden="true">{l.icon}</span> {l.text}
-      {state === 'connected' && path !== null && path !== undefined ? ` (${path})` : ''}
+      {(state === 'connected' || state === 'no-signal') && path !== null && path !== undefined
+        ? ` (${path})`
+        : ''}
     </span>
   );
 }

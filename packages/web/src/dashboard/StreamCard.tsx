@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { StateLabel, presenceText } from '../components/StateLabel.js';
 import { TallyBadge, type TallyState } from '../components/Tally.js';
 import type { StreamViewData } from '../lib/api.js';
-import { formatBps, formatMs, formatPct } from '../lib/format.js';
+import { takeoverText, type Assessment } from '../lib/alerts.js';
+import { formatBps, formatClock, formatMs, formatPct } from '../lib/format.js';
 import type { HealthSeries } from '../lib/health.js';
 import { ConnectPanel } from './ConnectPanel.js';
 import { HealthChart } from './HealthChart.js';
@@ -14,7 +15,7 @@ export interface StreamCardProps {
   view: StreamViewData;
   tally: TallyState;
   series: HealthSeries | undefined;
-  condition: { condition: string; reason: string } | undefined;
+  condition: Assessment | undefined;
   disabled: boolean;
   onTally: (stream: string, which: 'program' | 'preview') => void;
 }
@@ -31,7 +32,7 @@ export function StreamCard(p: StreamCardProps) {
   const id = `stream-${view.name}`;
   return (
     <article
-      class={`card tally-edge-${p.tally} cond-${p.condition?.condition ?? 'idle'}`}
+      class={`card tally-edge-${p.tally} cond-${p.condition?.condition ?? 'idle'} level-${p.condition?.level ?? 'none'}`}
       aria-labelledby={`${id}-h`}
       data-stream={view.name}
     >
@@ -42,14 +43,24 @@ export function StreamCard(p: StreamCardProps) {
       <p class="card-state">
         <StateLabel state={view.state} path={path} />
       </p>
-      {p.condition !== undefined &&
-        p.condition.condition !== 'idle' &&
-        p.condition.condition !== 'ok' && (
-          <p class={`cond cond-text-${p.condition.condition}`} data-testid="condition">
-            <span aria-hidden="true">{p.condition.condition === 'down' ? '✖' : '▲'}</span>{' '}
-            {p.condition.reason}
-          </p>
-        )}
+      {p.condition?.level !== null && p.condition?.level !== undefined && (
+        <p
+          class={`cond cond-text-${p.condition.condition} cond-level-${p.condition.level}`}
+          data-testid="condition"
+          data-level={p.condition.level}
+        >
+          <span aria-hidden="true">{p.condition.level === 'critical' ? '✖' : '▲'}</span>{' '}
+          {p.condition.reason}
+        </p>
+      )}
+      {view.takeover !== null && (
+        <p class="takeover" data-testid="takeover">
+          <span aria-hidden="true">⇄</span> {takeoverText(view.takeover)} at{' '}
+          <time dateTime={new Date(view.takeover.at).toISOString()}>
+            {formatClock(view.takeover.at)}
+          </time>
+        </p>
+      )}
       <dl class="presence">
         <div>
           <dt>Sender</dt>

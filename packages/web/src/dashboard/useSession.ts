@@ -1,6 +1,6 @@
 import type { ParsedServerMessage } from '@punch/core';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { assess, type Assessment } from '../lib/alerts.js';
+import { assess, takeoverText, type Assessment } from '../lib/alerts.js';
 import { ApiError, api, explain, type StreamViewData } from '../lib/api.js';
 import { SessionFeed, viewOf, type FeedStatus } from '../lib/feed.js';
 import { HealthSeries } from '../lib/health.js';
@@ -85,12 +85,11 @@ export function useSession(id: string, initialToken: string) {
     const fresh: Alert[] = [];
     for (const v of list) {
       if (v.state === 'connected') wasLive.current.add(v.name);
-      const a = assess(v.state, wasLive.current.has(v.name), health.current.get(v.name)?.latest());
+      const a = assess(v, wasLive.current.has(v.name), health.current.get(v.name)?.latest());
       const before = conditions.current.get(v.name);
       conditions.current.set(v.name, a);
       if (before?.key === a.key) continue;
-      const level =
-        a.condition === 'down' ? 'critical' : a.condition === 'degraded' ? 'warning' : null;
+      const level = a.level;
       if (level !== null) {
         fresh.push({
           id: nextAlert.current++,
@@ -99,7 +98,8 @@ export function useSession(id: string, initialToken: string) {
           text: a.reason,
           at: Date.now(),
         });
-      } else if (before?.condition === 'down' || before?.condition === 'degraded') {
+      } else if (before?.level !== null && before?.level !== undefined) {
+        // Only media flowing again is a recovery (`ok` needs `connected`).
         if (a.condition === 'ok') {
           fresh.push({
             id: nextAlert.current++,
@@ -129,6 +129,27 @@ export function useSession(id: string, initialToken: string) {
         break;
       case 'stream': {
         const view = viewOf(m);
+        const before = streamsRef.current.find((s) => s.name === view.name);
+        // A takeover seen live is news; one that happened before the page loaded is on the card.
+        if (
+          before !== undefined &&
+          view.takeover !== null &&
+          view.takeover.at !== before.takeover?.at
+        ) {
+          const t = view.takeover;
+          setAlerts((old) =>
+            [
+              {
+                id: nextAlert.current++,
+                stream: view.name,
+                level: 'warning' as const,
+                text: takeoverText(t),
+                at: t.at,
+              },
+              ...old,
+            ].slice(0, 20),
+          );
+        }
         const list = streamsRef.current.some((s) => s.name === view.name)
           ? streamsRef.current.map((s) => (s.name === view.name ? view : s))
           : [...streamsRef.current, view];

@@ -9,7 +9,14 @@ import type { StreamViewData } from './api.js';
 
 /** The stream view a `stream` message carries (the shape of `GET /api/session/:id` `streams[]`). */
 export function viewOf(m: Extract<ParsedServerMessage, { type: 'stream' }>): StreamViewData {
-  return { name: m.name, state: m.state, sender: m.sender, receiver: m.receiver, tally: m.tally };
+  return {
+    name: m.name,
+    state: m.state,
+    sender: m.sender,
+    receiver: m.receiver,
+    tally: m.tally,
+    takeover: m.takeover,
+  };
 }
 
 export type FeedStatus = 'connecting' | 'live' | 'reconnecting' | 'ended';

@@ -18,6 +18,14 @@ describe('HealthSeries', () => {
     expect(h.latest()?.bps).toBe(5e6);
   });
 
+  it("shows the media rate where the agent counts it, not SRT's control traffic", () => {
+    const h = new HealthSeries();
+    h.add({ role: 'receiver', at: T, stats: { recvBps: 3000, mediaBps: 0 } });
+    expect(h.latest()?.bps).toBe(0);
+    h.add({ role: 'sender', at: T + 1000, stats: { sendBps: 4.1e6, mediaBps: 4e6 } });
+    expect(h.latest()?.bps).toBe(4e6);
+  });
+
   it('keeps one point per second, in order, and forgets what is older than the window', () => {
     const h = new HealthSeries();
     h.add({ role: 'receiver', at: T + 2000, stats: { recvBps: 2 } });

@@ -4,7 +4,10 @@ import type { Stats } from '@punch/core';
 export interface Point {
   /** Unix seconds. */
   t: number;
-  /** Bits per second arriving at the receiver (or leaving the sender when only it reports). */
+  /**
+   * Bits per second of media arriving at the receiver (or leaving the sender when only it
+   * reports): `mediaBps` where the agent counts it (SRT data only), else every SRT packet.
+   */
   bps: number | null;
   rttMs: number | null;
   lossPct: number | null;
@@ -47,11 +50,13 @@ export class HealthSeries {
     const t = Math.floor(s.at / 1000);
     const p = this.#byT.get(t) ?? { t, bps: null, rttMs: null, lossPct: null, fromReceiver: false };
     const { stats } = s;
-    if (s.role === 'receiver' && stats.recvBps !== undefined) {
-      p.bps = p.fromReceiver ? Math.max(p.bps ?? 0, stats.recvBps) : stats.recvBps;
+    // SRT's own keepalives and ACKs are not the picture: a stopped encoder reads as 0 bit/s.
+    const rate = stats.mediaBps ?? (s.role === 'receiver' ? stats.recvBps : stats.sendBps);
+    if (s.role === 'receiver' && rate !== undefined) {
+      p.bps = p.fromReceiver ? Math.max(p.bps ?? 0, rate) : rate;
       p.fromReceiver = true;
-    } else if (s.role === 'sender' && stats.sendBps !== undefined && !p.fromReceiver) {
-      p.bps = max(p.bps, stats.sendBps);
+    } else if (s.role === 'sender' && rate !== undefined && !p.fromReceiver) {
+      p.bps = max(p.bps, rate);
     }
     p.rttMs = max(p.rttMs, stats.rttMs);
     p.lossPct = max(p.lossPct, stats.lossPct);
