@@ -23,6 +23,7 @@ export class LocalSide {
     mode: 'send' | 'receive',
     listen: HostPort,
     target: HostPort,
+    sourcePort: number,
     onPacket: (packet: Buffer) => void,
   ): Promise<LocalSide> {
     const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
@@ -34,10 +35,9 @@ export class LocalSide {
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      // --receive binds a fixed source port (the target's + 1): after the agent restarts, the
-      // listener sees the same peer address and the SRT session carries on.
-      const [port, host] =
-        mode === 'send' ? [listen.port, listen.host] : [target.port + 1, '127.0.0.1'];
+      // --receive binds a fixed source port (see StreamOptions.sourcePort): after the agent
+      // restarts, the listener sees the same peer address and the SRT session carries on.
+      const [port, host] = mode === 'send' ? [listen.port, listen.host] : [sourcePort, '127.0.0.1'];
       socket.bind(port, host, () => {
         socket.off('error', reject);
         resolve();

@@ -6,30 +6,29 @@ import type { RelayReason } from './pairing.js';
  * status line on a terminal: waiting → paired → punching → direct → streaming, and tally as an
  * ON AIR / PREVIEW badge (words as well as colour).
  */
-export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: AgentEvent) => void {
+export function createReporter(
+  json: boolean,
+  out: NodeJS.WriteStream,
+  sink: ReporterSink = terminalSink(out),
+): (e: AgentEvent) => void {
   if (json) {
     return (e) => {
       out.write(`${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`);
     };
   }
-  const tty = out.isTTY;
+  const tty = sink.tty;
   const colour = (code: string, text: string): string =>
     tty ? `\x1b[${code}m${text}\x1b[0m` : text;
   let tally = '';
   let lastTally = 'none';
   let direct = false;
-  let live = false;
   const line = (text: string): void => {
-    if (live) out.write('\r\x1b[2K');
-    live = false;
-    out.write(`${text}\n`);
+    sink.line(text);
   };
   const status = (text: string): void => {
     const full = `${tally}${text}`;
-    if (tty) {
-      out.write(`\r\x1b[2K${full}`);
-      live = true;
-    } else line(full);
+    if (tty) sink.status(full);
+    else line(full);
   };
   return (e) => {
     switch (e.event) {
@@ -110,6 +109,30 @@ export function createReporter(json: boolean, out: NodeJS.WriteStream): (e: Agen
         line(`■ the session ended (${e.reason})`);
         break;
     }
+  };
+}
+
+/** Where a reporter writes: whole lines, and its live status line (on a terminal). */
+export interface ReporterSink {
+  readonly tty: boolean;
+  line(text: string): void;
+  status(text: string): void;
+}
+
+/** One agent's lines on a terminal (or a pipe), its status line rewritten in place. */
+function terminalSink(out: NodeJS.WriteStream): ReporterSink {
+  let live = false;
+  return {
+    tty: out.isTTY,
+    line: (text) => {
+      if (live) out.write('\r\x1b[2K');
+      live = false;
+      out.write(`${text}\n`);
+    },
+    status: (text) => {
+      out.write(`\r\x1b[2K${text}`);
+      live = true;
+    },
   };
 }
 
