@@ -23,8 +23,10 @@ function screen(text: string): string[] {
     // eslint-disable-next-line no-control-regex
     const esc = /^\x1b\[(\d*)([A-Za-z])$/.exec(token);
     if (esc?.[2] === 'A') row = Math.max(0, row - Number(esc[1] || 1));
-    else if (esc?.[2] === 'J') (rows.splice(row + 1), (rows[row] = ''));
-    else if (esc?.[2] === 'K') rows[row] = '';
+    else if (esc?.[2] === 'J') {
+      rows.splice(row + 1);
+      rows[row] = '';
+    } else if (esc?.[2] === 'K') rows[row] = '';
     else if (token === '\r') continue;
     else if (token === '\n') {
       row++;
