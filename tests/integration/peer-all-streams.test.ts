@@ -1,0 +1,275 @@
+/**
+ * One agent receives every stream (DESIGN.md "Streams on show day"), on loopback with real
+ * tools: two cameras (ffmpeg → `punch peer --send --stream cam-N`), one receiving agent with the
+ * all-streams token and no `--stream`, two srt-live-transmit listeners at --srt-target's port
+ * + 0 and + 1. Both pictures arrive, each where its number says.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createSocket, type Socket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { startHost, type Host } from '../conformance/host.js';
+import { call, createSession, peerToken } from '../conformance/client.js';
+import { exited, probe, stoppedGrowing } from '../e2e/harness.js';
+
+const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
+type Event = { event: string } & Record<string, unknown>;
+
+let host: Host;
+let dir: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  host = await startHost();
+  dir = mkdtempSync(join(tmpdir(), 'punch-all-streams-'));
+});
+afterEach(async () => {
+  // SIGTERM first: the agents stop what they started; SIGKILL only as a backstop.
+  await Promise.all(
+    children.splice(0).map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) {
+            resolve();
+            return;
+          }
+          const t = setTimeout(() => c.kill('SIGKILL'), 3000);
+          c.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+});
+afterAll(async () => {
+  await host.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function run(command: string, args: string[]): ChildProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return child;
+}
+
+/** A `punch peer` with its NDJSON events. */
+function agent(args: string[]): {
+  events: Event[];
+  waitFor: (p: (e: Event) => boolean, what: string) => Promise<Event>;
+} {
+  const child = run(process.execPath, [
+    CLI,
+    'peer',
+    '--json',
+    '--no-lan',
+    '--bind',
+    '127.0.0.1',
+    ...args,
+  ]);
+  const events: Event[] = [];
+  const waiters: { p: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    const e = JSON.parse(l) as Event;
+    events.push(e);
+    for (const w of waiters.splice(0)) {
+      if (w.p(e)) w.resolve(e);
+      else waiters.push(w);
+    }
+  });
+  return {
+    events,
+    waitFor: (p, what) => {
+      const seen = events.find(p);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => {
+          reject(
+            new Error(`no ${what}: ${JSON.stringify(events.filter((e) => e.event !== 'health'))}`),
+          );
+        }, 20_000);
+        waiters.push({
+          p,
+          resolve: (e) => {
+            clearTimeout(t);
+            resolve(e);
+          },
+        });
+      });
+    },
+  };
+}
+
+function bindUdp(port: number): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(undefined);
+    });
+    s.bind(port, '127.0.0.1', () => {
+      resolve(s);
+    });
+  });
+}
+
+/**
+ * A port P the OS has just handed out with P + each of `offsets` free too (bound, then
+ * released for the processes under test), so parallel runs on this machine do not collide.
+ */
+async function freePorts(offsets: number[]): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = await bindUdp(0);
+    if (first === undefined) continue;
+    const port = first.address().port;
+    const held = [first];
+    for (const off of offsets) {
+      const s = off === 0 || port + off > 65535 ? undefined : await bindUdp(port + off);
+      if (s !== undefined) held.push(s);
+    }
+    await Promise.all(held.map((s) => new Promise<void>((r) => s.close(r))));
+    if (held.length === offsets.filter((o) => o !== 0).length + 1) return port;
+  }
+  throw new Error('no free UDP ports on 127.0.0.1 in 20 attempts');
+}
+
+/** srt-live-transmit as the user's SRT listener on `port`, writing what arrives to `file`. */
+function listener(port: number, passphrase: string, file: string): ChildProcess {
+  const child = run('srt-live-transmit', [
+    '-ll:error',
+    `srt://127.0.0.1:${port}?mode=listener&passphrase=${passphrase}&pbkeylen=32`,
+    'file://con',
+  ]);
+  child.stdout!.pipe(createWriteStream(file));
+  return child;
+}
+
+/** ffmpeg sending a test pattern as MPEG-TS over SRT to a sending agent's --srt-listen. */
+function camera(port: number, passphrase: string, seconds: number): ChildProcess {
+  return run('ffmpeg', [
+    ...[
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=25',
+    ],
+    ...['-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency'],
+    ...['-g', '25', '-f', 'mpegts'],
+    `srt://127.0.0.1:${port}?mode=caller&passphrase=${passphrase}&pbkeylen=32&latency=200000`,
+  ]);
+}
+
+/** The real tools this test drives; without them it is skipped, loudly (and fails under CI). */
+const MISSING = ['ffmpeg', 'ffprobe', 'srt-live-transmit'].filter((tool) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return false;
+  } catch {
+    return true;
+  }
+});
+if (MISSING.length > 0) {
+  const say = `!!! SKIPPING the all-streams test: ${MISSING.join(', ')} not installed (apt-get install ffmpeg srt-tools)`;
+  if (process.env.CI === 'true') throw new Error(say);
+  console.warn(`\n${say}\n`);
+}
+
+const pathUp = (stream: string) => (e: Event) =>
+  e.event === 'path' && e.path === 'direct' && e.stream === stream;
+
+it.skipIf(MISSING.length > 0)(
+  'two senders, one receiving agent with the all-streams token: both pictures arrive at --srt-target + i',
+  async () => {
+    const names = ['cam-1', 'cam-2'];
+    const s = await createSession(host.url, { streams: names });
+    const connect = await call(host.url, 'GET', `/api/session/${s.session}/connect`, {
+      token: s.token,
+    });
+    const pass = Object.fromEntries(
+      (connect.json as { streams: { name: string; passphrase: string }[] }).streams.map((x) => [
+        x.name,
+        x.passphrase,
+      ]),
+    );
+    // The listeners at P and P + 1; the receiving agent's source ports at P + 100 and P + 101.
+    const base = await freePorts([0, 1, 100, 101]);
+    const files = names.map((n) => join(dir, `${n}.ts`));
+    const listeners = names.map((n, i) => listener(base + i, pass[n]!, files[i]!));
+
+    const all = await peerToken(host.url, s, null);
+    const recv = agent([
+      '--server',
+      host.url,
+      '--token',
+      all,
+      '--receive',
+      '--srt-target',
+      `127.0.0.1:${base}`,
+    ]);
+    const senders = await Promise.all(
+      names.map(async (n) => {
+        const listen = await freePorts([0]);
+        const a = agent([
+          '--server',
+          host.url,
+          '--token',
+          await peerToken(host.url, s, n),
+          '--send',
+          '--srt-listen',
+          `127.0.0.1:${listen}`,
+        ]);
+        return { a, listen };
+      }),
+    );
+    // Each stream registers on the one link, in the session's order.
+    for (const n of names)
+      expect(
+        await recv.waitFor((e) => e.event === 'registered' && e.stream === n, `${n} registered`),
+      ).toMatchObject({
+        role: 'receiver',
+      });
+    await Promise.all(names.map((n) => recv.waitFor(pathUp(n), `${n}'s path`)));
+    await Promise.all(senders.map(({ a }, i) => a.waitFor(pathUp(names[i]!), 'the sender path')));
+    // The commands the receiving agent prints point each stream's tool at its own port.
+    for (const [i, n] of names.entries()) {
+      const local = await recv.waitFor(
+        (e) => e.event === 'local' && e.stream === n,
+        `${n}'s commands`,
+      );
+      expect(JSON.stringify(local.commands)).toContain(`:${base + i}?`);
+    }
+
+    const cameras = senders.map(({ listen }, i) => camera(listen, pass[names[i]!]!, 5));
+    for (const [i, cam] of cameras.entries()) {
+      expect(await exited(cam)).toBe(0);
+      await stoppedGrowing(files[i]!, 1000);
+    }
+    for (const l of listeners) l.kill('SIGINT');
+    await Promise.all(listeners.map((l) => exited(l)));
+    for (const file of files) {
+      const got = probe(file);
+      expect(got.video, file).toBe('h264');
+      expect(got.duration, file).toBeGreaterThan(2);
+    }
+    // Health went out per stream, each carrying its stream's traffic.
+    for (const n of names)
+      expect(
+        recv.events.some(
+          (e) =>
+            e.event === 'health' &&
+            e.stream === n &&
+            ((e.stats as { recvBps?: number }).recvBps ?? 0) > 0,
+        ),
+      ).toBe(true);
+  },
+  90_000,
+);
