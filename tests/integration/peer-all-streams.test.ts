@@ -5,7 +5,7 @@
  * + 0 and + 1. Both pictures arrive, each where its number says.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { createSocket, type Socket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startHost, type Host } from '../conformance/host.js';
-import { call, createSession, peerToken } from '../conformance/client.js';
+import { call, createSession, peerToken, type Created } from '../conformance/client.js';
 import { exited, probe, stoppedGrowing } from '../e2e/harness.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
@@ -59,10 +59,12 @@ function run(command: string, args: string[]): ChildProcess {
 }
 
 /** A `punch peer` with its NDJSON events. */
-function agent(args: string[]): {
+interface Agent {
   events: Event[];
   waitFor: (p: (e: Event) => boolean, what: string) => Promise<Event>;
-} {
+}
+
+function agent(args: string[]): Agent {
   const child = run(process.execPath, [
     CLI,
     'peer',
@@ -138,6 +140,21 @@ async function freePorts(offsets: number[]): Promise<number> {
   throw new Error('no free UDP ports on 127.0.0.1 in 20 attempts');
 }
 
+/** Writes every UDP datagram arriving on 127.0.0.1:`port` to `file` (a decoder's UDP input). */
+async function capture(port: number, file: string): Promise<{ close: () => Promise<void> }> {
+  const socket = await bindUdp(port);
+  if (socket === undefined) throw new Error(`127.0.0.1:${port} was taken meanwhile`);
+  const sink: WriteStream = createWriteStream(file);
+  socket.on('message', (m) => sink.write(m));
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        socket.close();
+        sink.end(resolve);
+      }),
+  };
+}
+
 /** srt-live-transmit as the user's SRT listener on `port`, writing what arrives to `file`. */
 function listener(port: number, passphrase: string, file: string): ChildProcess {
   const child = run('srt-live-transmit', [
@@ -186,26 +203,86 @@ if (MISSING.length > 0) {
 const pathUp = (stream: string) => (e: Event) =>
   e.event === 'path' && e.path === 'direct' && e.stream === stream;
 
+/** A session of `names`, each stream's passphrase (from `/connect`), and the all-streams token. */
+async function show(names: string[]): Promise<{
+  s: Created;
+  pass: Record<string, string>;
+  all: string;
+}> {
+  const s = await createSession(host.url, { streams: names });
+  const connect = await call(host.url, 'GET', `/api/session/${s.session}/connect`, {
+    token: s.token,
+  });
+  const pass = Object.fromEntries(
+    (connect.json as { streams: { name: string; passphrase: string }[] }).streams.map((x) => [
+      x.name,
+      x.passphrase,
+    ]),
+  );
+  return { s, pass, all: await peerToken(host.url, s, null) };
+}
+
+/** One sending agent per stream, each with its own --srt-listen port. */
+function senders(s: Created, names: string[]): Promise<{ a: Agent; listen: number }[]> {
+  return Promise.all(
+    names.map(async (n) => {
+      const listen = await freePorts([0]);
+      const a = agent([
+        '--server',
+        host.url,
+        '--token',
+        await peerToken(host.url, s, n),
+        '--send',
+        '--srt-listen',
+        `127.0.0.1:${listen}`,
+      ]);
+      return { a, listen };
+    }),
+  );
+}
+
+/** Waits for every stream's path at the receiver and at its sender. */
+async function pathsUp(recv: Agent, sent: { a: Agent }[], names: string[]): Promise<void> {
+  // Each stream registers on the one link.
+  for (const n of names)
+    expect(
+      await recv.waitFor((e) => e.event === 'registered' && e.stream === n, `${n} registered`),
+    ).toMatchObject({ role: 'receiver' });
+  await Promise.all(names.map((n) => recv.waitFor(pathUp(n), `${n}'s path`)));
+  await Promise.all(sent.map(({ a }, i) => a.waitFor(pathUp(names[i]!), 'the sender path')));
+}
+
+/** Runs each camera for `seconds`, then waits until each file stopped growing. */
+async function shoot(
+  sent: { listen: number }[],
+  names: string[],
+  pass: Record<string, string>,
+  files: string[],
+): Promise<void> {
+  const cameras = sent.map(({ listen }, i) => camera(listen, pass[names[i]!]!, 5));
+  for (const [i, cam] of cameras.entries()) {
+    expect(await exited(cam)).toBe(0);
+    await stoppedGrowing(files[i]!, 1000);
+  }
+}
+
+function expectPictures(files: string[]): void {
+  for (const file of files) {
+    const got = probe(file);
+    expect(got.video, file).toBe('h264');
+    expect(got.duration, file).toBeGreaterThan(2);
+  }
+}
+
 it.skipIf(MISSING.length > 0)(
   'two senders, one receiving agent with the all-streams token: both pictures arrive at --srt-target + i',
   async () => {
     const names = ['cam-1', 'cam-2'];
-    const s = await createSession(host.url, { streams: names });
-    const connect = await call(host.url, 'GET', `/api/session/${s.session}/connect`, {
-      token: s.token,
-    });
-    const pass = Object.fromEntries(
-      (connect.json as { streams: { name: string; passphrase: string }[] }).streams.map((x) => [
-        x.name,
-        x.passphrase,
-      ]),
-    );
+    const { s, pass, all } = await show(names);
     // The listeners at P and P + 1; the receiving agent's source ports at P + 100 and P + 101.
     const base = await freePorts([0, 1, 100, 101]);
     const files = names.map((n) => join(dir, `${n}.ts`));
     const listeners = names.map((n, i) => listener(base + i, pass[n]!, files[i]!));
-
-    const all = await peerToken(host.url, s, null);
     const recv = agent([
       '--server',
       host.url,
@@ -215,30 +292,8 @@ it.skipIf(MISSING.length > 0)(
       '--srt-target',
       `127.0.0.1:${base}`,
     ]);
-    const senders = await Promise.all(
-      names.map(async (n) => {
-        const listen = await freePorts([0]);
-        const a = agent([
-          '--server',
-          host.url,
-          '--token',
-          await peerToken(host.url, s, n),
-          '--send',
-          '--srt-listen',
-          `127.0.0.1:${listen}`,
-        ]);
-        return { a, listen };
-      }),
-    );
-    // Each stream registers on the one link, in the session's order.
-    for (const n of names)
-      expect(
-        await recv.waitFor((e) => e.event === 'registered' && e.stream === n, `${n} registered`),
-      ).toMatchObject({
-        role: 'receiver',
-      });
-    await Promise.all(names.map((n) => recv.waitFor(pathUp(n), `${n}'s path`)));
-    await Promise.all(senders.map(({ a }, i) => a.waitFor(pathUp(names[i]!), 'the sender path')));
+    const sent = await senders(s, names);
+    await pathsUp(recv, sent, names);
     // The commands the receiving agent prints point each stream's tool at its own port.
     for (const [i, n] of names.entries()) {
       const local = await recv.waitFor(
@@ -247,19 +302,10 @@ it.skipIf(MISSING.length > 0)(
       );
       expect(JSON.stringify(local.commands)).toContain(`:${base + i}?`);
     }
-
-    const cameras = senders.map(({ listen }, i) => camera(listen, pass[names[i]!]!, 5));
-    for (const [i, cam] of cameras.entries()) {
-      expect(await exited(cam)).toBe(0);
-      await stoppedGrowing(files[i]!, 1000);
-    }
+    await shoot(sent, names, pass, files);
     for (const l of listeners) l.kill('SIGINT');
     await Promise.all(listeners.map((l) => exited(l)));
-    for (const file of files) {
-      const got = probe(file);
-      expect(got.video, file).toBe('h264');
-      expect(got.duration, file).toBeGreaterThan(2);
-    }
+    expectPictures(files);
     // Health went out per stream, each carrying its stream's traffic.
     for (const n of names)
       expect(
@@ -270,6 +316,58 @@ it.skipIf(MISSING.length > 0)(
             ((e.stats as { recvBps?: number }).recvBps ?? 0) > 0,
         ),
       ).toBe(true);
+  },
+  90_000,
+);
+
+it.skipIf(MISSING.length > 0)(
+  '--exec runs one srt-live-transmit per stream (its UDP port + i) and --map moves one listener',
+  async () => {
+    const names = ['cam-1', 'cam-2'];
+    const { s, pass, all } = await show(names);
+    // cam-1 at --srt-target P (source P + 100); cam-2 mapped to M (source P + 101); their
+    // srt-live-transmit write MPEG-TS over UDP to U and U + 1, where this test captures it.
+    const base = await freePorts([0, 100, 101]);
+    const mapped = await freePorts([0]);
+    const out = await freePorts([0, 1]);
+    const files = names.map((n) => join(dir, `exec-${n}.ts`));
+    const captures = await Promise.all(files.map((f, i) => capture(out + i, f)));
+    const recv = agent([
+      '--server',
+      host.url,
+      '--token',
+      all,
+      '--receive',
+      '--srt-target',
+      `127.0.0.1:${base}`,
+      '--map',
+      `cam-2=127.0.0.1:${mapped}`,
+      '--exec',
+      `udp://127.0.0.1:${out}`,
+    ]);
+    const sent = await senders(s, names);
+    await pathsUp(recv, sent, names);
+    // Each stream's tool listens where its number or --map says.
+    for (const [n, port] of [
+      ['cam-1', base],
+      ['cam-2', mapped],
+    ] as const) {
+      const local = await recv.waitFor(
+        (e) => e.event === 'local' && e.stream === n,
+        `${n}'s commands`,
+      );
+      expect(JSON.stringify(local.commands)).toContain(`:${port}?`);
+    }
+    await shoot(sent, names, pass, files);
+    await Promise.all(captures.map((c) => c.close()));
+    expectPictures(files);
+    // The agent reported each srt-live-transmit's own statistics with its stream's health.
+    for (const n of names)
+      expect(
+        recv.events.some(
+          (e) => e.event === 'health' && e.stream === n && (e.stats as { srt?: unknown }).srt,
+        ),
+      ).toBeTruthy();
   },
   90_000,
 );

@@ -59,7 +59,8 @@ export const PEER_HELP = `punch peer — the SRT agent: punches through NATs and
   --takeover            replace another agent that is live on this slot (it stops, saying so)
   --stun H:P            STUN server to use when Punch has none (e.g. on Cloudflare)
   --exec URI            run srt-live-transmit with URI as its input (--send) or output (--receive);
-                        receiving every stream, one per stream: URI's port + i, {stream} = name
+                        receiving every stream, one per stream: URI's port + i, or {stream}
+                        replaced by the stream's name
   --punch-timeout S     give up after S seconds without a direct path (default 30; exit code 6)
   --json                NDJSON events instead of the status line
 

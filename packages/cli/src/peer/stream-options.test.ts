@@ -63,7 +63,7 @@ describe('streamOptions', () => {
 });
 
 describe('execFor', () => {
-  it("moves the URI's port up by the stream number and names the stream", () => {
+  it("moves the URI's port up by the stream number, or names the stream", () => {
     expect(execFor('udp://127.0.0.1:6000', 'cam-1', 0)).toBe('udp://127.0.0.1:6000');
     expect(execFor('udp://127.0.0.1:6000?rcvbuf=4194304', 'cam-3', 2)).toBe(
       'udp://127.0.0.1:6002?rcvbuf=4194304',
@@ -72,7 +72,10 @@ describe('execFor', () => {
     expect(execFor('srt://[::1]:7000?mode=listener', 'cam-2', 3)).toBe(
       'srt://[::1]:7003?mode=listener',
     );
-    expect(execFor('file:///srv/rec/{stream}.ts', 'cam-2', 1)).toBe('file:///srv/rec/cam-2.ts');
+    // Named per stream: the name is the difference, the port stays.
+    expect(execFor('srt://dec-{stream}:9000?mode=caller', 'cam-2', 1)).toBe(
+      'srt://dec-cam-2:9000?mode=caller',
+    );
     expect(execFor('file://con', 'cam-2', 1)).toBe('file://con');
   });
 });

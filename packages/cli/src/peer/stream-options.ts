@@ -24,7 +24,7 @@ export const SOURCE_OFFSET = 100;
  * `--srt-target`, the source port just above it. Every stream (an all-streams token with
  * `--receive`): stream i's listener is `--map`'s, else `--srt-target`'s port + i; its source
  * port is `--srt-target`'s port + 100 + i; its media socket `--port` + i (unless any); and
- * `--exec`'s URI names its own port + i and `{stream}`.
+ * `--exec`'s URI its own port + i, or `{stream}` replaced by its name.
  *
  * @example
  * streamOptions(o, 'cam-2', 1).srtTarget; // { host: '127.0.0.1', port: 9101 }
@@ -53,15 +53,17 @@ export function streamOptions(o: PeerOptions, name: string, index: number): Stre
 }
 
 /**
- * `--exec`'s URI for stream `index`: `{stream}` replaced by its name, and the port the URI
- * names (if any) moved up by `index`, so each stream's srt-live-transmit writes elsewhere.
+ * `--exec`'s URI for stream `index`: with `{stream}` in it, that replaced by the stream's name
+ * (the user names each stream's destination); else the port the URI names (if any) moved up by
+ * `index`, so each stream's srt-live-transmit writes elsewhere.
  *
  * @example
  * execFor('udp://127.0.0.1:6000', 'cam-2', 1); // 'udp://127.0.0.1:6001'
+ * execFor('srt://dec-{stream}:9000?mode=caller', 'cam-2', 1); // 'srt://dec-cam-2:9000?mode=caller'
  */
 export function execFor(exec: string, name: string, index: number): string {
-  const named = exec.replaceAll('{stream}', name);
-  return named.replace(
+  if (exec.includes('{stream}')) return exec.replaceAll('{stream}', name);
+  return exec.replace(
     /^([a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/:?#[\]]*)):(\d{1,5})(?=$|[/?#])/i,
     (_all, head: string, port: string) => `${head}:${Number(port) + index}`,
   );
