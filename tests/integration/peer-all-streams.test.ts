@@ -371,3 +371,45 @@ it.skipIf(MISSING.length > 0)(
   },
   90_000,
 );
+
+it('one stream held by another live agent stops; the other streams carry on', async () => {
+  const names = ['cam-1', 'cam-2'];
+  const { s, all } = await show(names);
+  // A receiving agent already live on cam-2 alone: the all-streams agent may not take it.
+  const holder = agent([
+    '--server',
+    host.url,
+    '--token',
+    await peerToken(host.url, s, 'cam-2'),
+    '--receive',
+    '--srt-target',
+    `127.0.0.1:${await freePorts([0, 1])}`,
+  ]);
+  await holder.waitFor((e) => e.event === 'registered', 'the holder registered');
+  const base = await freePorts([0, 100, 101]);
+  const recv = agent([
+    '--server',
+    host.url,
+    '--token',
+    all,
+    '--receive',
+    '--srt-target',
+    `127.0.0.1:${base}`,
+  ]);
+  // Punch's refusal names no stream: it reaches the stream whose registration it answers.
+  const refused = await recv.waitFor(
+    (e) => e.event === 'error' && e.code === 'ERR_SLOT_TAKEN',
+    'the refusal',
+  );
+  expect(refused).toMatchObject({ stream: 'cam-2', fatal: false });
+  await recv.waitFor((e) => e.event === 'status' && e.status === 'stopped', 'cam-2 stopped');
+  expect(recv.events.find((e) => e.status === 'stopped')?.stream).toBe('cam-2');
+  // cam-1 still pairs with its sender and finds its path.
+  const [sender] = await senders(s, ['cam-1']);
+  await Promise.all([
+    recv.waitFor(pathUp('cam-1'), "cam-1's path"),
+    sender!.a.waitFor(pathUp('cam-1'), 'the sender path'),
+  ]);
+  expect(recv.events.some((e) => e.event === 'registered' && e.stream === 'cam-2')).toBe(false);
+  expect(holder.events.some((e) => e.event === 'error')).toBe(false);
+}, 60_000);

@@ -159,6 +159,7 @@ export class StreamAgent {
   }
 
   tally(tally: Tally): void {
+    if (this.#closed) return;
     const stream = this.options.stream;
     const state = tally.program.includes(stream)
       ? 'program'
