@@ -63,6 +63,22 @@ describe('createStreamsReporter', () => {
     expect(rows.some((r) => /cam-22 │ tally: .*ON AIR/.test(r))).toBe(true);
   });
 
+  it("a stream's status line keeps its tally badge, and the badge follows the tally", () => {
+    const { out, text } = fakeStream(true);
+    const report = createStreamsReporter(out);
+    report({ event: 'status', stream: 'cam-1', status: 'waiting' });
+    report({ event: 'status', stream: 'cam-2', status: 'waiting' });
+    report({ event: 'tally', stream: 'cam-2', tally: 'program' });
+    expect(screen(text()).slice(-2)).toEqual([
+      'cam-1 │ ● waiting for the other side',
+      expect.stringMatching(/^cam-2 │ .*ON AIR.* ● waiting for the other side$/),
+    ]);
+    report({ event: 'tally', stream: 'cam-2', tally: 'preview' });
+    expect(screen(text()).at(-1)).toMatch(/^cam-2 │ .*PREVIEW.* ● waiting for the other side$/);
+    report({ event: 'tally', stream: 'cam-2', tally: 'none' });
+    expect(screen(text()).at(-1)).toBe('cam-2 │ ● waiting for the other side');
+  });
+
   it('a pipe: every line names its stream, no escape codes, no live lines', () => {
     const { out, text } = fakeStream(false);
     const report = createStreamsReporter(out);

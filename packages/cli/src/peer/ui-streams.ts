@@ -1,5 +1,5 @@
 import type { AgentEvent } from './events.js';
-import { createReporter, type ReporterSink } from './ui.js';
+import { createReporter, tallyBadge, type ReporterSink } from './ui.js';
 
 /**
  * The human output of an agent receiving every stream: each stream's lines prefixed with its
@@ -17,6 +17,8 @@ export function createStreamsReporter(out: NodeJS.WriteStream): (e: AgentEvent) 
   const tty = out.isTTY;
   /** The live status of each stream, in the order the streams appeared. */
   const block = new Map<string, string>();
+  /** Each stream's tally badge, before a status that is its latest line (health has it). */
+  const badges = new Map<string, string>();
   /** How many block lines are on screen, below the cursor's line. */
   let shown = 0;
   let width = 0;
@@ -49,7 +51,7 @@ export function createStreamsReporter(out: NodeJS.WriteStream): (e: AgentEvent) 
         tty,
         // The stream's latest line is also its status until the next one, or live health.
         line: (text) => {
-          block.set(name, text);
+          if (!text.startsWith('tally:')) block.set(name, `${badges.get(name) ?? ''}${text}`);
           print(`${label(name)}${text}`);
         },
         status: (text) => {
@@ -63,7 +65,19 @@ export function createStreamsReporter(out: NodeJS.WriteStream): (e: AgentEvent) 
     return report;
   };
   return (e) => {
-    if (e.stream === undefined) global(e);
-    else reporterOf(e.stream)(e);
+    if (e.stream === undefined) {
+      global(e);
+      return;
+    }
+    if (e.event === 'tally') {
+      const was = badges.get(e.stream) ?? '';
+      const now = tallyBadge(e.tally, tty);
+      badges.set(e.stream, now);
+      // The badge moves on the stream's status line at once, not only with the next health.
+      const status = block.get(e.stream);
+      if (status?.startsWith(was) === true)
+        block.set(e.stream, `${now}${status.slice(was.length)}`);
+    }
+    reporterOf(e.stream)(e);
   };
 }

@@ -17,8 +17,6 @@ export function createReporter(
     };
   }
   const tty = sink.tty;
-  const colour = (code: string, text: string): string =>
-    tty ? `\x1b[${code}m${text}\x1b[0m` : text;
   let tally = '';
   let lastTally = 'none';
   let direct = false;
@@ -89,12 +87,7 @@ export function createReporter(
         break;
       }
       case 'tally':
-        tally =
-          e.tally === 'program'
-            ? `${colour('41;97;1', ' ON AIR ')} `
-            : e.tally === 'preview'
-              ? `${colour('42;30;1', ' PREVIEW ')} `
-              : '';
+        tally = tallyBadge(e.tally, tty);
         if (e.tally !== lastTally) line(e.tally === 'none' ? 'tally: off' : `tally: ${tally}`);
         lastTally = e.tally;
         break;
@@ -110,6 +103,17 @@ export function createReporter(
         break;
     }
   };
+}
+
+/** Tally as a badge before the status line (words as well as colour), or nothing. */
+export function tallyBadge(state: 'program' | 'preview' | 'none', tty: boolean): string {
+  const colour = (code: string, text: string): string =>
+    tty ? `\x1b[${code}m${text}\x1b[0m` : text;
+  return state === 'program'
+    ? `${colour('41;97;1', ' ON AIR ')} `
+    : state === 'preview'
+      ? `${colour('42;30;1', ' PREVIEW ')} `
+      : '';
 }
 
 /** Where a reporter writes: whole lines, and its live status line (on a terminal). */
