@@ -13,18 +13,29 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startHost, type Host } from '../conformance/host.js';
-import { call, createSession, peerToken, type Created } from '../conformance/client.js';
+import {
+  UdpPeer,
+  WsClient,
+  announce,
+  call,
+  createSession,
+  peerToken,
+  type Bind,
+  type Created,
+} from '../conformance/client.js';
 import { exited, probe, stoppedGrowing } from '../e2e/harness.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
 type Event = { event: string } & Record<string, unknown>;
 
 let host: Host;
+/** A Punch without its relay: a sender that never answers is then no path at all, quickly. */
+let noRelay: Host;
 let dir: string;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  host = await startHost();
+  [host, noRelay] = await Promise.all([startHost(), startHost({ extraArgs: ['--no-relay'] })]);
   dir = mkdtempSync(join(tmpdir(), 'punch-all-streams-'));
 });
 afterEach(async () => {
@@ -48,7 +59,7 @@ afterEach(async () => {
   );
 });
 afterAll(async () => {
-  await host.stop();
+  await Promise.all([host.stop(), noRelay.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -223,15 +234,19 @@ async function show(names: string[]): Promise<{
 }
 
 /** One sending agent per stream, each with its own --srt-listen port. */
-function senders(s: Created, names: string[]): Promise<{ a: Agent; listen: number }[]> {
+function senders(
+  s: Created,
+  names: string[],
+  at: Host = host,
+): Promise<{ a: Agent; listen: number }[]> {
   return Promise.all(
     names.map(async (n) => {
       const listen = await freePorts([0]);
       const a = agent([
         '--server',
-        host.url,
+        at.url,
         '--token',
-        await peerToken(host.url, s, n),
+        await peerToken(at.url, s, n),
         '--send',
         '--srt-listen',
         `127.0.0.1:${listen}`,
@@ -412,4 +427,52 @@ it('one stream held by another live agent stops; the other streams carry on', as
   ]);
   expect(recv.events.some((e) => e.event === 'registered' && e.stream === 'cam-2')).toBe(false);
   expect(holder.events.some((e) => e.event === 'error')).toBe(false);
+}, 60_000);
+
+it('a stream with no path reports it and waits for its sender to come back; the others carry on', async () => {
+  const names = ['cam-1', 'cam-2'];
+  const s = await createSession(noRelay.url, { streams: names });
+  const base = await freePorts([0, 100, 101]);
+  const recv = agent([
+    '--server',
+    noRelay.url,
+    '--token',
+    await peerToken(noRelay.url, s, null),
+    '--receive',
+    '--srt-target',
+    `127.0.0.1:${base}`,
+    '--punch-timeout',
+    '2',
+  ]);
+  await recv.waitFor((e) => e.event === 'registered' && e.stream === 'cam-1', 'cam-1 registered');
+  // cam-1's "sender" is a protocol client whose media socket never answers a probe.
+  const mute = await WsClient.connect(
+    noRelay.url,
+    s.session,
+    await peerToken(noRelay.url, s, 'cam-1'),
+  );
+  const udp = await UdpPeer.open();
+  mute.send({ type: 'register', stream: 'cam-1', role: 'sender' });
+  const registered = await mute.next('registered');
+  await announce(mute, udp, { stream: 'cam-1', role: 'sender' }, registered.bind as Bind);
+  const noPath = await recv.waitFor(
+    (e) => e.event === 'error' && e.code === 'ERR_DIRECT_PATH_FAILED',
+    "cam-1's failure",
+  );
+  expect(noPath).toMatchObject({ stream: 'cam-1', fatal: false });
+  // cam-2 pairs and carries on meanwhile.
+  const [two] = await senders(s, ['cam-2'], noRelay);
+  await Promise.all([
+    recv.waitFor(pathUp('cam-2'), "cam-2's path"),
+    two!.a.waitFor(pathUp('cam-2'), "cam-2's sender path"),
+  ]);
+  // cam-1's real sender comes (the mute one gone): cam-1 pairs again and finds its path.
+  mute.close();
+  udp.close();
+  const [one] = await senders(s, ['cam-1'], noRelay);
+  await Promise.all([
+    recv.waitFor(pathUp('cam-1'), "cam-1's path"),
+    one!.a.waitFor(pathUp('cam-1'), "cam-1's sender path"),
+  ]);
+  expect(recv.events.filter((e) => e.event === 'error' && e.fatal === true)).toEqual([]);
 }, 60_000);
