@@ -410,7 +410,16 @@ it('one stream held by another live agent stops; the other streams carry on', as
     '--receive',
     '--srt-target',
     `127.0.0.1:${base}`,
+    // A typo in --map: said, not silently ignored.
+    '--map',
+    'cam-9=127.0.0.1:7000',
   ]);
+  expect(
+    await recv.waitFor(
+      (e) => e.event === 'error' && e.code === 'ERR_MAP_UNKNOWN',
+      'the --map warning',
+    ),
+  ).toMatchObject({ fatal: false, message: expect.stringContaining('"cam-9"') as unknown });
   // Punch's refusal names no stream: it reaches the stream whose registration it answers.
   const refused = await recv.waitFor(
     (e) => e.event === 'error' && e.code === 'ERR_SLOT_TAKEN',

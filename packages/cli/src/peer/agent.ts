@@ -40,6 +40,8 @@ export class Agent {
   #tally: Tally = { program: [], preview: [] };
   #done!: (code: number) => void;
   #finished = false;
+  /** `--map` was checked against the session's streams. */
+  #mapChecked = false;
   /** The first failure that stopped a stream: the exit code once every stream has stopped. */
   #firstFailure: Failure | undefined;
 
@@ -148,6 +150,24 @@ export class Agent {
     }
   }
 
+  /**
+   * A `--map` naming no stream of the session (a typo) would leave that stream at its port + i
+   * unnoticed: say so. By the first `registered` every stream's view has arrived (Punch sends
+   * them all with `welcome`, before it reads any registration).
+   */
+  #checkMap(): void {
+    if (this.#mapChecked || !this.allStreams) return;
+    this.#mapChecked = true;
+    const unknown = [...this.#o.map.keys()].filter((n) => !this.#streams.has(n));
+    if (unknown.length > 0)
+      this.#emit({
+        event: 'error',
+        code: 'ERR_MAP_UNKNOWN',
+        message: `--map names ${unknown.map((n) => `"${n}"`).join(', ')}, not a stream of this session (it has ${[...this.#streams.keys()].join(', ')})`,
+        fatal: false,
+      });
+  }
+
   // ---- the link -----------------------------------------------------------------------------
 
   #onLink(e: LinkEvent): void {
@@ -218,6 +238,7 @@ export class Agent {
         if (this.allStreams && !this.#streams.has(m.name)) void this.#addStream(m.name);
         break;
       case 'registered':
+        this.#checkMap();
         this.#pending = this.#pending.filter((n) => n !== m.stream);
         this.#streams.get(m.stream)?.onMessage(m);
         break;
