@@ -65,7 +65,8 @@ export const PEER_HELP = `punch peer — the SRT agent: punches through NATs and
   --json                NDJSON events instead of the status line
 
 Exit codes: 0 the session ended, 1 error, 2 usage, 3 token refused, 4 no such session or stream,
-6 no direct path (symmetric NAT or UDP blocked), 7 a local port is in use.`;
+6 no direct path (symmetric NAT or UDP blocked), 7 a local port is in use. Receiving every
+stream, one stream's trouble does not end the agent (docs/operators.md).`;
 
 /** A stream name (DESIGN.md "HTTP API": names). */
 const STREAM_NAME = /^[a-z0-9][a-z0-9-]{1,62}$/;
