@@ -15,7 +15,8 @@ const q = (v: string): string =>
  * The setup of an all-streams link (the MCR's): one `punch peer --receive` receives every
  * stream, stream i (in the session's order) at SRT listener port 9100 + i (DESIGN.md "Streams
  * on show day"). Lists every stream with its tally light (words and colour), its state, its
- * port, and the command that receives that stream alone on another machine, at the same port.
+ * port, and the command that receives that stream alone at the same port (to spread the
+ * streams over decoder machines with one agent per stream, instead of the one for all).
  */
 export function AllStreams({
   names,
@@ -69,7 +70,9 @@ export function AllStreams({
               </p>
               {/* Folded: on a phone the list stays one glance of lights and ports. */}
               <details class="op-stream-alone">
-                <summary>Receive only {name} (on another machine)</summary>
+                <summary>
+                  Or receive only {name} (one agent per stream, instead of the one above)
+                </summary>
                 <CopyField
                   label={`${name} alone`}
                   value={`${base} --stream ${name} --receive --srt-target 127.0.0.1:${port}`}
