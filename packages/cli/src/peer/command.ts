@@ -1,6 +1,7 @@
 import { Agent } from './agent.js';
 import { PEER_HELP, parsePeerOptions } from './options.js';
 import { createReporter } from './ui.js';
+import { createStreamsReporter } from './ui-streams.js';
 
 /** `punch peer`: runs the agent until the session ends, a fatal error, or Ctrl-C. */
 export async function peerCommand(
@@ -13,7 +14,12 @@ export async function peerCommand(
     return 0;
   }
   const options = parsePeerOptions(argv, env);
-  const agent = new Agent(options, createReporter(options.json, process.stdout));
+  // Receiving every stream: one status line per stream (`--json` events name their stream).
+  const report =
+    options.stream === undefined && !options.json
+      ? createStreamsReporter(process.stdout)
+      : createReporter(options.json, process.stdout);
+  const agent = new Agent(options, report);
   const stop = (): void => {
     agent.stop(0);
   };

@@ -4,10 +4,24 @@ import type { RelayReason } from './pairing.js';
 
 /** The agent's state, as the status line shows it. */
 export type Status =
-  'connecting' | 'waiting' | 'paired' | 'punching' | 'direct' | 'relay' | 'streaming';
+  | 'connecting'
+  | 'waiting'
+  | 'paired'
+  | 'punching'
+  | 'direct'
+  | 'relay'
+  | 'streaming'
+  /** Receiving every stream: this one cannot go on (its error said why); the others do. */
+  | 'stopped';
 
-/** What the agent tells its operator (`ui.ts` renders it; `--json` prints it as NDJSON). */
-export type AgentEvent =
+/**
+ * What the agent tells its operator (`ui.ts` renders it; `--json` prints it as NDJSON). Every
+ * event about one stream names it (`stream`); those about the link (connecting to Punch, the
+ * session ending) name none when the agent carries every stream.
+ */
+export type AgentEvent = AgentEventBody & { stream?: string };
+
+type AgentEventBody =
   | { event: 'status'; status: Status; detail?: string }
   | { event: 'registered'; stream: string; role: string; stun: 'punch' | 'external' | 'none' }
   | { event: 'paired'; remote: Addr & { local?: Endpoint[] | undefined } }

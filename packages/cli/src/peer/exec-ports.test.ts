@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExecPortBusy, assertExecPortsFree, execBinds, uriBind } from './exec-ports.js';
 import { parsePeerOptions } from './options.js';
+import { streamOptions } from './stream-options.js';
 
 describe('uriBind', () => {
   it('finds the port srt-live-transmit binds: SRT listeners, rendezvous, UDP inputs', () => {
@@ -34,8 +35,11 @@ describe('uriBind', () => {
 
 const claims = { session: 'nab-floor', role: 'peer', stream: 'cam-1', exp: 4_000_000_000 };
 const TOKEN = `p_${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${'A'.repeat(43)}`;
-const opts = (args: string[]) =>
-  parsePeerOptions(['--server', 'http://127.0.0.1:9', '--token', TOKEN, ...args], {});
+/** One stream's options, as the agent derives them for stream 0 of the session. */
+const opts = (args: string[]) => {
+  const o = parsePeerOptions(['--server', 'http://127.0.0.1:9', '--token', TOKEN, ...args], {});
+  return streamOptions(o, o.stream ?? 'cam-wide', 0);
+};
 
 describe('execBinds', () => {
   it('sending: the --exec input; receiving: the listener at --srt-target and the --exec output', () => {

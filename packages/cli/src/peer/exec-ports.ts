@@ -1,6 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import type { HostPort, PeerOptions } from './options.js';
+import type { HostPort } from './options.js';
+import type { StreamOptions } from './stream-options.js';
 import { execEnds } from './tool-commands.js';
 
 /** A local UDP address srt-live-transmit binds under `--exec`, and the flag that moves it. */
@@ -51,7 +52,7 @@ export function uriBind(uri: string, end: 'input' | 'output'): HostPort | undefi
  * What srt-live-transmit binds under `--exec`: the user's URI (moved with `--exec`) and, when
  * receiving, its listener at `--srt-target`.
  */
-export function execBinds(o: PeerOptions): ExecBind[] {
+export function execBinds(o: StreamOptions): ExecBind[] {
   if (o.exec === undefined) return [];
   // The ports do not depend on the stream's key: any parameters will do here.
   const [input, output] = execEnds(o, o.exec, { passphrase: '', pbkeylen: 16, latencyMs: 0 });

@@ -95,6 +95,7 @@ describe('what ends the agent, and with which exit code', () => {
       role: 'sender',
       srtListen: { host: '127.0.0.1', port: 9000 },
       srtTarget: { host: '127.0.0.1', port: 9100 },
+      sourcePort: 9101,
     } as const;
     expect(localBindFailure(errno('EADDRINUSE'), o)).toEqual({
       code: 'ERR_PORT_IN_USE',
@@ -103,7 +104,7 @@ describe('what ends the agent, and with which exit code', () => {
       exit: 7,
     });
     expect(localBindFailure(errno('EADDRINUSE'), { ...o, role: 'receiver' }).message).toContain(
-      "127.0.0.1:9101 (the agent's source port toward --srt-target) is already in use",
+      "127.0.0.1:9101 (the agent's source port toward 127.0.0.1:9100) is already in use",
     );
     expect(localBindFailure(errno('EADDRNOTAVAIL', 'bind EADDRNOTAVAIL'), o)).toEqual({
       code: 'ERR_LOCAL_SOCKET',

@@ -3,6 +3,7 @@ import type { ExecError } from './exec.js';
 import { ExecPortBusy } from './exec-ports.js';
 import type { LinkEvent } from './link.js';
 import type { PeerOptions } from './options.js';
+import type { StreamOptions } from './stream-options.js';
 
 /** Why the agent stops: the code and sentence the operator sees, and the exit code. */
 export interface Failure {
@@ -11,19 +12,19 @@ export interface Failure {
   readonly exit: ExitCode;
 }
 
-type Who = Pick<PeerOptions, 'server' | 'session' | 'stream' | 'role'>;
+type Who = Pick<StreamOptions, 'server' | 'session' | 'stream' | 'role'>;
 
 /** The loopback socket for the SRT tool could not be bound, or a port `--exec` needs is held. */
 export function localBindFailure(
   err: NodeJS.ErrnoException,
-  o: Pick<PeerOptions, 'role' | 'srtListen' | 'srtTarget'>,
+  o: Pick<StreamOptions, 'role' | 'srtListen' | 'srtTarget' | 'sourcePort'>,
 ): Failure {
   if (err instanceof ExecPortBusy)
     return { code: 'ERR_PORT_IN_USE', message: err.message, exit: EXIT.portInUse };
   const where =
     o.role === 'sender'
       ? `${o.srtListen.host}:${o.srtListen.port}`
-      : `127.0.0.1:${o.srtTarget.port + 1} (the agent's source port toward --srt-target)`;
+      : `127.0.0.1:${o.sourcePort} (the agent's source port toward ${o.srtTarget.host}:${o.srtTarget.port})`;
   return bindFailure(err, where, '--srt-listen or --srt-target');
 }
 

@@ -23,6 +23,7 @@ export class LocalSide {
     mode: 'send' | 'receive',
     listen: HostPort,
     target: HostPort,
+    sourcePort: number,
     onPacket: (packet: Buffer) => void,
   ): Promise<LocalSide> {
     const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
@@ -34,10 +35,14 @@ export class LocalSide {
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      // --receive binds a fixed source port (the target's + 1): after the agent restarts, the
-      // listener sees the same peer address and the SRT session carries on.
+      // --receive binds a fixed source port (see StreamOptions.sourcePort): after the agent
+      // restarts, the listener sees the same peer address and the SRT session carries on.
+      // A listener on this machine is talked to from loopback; one elsewhere on the LAN (a
+      // decoder named by --map or --srt-target) from every interface, or it is unreachable.
       const [port, host] =
-        mode === 'send' ? [listen.port, listen.host] : [target.port + 1, '127.0.0.1'];
+        mode === 'send'
+          ? [listen.port, listen.host]
+          : [sourcePort, onLoopback(target.host) ? '127.0.0.1' : '0.0.0.0'];
       socket.bind(port, host, () => {
         socket.off('error', reject);
         resolve();
@@ -61,4 +66,9 @@ export class LocalSide {
   close(): void {
     this.socket.close();
   }
+}
+
+/** True for a host on this machine's loopback: 127.0.0.0/8 or `localhost`. */
+function onLoopback(host: string): boolean {
+  return host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

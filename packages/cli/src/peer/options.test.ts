@@ -143,6 +143,56 @@ describe('parsePeerOptions: stream and side', () => {
     expect(o.session).toBe('nab-floor');
   });
 
+  it('receives every stream with an all-streams token and no --stream', () => {
+    const o = parsePeerOptions([...base, '--token', ALL, '--receive'], NO_ENV);
+    expect(o.stream).toBeUndefined();
+    expect(o.map.size).toBe(0);
+    expect(o.srtTarget).toEqual({ host: '127.0.0.1', port: 9100 });
+    // --stream still picks one, as before.
+    const one = parsePeerOptions(
+      [...base, '--token', ALL, '--receive', '--stream', 'cam-2'],
+      NO_ENV,
+    );
+    expect(one.stream).toBe('cam-2');
+  });
+
+  it('--map NAME=HOST:PORT, repeatable; each name once; receiving only', () => {
+    const o = parsePeerOptions(
+      [
+        ...base,
+        '--token',
+        ALL,
+        '--receive',
+        '--map',
+        'cam-2=10.0.0.9:7000',
+        '--map',
+        'cam-1=:7001',
+      ],
+      NO_ENV,
+    );
+    expect([...o.map]).toEqual([
+      ['cam-2', { host: '10.0.0.9', port: 7000 }],
+      ['cam-1', { host: '127.0.0.1', port: 7001 }],
+    ]);
+    for (const bad of ['cam-2', '=1.2.3.4:5', 'Cam=1.2.3.4:5', 'cam-2=1.2.3.4', 'cam-2=h:99999'])
+      expect(
+        usage(() => parsePeerOptions([...base, '--token', ALL, '--receive', '--map', bad], NO_ENV))
+          .message,
+        bad,
+      ).toMatch(/--map/);
+    const twice = usage(() =>
+      parsePeerOptions(
+        [...base, '--token', ALL, '--receive', '--map', 'cam-2=:1', '--map', 'cam-2=:2'],
+        NO_ENV,
+      ),
+    );
+    expect(twice.message).toMatch(/twice/);
+    const send = usage(() =>
+      parsePeerOptions([...base, '--token', CAM, '--send', '--map', 'cam-2=:1'], NO_ENV),
+    );
+    expect(send.message).toMatch(/--map is for --receive/);
+  });
+
   it('takes exactly one of --send and --receive', () => {
     const neither = usage(() => parsePeerOptions([...base, '--token', CAM], NO_ENV));
     expect(neither.message).toMatch(/--send or --receive/);

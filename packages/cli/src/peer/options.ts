@@ -11,12 +11,15 @@ export interface PeerOptions {
   readonly server: string;
   readonly token: string;
   readonly session: string;
-  readonly stream: string;
+  /** The stream slot; undefined: every stream of the session (an all-streams token, receiving). */
+  readonly stream: string | undefined;
   readonly role: 'sender' | 'receiver';
   /** --send: where the user's SRT caller connects. */
   readonly srtListen: HostPort;
-  /** --receive: the user's SRT listener. */
+  /** --receive: the user's SRT listener (with every stream, stream i's is at its port + i). */
   readonly srtTarget: HostPort;
+  /** --map NAME=HOST:PORT: where a stream's SRT listener is, instead of --srt-target's + i. */
+  readonly map: ReadonlyMap<string, HostPort>;
   /** Local UDP port of the media socket (0 = any). */
   readonly mediaPort: number;
   /** Local address of the media socket (default all interfaces). */
@@ -44,20 +47,29 @@ export const PEER_HELP = `punch peer — the SRT agent: punches through NATs and
   --token TOKEN         a peer or admin token (or PUNCH_TOKEN)
   --send                this side sends: your encoder connects to --srt-listen as SRT caller
   --receive             this side receives: the agent calls your SRT listener at --srt-target
-  --stream NAME         the stream slot (default: the one the token is for)
+  --stream NAME         the stream slot (default: the one the token is for; with a token for
+                        every stream, --receive receives them all)
   --srt-listen H:P      default 127.0.0.1:9000
-  --srt-target H:P      default 127.0.0.1:9100
+  --srt-target H:P      default 127.0.0.1:9100; receiving every stream, stream i (in the
+                        session's order) goes to its port + i: 9100, 9101, …
+  --map NAME=H:P        receiving every stream: stream NAME goes to H:P instead (repeatable)
   --port N              local UDP port for the media socket (default: any)
   --bind ADDR           local address for the media socket (default: all interfaces)
   --no-lan              do not offer this machine's LAN addresses to the other side
   --takeover            replace another agent that is live on this slot (it stops, saying so)
   --stun H:P            STUN server to use when Punch has none (e.g. on Cloudflare)
-  --exec URI            run srt-live-transmit with URI as its input (--send) or output (--receive)
+  --exec URI            run srt-live-transmit with URI as its input (--send) or output (--receive);
+                        receiving every stream, one per stream: URI's port + i, or {stream}
+                        replaced by the stream's name
   --punch-timeout S     give up after S seconds without a direct path (default 30; exit code 6)
   --json                NDJSON events instead of the status line
 
 Exit codes: 0 the session ended, 1 error, 2 usage, 3 token refused, 4 no such session or stream,
-6 no direct path (symmetric NAT or UDP blocked), 7 a local port is in use.`;
+6 no direct path (symmetric NAT or UDP blocked), 7 a local port is in use. Receiving every
+stream, one stream's trouble does not end the agent (docs/operators.md).`;
+
+/** A stream name (DESIGN.md "HTTP API": names). */
+const STREAM_NAME = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 function hostPort(text: string, flag: string): HostPort {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
@@ -98,6 +110,7 @@ export function parsePeerOptions(argv: string[], env: NodeJS.ProcessEnv): PeerOp
       takeover: { type: 'boolean', default: false },
       stun: { type: 'string' },
       exec: { type: 'string' },
+      map: { type: 'string', multiple: true, default: [] },
       'punch-timeout': { type: 'string', default: '30' },
       json: { type: 'boolean', default: false },
     },
@@ -128,8 +141,20 @@ export function parsePeerOptions(argv: string[], env: NodeJS.ProcessEnv): PeerOp
   const claims = readClaims(token);
   if (claims === undefined) throw new UsageError('the token is not a Punch token (p_…)');
   const stream = values.stream ?? claims.stream ?? undefined;
-  if (stream === undefined)
-    throw new UsageError('this token covers every stream: name one with --stream');
+  // Every stream at once only makes sense for the receiving side (the MCR): a sender carries
+  // the one picture its encoder makes.
+  if (stream === undefined && values.send)
+    throw new UsageError('this token covers every stream: name the one to send with --stream');
+  const map = new Map<string, HostPort>();
+  for (const entry of values.map) {
+    const eq = entry.indexOf('=');
+    const name = entry.slice(0, eq);
+    if (eq < 1 || !STREAM_NAME.test(name))
+      throw new UsageError(`--map takes NAME=HOST:PORT (got "${entry}")`);
+    if (map.has(name)) throw new UsageError(`--map names "${name}" twice`);
+    map.set(name, hostPort(entry.slice(eq + 1), '--map'));
+  }
+  if (map.size > 0 && values.send) throw new UsageError('--map is for --receive');
   const mediaPort = /^\d{1,5}$/.test(values.port) ? Number(values.port) : NaN;
   if (!Number.isInteger(mediaPort) || mediaPort < 0 || mediaPort > 65535)
     throw new UsageError('--port takes a port number');
@@ -145,6 +170,7 @@ export function parsePeerOptions(argv: string[], env: NodeJS.ProcessEnv): PeerOp
     role: values.send ? 'sender' : 'receiver',
     srtListen: hostPort(values['srt-listen'], '--srt-listen'),
     srtTarget: hostPort(values['srt-target'], '--srt-target'),
+    map,
     mediaPort,
     bind: values.bind,
     lan: !values['no-lan'],

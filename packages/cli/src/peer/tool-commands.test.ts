@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PeerOptions } from './options.js';
+import type { StreamOptions } from './stream-options.js';
 import { execEnds, toolCommands } from './tool-commands.js';
 
-const OPTIONS: PeerOptions = {
+const OPTIONS: StreamOptions = {
   server: 'https://punch.example',
   token: 'p_x.y',
   session: 'nab-floor',
@@ -10,6 +10,7 @@ const OPTIONS: PeerOptions = {
   role: 'sender',
   srtListen: { host: '127.0.0.1', port: 9000 },
   srtTarget: { host: '127.0.0.1', port: 9100 },
+  sourcePort: 9101,
   mediaPort: 0,
   bind: '0.0.0.0',
   lan: true,

@@ -1,6 +1,6 @@
 import { connectionStrings } from '@punch/core';
 import type { PeerMessage } from './link.js';
-import type { PeerOptions } from './options.js';
+import type { StreamOptions } from './stream-options.js';
 
 /** What the local SRT tool needs from a pairing: the stream's key and SRT parameters. */
 export type SrtParams = Pick<PeerMessage, 'passphrase' | 'pbkeylen' | 'latencyMs'>;
@@ -10,7 +10,7 @@ export type SrtParams = Pick<PeerMessage, 'passphrase' | 'pbkeylen' | 'latencyMs
  * sending side's tools (ffmpeg, srt-live-transmit, GStreamer, OBS, vMix) or the receiving
  * side's, never the rendezvous strings (the agent does the rendezvous) nor `punch peer` itself.
  */
-export function toolCommands(o: PeerOptions, srt: SrtParams): Record<string, string> {
+export function toolCommands(o: StreamOptions, srt: SrtParams): Record<string, string> {
   const commands = connectionStrings({
     server: o.server,
     session: o.session,
@@ -40,7 +40,7 @@ export function toolCommands(o: PeerOptions, srt: SrtParams): Record<string, str
  * loopback SRT port on the other (as caller of `--srt-listen` when sending, as the listener at
  * `--srt-target` when receiving).
  */
-export function execEnds(o: PeerOptions, exec: string, srt: SrtParams): [string, string] {
+export function execEnds(o: StreamOptions, exec: string, srt: SrtParams): [string, string] {
   const q = `passphrase=${srt.passphrase}&pbkeylen=${srt.pbkeylen}&latency=${srt.latencyMs}`;
   return o.role === 'sender'
     ? [exec, `srt://${o.srtListen.host}:${o.srtListen.port}?mode=caller&${q}`]

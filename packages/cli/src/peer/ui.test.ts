@@ -230,7 +230,7 @@ describe('createReporter: a path up with no media', () => {
   function feed(tty: boolean, role: 'sender' | 'receiver', rates: number[]): string {
     const { out, text } = fakeStream(tty);
     let clock = 1_000_000;
-    const report = createReporter(false, out, () => clock);
+    const report = createReporter(false, out, undefined, () => clock);
     report({ event: 'registered', stream: 'cam-wide', role, stun: 'punch' });
     for (const mediaBps of rates) {
       report({ event: 'health', stats: { path: 'direct', rttMs: 12, sendBps: 800, mediaBps } });
@@ -266,7 +266,7 @@ describe('createReporter: a path up with no media', () => {
   it('an agent that reports no media rate never says so', () => {
     const { out, text } = fakeStream(false);
     let clock = 0;
-    const report = createReporter(false, out, () => clock);
+    const report = createReporter(false, out, undefined, () => clock);
     for (let k = 0; k < 6; k++) {
       report({ event: 'health', stats: { path: 'direct', sendBps: 0 } });
       clock += 1000;

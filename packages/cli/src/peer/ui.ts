@@ -12,6 +12,7 @@ import type { RelayReason } from './pairing.js';
 export function createReporter(
   json: boolean,
   out: NodeJS.WriteStream,
+  sink: ReporterSink = terminalSink(out),
   now: () => number = Date.now,
 ): (e: AgentEvent) => void {
   if (json) {
@@ -19,29 +20,26 @@ export function createReporter(
       out.write(`${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`);
     };
   }
-  const tty = out.isTTY;
+  const tty = sink.tty;
   const colour = (code: string, text: string): string =>
     tty ? `\x1b[${code}m${text}\x1b[0m` : text;
   let tally = '';
   let lastTally = 'none';
   let direct = false;
-  let live = false;
-  /** The status line on screen (tty only), redrawn below a child's output line. */
+  /** The status line on screen (tty only), redrawn below a child's output line; '' when none. */
   let shown = '';
   let role = 'sender';
   // This side's own reports, read as the room reads them (one rule, in core).
   let health = new SlotHealth();
   let noMedia = false;
   const line = (text: string): void => {
-    if (live) out.write('\r\x1b[2K');
-    live = false;
-    out.write(`${text}\n`);
+    sink.line(text);
+    shown = '';
   };
   const status = (text: string): void => {
     const full = `${tally}${text}`;
     if (tty) {
-      out.write(`\r\x1b[2K${full}`);
-      live = true;
+      sink.status(full);
       shown = full;
     } else line(full);
   };
@@ -117,12 +115,7 @@ export function createReporter(
         break;
       }
       case 'tally':
-        tally =
-          e.tally === 'program'
-            ? `${colour('41;97;1', ' ON AIR ')} `
-            : e.tally === 'preview'
-              ? `${colour('42;30;1', ' PREVIEW ')} `
-              : '';
+        tally = tallyBadge(e.tally, tty);
         if (e.tally !== lastTally) line(e.tally === 'none' ? 'tally: off' : `tally: ${tally}`);
         lastTally = e.tally;
         break;
@@ -135,11 +128,11 @@ export function createReporter(
       case 'exec': {
         // srt-live-transmit's own words, on a line of their own and marked as its, with the
         // status line (if one was up) drawn again below them.
-        const wasLive = live;
+        const again = shown;
         line(`  srt-live-transmit: ${e.line}`);
-        if (wasLive) {
-          out.write(shown);
-          live = true;
+        if (again !== '') {
+          sink.status(again);
+          shown = again;
         }
         break;
       }
@@ -150,6 +143,41 @@ export function createReporter(
         line(`■ the session ended (${e.reason})`);
         break;
     }
+  };
+}
+
+/** Tally as a badge before the status line (words as well as colour), or nothing. */
+export function tallyBadge(state: 'program' | 'preview' | 'none', tty: boolean): string {
+  const colour = (code: string, text: string): string =>
+    tty ? `\x1b[${code}m${text}\x1b[0m` : text;
+  return state === 'program'
+    ? `${colour('41;97;1', ' ON AIR ')} `
+    : state === 'preview'
+      ? `${colour('42;30;1', ' PREVIEW ')} `
+      : '';
+}
+
+/** Where a reporter writes: whole lines, and its live status line (on a terminal). */
+export interface ReporterSink {
+  readonly tty: boolean;
+  line(text: string): void;
+  status(text: string): void;
+}
+
+/** One agent's lines on a terminal (or a pipe), its status line rewritten in place. */
+function terminalSink(out: NodeJS.WriteStream): ReporterSink {
+  let live = false;
+  return {
+    tty: out.isTTY,
+    line: (text) => {
+      if (live) out.write('\r\x1b[2K');
+      live = false;
+      out.write(`${text}\n`);
+    },
+    status: (text) => {
+      out.write(`\r\x1b[2K${text}`);
+      live = true;
+    },
   };
 }
 

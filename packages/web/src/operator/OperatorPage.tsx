@@ -7,6 +7,7 @@ import { tallyWords, type TallyState } from '../components/Tally.js';
 import type { StreamViewData } from '../lib/api.js';
 import { SessionFeed, viewOf, type FeedStatus } from '../lib/feed.js';
 import { readToken, takeTokenFromUrl, tokens } from '../lib/token.js';
+import { AllStreams } from './AllStreams.js';
 
 /** The agent's default local SRT ports (`punch peer --send` listens, `--receive` calls). */
 const SEND_URL = 'srt://127.0.0.1:9000';
@@ -36,6 +37,8 @@ export function OperatorPage({ session }: { session: string }) {
     token === null ? null : (readToken(token)?.stream ?? null),
   );
   const [streams, setStreams] = useState<Record<string, StreamViewData>>({});
+  // The session's order (views arrive in it): an all-streams agent numbers its ports by it.
+  const [order, setOrder] = useState<string[]>([]);
   const [tally, setTally] = useState<{ program: string[]; preview: string[] }>({
     program: [],
     preview: [],
@@ -51,6 +54,7 @@ export function OperatorPage({ session }: { session: string }) {
       } else if (m.type === 'stream') {
         const view = viewOf(m);
         setStreams((old) => ({ ...old, [view.name]: view }));
+        setOrder((old) => (old.includes(view.name) ? old : [...old, view.name]));
       } else if (m.type === 'tally') {
         setTally({ program: m.program, preview: m.preview });
       } else if (m.type === 'token') {
@@ -98,7 +102,7 @@ export function OperatorPage({ session }: { session: string }) {
     );
   }
 
-  const names = scope === null ? Object.keys(streams) : [scope];
+  const names = scope === null ? order : [scope];
   const mine = names.length === 1 && names[0] !== undefined ? streams[names[0]] : undefined;
   const light: TallyState =
     ended !== null
@@ -137,7 +141,10 @@ export function OperatorPage({ session }: { session: string }) {
             Sender: {presenceText(mine.sender)} · Receiver: {presenceText(mine.receiver)}
           </p>
         )}
-        {ended === null && (
+        {ended === null && scope === null && (
+          <AllStreams names={names} streams={streams} tally={tally} token={token} />
+        )}
+        {ended === null && scope !== null && (
           <details class="op-setup" open>
             <summary>Set up</summary>
             {canSend && (
