@@ -360,6 +360,10 @@ describe('pairing', () => {
     const refused = await ws.next('error');
     expect(refused.code).toBe('ERR_SLOT_TAKEN');
     expect(refused.message).toContain('--takeover');
+    // The refusal names its stream (a socket may carry several); an error about no stream does not.
+    expect(refused.stream).toBe('cam-1');
+    ws.send({ type: 'no-such-type' });
+    expect((await ws.next('error')).stream).toBeUndefined();
     // The holder is untouched and keeps its slot.
     holder.ws.send({ type: 'ping' });
     await holder.ws.next('pong');

@@ -255,9 +255,14 @@ export class Agent {
         this.stop(EXIT.ended);
         break;
       case 'error': {
-        // Errors name no stream; Punch answers each `register` in order, so a registration's
-        // refusal belongs to the oldest registration still unanswered.
-        const name = REGISTER_ERRORS.has(m.code) ? this.#pending.shift() : undefined;
+        // Punch names the refused message's stream; an older one did not, but answers each
+        // `register` in order, so there a refusal belongs to the oldest one still unanswered.
+        let name: string | undefined;
+        if (REGISTER_ERRORS.has(m.code)) {
+          name =
+            m.stream === undefined ? this.#pending[0] : this.#pending.find((n) => n === m.stream);
+          this.#pending = this.#pending.filter((n) => n !== name);
+        }
         const stream = name === undefined ? undefined : this.#streams.get(name);
         if (stream !== undefined) stream.refused(m.code, m.message);
         else this.#emit({ event: 'error', code: m.code, message: m.message, fatal: false });

@@ -69,13 +69,19 @@ export function expel(room: RoomState, conn: Conn, err: PunchError): void {
 }
 
 /**
- * Sends `error` to one socket; the socket stays open.
+ * Sends `error` to one socket; the socket stays open. `stream` names the stream of the refused
+ * message, so a socket carrying several streams (an agent receiving every stream) knows which
+ * one was refused.
  *
  * @example
  * sendError(conn, 'ERR_RATE_LIMITED', 'at most 100 messages per 1 s');
  */
-export function sendError(conn: Conn, code: ErrorCode, message: string): void {
-  conn.send({ type: 'error', code, message });
+export function sendError(conn: Conn, code: ErrorCode, message: string, stream?: string): void {
+  conn.send(
+    stream === undefined
+      ? { type: 'error', code, message }
+      : { type: 'error', code, message, stream },
+  );
 }
 
 /**
@@ -108,10 +114,12 @@ export function receive(
     }
     return;
   }
+  let message: ClientMessage | undefined;
   try {
     if (conn.claims.exp <= room.deps.now() / 1000) throw new PunchError('ERR_TOKEN_EXPIRED');
     if (text === null) throw new PunchError('ERR_BAD_REQUEST', 'send JSON text frames');
-    dispatch(decodeClientMessage(text));
+    message = decodeClientMessage(text);
+    dispatch(message);
   } catch (err) {
     if (!(err instanceof PunchError)) {
       // A bug, not bad input: this client gets ERR_INTERNAL, everyone else is unaffected.
@@ -123,6 +131,12 @@ export function receive(
       return;
     }
     if (err.code === 'ERR_TOKEN_EXPIRED') expel(room, conn, err);
-    else sendError(conn, err.code, err.message);
+    else
+      sendError(
+        conn,
+        err.code,
+        err.message,
+        message !== undefined && 'stream' in message ? message.stream : undefined,
+      );
   }
 }

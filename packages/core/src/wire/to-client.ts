@@ -76,7 +76,13 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     relay: RelayCredentialsSchema.nullable().optional(),
   }),
   z.object({ type: z.literal('closed'), reason: z.enum(['closed', 'expired']) }),
-  z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+  z.object({
+    type: z.literal('error'),
+    code: z.string(),
+    message: z.string(),
+    /** The stream of the refused message, when it named one (absent from an older server). */
+    stream: z.string().optional(),
+  }),
   z.object({ type: z.literal('pong'), at: z.number() }),
 ]);
 
@@ -86,7 +92,7 @@ export type ParsedServerMessage = z.infer<typeof ServerMessageSchema>;
 /** A server message as the room sends it: the decoded shape, with `error.code` from the table. */
 export type ServerMessage =
   | Exclude<ParsedServerMessage, { type: 'error' }>
-  | { type: 'error'; code: ErrorCode; message: string };
+  | { type: 'error'; code: ErrorCode; message: string; stream?: string };
 export type ServerMessageType = ServerMessage['type'];
 
 /** A stream slot's state, as in `GET /api/session/:id` `streams[]` and the `stream` push. */
