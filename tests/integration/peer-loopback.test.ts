@@ -18,6 +18,8 @@ let noStun: Host;
 let stunOnly: Host;
 /** The Cloudflare host on a local workerd: no UDP at all. */
 let workers: Host;
+/** The same, configured with a public STUN server (`PUNCH_STUN_URLS`) it names to agents. */
+let workersStun: Host;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
@@ -26,6 +28,7 @@ beforeAll(async () => {
     startHost(),
     startWorkerdHost(),
   ]);
+  workersStun = await startWorkerdHost({ stunUrls: [`stun:127.0.0.1:${stunOnly.stunPort}`] });
 });
 afterEach(async () => {
   // SIGTERM: the agents stop what they started (srt-live-transmit); SIGKILL only as a backstop.
@@ -48,7 +51,7 @@ afterEach(async () => {
   );
 });
 afterAll(async () => {
-  await Promise.all([noStun.stop(), stunOnly.stop(), workers.stop()]);
+  await Promise.all([noStun.stop(), stunOnly.stop(), workers.stop(), workersStun.stop()]);
 });
 
 function agent(args: string[]): {
@@ -140,9 +143,10 @@ async function freeUdpPort(span = 1): Promise<number> {
  * Two agents pairing through `host`, asking STUN at `stunOnly`. No SRT flows: --srt-listen is
  * port 0 (the OS picks it; nothing connects to it here).
  */
-async function pairWithExternalStun(host: Host): Promise<void> {
+async function pairWithExternalStun(host: Host, named: 'flag' | 'host' = 'flag'): Promise<void> {
   const s = await createSession(host.url, { streams: ['cam-1'] });
-  const stun = `127.0.0.1:${stunOnly.stunPort}`;
+  // Named by the agent's --stun, or by the host itself in `welcome.publicStun`.
+  const stun = named === 'flag' ? ['--stun', `127.0.0.1:${stunOnly.stunPort}`] : [];
   const send = agent([
     '--server',
     host.url,
@@ -151,8 +155,7 @@ async function pairWithExternalStun(host: Host): Promise<void> {
     '--send',
     '--srt-listen',
     '127.0.0.1:0',
-    '--stun',
-    stun,
+    ...stun,
   ]);
   const recv = agent([
     '--server',
@@ -162,8 +165,7 @@ async function pairWithExternalStun(host: Host): Promise<void> {
     '--receive',
     '--srt-target',
     `127.0.0.1:${await freeUdpPort(2)}`,
-    '--stun',
-    stun,
+    ...stun,
   ]);
   expect(await send.waitFor((e) => e.event === 'registered', 'registered')).toMatchObject({
     stun: 'external',
@@ -179,6 +181,10 @@ it('a host without STUN: the agents ask the configured STUN server, claim their 
 
 it('the Workers host (workerd): real agents pair and punch with a STUN server of their own', async () => {
   await pairWithExternalStun(workers);
+});
+
+it('the Workers host naming a public STUN server (PUNCH_STUN_URLS): agents need no --stun', async () => {
+  await pairWithExternalStun(workersStun, 'host');
 });
 
 it('without STUN anywhere the agent says what to pass', async () => {

@@ -39,6 +39,7 @@ import {
 import { sessionStore } from './store.js';
 import { issuedStore } from './issued.js';
 import { SESSION_SCOPE, revokeIssued, sessionRelay } from './turn.js';
+import { publicStun } from './turn-config.js';
 
 /** Cloudflare TURN usernames remembered per session (the soonest to expire go first). */
 const ISSUED_CAP = 256;
@@ -60,6 +61,8 @@ export class SessionObject extends DurableObject<Env> {
   readonly #issued: SqlIssuedRelays;
   readonly #log = consoleLogger('session');
   readonly #conns = new Map<WebSocket, Conn>();
+  /** The STUN server agents are told to ask (`welcome.publicStun`), from PUNCH_STUN_URLS. */
+  readonly #publicStun: { host: string; port: number } | undefined;
   /** The snapshot text last stored per socket id, so unchanged sockets cost no write. */
   readonly #stored = new Map<string, string>();
   #keys: KeyRing | undefined;
@@ -73,6 +76,7 @@ export class SessionObject extends DurableObject<Env> {
     super(ctx, env);
     this.#store = sessionStore(ctx.storage);
     this.#issued = issuedStore(ctx.storage, ISSUED_CAP);
+    this.#publicStun = publicStun(env);
     void ctx.blockConcurrencyWhile(async () => {
       this.#keys = await keyRing(env);
       this.#wake();
@@ -216,9 +220,10 @@ export class SessionObject extends DurableObject<Env> {
         relay = next;
         ws.serializeAttachment({ id: a.id, ip: a.ip, relay } satisfies Required<Attachment>);
       },
-      // No UDP on Workers: agents learn their endpoint from a STUN server of their own and
-      // send `endpoint`, which the room checks against this socket's IP.
+      // No UDP on Workers: agents learn their endpoint from a public STUN server (the one named
+      // here, else their own `--stun`) and send `endpoint`, checked against this socket's IP.
       stun: null,
+      ...(this.#publicStun === undefined ? {} : { publicStun: this.#publicStun }),
       claims,
       send(message: ServerMessage) {
         sendJson(ws, message);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Env } from './env.js';
-import { CLOUDFLARE_TURN_API, readTurnSource } from './turn-config.js';
+import { CLOUDFLARE_TURN_API, publicStun, readTurnSource } from './turn-config.js';
 
 const env = (vars: Partial<Record<keyof Env, string>>): Env => vars as unknown as Env;
 
@@ -85,5 +85,29 @@ describe('readTurnSource', () => {
       expect(String(err)).not.toContain('tok-never-shown');
     }
     expect.assertions(1);
+  });
+});
+
+describe('publicStun', () => {
+  it("reads the first stun: URL's host and port (3478 by default)", () => {
+    expect(publicStun(env({ PUNCH_STUN_URLS: 'stun:stun.cloudflare.com:3478' }))).toEqual({
+      host: 'stun.cloudflare.com',
+      port: 3478,
+    });
+    expect(publicStun(env({ PUNCH_STUN_URLS: ' stun:s.example , stun:t.example:19302' }))).toEqual({
+      host: 's.example',
+      port: 3478,
+    });
+    expect(publicStun(env({ PUNCH_STUN_URLS: 'stun:[2001:db8::1]:3479' }))).toEqual({
+      host: '2001:db8::1',
+      port: 3479,
+    });
+  });
+
+  it('is undefined without one, or for anything but a stun: URL', () => {
+    expect(publicStun(env({}))).toBeUndefined();
+    expect(publicStun(env({ PUNCH_STUN_URLS: 'turn:t.example:3478' }))).toBeUndefined();
+    expect(publicStun(env({ PUNCH_STUN_URLS: 'stun:s.example:99999' }))).toBeUndefined();
+    expect(publicStun(env({ PUNCH_STUN_URLS: 'stun:' }))).toBeUndefined();
   });
 });

@@ -124,3 +124,23 @@ function apiBase(value: string | undefined): string {
     refuse(`PUNCH_CF_TURN_API must be an http(s) URL (default ${CLOUDFLARE_TURN_API})`);
   return value.trim().replace(/\/+$/, '');
 }
+
+/**
+ * The STUN server a session agent asks on Workers (Punch has no UDP here): the first `stun:`
+ * URL of `PUNCH_STUN_URLS` as host and port (3478 when it names none), handed out in
+ * `welcome.publicStun` so an operator's `punch peer LINK` needs no `--stun`. Undefined when
+ * none is configured or the first one is not a `stun:` URL.
+ *
+ * @example
+ * publicStun({ PUNCH_STUN_URLS: 'stun:stun.cloudflare.com:3478' } as Env);
+ * // { host: 'stun.cloudflare.com', port: 3478 }
+ */
+export function publicStun(env: Env): { host: string; port: number } | undefined {
+  const first = (env.PUNCH_STUN_URLS ?? '').split(',')[0]?.trim() ?? '';
+  const m = /^stun:(\[[0-9a-fA-F:.]+\]|[^:?\s[\]]+)(?::(\d{1,5}))?(?:\?.*)?$/.exec(first);
+  const host = m?.[1];
+  if (host === undefined) return undefined;
+  const port = m?.[2] === undefined ? 3478 : Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: host.replace(/^\[|\]$/g, ''), port };
+}

@@ -2,7 +2,7 @@ import type { ParsedServerMessage, Tally } from '@punch/core';
 import { EXIT, type AgentEvent } from './events.js';
 import { linkFailure, type Failure } from './failures.js';
 import { SignalLink, type LinkEvent } from './link.js';
-import type { PeerOptions } from './options.js';
+import type { HostPort, PeerOptions } from './options.js';
 import { StreamAgent } from './stream-agent.js';
 import { streamOptions } from './stream-options.js';
 
@@ -38,6 +38,8 @@ export class Agent {
   #welcomed = false;
   /** The latest tally, for a stream that opens after it came. */
   #tally: Tally = { program: [], preview: [] };
+  /** The public STUN server the last `welcome` named (Workers), for streams without `--stun`. */
+  #publicStun: HostPort | undefined;
   #done!: (code: number) => void;
   #finished = false;
   /** `--map` was checked against the session's streams. */
@@ -118,7 +120,7 @@ export class Agent {
       return false;
     }
     if (this.#welcomed && !this.#finished) {
-      stream.welcome();
+      stream.welcome(this.#publicStun);
       stream.tally(this.#tally);
     }
     return true;
@@ -223,12 +225,16 @@ export class Agent {
   #onMessage(m: ParsedServerMessage): void {
     switch (m.type) {
       case 'welcome':
+        // Punch (on Workers) names a public STUN server: the endpoint learnt through it is the
+        // media socket's IPv4 one, which Punch accepts only from the WebSocket's own IP.
+        if (m.publicStun !== undefined && this.#o.stun === undefined && this.#link.useIpv4()) break;
         // A new connection: nothing is registered on it until Punch says so.
         this.#welcomed = true;
+        this.#publicStun = m.publicStun;
         this.#pending = [];
         this.#tally = m.tally;
         for (const s of this.#streams.values()) {
-          s.welcome();
+          s.welcome(this.#publicStun);
           s.tally(m.tally);
         }
         break;

@@ -28,7 +28,7 @@ class FakePunch {
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #sockets = new Waiter<WebSocket>();
 
-  async listen(): Promise<string> {
+  async listen(host = '127.0.0.1'): Promise<string> {
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrades.push(req);
       const refusal = this.refusals.shift();
@@ -51,9 +51,10 @@ class FakePunch {
       );
     });
     await new Promise<void>((resolve) => {
-      this.#server.listen(0, '127.0.0.1', resolve);
+      this.#server.listen(0, host, resolve);
     });
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    const name = host.includes(':') ? `[${host}]` : host;
+    return `http://${name}:${(this.#server.address() as AddressInfo).port}`;
   }
 
   /** The server side of the next accepted connection. */
@@ -117,10 +118,10 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function setup(reconnect: BackoffOptions = FAST) {
+async function setup(reconnect: BackoffOptions = FAST, host?: string) {
   const punch = new FakePunch();
   servers.push(punch);
-  const server = await punch.listen();
+  const server = await punch.listen(host);
   const events = new Waiter<LinkEvent>();
   const link = new SignalLink({
     server,
@@ -394,3 +395,25 @@ async function unusedPort(): Promise<string> {
   });
   return `http://127.0.0.1:${port}`;
 }
+
+describe('useIpv4 (Punch names a public STUN server: the agent will claim an IPv4 endpoint)', () => {
+  it('a link connected over IPv6 is replaced at once, and says why', async () => {
+    const { link, next } = await setup(FAST, '::1');
+    link.connect();
+    await next('open');
+    expect(link.useIpv4()).toBe(true);
+    const retry = await next('retrying');
+    expect(retry.reason).toContain('IPv4');
+    expect(retry.delayMs).toBe(0);
+    expect(link.open).toBe(false);
+  });
+
+  it('a link already over IPv4 stays as it is', async () => {
+    const { link, next, events } = await setup();
+    link.connect();
+    await next('open');
+    expect(link.useIpv4()).toBe(false);
+    expect(link.open).toBe(true);
+    expect(events.seen.some((e) => e.type === 'retrying')).toBe(false);
+  });
+});

@@ -75,10 +75,14 @@ export class SignalLink {
   #attempt = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #ipv4: boolean;
+  /** The current connection's address family (`IPv4`, `IPv6`), once upgraded. */
+  #family: string | undefined;
 
   constructor(options: LinkOptions) {
     this.#o = options;
     this.#token = options.token;
+    this.#ipv4 = options.ipv4;
   }
 
   /** The token the next connection presents (the newest one Punch sent). */
@@ -99,9 +103,13 @@ export class SignalLink {
     const ws = new WebSocket(url, [SUBPROTOCOL], {
       headers: { authorization: `Bearer ${this.#token}` },
       // IPv4 only when the agent claims its endpoint: see LinkOptions.ipv4.
-      ...(this.#o.ipv4 ? { family: 4 } : {}),
+      ...(this.#ipv4 ? { family: 4 } : {}),
     });
     this.#ws = ws;
+    this.#family = undefined;
+    ws.on('upgrade', (res) => {
+      this.#family = res.socket.remoteFamily;
+    });
     ws.on('unexpected-response', (_req, res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -145,6 +153,21 @@ export class SignalLink {
         this.#retry(`connection to Punch closed (${code}: ${meaning.text})`);
       }
     });
+  }
+
+  /**
+   * From now on connects over IPv4 only (see {@link LinkOptions.ipv4}): Punch named a public
+   * STUN server in `welcome`, so the agent will claim an IPv4 endpoint. True when the current
+   * connection is IPv6 and is being replaced at once (its `welcome` is then moot).
+   */
+  useIpv4(): boolean {
+    this.#ipv4 = true;
+    if (this.#family !== 'IPv6') return false;
+    this.#retry(
+      'moving the link to IPv4, like the media socket, for the STUN server Punch names',
+      0,
+    );
+    return true;
   }
 
   /** Sends one message if the socket is open; false when it is not (the message is dropped). */

@@ -18,6 +18,7 @@ import type { PeerMessage } from './link.js';
 import { LocalSide } from './local.js';
 import { openMediaSocket } from './media-socket.js';
 import { Pairing, RELAY_AFTER_MS } from './pairing.js';
+import type { HostPort } from './options.js';
 import type { StreamOptions } from './stream-options.js';
 import { StunProbe, type StunAnswer } from './stun-probe.js';
 import { execEnds, toolCommands } from './tool-commands.js';
@@ -65,6 +66,8 @@ export class StreamAgent {
   /** Registered on the current connection (reset by each `welcome`). */
   #registered = false;
   #exec: SrtLiveTransmit | undefined;
+  /** The public STUN server Punch named in `welcome` (Workers), asked when `--stun` is not given. */
+  #publicStun: HostPort | undefined;
   #srtStats: Record<string, number> | undefined;
   #healthTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -138,7 +141,8 @@ export class StreamAgent {
   }
 
   /** A new connection (`welcome`): nothing is registered on it until Punch says so. */
-  welcome(): void {
+  welcome(publicStun?: HostPort): void {
+    this.#publicStun = publicStun;
     this.#registered = false;
     this.register();
   }
@@ -292,8 +296,9 @@ export class StreamAgent {
     }
     const local = this.options.lan ? lanCandidates(this.#media?.address().port ?? 0) : [];
     if (local.length > 0) this.#host.send({ type: 'endpoint', stream, role, local });
-    // Punch's own STUN (with the USERNAME it records us by), else the one named by --stun.
-    const target = m.bind ?? this.options.stun;
+    // Punch's own STUN (with the USERNAME it records us by), else --stun's, else the public
+    // one Punch named in `welcome` (Workers).
+    const target = m.bind ?? this.options.stun ?? this.#publicStun;
     if (target === undefined) {
       if (m.relay === null || m.relay === undefined) {
         this.#host.failed(this.#closeWith(NO_STUN));

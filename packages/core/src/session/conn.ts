@@ -13,6 +13,11 @@ export interface Conn {
   readonly ip: string;
   /** Where this client should send its STUN Binding request, or null when the host has no STUN. */
   readonly stun: { readonly host: string; readonly port: number } | null;
+  /**
+   * A public STUN server the client should ask instead, where the host has none of its own
+   * (Workers: the first of `PUNCH_STUN_URLS`); the client then claims its endpoint (`endpoint`).
+   */
+  readonly publicStun?: { readonly host: string; readonly port: number };
   claims: TokenClaims;
   /**
    * This socket's TURN credentials (`registered.relay`), minted by the host when it was seated

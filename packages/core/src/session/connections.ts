@@ -27,6 +27,7 @@ export function join(room: RoomState, conn: Conn): void {
     expiresAt: room.record.expiresAt,
     tally: tallyFor(room.record.tally, conn.claims),
     stun: conn.stun,
+    ...(conn.publicStun === undefined ? {} : { publicStun: conn.publicStun }),
   });
   // The current state of every covered stream follows at once; changes are pushed after.
   const now = room.deps.now();

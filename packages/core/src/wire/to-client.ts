@@ -28,6 +28,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     expiresAt: z.number(),
     tally: TallySchema,
     stun: HostPort.nullable(),
+    /** Where `stun` is null: a public STUN server to ask, then claim the endpoint (Workers). */
+    publicStun: HostPort.optional(),
   }),
   z.object({
     type: z.literal('registered'),
