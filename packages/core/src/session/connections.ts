@@ -51,6 +51,7 @@ export function leave(room: RoomState, conn: Conn): void {
     const freed = room.slots.release(conn, ref);
     if (freed === undefined) continue;
     room.deps.bindings?.delete(freed.slot.username);
+    freed.other?.health.forgetMedia(room.deps.now());
     freed.other?.conn.send({ type: 'peer-left', stream: ref.stream, role: ref.role });
     room.deps.log.info({ session: room.record.id, ...ref }, 'peer left');
     room.views.publish(ref.stream);

@@ -15,6 +15,8 @@ export const HEALTH_STORE_INTERVAL_MS = 500;
 export const MEDIA_MIN_BPS = 10_000;
 /** How long a live path must carry less than MEDIA_MIN_BPS before its stream has no signal. */
 export const NO_SIGNAL_MS = 3_000;
+/** How often agents report: each report's rates cover about the interval before it. */
+export const REPORT_INTERVAL_MS = 1_000;
 
 type PathName = NonNullable<Stats['path']>;
 
@@ -55,6 +57,8 @@ export class SlotHealth {
   #mediaAt: number | undefined;
   /** The last report did not count media (an agent from before media counting). */
   #uncounted = false;
+  /** Reports before this instant count no media (their interval began before `forgetMedia`). */
+  #mediaFrom = Number.NEGATIVE_INFINITY;
 
   /**
    * Notes a report at `at` (milliseconds). True when it is due to be stored and fanned out:
@@ -67,10 +71,23 @@ export class SlotHealth {
     if (!isUp(stats.path)) this.#upSince = undefined;
     else if (!wasUp || this.#upSince === undefined) this.#upSince = at;
     this.#uncounted = stats.mediaBps === undefined;
-    if (this.#uncounted || (stats.mediaBps ?? 0) >= MEDIA_MIN_BPS) this.#mediaAt = at;
+    if (this.#uncounted || ((stats.mediaBps ?? 0) >= MEDIA_MIN_BPS && at >= this.#mediaFrom))
+      this.#mediaAt = at;
     if (at - this.#storedAt < HEALTH_STORE_INTERVAL_MS) return false;
     this.#storedAt = at;
     return true;
+  }
+
+  /**
+   * The other side left at `now` (it stopped, or was taken over): the media this side saw
+   * crossed that pairing, and so does what its next report counts (the second before it). Media
+   * counts again from reports a full interval later, and a live path starts its 3 s anew, so a
+   * new pairing is `connected` only once media crosses it: never a false "recovered".
+   */
+  forgetMedia(now: number): void {
+    this.#mediaAt = undefined;
+    this.#upSince = undefined;
+    this.#mediaFrom = now + REPORT_INTERVAL_MS;
   }
 
   /** The reported path while reports keep coming; null before the first and once silent. */

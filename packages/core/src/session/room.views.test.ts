@@ -165,6 +165,41 @@ describe('stream state pushes', () => {
     expect(states(a, 'cam-wide').slice(-3)).toEqual(['connected', 'no-signal', 'connected']);
   });
 
+  it('a sender taken over: the new pairing is connected only once media crosses it, never on what the old one carried', () => {
+    const a = join(adminClaims());
+    const { s, r } = pairUp();
+    const health = (c: FakeConn, role: 'sender' | 'receiver', mediaBps: number): void => {
+      send(c, { type: 'health', stream: 'cam-wide', role, stats: { path: 'direct', mediaBps } });
+    };
+    health(s, 'sender', 4e6);
+    health(r, 'receiver', 4e6);
+    expect(stateOf('cam-wide')).toBe('connected');
+    // A spare laptop takes the slot over, with no encoder behind it yet.
+    fx.clock += 200;
+    const spare = join(adminClaims(), '198.51.100.3');
+    send(spare, { type: 'register', stream: 'cam-wide', role: 'sender', takeover: true });
+    const su = spare.of('registered').at(-1)?.bind?.username ?? '';
+    fx.room.observe(su, 'cam-wide', 'sender', { ip: '198.51.100.3', port: 40003 });
+    expect(stateOf('cam-wide')).toBe('paired');
+    // The receiver's next report still counts the second before it: the old sender's media.
+    fx.clock += 800;
+    health(r, 'receiver', 4e6);
+    health(spare, 'sender', 0);
+    expect(stateOf('cam-wide')).toBe('paired');
+    // Nothing crosses the new pairing: no signal after 3 s, not "connected".
+    for (let k = 1; k <= 3; k++) {
+      fx.clock += 1000;
+      health(r, 'receiver', 0);
+      health(spare, 'sender', 800);
+    }
+    expect(stateOf('cam-wide')).toBe('no-signal');
+    // The spare's encoder starts: connected.
+    fx.clock += 1000;
+    health(spare, 'sender', 4e6);
+    expect(stateOf('cam-wide')).toBe('connected');
+    expect(states(a, 'cam-wide').slice(-2)).toEqual(['no-signal', 'connected']);
+  });
+
   it('a peer gets pushes only for the stream its token covers', () => {
     const p = join(peerClaims('cam-close'));
     const other = join(peerClaims('cam-wide'));
