@@ -109,13 +109,16 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
     const panel = dash.getByTestId('producer-link');
     await expect.poll(() => panel.isVisible()).toBe(true);
     expect(await panel.textContent()).toContain('This link is the key to the session');
-    const link = await dash.getByTestId('producer-link-url').inputValue();
+    const link = await panel.getByLabel('Producer link', { exact: true }).textContent();
     expect(link).toBe(`${host.url}/session/${session}#t=${await adminToken()}`);
-    await dash.getByRole('button', { name: 'Copy link' }).click();
+    expect(await panel.getByLabel('Admin token', { exact: true }).textContent()).toBe(
+      await adminToken(),
+    );
+    await panel.getByRole('button', { name: 'Copy Producer link' }).click();
     await expect.poll(() => dash.evaluate(() => navigator.clipboard.readText())).toBe(link);
     // A fresh tab (no token in its storage) opens the session from the link alone.
     const other = watch(await browser.context.newPage());
-    await other.goto(link);
+    await other.goto(link!);
     await expect.poll(() => other.getByTestId('feed').textContent()).toContain('Live');
     expect(other.url()).toBe(`${host.url}/session/${session}`);
     expect(await other.getByTestId('producer-link').count()).toBe(0); // shown to the maker only
