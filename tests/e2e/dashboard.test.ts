@@ -109,13 +109,16 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
     const panel = dash.getByTestId('producer-link');
     await expect.poll(() => panel.isVisible()).toBe(true);
     expect(await panel.textContent()).toContain('This link is the key to the session');
-    const link = await dash.getByTestId('producer-link-url').inputValue();
+    const link = await panel.getByLabel('Producer link', { exact: true }).textContent();
     expect(link).toBe(`${host.url}/session/${session}#t=${await adminToken()}`);
-    await dash.getByRole('button', { name: 'Copy link' }).click();
+    expect(await panel.getByLabel('Admin token', { exact: true }).textContent()).toBe(
+      await adminToken(),
+    );
+    await panel.getByRole('button', { name: 'Copy Producer link' }).click();
     await expect.poll(() => dash.evaluate(() => navigator.clipboard.readText())).toBe(link);
     // A fresh tab (no token in its storage) opens the session from the link alone.
     const other = watch(await browser.context.newPage());
-    await other.goto(link);
+    await other.goto(link!);
     await expect.poll(() => other.getByTestId('feed').textContent()).toContain('Live');
     expect(other.url()).toBe(`${host.url}/session/${session}`);
     expect(await other.getByTestId('producer-link').count()).toBe(0); // shown to the maker only
@@ -474,6 +477,11 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
       card('cam-wide')
         .getByTestId('condition')
         .evaluate((el) => `${el.dataset.level} ${getComputedStyle(el).color}`);
+    // The state label above the alarm line: it must not say amber while the alarm says red.
+    const stateColour = () =>
+      card('cam-wide')
+        .locator('.state')
+        .evaluate((el) => getComputedStyle(el).color);
     try {
       await expect
         .poll(() => card('cam-wide').locator('.state').textContent())
@@ -487,6 +495,7 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
         .poll(() => card('cam-wide').locator('.state').textContent(), { timeout: 15_000 })
         .toContain('No signal');
       await expect.poll(condition).toBe('critical rgb(255, 99, 105)');
+      expect(await stateColour()).toBe('rgb(255, 99, 105)');
       const red = dash.locator('.alert', { hasText: 'No signal' }).first();
       expect(await red.getAttribute('class')).toContain('alert-critical');
       expect(await red.textContent()).toContain('(on program)');
@@ -494,6 +503,7 @@ describe.skipIf(!support.ok)('dashboard and operator page in Chromium', () => {
       // Off program, the same silence is amber.
       await card('cam-wide').getByRole('button', { name: /^PVW/ }).click();
       await expect.poll(condition).toBe('warning rgb(245, 165, 36)');
+      expect(await stateColour()).toBe('rgb(245, 165, 36)');
       expect(await dash.locator('.alert').first().getAttribute('class')).toContain('alert-warning');
       expect(await dash.locator('.alert').first().textContent()).toContain('No signal');
       // A little under 10 kbit/s is still no media: no recovery.

@@ -93,10 +93,18 @@ describe.skipIf(!support.ok)('the operator page: getting the agent as one file',
     await page.close();
   });
 
-  it('names the stream for a token that covers every stream', async () => {
+  it('the all-streams (MCR) page shows them too: one agent receives every stream, no --stream', async () => {
     const url = await mint(null);
     const page = await open(url);
-    expect((await lines(page))[1]).toBe(`node punch.mjs peer '${url}' --stream cam-wide --receive`);
+    await page.getByTestId('all-streams').waitFor();
+    expect(await lines(page)).toEqual([
+      `curl -fsSO '${host.url}/agent/punch.mjs'`,
+      `node punch.mjs peer '${url}' --receive`,
+    ]);
+    await page.getByRole('button', { name: 'Copy Run the agent' }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(
+      `node punch.mjs peer '${url}' --receive`,
+    );
     await page.close();
   });
 

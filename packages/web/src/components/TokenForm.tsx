@@ -24,7 +24,7 @@ export function TokenForm({ open }: { open: (token: string) => string | null }) 
           spellcheck={false}
           value={value}
           autocomplete="off"
-          placeholder="p_…"
+          placeholder="p_… or the producer link"
           required
           onInput={(e) => {
             setValue(e.currentTarget.value);

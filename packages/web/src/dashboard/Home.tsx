@@ -2,7 +2,7 @@ import { ErrorText } from '../components/ErrorText.js';
 import { useState } from 'preact/hooks';
 import { api, explain } from '../lib/api.js';
 import { navigate } from '../lib/route.js';
-import { readToken, tokens } from '../lib/token.js';
+import { pastedToken, readToken, tokens } from '../lib/token.js';
 import { TokenForm } from '../components/TokenForm.js';
 import { parseStreams } from '../lib/streams.js';
 import { markCreated } from './ProducerLink.js';
@@ -16,16 +16,21 @@ const DURATIONS = [
   { label: '24 hours', s: 86_400 },
 ];
 
-/** Opens a session this tab holds an admin token for (or sends a peer token to its page). */
-export function openWithToken(token: string): string | null {
+/**
+ * Opens a session from an admin token or a link carrying one (or sends a peer token to its
+ * page).
+ */
+export function openWithToken(pasted: string): string | null {
+  // The producer link is what its maker was told to keep: it opens the session as well.
+  const token = pastedToken(pasted);
   const info = readToken(token);
   if (info === null) return 'That is not a Punch token (they start with p_).';
   if (info.exp * 1000 <= Date.now()) return 'That token has expired.';
   if (info.role === 'peer') {
-    location.assign(`/s/${info.session}#t=${encodeURIComponent(token.trim())}`);
+    location.assign(`/s/${info.session}#t=${encodeURIComponent(token)}`);
     return null;
   }
-  tokens.set('admin', info.session, token.trim());
+  tokens.set('admin', info.session, token);
   navigate(`/session/${info.session}`);
   return null;
 }

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { CopyField } from '../components/Copy.js';
 
 /** sessionStorage key: this tab just created the session and has not shown its link yet. */
 const fresh = (session: string): string => `punch:fresh:${session}`;
@@ -11,25 +12,15 @@ export function markCreated(session: string): void {
 /**
  * Shown once, right after the session was created in this tab: the admin token and a producer
  * link that reopens the session anywhere (the token rides in the `#t=` fragment, which browsers
- * never send to a server), with Copy, and a plain word that it is the key to the session. The
- * tab forgets its token when it closes: without this, the maker of a session would be locked
- * out of it until it ends.
+ * never send to a server), both as selectable text with Copy, and a plain word that it is the
+ * key to the session. The tab forgets its token when it closes: without this, the maker of a
+ * session would be locked out of it until it ends. Copy is the shared CopyField, whose fallback
+ * still copies on plain HTTP from a LAN address, where there is no Clipboard API.
  */
 export function ProducerLink({ session, token }: { session: string; token: string }) {
   const [shown, setShown] = useState(() => sessionStorage.getItem(fresh(session)) !== null);
-  const [copied, setCopied] = useState<string | null>(null);
   if (!shown) return null;
   const link = `${location.origin}/session/${session}#t=${token}`;
-  const copy = (what: string, text: string): void => {
-    void navigator.clipboard.writeText(text).then(
-      () => {
-        setCopied(what);
-      },
-      () => {
-        setCopied(`${what}: copy it by hand`);
-      },
-    );
-  };
   return (
     <section class="panel keep" aria-labelledby="keep-h" data-testid="producer-link">
       <h2 id="keep-h">Keep your producer link</h2>
@@ -38,29 +29,9 @@ export function ProducerLink({ session, token }: { session: string; token: strin
         session: its streams, its tally, its end. Keep it private, and keep it: this page will not
         show it again, and this tab forgets it when it closes.
       </p>
-      <label>
-        Producer link
-        <input readOnly value={link} data-testid="producer-link-url" />
-      </label>
+      <CopyField label="Producer link" value={link} secret />
+      <CopyField label="Admin token" value={token} secret />
       <p class="keep-actions">
-        <button
-          class="btn primary"
-          type="button"
-          onClick={() => {
-            copy('Link copied', link);
-          }}
-        >
-          Copy link
-        </button>{' '}
-        <button
-          class="btn"
-          type="button"
-          onClick={() => {
-            copy('Admin token copied', token);
-          }}
-        >
-          Copy admin token
-        </button>{' '}
         <button
           class="btn"
           type="button"
@@ -71,9 +42,6 @@ export function ProducerLink({ session, token }: { session: string; token: strin
         >
           I have kept it
         </button>
-        <span role="status" class="hint">
-          {copied ?? ''}
-        </span>
       </p>
     </section>
   );

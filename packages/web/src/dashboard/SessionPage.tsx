@@ -4,7 +4,7 @@ import { TTL_MAX } from '@punch/core';
 import { api, explain } from '../lib/api.js';
 import { formatRemaining } from '../lib/format.js';
 import { navigate } from '../lib/route.js';
-import { readToken, takeTokenFromUrl, tokens } from '../lib/token.js';
+import { pastedToken, readToken, takeTokenFromUrl, tokens } from '../lib/token.js';
 import { TokenForm } from '../components/TokenForm.js';
 import { Alerts } from './Alerts.js';
 import { openWithToken } from './Home.js';
@@ -32,15 +32,18 @@ function NeedToken({ id }: { id: string }) {
       <section class="panel">
         <h1>{id}</h1>
         <p>
-          This tab has no admin token for this session. Paste the one you got when you created it.
+          This tab has no admin token for this session. Paste the one you got when you created it,
+          or the producer link.
         </p>
         <TokenForm
           open={(value) => {
-            if (readToken(value)?.session !== id) return 'That token is not for this session.';
+            const token = readToken(pastedToken(value));
+            if (token === null) return openWithToken(value); // refused in the usual words
+            if (token.session !== id) return 'That token is not for this session.';
             const problem = openWithToken(value);
             // An admin token for this page: start it again with the token (a peer token has
             // already been sent to its own page).
-            if (problem === null && readToken(value)?.role === 'admin') location.reload();
+            if (problem === null && token.role === 'admin') location.reload();
             return problem;
           }}
         />

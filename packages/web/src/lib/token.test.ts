@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readToken, takeTokenFromUrl } from './token.js';
+import { pastedToken, readToken, takeTokenFromUrl } from './token.js';
 
 const b64 = (o: unknown): string =>
   btoa(JSON.stringify(o)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
@@ -45,5 +45,38 @@ describe('takeTokenFromUrl', () => {
     const w = fakeWindow('https://punch.example/session/show');
     expect(takeTokenFromUrl(w.loc, w.hist)).toBeNull();
     expect(w.calls).toEqual([]);
+  });
+});
+
+describe('pastedToken', () => {
+  const admin = token({ session: 'nab-floor', role: 'admin', stream: null, exp: 42 });
+  it('takes the token from a pasted producer link (#t=), whole or just its fragment', () => {
+    expect(pastedToken(`https://punch.example/session/nab-floor#t=${admin}`)).toBe(admin);
+    expect(pastedToken(`  http://10.0.0.5:8787/session/nab-floor#t=${admin}\n`)).toBe(admin);
+    expect(pastedToken(`/session/nab-floor#t=${admin}`)).toBe(admin);
+    expect(pastedToken(`#t=${admin}`)).toBe(admin);
+    expect(readToken(pastedToken(`https://punch.example/session/nab-floor#t=${admin}`))).toEqual({
+      session: 'nab-floor',
+      role: 'admin',
+      stream: null,
+      exp: 42,
+    });
+  });
+  it('takes it from ?t= (an operator link) too', () => {
+    expect(pastedToken(`https://punch.example/s/nab-floor?t=${admin}&x=1`)).toBe(admin);
+  });
+  it('leaves a bare token as it is, trimmed', () => {
+    expect(pastedToken(`  ${admin} `)).toBe(admin);
+  });
+  it('hands anything else back for readToken to refuse', () => {
+    for (const junk of [
+      'hello',
+      'https://punch.example/session/nab-floor',
+      '#t=',
+      'http://[::1#t=x',
+    ]) {
+      expect(readToken(pastedToken(junk))).toBeNull();
+    }
+    expect(pastedToken('https://punch.example/')).toBe('https://punch.example/');
   });
 });

@@ -54,6 +54,30 @@ export function takeTokenFromUrl(loc: Location = location, hist: History = histo
   return token;
 }
 
+/**
+ * The token in what was pasted into a token field: the token itself, or a link that carries one
+ * (the producer link `…/session/:id#t=…`, an operator link `…/s/:id?t=…`, or just `#t=…`).
+ * Anything else comes back trimmed, for `readToken` to refuse.
+ *
+ * @example
+ * pastedToken('https://punch.example/session/show#t=p_abc.def') // 'p_abc.def'
+ */
+export function pastedToken(text: string): string {
+  const trimmed = text.trim();
+  // A bare token has no `t=`; only a link (or its fragment) is looked into.
+  if (!/[#?&]t=/.test(trimmed)) return trimmed;
+  try {
+    // Relative to a placeholder base, so `#t=…` and `/session/x#t=…` parse as well as a full URL.
+    const url = new URL(trimmed, 'http://pasted.invalid/');
+    const token =
+      new URLSearchParams(url.hash.slice(1)).get('t') ?? url.searchParams.get('t') ?? trimmed;
+    return token.trim();
+  } catch {
+    // Not a URL at all: handed back as typed, for readToken to refuse in the usual words.
+    return trimmed;
+  }
+}
+
 const key = (kind: TokenKind, session: string): string => `punch:${kind}:${session}`;
 
 /** Tokens for this tab only (sessionStorage): closing the tab forgets them. */

@@ -6,27 +6,22 @@ const quote = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
 /**
  * For a machine without `punch`: the two lines that fetch the agent as one file from this
  * server (`GET /agent/punch.mjs`, Node 20, nothing to install or compile) and run it with the
- * operator's own link. `stream` is named only when the token covers every stream (stream names
- * are `[a-z0-9-]`: nothing to quote).
+ * operator's own link. Its token says which stream (or, for the MCR's all-streams link, that
+ * this one agent receives every stream), so the line names none.
  */
 export function AgentFile({
   session,
   token,
   mode,
-  stream = null,
 }: {
   session: string;
   token: string;
   mode: 'send' | 'receive';
-  stream?: string | null;
 }) {
   const origin = location.origin;
   const link = `${origin}/s/${session}?t=${token}`;
   const fetchLine = `curl -fsSO ${quote(`${origin}/agent/punch.mjs`)}`;
-  const runLine =
-    `node punch.mjs peer ${quote(link)}` +
-    (stream === null ? '' : ` --stream ${stream}`) +
-    ` --${mode}`;
+  const runLine = `node punch.mjs peer ${quote(link)} --${mode}`;
   return (
     <div class="agent-file" data-testid="agent-file">
       <p class="hint">

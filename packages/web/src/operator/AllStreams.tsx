@@ -1,6 +1,7 @@
 import { CopyField } from '../components/Copy.js';
 import { StateLabel } from '../components/StateLabel.js';
 import { TallyBadge, type TallyState } from '../components/Tally.js';
+import { AgentFile } from './AgentFile.js';
 import type { StreamViewData } from '../lib/api.js';
 import './all-streams.css';
 
@@ -19,11 +20,13 @@ const q = (v: string): string =>
  * streams over decoder machines with one agent per stream, instead of the one for all).
  */
 export function AllStreams({
+  session,
   names,
   streams,
   tally,
   token,
 }: {
+  session: string;
   /** The session's streams in its order (the order their views arrived in). */
   names: readonly string[];
   streams: Readonly<Record<string, StreamViewData>>;
@@ -36,6 +39,7 @@ export function AllStreams({
       <summary>Set up: receive every stream</summary>
       <p>1. Run this once beside your decoders:</p>
       <CopyField label="Command" value={`${base} --receive`} secret />
+      <AgentFile session={session} token={token} mode="receive" />
       <p>
         2. Each stream arrives at its own port on this machine: open an SRT <em>listener</em> on
         each (the agent calls it). <code>punch peer</code> prints each stream’s passphrase once it

@@ -142,7 +142,13 @@ export function OperatorPage({ session }: { session: string }) {
           </p>
         )}
         {ended === null && scope === null && (
-          <AllStreams names={names} streams={streams} tally={tally} token={token} />
+          <AllStreams
+            session={session}
+            names={names}
+            streams={streams}
+            tally={tally}
+            token={token}
+          />
         )}
         {ended === null && scope !== null && (
           <details class="op-setup" open>
@@ -176,12 +182,7 @@ export function OperatorPage({ session }: { session: string }) {
             )}
             <p>1. Run this beside your {mode === 'send' ? 'encoder' : 'decoder'}:</p>
             <CopyField label="Command" value={command} secret />
-            <AgentFile
-              session={session}
-              token={token}
-              mode={mode}
-              stream={scope === null ? stream : null}
-            />
+            <AgentFile session={session} token={token} mode={mode} />
             {mode === 'send' ? (
               <p>
                 2. Point the encoder at <code data-testid="local-url">{SEND_URL}</code> (SRT
