@@ -134,6 +134,13 @@ describe('punch admin commands', () => {
     }
     expect(info.streams[0]!.passphrase).not.toBe(info.streams[1]!.passphrase);
     expect(lines).toContain('  ffmpeg → agent (send):');
+    // The punch peer lines never run with the shell's PUNCH_TOKEN (the admin token here, which
+    // would take a live slot over): a LINK placeholder, and how to get that link.
+    const at = lines.indexOf('Stream cam-close');
+    expect(lines.slice(at)).toContain("    punch peer 'LINK' --send");
+    expect(lines.slice(at)).toContain("    punch peer 'LINK' --receive");
+    expect(lines.join('\n')).toContain('`punch token --stream cam-close`');
+    expect(lines.join('\n')).not.toContain('PUNCH_TOKEN');
     expect(lines.join('\n')).not.toMatch(/^ {2}ffmpeg-send:/m);
 
     const before = (
@@ -143,6 +150,13 @@ describe('punch admin commands', () => {
     ).expiresAt;
     const extend = await punch(['session', 'extend', '--ttl', '2h'], env);
     expect(extend.stdout).toMatch(/export PUNCH_TOKEN=p_/);
+    // The new producer link, built as the dashboard builds it, carries the new token; the old
+    // one is said to stop at the old end (30 min from the start, local time with its zone).
+    const fresh = /export PUNCH_TOKEN=(\S+)/.exec(extend.stdout)?.[1];
+    expect(extend.stdout).toContain(`Dashboard: ${host.url}/session/cli-show#t=${fresh!}`);
+    expect(extend.stdout).toMatch(
+      /old admin token and dashboard link stop working \w{3}, \d+ \w{3} \d{4}, \d\d:\d\d \S+ \(in (29|30) min/,
+    );
     // Local time with its zone, and how far off it is.
     expect(extend.stdout).toMatch(
       /now ends \w{3}, \d+ \w{3} \d{4}, \d\d:\d\d \S+ \(in (1 h 59|2 h 0) min\)/,
