@@ -111,8 +111,8 @@ describe('punch admin commands', () => {
 
     const show = await punch(['session', 'show'], env);
     expect(show.code).toBe(0);
-    expect(show.stdout).toMatch(/cam-wide\s+idle\s+—\s+—\s+ON AIR/);
-    expect(show.stdout).toMatch(/cam-close\s+idle\s+—\s+—\s+PREVIEW/);
+    expect(show.stdout).toMatch(/cam-wide\s+idle\s+not connected\s+not connected\s+ON AIR/);
+    expect(show.stdout).toMatch(/cam-close\s+idle\s+not connected\s+not connected\s+PREVIEW/);
 
     const connect = await punch(['session', 'connect', '--json'], env);
     expect((JSON.parse(connect.stdout) as { passphrase: string }).passphrase).toMatch(

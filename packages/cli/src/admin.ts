@@ -14,6 +14,7 @@ import {
 } from '@punch/core';
 import { PunchClient } from './client.js';
 import { connectLines } from './connect-lines.js';
+import { presence } from './presence.js';
 import { UsageError } from './usage.js';
 
 export interface Io {
@@ -165,12 +166,10 @@ async function sessionShow(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const rows = view.streams.map((s) => {
-    const side = (p: { present: boolean; endpoint: boolean; path: string | null }): string =>
-      p.present ? (p.path ?? (p.endpoint ? 'endpoint known' : 'connected')) : '—';
     const tally = s.tally === 'program' ? 'ON AIR' : s.tally === 'preview' ? 'PREVIEW' : '';
     // A path up with no media is an alarm: it reads as one, not as a state among others.
     const state = s.state === 'no-signal' ? 'NO SIGNAL (path up, no media)' : s.state;
-    return [s.name, state, side(s.sender), side(s.receiver), tally];
+    return [s.name, state, presence(s.sender), presence(s.receiver), tally];
   });
   const relay = view.relay === 'always' ? ' — relay: always (IP privacy)' : '';
   io.out(`Session ${view.session} — ends ${localTime(view.expiresAt)}${relay}\n`);
