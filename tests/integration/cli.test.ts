@@ -138,8 +138,11 @@ describe('punch admin commands', () => {
     // would take a live slot over): a LINK placeholder, and how to get that link.
     const at = lines.indexOf('Stream cam-close');
     expect(lines.slice(at)).toContain("    punch peer 'LINK' --send");
-    expect(lines.slice(at)).toContain("    punch peer 'LINK' --receive");
-    expect(lines.join('\n')).toContain('`punch token --stream cam-close`');
+    const receive = lines.indexOf("    punch peer 'LINK' --receive", at);
+    expect(receive).toBeGreaterThan(at);
+    expect(lines[receive + 1]).toBe(
+      '  LINK: the operator link of cam-close, from `punch token --stream cam-close`',
+    );
     expect(lines.join('\n')).not.toContain('PUNCH_TOKEN');
     expect(lines.join('\n')).not.toMatch(/^ {2}ffmpeg-send:/m);
 
@@ -191,7 +194,8 @@ describe('punch admin commands', () => {
       session: string;
       token: string;
     };
-    const forged = `${created.token.slice(0, -2)}AA`;
+    // Two other characters at the end of the tag (never the same two: that would be no forgery).
+    const forged = `${created.token.slice(0, -2)}${created.token.endsWith('AA') ? 'BA' : 'AA'}`;
     const refused = await punch(['session', 'show'], { PUNCH_TOKEN: forged });
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('ERR_TOKEN_SIGNATURE');

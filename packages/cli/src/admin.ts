@@ -252,11 +252,15 @@ async function sessionConnect(argv: string[], io: Io): Promise<number> {
     io.out(`Stream ${s.name}`);
     // The value alone on its line: a triple-click copies it and nothing else.
     io.out(`  SRT passphrase (this stream's own):\n    ${s.passphrase}`);
-    for (const [label, line] of connectLines(s.commands)) io.out(`  ${label}:\n    ${line}`);
-    io.out(
-      `  LINK: the operator link of ${s.name}, from \`punch token --stream ${s.name}\`\n` +
-        '  (never the admin token: an agent with it takes over a live slot).',
-    );
+    for (const [label, line] of connectLines(s.commands)) {
+      io.out(`  ${label}:\n    ${line}`);
+      // Right under the punch peer lines: what LINK is, and how to make it.
+      if (line.endsWith("'LINK' --receive"))
+        io.out(
+          `  LINK: the operator link of ${s.name}, from \`punch token --stream ${s.name}\`\n` +
+            '  (never the admin token: an agent with it takes over a live slot).',
+        );
+    }
     io.out('');
   }
   return 0;
