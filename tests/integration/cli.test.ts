@@ -111,8 +111,8 @@ describe('punch admin commands', () => {
 
     const show = await punch(['session', 'show'], env);
     expect(show.code).toBe(0);
-    expect(show.stdout).toMatch(/cam-wide\s+idle\s+—\s+—\s+ON AIR/);
-    expect(show.stdout).toMatch(/cam-close\s+idle\s+—\s+—\s+PREVIEW/);
+    expect(show.stdout).toMatch(/cam-wide\s+idle\s+not connected\s+not connected\s+ON AIR/);
+    expect(show.stdout).toMatch(/cam-close\s+idle\s+not connected\s+not connected\s+PREVIEW/);
 
     const connect = await punch(['session', 'connect', '--json'], env);
     expect((JSON.parse(connect.stdout) as { passphrase: string }).passphrase).toMatch(
@@ -134,6 +134,16 @@ describe('punch admin commands', () => {
     }
     expect(info.streams[0]!.passphrase).not.toBe(info.streams[1]!.passphrase);
     expect(lines).toContain('  ffmpeg → agent (send):');
+    // The punch peer lines never run with the shell's PUNCH_TOKEN (the admin token here, which
+    // would take a live slot over): a LINK placeholder, and how to get that link.
+    const at = lines.indexOf('Stream cam-close');
+    expect(lines.slice(at)).toContain("    punch peer 'LINK' --send");
+    const receive = lines.indexOf("    punch peer 'LINK' --receive", at);
+    expect(receive).toBeGreaterThan(at);
+    expect(lines[receive + 1]).toBe(
+      '  LINK: the operator link of cam-close, from `punch token --stream cam-close`',
+    );
+    expect(lines.join('\n')).not.toContain('PUNCH_TOKEN');
     expect(lines.join('\n')).not.toMatch(/^ {2}ffmpeg-send:/m);
 
     const before = (
@@ -143,6 +153,13 @@ describe('punch admin commands', () => {
     ).expiresAt;
     const extend = await punch(['session', 'extend', '--ttl', '2h'], env);
     expect(extend.stdout).toMatch(/export PUNCH_TOKEN=p_/);
+    // The new producer link, built as the dashboard builds it, carries the new token; the old
+    // one is said to stop at the old end (30 min from the start, local time with its zone).
+    const fresh = /export PUNCH_TOKEN=(\S+)/.exec(extend.stdout)?.[1];
+    expect(extend.stdout).toContain(`Dashboard: ${host.url}/session/cli-show#t=${fresh!}`);
+    expect(extend.stdout).toMatch(
+      /old admin token and dashboard link stop working \w{3}, \d+ \w{3} \d{4}, \d\d:\d\d \S+ \(in (29|30) min/,
+    );
     // Local time with its zone, and how far off it is.
     expect(extend.stdout).toMatch(
       /now ends \w{3}, \d+ \w{3} \d{4}, \d\d:\d\d \S+ \(in (1 h 59|2 h 0) min\)/,
@@ -177,7 +194,8 @@ describe('punch admin commands', () => {
       session: string;
       token: string;
     };
-    const forged = `${created.token.slice(0, -2)}AA`;
+    // Two other characters at the end of the tag (never the same two: that would be no forgery).
+    const forged = `${created.token.slice(0, -2)}${created.token.endsWith('AA') ? 'BA' : 'AA'}`;
     const refused = await punch(['session', 'show'], { PUNCH_TOKEN: forged });
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('ERR_TOKEN_SIGNATURE');

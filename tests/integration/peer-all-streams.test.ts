@@ -495,3 +495,67 @@ it('a stream with no path reports it and waits for its sender to come back; the 
   ]);
   expect(recv.events.filter((e) => e.event === 'error' && e.fatal === true)).toEqual([]);
 }, 60_000);
+
+it('a link for every stream with --send stops at once (exit 2): it only receives', async () => {
+  const { all } = await show(['cam-1', 'cam-2']);
+  for (const extra of [[], ['--stream', 'cam-1']]) {
+    const child = run(process.execPath, [
+      CLI,
+      'peer',
+      '--server',
+      host.url,
+      '--token',
+      all,
+      '--send',
+      ...extra,
+    ]);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await exited(child, 20_000)).toBe(2);
+    expect(stderr).toContain(
+      'this link receives every stream (an MCR link) and cannot send: ask the producer for the link of your stream',
+    );
+  }
+}, 60_000);
+
+/** A `punch peer` with its human output (as on an operator's screen, piped). */
+function humanAgent(args: string[]): { child: ChildProcess; out: () => string } {
+  const child = run(process.execPath, [CLI, 'peer', '--no-lan', '--bind', '127.0.0.1', ...args]);
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  return { child, out: () => text };
+}
+
+async function until(what: string, p: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !p(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!p()) throw new Error(`no ${what}`);
+}
+
+it('a second run of a live link: no tally before it is refused, one hint; a takeover says so once', async () => {
+  const { s } = await show(['cam-1']);
+  await call(host.url, 'PUT', `/api/session/${s.session}/tally`, {
+    token: s.token,
+    body: { program: ['cam-1'], preview: [] },
+  });
+  const link = `${host.url}/s/${s.session}?t=${await peerToken(host.url, s, 'cam-1')}`;
+  const listen = async (): Promise<string[]> => [
+    '--srt-listen',
+    `127.0.0.1:${await freePorts([0])}`,
+  ];
+  const first = humanAgent([link, '--send', ...(await listen())]);
+  await until('registration of the first agent', () => first.out().includes('✓ registered'));
+  await until('the first agent’s tally', () => first.out().includes('ON AIR'));
+
+  const second = humanAgent([link, '--send', ...(await listen())]);
+  expect(await exited(second.child, 30_000)).toBe(1);
+  expect(second.out()).toContain('ERR_SLOT_TAKEN');
+  expect(second.out()).not.toContain('ON AIR');
+  expect(second.out().match(/to replace it/g)).toHaveLength(1);
+
+  const third = humanAgent([link, '--send', '--takeover', ...(await listen())]);
+  expect(await exited(first.child, 30_000)).toBe(1);
+  expect(first.out().match(/ERR_REPLACED/g)).toHaveLength(1);
+  expect(first.out()).toMatch(/✗ error ERR_REPLACED: .*taken over.*this one stops/);
+  await until('registration of the takeover', () => third.out().includes('✓ registered'));
+}, 90_000);

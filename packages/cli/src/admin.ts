@@ -6,13 +6,15 @@ import {
   SessionView,
   TallySchema,
   TokenClaimsSchema,
+  type TokenClaims,
   TokenCreated,
-  TOOL_LABELS,
   fromBase64url,
   fromUtf8,
   qrTerminal,
 } from '@punch/core';
 import { PunchClient } from './client.js';
+import { connectLines } from './connect-lines.js';
+import { presence } from './presence.js';
 import { UsageError } from './usage.js';
 
 export interface Io {
@@ -41,19 +43,25 @@ function client(
   return new PunchClient(server, token === '' ? undefined : token);
 }
 
+/** A token's claims, read and not verified (the server verifies); undefined if unreadable. */
+function readClaims(token: string | undefined): TokenClaims | undefined {
+  const payload = token?.startsWith('p_') === true ? token.slice(2).split('.')[0] : undefined;
+  const bytes = payload === undefined ? undefined : fromBase64url(payload);
+  if (bytes === undefined) return undefined;
+  try {
+    const claims = TokenClaimsSchema.safeParse(JSON.parse(fromUtf8(bytes)));
+    return claims.success ? claims.data : undefined;
+  } catch {
+    // Not JSON: not a token we can read (the caller says what that means).
+    return undefined;
+  }
+}
+
 /** The session named on the command line, or the one the token is for (read, not verified). */
 function sessionId(positional: string | undefined, token: string | undefined): string {
   if (positional !== undefined) return positional;
-  const payload = token?.startsWith('p_') === true ? token.slice(2).split('.')[0] : undefined;
-  const bytes = payload === undefined ? undefined : fromBase64url(payload);
-  if (bytes !== undefined) {
-    try {
-      const claims = TokenClaimsSchema.safeParse(JSON.parse(fromUtf8(bytes)));
-      if (claims.success) return claims.data.session;
-    } catch {
-      // Not a token we can read: fall through to the usage error.
-    }
-  }
+  const claims = readClaims(token);
+  if (claims !== undefined) return claims.session;
   throw new UsageError(
     'name the session (punch session show SESSION) or set PUNCH_TOKEN to its admin token',
   );
@@ -158,12 +166,10 @@ async function sessionShow(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const rows = view.streams.map((s) => {
-    const side = (p: { present: boolean; endpoint: boolean; path: string | null }): string =>
-      p.present ? (p.path ?? (p.endpoint ? 'endpoint known' : 'connected')) : '—';
     const tally = s.tally === 'program' ? 'ON AIR' : s.tally === 'preview' ? 'PREVIEW' : '';
     // A path up with no media is an alarm: it reads as one, not as a state among others.
     const state = s.state === 'no-signal' ? 'NO SIGNAL (path up, no media)' : s.state;
-    return [s.name, state, side(s.sender), side(s.receiver), tally];
+    return [s.name, state, presence(s.sender), presence(s.receiver), tally];
   });
   const relay = view.relay === 'always' ? ' — relay: always (IP privacy)' : '';
   io.out(`Session ${view.session} — ends ${localTime(view.expiresAt)}${relay}\n`);
@@ -209,10 +215,25 @@ async function sessionExtend(argv: string[], io: Io): Promise<number> {
     ttl = view.expiresAt + by - Math.floor(Date.now() / 1000);
   } else ttl = seconds(values.ttl ?? '');
   const res = SessionExtended.parse(await c.request('PATCH', path, { ttl }));
+  if (values.json) {
+    io.out(JSON.stringify(res));
+    return 0;
+  }
+  // The old token (and the producer link that carries it) still ends where the session did:
+  // a saved dashboard link would stop working at the old end, in the middle of the show.
+  const oldEnd = readClaims(values.token ?? io.env.PUNCH_TOKEN)?.exp;
   io.out(
-    values.json
-      ? JSON.stringify(res)
-      : `Session ${id} now ends ${localTime(res.expiresAt)}.\nNew admin token:\n  export PUNCH_TOKEN=${res.token}`,
+    [
+      `Session ${id} now ends ${localTime(res.expiresAt)}.`,
+      'New admin token:',
+      `  export PUNCH_TOKEN=${res.token}`,
+      '',
+      `Dashboard: ${dashboardLink(c.server, id, res.token)}`,
+      '',
+      oldEnd === undefined
+        ? 'The old admin token and dashboard link stop working at the old end: use these instead.'
+        : `The old admin token and dashboard link stop working ${localTime(oldEnd)}: use these instead.`,
+    ].join('\n'),
   );
   return 0;
 }
@@ -231,17 +252,17 @@ async function sessionConnect(argv: string[], io: Io): Promise<number> {
     io.out(`Stream ${s.name}`);
     // The value alone on its line: a triple-click copies it and nothing else.
     io.out(`  SRT passphrase (this stream's own):\n    ${s.passphrase}`);
-    const labels: Readonly<Record<string, string>> = TOOL_LABELS;
-    const known = Object.keys(TOOL_LABELS).filter((k) => s.commands[k] !== undefined);
-    // Keys this CLI has no label for yet (a newer server) still print, under their key.
-    const rest = Object.keys(s.commands).filter((k) => labels[k] === undefined);
-    for (const k of [...known, ...rest]) io.out(`  ${labels[k] ?? k}:\n    ${s.commands[k] ?? ''}`);
+    for (const [label, line] of connectLines(s.commands)) {
+      io.out(`  ${label}:\n    ${line}`);
+      // Right under the punch peer lines: what LINK is, and how to make it.
+      if (line.endsWith("'LINK' --receive"))
+        io.out(
+          `  LINK: the operator link of ${s.name}, from \`punch token --stream ${s.name}\`\n` +
+            '  (never the admin token: an agent with it takes over a live slot).',
+        );
+    }
     io.out('');
   }
-  io.out(
-    '"$PUNCH_TOKEN" in the punch peer lines is a peer token for that stream, not the admin\n' +
-      'token: `punch token --stream NAME` prints an operator link to use instead.',
-  );
   return 0;
 }
 
@@ -313,6 +334,14 @@ export async function tallyCommand(argv: string[], io: Io): Promise<number> {
       : `Tally set. ON AIR: ${res.program.join(', ') || '—'}   PREVIEW: ${res.preview.join(', ') || '—'}`,
   );
   return 0;
+}
+
+/**
+ * The producer's link to the session's dashboard, as the dashboard's own ProducerLink builds it:
+ * the token rides in the fragment, which browsers never send (and the page removes it).
+ */
+function dashboardLink(origin: string, session: string, token: string): string {
+  return `${origin}/session/${session}#t=${token}`;
 }
 
 /**

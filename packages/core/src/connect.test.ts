@@ -17,6 +17,12 @@ const P = INPUT.passphrase;
 describe('connectionStrings', () => {
   const c = connectionStrings(INPUT);
 
+  it("gives punch peer lines a LINK placeholder for the stream's operator link, never a token variable", () => {
+    expect(c['punch-peer-send']).toBe("punch peer 'LINK' --send");
+    expect(c['punch-peer-receive']).toBe("punch peer 'LINK' --receive");
+    for (const line of Object.values(c)) expect(line).not.toContain('PUNCH_TOKEN');
+  });
+
   it('gives each tool the latency in its own unit', () => {
     // ffmpeg's srt URI (and OBS, which hands its URL to ffmpeg) counts microseconds.
     expect(c['ffmpeg-send']).toContain('latency=120000"');

@@ -3,6 +3,11 @@ import type { Endpoint } from './wire/common.js';
 /** Local ports the agent uses by default (DESIGN.md, "The data path"). */
 export const AGENT_SEND_PORT = 9000;
 export const AGENT_RECEIVE_PORT = 9100;
+/**
+ * What the `punch peer` lines of `/connect` hold where the stream's operator link goes: the
+ * link `punch token --stream NAME` prints (or the dashboard's Commands panel fills in).
+ */
+export const PEER_LINK_PLACEHOLDER = 'LINK';
 /** Base of the agreed rendezvous ports for tools used without the agent (one per stream). */
 export const RENDEZVOUS_BASE_PORT = 20000;
 
@@ -63,7 +68,8 @@ function host(ep: Endpoint): string {
 }
 
 /**
- * Ready-to-paste command lines for one stream, keyed by tool. With the agent, the user's tool
+ * Ready-to-paste command lines for one stream, keyed by tool. The `punch peer` lines take the
+ * stream's operator link in place of `LINK` (`punch token --stream NAME`). With the agent, the user's tool
  * talks SRT to the agent on loopback; without it, `*-rendezvous` lines use one agreed port at
  * both ends (OBS and vMix cannot follow a NAT's port mapping). Each tool gets the latency in its
  * own unit: microseconds in ffmpeg's and OBS's URI (OBS hands it to ffmpeg), milliseconds for
@@ -80,8 +86,12 @@ export function connectionStrings(i: ConnectInput): Record<string, string> {
   const receivePort = i.receivePort ?? AGENT_RECEIVE_PORT;
   const sendUrl = `srt://127.0.0.1:${sendPort}?${srtQuery(i, 'caller', 'us')}`;
   const out: Record<string, string> = {
-    'punch-peer-send': `punch peer --server ${i.server} --token "$PUNCH_TOKEN" --stream ${i.stream} --send`,
-    'punch-peer-receive': `punch peer --server ${i.server} --token "$PUNCH_TOKEN" --stream ${i.stream} --receive`,
+    // LINK stands for the stream's operator link (`punch token --stream NAME`), never a token
+    // variable: the producer's shell holds the admin token in PUNCH_TOKEN, and an admin token
+    // takes over a live slot (DESIGN.md "A live slot is not taken silently"). Pasted as is,
+    // 'LINK' is refused as "not an operator link" and knocks no one off air.
+    'punch-peer-send': `punch peer '${PEER_LINK_PLACEHOLDER}' --send`,
+    'punch-peer-receive': `punch peer '${PEER_LINK_PLACEHOLDER}' --receive`,
     'ffmpeg-send': `ffmpeg -re -i input.ts -c copy -f mpegts "${sendUrl}"`,
     'ffmpeg-receive': `ffmpeg -i "srt://127.0.0.1:${receivePort}?${srtQuery(i, 'listener', 'us')}" -c copy out.ts`,
     'srt-live-transmit-send': `srt-live-transmit udp://:5000 "srt://127.0.0.1:${sendPort}?${srtQuery(i, 'caller', 'ms')}"`,

@@ -61,6 +61,9 @@ export class Agent {
     });
   }
 
+  /** Punch's ERR_REPLACED message (who took over), for the failure its close brings. */
+  #replacedSaid: string | undefined;
+
   /** True when this agent receives every stream of the session. */
   get allStreams(): boolean {
     return this.#o.stream === undefined;
@@ -191,7 +194,7 @@ export class Agent {
           // this is the close frame alone, whose reason is an error code: say what it means.
           this.#emit({ event: 'closed', reason: e.text });
           this.stop(EXIT.ended);
-        } else this.#fail(linkFailure(e, this.#who()));
+        } else this.#fail(linkFailure(e, this.#who(), this.#replacedSaid));
         break;
       case 'rejected':
         this.#fail(linkFailure(e, this.#who()));
@@ -261,6 +264,11 @@ export class Agent {
         this.stop(EXIT.ended);
         break;
       case 'error': {
+        // Taken over: Punch says by whom, then closes; the close's failure says it, once.
+        if (m.code === 'ERR_REPLACED') {
+          this.#replacedSaid = m.message;
+          break;
+        }
         // Punch names the refused message's stream; an older one did not, but answers each
         // `register` in order, so there a refusal belongs to the oldest one still unanswered.
         let name: string | undefined;

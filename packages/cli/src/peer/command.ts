@@ -15,10 +15,11 @@ export async function peerCommand(
   }
   const options = parsePeerOptions(argv, env);
   // Receiving every stream: one status line per stream (`--json` events name their stream).
-  const report =
+  const streams =
     options.stream === undefined && !options.json
       ? createStreamsReporter(process.stdout)
-      : createReporter(options.json, process.stdout);
+      : undefined;
+  const report = streams ?? createReporter(options.json, process.stdout);
   const agent = new Agent(options, report);
   const stop = (): void => {
     agent.stop(0);
@@ -32,6 +33,8 @@ export async function peerCommand(
     setTimeout(() => process.exit(code), 3000).unref();
     return code;
   } finally {
+    // Stopped (Ctrl-C, or every stream stopped): no live line is left saying ON AIR.
+    streams?.end();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }

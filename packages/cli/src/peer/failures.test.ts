@@ -83,9 +83,17 @@ describe('what ends the agent, and with which exit code', () => {
       message: 'which?: check --stream',
       exit: 4,
     });
-    const taken = serverErrorFailure('ERR_SLOT_TAKEN', 'taken', WHO);
+    // Punch's own message (core's slots.ts) already ends with a hint to take over: one hint.
+    const taken = serverErrorFailure(
+      'ERR_SLOT_TAKEN',
+      'the sender of "cam-wide" is held by another connection that is live; to replace it, register with takeover (punch peer --takeover)',
+      WHO,
+    );
     expect(taken).toMatchObject({ code: 'ERR_SLOT_TAKEN', exit: 1 });
-    expect(taken?.message).toMatch(/^taken\. Another agent is live .*run again with --takeover$/);
+    expect(taken?.message).toBe(
+      'another agent is live as sender of "cam-wide": check it is not a second run of the same link; to replace it, run again with --takeover',
+    );
+    expect(taken?.message.match(/to replace it/g)).toHaveLength(1);
     expect(serverErrorFailure('ERR_RATE_LIMITED', 'slow down', WHO)).toBeUndefined();
     expect(serverErrorFailure('ERR_BAD_REQUEST', 'what?', WHO)).toBeUndefined();
   });

@@ -60,6 +60,8 @@ export function execFailure(error: ExecError): Failure {
 export function linkFailure(
   e: Extract<LinkEvent, { type: 'rejected' }> | Extract<LinkEvent, { type: 'closed' }>,
   o: Who,
+  /** Punch's own `error` before the close (ERR_REPLACED says who took over). */
+  said?: string,
 ): Failure {
   if (e.type === 'rejected') {
     if (e.status === 404)
@@ -78,7 +80,10 @@ export function linkFailure(
   if (e.kind === 'replaced')
     return {
       code: 'ERR_REPLACED',
-      message: `another agent took over as ${o.role} of "${o.stream}" (it ran with --takeover, or with an admin token); this one stops`,
+      message:
+        said === undefined
+          ? `another agent took over as ${o.role} of "${o.stream}" (it ran with --takeover, or with an admin token); this one stops`
+          : `${said}; this one stops`,
       exit: EXIT.error,
     };
   return {
@@ -101,9 +106,11 @@ export function serverErrorFailure(code: string, message: string, o: Who): Failu
     case 'ERR_STREAM_UNKNOWN':
       return { code, message: `${message}: check --stream`, exit: EXIT.notFound };
     case 'ERR_SLOT_TAKEN':
+      // Punch's message carries its own "to replace it…" hint, in protocol words: this one
+      // says the same for the operator, once.
       return {
         code,
-        message: `${message}. Another agent is live as ${o.role} of "${o.stream}": check it is not a second run of the same link; to replace it, run again with --takeover`,
+        message: `another agent is live as ${o.role} of "${o.stream}": check it is not a second run of the same link; to replace it, run again with --takeover`,
         exit: EXIT.error,
       };
     default:

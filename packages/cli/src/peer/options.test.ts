@@ -135,7 +135,20 @@ describe('parsePeerOptions: stream and side', () => {
     ).toBe('cam-tight');
   });
 
-  it('requires --stream for an all-streams token', () => {
+  it('refuses --send with a peer link for every stream at once: it is receive-only', () => {
+    const mcr = token({ stream: null });
+    for (const extra of [[], ['--stream', 'cam-close']]) {
+      const err = usage(() =>
+        parsePeerOptions([...base, '--token', mcr, '--send', ...extra], NO_ENV),
+      );
+      expect(err.message).toBe(
+        'this link receives every stream (an MCR link) and cannot send: ask the producer for the link of your stream',
+      );
+    }
+    expect(parsePeerOptions([...base, '--token', mcr, '--receive'], NO_ENV).stream).toBeUndefined();
+  });
+
+  it('requires --stream for an admin token sending', () => {
     const err = usage(() => parsePeerOptions([...base, '--token', ALL, '--send'], NO_ENV));
     expect(err.message).toMatch(/--stream/);
     const o = parsePeerOptions([...base, '--token', ALL, '--send', '--stream', 'cam-2'], NO_ENV);

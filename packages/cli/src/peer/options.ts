@@ -140,6 +140,12 @@ export function parsePeerOptions(argv: string[], env: NodeJS.ProcessEnv): PeerOp
     throw new UsageError('--token (or PUNCH_TOKEN, or an operator link) is required');
   const claims = readClaims(token);
   if (claims === undefined) throw new UsageError('the token is not a Punch token (p_…)');
+  // A peer token for every stream is read-only (the server refuses it as a sender whatever
+  // --stream says): say so now, not after connecting.
+  if (claims.role === 'peer' && claims.stream === null && values.send)
+    throw new UsageError(
+      'this link receives every stream (an MCR link) and cannot send: ask the producer for the link of your stream',
+    );
   const stream = values.stream ?? claims.stream ?? undefined;
   // Every stream at once only makes sense for the receiving side (the MCR): a sender carries
   // the one picture its encoder makes.

@@ -82,20 +82,45 @@ describe('createReporter (readable, not a terminal)', () => {
     expect(text.endsWith('\n')).toBe(true);
   });
 
+  const registered: AgentEvent = {
+    event: 'registered',
+    stream: 'cam-wide',
+    role: 'sender',
+    stun: 'punch',
+  };
+
   it('shows tally program as ON AIR and preview as PREVIEW, in words', () => {
-    const program = run([{ event: 'tally', tally: 'program' }]);
+    const program = run([registered, { event: 'tally', tally: 'program' }]);
     expect(program).toContain('ON AIR');
     expect(program).not.toContain('PREVIEW');
-    const preview = run([{ event: 'tally', tally: 'preview' }]);
+    const preview = run([registered, { event: 'tally', tally: 'preview' }]);
     expect(preview).toContain('PREVIEW');
     expect(preview).not.toContain('ON AIR');
     // No tally at the start is not news; going off air is.
-    expect(run([{ event: 'tally', tally: 'none' }])).toBe('');
+    expect(run([registered, { event: 'tally', tally: 'none' }]).split('\n')).toHaveLength(2);
     const off = run([
+      registered,
       { event: 'tally', tally: 'program' },
       { event: 'tally', tally: 'none' },
     ]);
     expect(off.split('\n').at(-2)).toBe('tally: off');
+  });
+
+  it('shows tally only once registered: a refused second run never says ON AIR', () => {
+    const refused = run([
+      { event: 'tally', tally: 'program' },
+      { event: 'error', code: 'ERR_SLOT_TAKEN', message: 'held', fatal: true },
+    ]);
+    expect(refused).not.toContain('ON AIR');
+    expect(refused).not.toContain('tally');
+    // The tally that arrived before registration shows once it is.
+    const later = run([{ event: 'tally', tally: 'program' }, registered])
+      .trimEnd()
+      .split('\n');
+    expect(later).toEqual([
+      '✓ registered as sender of "cam-wide"',
+      expect.stringMatching(/^tally: +ON AIR *$/),
+    ]);
   });
 
   it('puts the code and message in error lines, fatal or not', () => {
@@ -157,6 +182,7 @@ describe('createReporter (readable, on a terminal)', () => {
   it('colours the tally badge but keeps the words', () => {
     const { out, text } = fakeStream(true);
     const report = createReporter(false, out);
+    report({ event: 'registered', stream: 'cam-wide', role: 'sender', stun: 'punch' });
     report({ event: 'tally', tally: 'program' });
     expect(text()).toMatch(ANSI);
     expect(text()).toContain('ON AIR');

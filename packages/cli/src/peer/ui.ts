@@ -25,6 +25,18 @@ export function createReporter(
     tty ? `\x1b[${code}m${text}\x1b[0m` : text;
   let tally = '';
   let lastTally = 'none';
+  /**
+   * Tally before this side is registered is not its own yet: a second run of a link whose
+   * slot is live would show ON AIR and then be refused. It waits for `registered`.
+   */
+  let registered = false;
+  let heldTally: 'program' | 'preview' | 'none' = 'none';
+  const showTally = (state: 'program' | 'preview' | 'none'): void => {
+    tally = sink.drawsTally === true ? '' : tallyBadge(state, tty);
+    const badge = tallyBadge(state, tty);
+    if (state !== lastTally) line(state === 'none' ? 'tally: off' : `tally: ${badge}`);
+    lastTally = state;
+  };
   let direct = false;
   /** The status line on screen (tty only), redrawn below a child's output line; '' when none. */
   let shown = '';
@@ -60,6 +72,10 @@ export function createReporter(
       case 'registered':
         role = e.role;
         line(`✓ registered as ${e.role} of "${e.stream}"`);
+        if (!registered) {
+          registered = true;
+          showTally(heldTally);
+        }
         break;
       case 'paired':
         line(`✓ paired with ${e.remote.ip}:${e.remote.port}: punching through the NATs`);
@@ -115,9 +131,8 @@ export function createReporter(
         break;
       }
       case 'tally':
-        tally = tallyBadge(e.tally, tty);
-        if (e.tally !== lastTally) line(e.tally === 'none' ? 'tally: off' : `tally: ${tally}`);
-        lastTally = e.tally;
+        if (registered) showTally(e.tally);
+        else heldTally = e.tally;
         break;
       case 'peer-left':
         direct = false;
@@ -160,6 +175,8 @@ export function tallyBadge(state: 'program' | 'preview' | 'none', tty: boolean):
 /** Where a reporter writes: whole lines, and its live status line (on a terminal). */
 export interface ReporterSink {
   readonly tty: boolean;
+  /** The sink draws the tally badge on the status line itself (one line per stream). */
+  readonly drawsTally?: boolean;
   line(text: string): void;
   status(text: string): void;
 }
