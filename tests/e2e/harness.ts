@@ -32,15 +32,24 @@ export class AgentProc {
   readonly events: Event[] = [];
   readonly stderr: string[] = [];
   readonly exited: Promise<number>;
+  readonly #waitMs: number;
   #waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
 
-  constructor(child: ChildProcess) {
+  /**
+   * `waitMs`: how long `waitFor` waits by default. `onlyEvents`: a stdout line that is not JSON
+   * throws (failing the test run) instead of being kept with stderr, for tests that hold that
+   * nothing else (srt-live-transmit's output, say) lands between the events.
+   */
+  constructor(child: ChildProcess, options: { waitMs?: number; onlyEvents?: boolean } = {}) {
     this.child = child;
+    this.#waitMs = options.waitMs ?? 20_000;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let e: Event;
       try {
         e = JSON.parse(line) as Event;
-      } catch {
+      } catch (cause) {
+        if (options.onlyEvents === true)
+          throw new Error(`punch peer printed a line that is not an event: ${line}`, { cause });
         this.stderr.push(line);
         return;
       }
@@ -60,7 +69,7 @@ export class AgentProc {
   }
 
   /** Resolves with the first event (already seen or future) that matches. */
-  waitFor(pred: (e: Event) => boolean, what: string, timeoutMs = 20_000): Promise<Event> {
+  waitFor(pred: (e: Event) => boolean, what: string, timeoutMs = this.#waitMs): Promise<Event> {
     const seen = this.events.find(pred);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {

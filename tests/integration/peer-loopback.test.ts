@@ -3,16 +3,11 @@
  * external STUN server and claim their endpoint, as on Cloudflare), and `--exec` restarting
  * srt-live-transmit when it dies.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startHost, startWorkerdHost, type Host } from '../conformance/host.js';
 import { createSession, peerToken } from '../conformance/client.js';
-
-const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
-type Event = { event: string } & Record<string, unknown>;
+import { Children, freeUdpPort, spawnAgent, type AgentProc, type Event } from './agents.js';
 
 let noStun: Host;
 let stunOnly: Host;
@@ -20,7 +15,7 @@ let stunOnly: Host;
 let workers: Host;
 /** The same, configured with a public STUN server (`PUNCH_STUN_URLS`) it names to agents. */
 let workersStun: Host;
-const children: ChildProcess[] = [];
+const children = new Children();
 
 beforeAll(async () => {
   [noStun, stunOnly, workers] = await Promise.all([
@@ -30,114 +25,15 @@ beforeAll(async () => {
   ]);
   workersStun = await startWorkerdHost({ stunUrls: [`stun:127.0.0.1:${stunOnly.stunPort}`] });
 });
-afterEach(async () => {
-  // SIGTERM: the agents stop what they started (srt-live-transmit); SIGKILL only as a backstop.
-  await Promise.all(
-    children.splice(0).map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) {
-            resolve();
-            return;
-          }
-          const t = setTimeout(() => c.kill('SIGKILL'), 3000);
-          c.once('exit', () => {
-            clearTimeout(t);
-            resolve();
-          });
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
-});
+// SIGTERM: the agents stop what they started (srt-live-transmit); SIGKILL only as a backstop.
+afterEach(() => children.stopAll());
 afterAll(async () => {
   await Promise.all([noStun.stop(), stunOnly.stop(), workers.stop(), workersStun.stop()]);
 });
 
-function agent(args: string[]): {
-  pid: number;
-  events: Event[];
-  waitFor: (p: (e: Event) => boolean, what: string) => Promise<Event>;
-} {
-  const child = spawn(process.execPath, [
-    CLI,
-    'peer',
-    '--json',
-    '--no-lan',
-    '--bind',
-    '127.0.0.1',
-    ...args,
-  ]);
-  children.push(child);
-  const events: Event[] = [];
-  const waiters: { p: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    const e = JSON.parse(l) as Event;
-    events.push(e);
-    for (const w of waiters.splice(0)) {
-      if (w.p(e)) w.resolve(e);
-      else waiters.push(w);
-    }
-  });
-  return {
-    pid: child.pid ?? 0,
-    events,
-    waitFor: (p, what) => {
-      const seen = events.find(p);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => {
-          reject(
-            new Error(`no ${what}: ${JSON.stringify(events.filter((e) => e.event !== 'health'))}`),
-          );
-        }, 15_000);
-        waiters.push({
-          p,
-          resolve: (e) => {
-            clearTimeout(t);
-            resolve(e);
-          },
-        });
-      });
-    },
-  };
-}
+const agent = (args: string[]): AgentProc => spawnAgent(args, { children, waitMs: 15_000 });
 
 const direct = (e: Event): boolean => e.event === 'path' && e.path === 'direct';
-
-function bindUdp(port: number): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => {
-      s.close();
-      resolve(undefined);
-    });
-    s.bind(port, '127.0.0.1', () => {
-      resolve(s);
-    });
-  });
-}
-
-/**
- * A UDP port P on 127.0.0.1 that the OS has just handed out, with P+1 … P+span-1 free too
- * (`--receive` binds --srt-target's port + 1): bound, read, and released for the agent.
- */
-async function freeUdpPort(span = 1): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const first = await bindUdp(0);
-    if (first === undefined) continue;
-    const port = first.address().port;
-    const held = [first];
-    for (let i = 1; i < span && port + i <= 65535; i++) {
-      const next = await bindUdp(port + i);
-      if (next === undefined) break;
-      held.push(next);
-    }
-    await Promise.all(held.map((s) => new Promise<void>((r) => s.close(r))));
-    if (held.length === span) return port;
-  }
-  throw new Error(`no ${span} free consecutive UDP ports on 127.0.0.1 in 20 attempts`);
-}
 
 /**
  * Two agents pairing through `host`, asking STUN at `stunOnly`. No SRT flows: --srt-listen is
@@ -279,7 +175,7 @@ it.skipIf(!hasSlt())('--exec restarts srt-live-transmit when it dies', async () 
   expect(second[0]).not.toBe(first[0]);
 
   // An agent killed outright takes its srt-live-transmit with it (no orphan holding the ports).
-  process.kill(send.pid, 'SIGKILL');
+  send.kill('SIGKILL');
   let left: string[] = second;
   for (let i = 0; i < 50 && left.length > 0; i++) {
     await new Promise((r) => setTimeout(r, 100));
