@@ -6,11 +6,8 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
-import { createSocket, type Socket } from 'node:dgram';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startHost, type Host } from '../conformance/host.js';
 import {
@@ -24,132 +21,39 @@ import {
   type Created,
 } from '../conformance/client.js';
 import { exited, probe, stoppedGrowing } from '../e2e/harness.js';
-
-const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
-type Event = { event: string } & Record<string, unknown>;
+import {
+  CLI,
+  Children,
+  bindUdp,
+  freePorts,
+  spawnAgent,
+  type AgentProc as Agent,
+  type Event,
+} from './agents.js';
 
 let host: Host;
 /** A Punch without its relay: a sender that never answers is then no path at all, quickly. */
 let noRelay: Host;
 let dir: string;
-const children: ChildProcess[] = [];
+const children = new Children();
 
 beforeAll(async () => {
   [host, noRelay] = await Promise.all([startHost(), startHost({ extraArgs: ['--no-relay'] })]);
   dir = mkdtempSync(join(tmpdir(), 'punch-all-streams-'));
 });
-afterEach(async () => {
-  // SIGTERM first: the agents stop what they started; SIGKILL only as a backstop.
-  await Promise.all(
-    children.splice(0).map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) {
-            resolve();
-            return;
-          }
-          const t = setTimeout(() => c.kill('SIGKILL'), 3000);
-          c.once('exit', () => {
-            clearTimeout(t);
-            resolve();
-          });
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
-});
+// SIGTERM first: the agents stop what they started; SIGKILL only as a backstop.
+afterEach(() => children.stopAll());
 afterAll(async () => {
   await Promise.all([host.stop(), noRelay.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
 function run(command: string, args: string[]): ChildProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  return child;
+  return children.track(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** A `punch peer` with its NDJSON events. */
-interface Agent {
-  events: Event[];
-  waitFor: (p: (e: Event) => boolean, what: string) => Promise<Event>;
-}
-
-function agent(args: string[]): Agent {
-  const child = run(process.execPath, [
-    CLI,
-    'peer',
-    '--json',
-    '--no-lan',
-    '--bind',
-    '127.0.0.1',
-    ...args,
-  ]);
-  const events: Event[] = [];
-  const waiters: { p: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => {
-    const e = JSON.parse(l) as Event;
-    events.push(e);
-    for (const w of waiters.splice(0)) {
-      if (w.p(e)) w.resolve(e);
-      else waiters.push(w);
-    }
-  });
-  return {
-    events,
-    waitFor: (p, what) => {
-      const seen = events.find(p);
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => {
-          reject(
-            new Error(`no ${what}: ${JSON.stringify(events.filter((e) => e.event !== 'health'))}`),
-          );
-        }, 20_000);
-        waiters.push({
-          p,
-          resolve: (e) => {
-            clearTimeout(t);
-            resolve(e);
-          },
-        });
-      });
-    },
-  };
-}
-
-function bindUdp(port: number): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => {
-      s.close();
-      resolve(undefined);
-    });
-    s.bind(port, '127.0.0.1', () => {
-      resolve(s);
-    });
-  });
-}
-
-/**
- * A port P the OS has just handed out with P + each of `offsets` free too (bound, then
- * released for the processes under test), so parallel runs on this machine do not collide.
- */
-async function freePorts(offsets: number[]): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const first = await bindUdp(0);
-    if (first === undefined) continue;
-    const port = first.address().port;
-    const held = [first];
-    for (const off of offsets) {
-      const s = off === 0 || port + off > 65535 ? undefined : await bindUdp(port + off);
-      if (s !== undefined) held.push(s);
-    }
-    await Promise.all(held.map((s) => new Promise<void>((r) => s.close(r))));
-    if (held.length === offsets.filter((o) => o !== 0).length + 1) return port;
-  }
-  throw new Error('no free UDP ports on 127.0.0.1 in 20 attempts');
-}
+const agent = (args: string[]): Agent => spawnAgent(args, { children, waitMs: 20_000 });
 
 /** Writes every UDP datagram arriving on 127.0.0.1:`port` to `file` (a decoder's UDP input). */
 async function capture(port: number, file: string): Promise<{ close: () => Promise<void> }> {
