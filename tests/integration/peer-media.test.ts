@@ -6,16 +6,12 @@
  * media, and the stream turns `no-signal` (and `punch session show` says so); media again makes
  * it `connected`.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { call, createSession, peerToken, type Created } from '../conformance/client.js';
 import { startHost, type Host } from '../conformance/host.js';
-
-const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
-type Event = { event: string } & Record<string, unknown>;
+import { CLI, Children, freeUdpPort, spawnAgent, type AgentProc, type Event } from './agents.js';
 
 function hasSlt(): boolean {
   try {
@@ -36,7 +32,7 @@ it.runIf(inCi)('CI has srt-live-transmit for the real-SRT no-signal test', () =>
 });
 
 let host: Host;
-const children: ChildProcess[] = [];
+const children = new Children();
 const sockets: Socket[] = [];
 beforeAll(async () => {
   host = await startHost();
@@ -44,44 +40,12 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of sockets) s.close();
   // SIGTERM: the agents stop the srt-live-transmit they started; SIGKILL only as a backstop.
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) {
-            resolve();
-            return;
-          }
-          const t = setTimeout(() => c.kill('SIGKILL'), 3000);
-          c.once('exit', () => {
-            clearTimeout(t);
-            resolve();
-          });
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
+  await children.stopAll();
   await host.stop();
 });
 
-/** A `punch peer --json` agent and the events it printed. */
-function agent(args: string[]): { events: Event[] } {
-  const child = spawn(process.execPath, [
-    CLI,
-    'peer',
-    '--json',
-    '--no-lan',
-    '--bind',
-    '127.0.0.1',
-    ...args,
-  ]);
-  children.push(child);
-  const events: Event[] = [];
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    events.push(JSON.parse(l) as Event);
-  });
-  return { events };
-}
+/** A `punch peer --json` agent and the events it printed (read, never waited for). */
+const agent = (args: string[]): AgentProc => spawnAgent(args, { children, waitMs: 15_000 });
 
 /** A UDP socket bound on 127.0.0.1 (port 0: the OS picks), kept until the end. */
 function udp(): Promise<Socket> {
@@ -93,41 +57,6 @@ function udp(): Promise<Socket> {
       resolve(s);
     });
   });
-}
-
-/** A port the OS just handed out on 127.0.0.1, and `span - 1` after it, released for a child. */
-async function freePort(span = 1): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const held: Socket[] = [];
-    const first = await udp();
-    held.push(first);
-    const port = first.address().port;
-    let ok = true;
-    for (let i = 1; i < span && ok; i++) {
-      const next = createSocket('udp4');
-      ok = await new Promise<boolean>((resolve) => {
-        next.once('error', () => {
-          resolve(false);
-        });
-        next.bind(port + i, '127.0.0.1', () => {
-          resolve(true);
-        });
-      });
-      held.push(next);
-    }
-    for (const s of held) {
-      sockets.splice(sockets.indexOf(s), 1);
-      await new Promise<void>((r) => {
-        try {
-          s.close(r);
-        } catch {
-          r(); // never bound: nothing to close
-        }
-      });
-    }
-    if (ok) return port;
-  }
-  throw new Error(`no ${span} free consecutive UDP ports on 127.0.0.1 in 20 attempts`);
 }
 
 const stateOf = async (s: Created): Promise<string> => {
@@ -154,7 +83,7 @@ it.skipIf(!slt)(
   'real SRT: media makes the stream connected; SRT keepalives alone make it no-signal; media again, connected',
   async () => {
     const s = await createSession(host.url, { streams: ['cam-1'] });
-    const input = await freePort();
+    const input = await freeUdpPort();
     const output = await udp();
     let delivered = 0;
     output.on('message', (m) => {
@@ -167,7 +96,7 @@ it.skipIf(!slt)(
       await peerToken(host.url, s, 'cam-1'),
       '--send',
       '--srt-listen',
-      `127.0.0.1:${await freePort()}`,
+      `127.0.0.1:${await freeUdpPort()}`,
       '--exec',
       `udp://127.0.0.1:${input}`,
     ]);
@@ -178,7 +107,7 @@ it.skipIf(!slt)(
       await peerToken(host.url, s, 'cam-1'),
       '--receive',
       '--srt-target',
-      `127.0.0.1:${await freePort(2)}`,
+      `127.0.0.1:${await freeUdpPort(2)}`,
       '--exec',
       `udp://127.0.0.1:${output.address().port}`,
     ]);
