@@ -4,19 +4,24 @@
  * instead of restarting it every second for as long as it runs. And srt-live-transmit's own
  * output reaches the operator as lines of its own (under --json, `exec` events).
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { execFile, execFileSync } from 'node:child_process';
+import { type Socket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startHost, type Host } from '../conformance/host.js';
 import { createSession } from '../conformance/client.js';
+import {
+  CLI,
+  Children,
+  bindUdp,
+  freeUdpPort,
+  spawnAgent,
+  type AgentProc,
+  type Event,
+} from './agents.js';
 
-const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
 const claims = { session: 'nab-floor', role: 'peer', stream: 'cam-1', exp: 4_000_000_000 };
 // A well-formed token (the agent reads its session and stream before any server verifies it).
 const TOKEN = `p_${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${'A'.repeat(43)}`;
-type Event = { event: string } & Record<string, unknown>;
 
 function hasSlt(): boolean {
   try {
@@ -35,62 +40,24 @@ if (!SLT) {
 }
 
 let host: Host;
-const children: ChildProcess[] = [];
+const children = new Children();
 const held: Socket[] = [];
 beforeAll(async () => {
   if (SLT) host = await startHost();
 });
 afterEach(async () => {
   for (const s of held.splice(0)) s.close();
-  await Promise.all(
-    children.splice(0).map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) {
-            resolve();
-            return;
-          }
-          const t = setTimeout(() => c.kill('SIGKILL'), 3000);
-          c.once('exit', () => {
-            clearTimeout(t);
-            resolve();
-          });
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
+  await children.stopAll();
 });
 afterAll(async () => {
   if (SLT) await host.stop();
 });
-
-/** Binds 127.0.0.1:`port` (0: any), or undefined when it is taken. */
-function bindUdp(port: number): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => {
-      s.close();
-      resolve(undefined);
-    });
-    s.bind(port, '127.0.0.1', () => {
-      resolve(s);
-    });
-  });
-}
 
 async function holdPort(): Promise<number> {
   const s = await bindUdp(0);
   if (s === undefined) throw new Error('no UDP port on 127.0.0.1');
   held.push(s);
   return s.address().port;
-}
-
-async function freePort(): Promise<number> {
-  const s = await bindUdp(0);
-  if (s === undefined) throw new Error('no UDP port on 127.0.0.1');
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(r));
-  return port;
 }
 
 function run(args: string[]): Promise<{ code: number; stdout: string }> {
@@ -110,7 +77,7 @@ it.skipIf(!SLT)('a held --exec input port: ERR_PORT_IN_USE and exit 7, at once',
     TOKEN,
     '--send',
     '--srt-listen',
-    `127.0.0.1:${await freePort()}`,
+    `127.0.0.1:${await freeUdpPort()}`,
     '--exec',
     `udp://127.0.0.1:${busy}`,
   ]);
@@ -139,7 +106,7 @@ it.skipIf(!SLT)('a held --srt-target when receiving with --exec: exit 7, at once
     '--srt-target',
     `127.0.0.1:${busy}`,
     '--exec',
-    `udp://127.0.0.1:${await freePort()}`,
+    `udp://127.0.0.1:${await freeUdpPort()}`,
     '--json',
   ]);
   expect(r.code).toBe(7);
@@ -151,78 +118,25 @@ it.skipIf(!SLT)('a held --srt-target when receiving with --exec: exit 7, at once
   expect(events.at(-1)?.message).toContain('--srt-target');
 });
 
-function agent(args: string[]): {
-  child: ChildProcess;
-  events: Event[];
-  waitFor: (p: (e: Event) => boolean, what: string) => Promise<Event>;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [CLI, 'peer', '--json', '--no-lan', ...args]);
-  children.push(child);
-  const exited = new Promise<number | null>((r) => child.once('exit', r));
-  const events: Event[] = [];
-  const waiters: { p: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
-  // Every line on stdout is an event: srt-live-transmit's output must not land in between.
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    const e = JSON.parse(l) as Event;
-    events.push(e);
-    for (const w of waiters.splice(0)) {
-      if (w.p(e)) w.resolve(e);
-      else waiters.push(w);
-    }
-  });
-  const waitFor = (p: (e: Event) => boolean, what: string): Promise<Event> => {
-    const seen = events.find(p);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        reject(
-          new Error(`no ${what}: ${JSON.stringify(events.filter((e) => e.event !== 'health'))}`),
-        );
-      }, 15_000);
-      waiters.push({
-        p,
-        resolve: (e) => {
-          clearTimeout(t);
-          resolve(e);
-        },
-      });
-    });
-  };
-  return { child, events, waitFor, exited };
-}
+// Every line on stdout is an event: srt-live-transmit's output must not land in between.
+const agent = (args: string[]): AgentProc => spawnAgent(args, { children, waitMs: 15_000 });
 
 it.skipIf(!SLT)(
   'srt-live-transmit dies and its port is taken meanwhile: exit 7 instead of a restart loop',
   async () => {
-    const input = await freePort();
+    const input = await freeUdpPort();
     const s = await createSession(host.url, { streams: ['cam-1'] });
-    const base = [
-      '--server',
-      host.url,
-      '--token',
-      s.token,
-      '--stream',
-      'cam-1',
-      '--bind',
-      '127.0.0.1',
-    ];
+    const base = ['--server', host.url, '--token', s.token, '--stream', 'cam-1'];
     const send = agent([
       ...base,
       '--send',
       '--srt-listen',
-      `127.0.0.1:${await freePort()}`,
+      `127.0.0.1:${await freeUdpPort()}`,
       '--exec',
       `udp://127.0.0.1:${input}`,
     ]);
-    let target = 0;
-    for (let i = 0; i < 20 && target === 0; i++) {
-      const p = await freePort();
-      const above = await bindUdp(p + 1);
-      if (above === undefined) continue;
-      await new Promise<void>((r) => above.close(r));
-      target = p;
-    }
+    // The receiving agent binds --srt-target's port + 1.
+    const target = await freeUdpPort(2);
     agent([...base, '--receive', '--srt-target', `127.0.0.1:${target}`]);
     // srt-live-transmit runs once the path is up, and what it prints arrives as `exec` events.
     const said = await send.waitFor(
