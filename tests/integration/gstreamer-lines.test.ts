@@ -6,12 +6,12 @@
  * arriving intact proves the URI, the mode, the latency unit and the encryption properties.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { connectionStrings } from '@punch/core';
+import { Children, freeUdpPort, stop } from './agents.js';
 
 const have = (cmd: string, args: string[]): boolean =>
   spawnSync(cmd, args, { timeout: 10_000 }).status === 0;
@@ -29,41 +29,14 @@ if (!READY) {
 }
 
 const PASSPHRASE = 'abcdefghijklmnopqrstuvwxyz012345';
-const children: ChildProcess[] = [];
+const children = new Children();
 const dirs: string[] = [];
 
+// SIGINT: srt-live-transmit and gst-launch-1.0 finish the file they write.
 afterEach(async () => {
-  await Promise.all(children.splice(0).map(stop));
+  await children.stopAll('SIGINT');
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function stop(c: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) {
-      resolve();
-      return;
-    }
-    const t = setTimeout(() => c.kill('SIGKILL'), 3000);
-    c.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    c.kill('SIGINT');
-  });
-}
-
-/** A UDP port free now (SRT is UDP): bound to learn a number, then released. */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) =>
-    s.close(() => {
-      resolve();
-    }),
-  );
-  return port;
-}
 
 function workDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'punch-gst-'));
@@ -87,9 +60,7 @@ function workDir(): string {
 }
 
 function run(cmd: string, args: string[], cwd: string): ChildProcess {
-  const c = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(c);
-  return c;
+  return children.track(spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] }));
 }
 
 function exited(c: ChildProcess): Promise<number | null> {
@@ -171,7 +142,7 @@ it.skipIf(!READY)(
     const sender = run('sh', ['-c', line], dir);
     expect(await exited(sender)).toBe(0);
     expect(await until(() => size(out) > 100_000, 50)).toBe(true);
-    await stop(listener);
+    await stop(listener, 'SIGINT');
     expect(codecs(out)).toContain('mpeg2video');
   },
   40_000,
@@ -198,7 +169,7 @@ it.skipIf(!READY)(
     expect(await exited(caller)).toBe(0);
     const out = join(dir, 'out.ts');
     expect(await until(() => size(out) > 100_000, 50)).toBe(true);
-    await stop(receiver);
+    await stop(receiver, 'SIGINT');
     expect(codecs(out)).toContain('mpeg2video');
   },
   40_000,
