@@ -1,9 +1,10 @@
 /**
  * Driving real processes on loopback in integration tests: `punch peer --json` agents with
  * their NDJSON events (the e2e harness's `AgentProc`, spawned here without a NatLab), every
- * child a test started stopped after it, and UDP ports on 127.0.0.1 found free for them.
+ * child a test started stopped after it, UDP ports on 127.0.0.1 found free for them, and
+ * whether a tool they need is installed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { AgentProc, CLI } from '../e2e/harness.js';
 
@@ -109,4 +110,15 @@ export async function freePorts(offsets: readonly number[]): Promise<number> {
  */
 export function freeUdpPort(span = 1): Promise<number> {
   return freePorts(Array.from({ length: span }, (_, i) => i));
+}
+
+/** True when `tool` is on the PATH (a test that needs it says so loudly when it is not). */
+export function installed(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    // `command -v` exits non-zero: not installed.
+    return false;
+  }
 }

@@ -14,6 +14,7 @@ import {
   Children,
   bindUdp,
   freeUdpPort,
+  installed,
   spawnAgent,
   type AgentProc,
   type Event,
@@ -23,15 +24,7 @@ const claims = { session: 'nab-floor', role: 'peer', stream: 'cam-1', exp: 4_000
 // A well-formed token (the agent reads its session and stream before any server verifies it).
 const TOKEN = `p_${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${'A'.repeat(43)}`;
 
-function hasSlt(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v srt-live-transmit'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const SLT = hasSlt();
+const SLT = installed('srt-live-transmit');
 if (!SLT) {
   console.warn(
     '\n!!! SKIPPING the --exec port tests: srt-live-transmit is not installed (apt-get install srt-tools)\n',

@@ -7,7 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startHost, startWorkerdHost, type Host } from '../conformance/host.js';
 import { createSession, peerToken } from '../conformance/client.js';
-import { Children, freeUdpPort, spawnAgent, type AgentProc, type Event } from './agents.js';
+import {
+  Children,
+  freeUdpPort,
+  installed,
+  spawnAgent,
+  type AgentProc,
+  type Event,
+} from './agents.js';
 
 let noStun: Host;
 let stunOnly: Host;
@@ -101,20 +108,13 @@ it('without STUN anywhere the agent says what to pass', async () => {
   expect(err.message).toContain('--stun');
 });
 
-function hasSlt(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v srt-live-transmit'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-if (!hasSlt())
+const SLT = installed('srt-live-transmit');
+if (!SLT)
   console.warn(
     '\n!!! SKIPPING the --exec restart test: srt-live-transmit is not installed (apt-get install srt-tools)\n',
   );
 
-it.skipIf(!hasSlt())('--exec restarts srt-live-transmit when it dies', async () => {
+it.skipIf(!SLT)('--exec restarts srt-live-transmit when it dies', async () => {
   // A port the OS says is free, so no other srt-live-transmit on the machine matches.
   const input = await freeUdpPort();
   const s = await createSession(stunOnly.url, { streams: ['cam-1'] });

@@ -11,17 +11,17 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { call, createSession, peerToken, type Created } from '../conformance/client.js';
 import { startHost, type Host } from '../conformance/host.js';
-import { CLI, Children, freeUdpPort, spawnAgent, type AgentProc, type Event } from './agents.js';
+import {
+  CLI,
+  Children,
+  freeUdpPort,
+  installed,
+  spawnAgent,
+  type AgentProc,
+  type Event,
+} from './agents.js';
 
-function hasSlt(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v srt-live-transmit'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const slt = hasSlt();
+const slt = installed('srt-live-transmit');
 const inCi = process.env.CI === 'true';
 if (!slt && !inCi)
   console.warn(
