@@ -258,7 +258,12 @@ export function startFfmpeg(
   seconds: number,
   target = `srt://127.0.0.1:9000?mode=caller&passphrase=${passphrase}&pbkeylen=32&latency=200000`,
 ): ChildProcess {
-  return lab.spawn(ns, 'ffmpeg', [
+  return lab.spawn(ns, 'ffmpeg', testPatternArgs(seconds, target));
+}
+
+/** ffmpeg's arguments: `seconds` of a test pattern, H.264 in MPEG-TS in real time, to `target`. */
+export function testPatternArgs(seconds: number, target: string): string[] {
+  return [
     ...[
       '-nostdin',
       '-loglevel',
@@ -271,7 +276,7 @@ export function startFfmpeg(
     ],
     ...['-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency'],
     ...['-g', '25', '-f', 'mpegts', target],
-  ]);
+  ];
 }
 
 /**

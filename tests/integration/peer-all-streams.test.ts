@@ -4,7 +4,7 @@
  * all-streams token and no `--stream`, two srt-live-transmit listeners at --srt-target's port
  * + 0 and + 1. Both pictures arrive, each where its number says.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,12 +20,13 @@ import {
   type Bind,
   type Created,
 } from '../conformance/client.js';
-import { exited, probe, stoppedGrowing } from '../e2e/harness.js';
+import { exited, probe, stoppedGrowing, testPatternArgs } from '../e2e/harness.js';
 import {
   CLI,
   Children,
   bindUdp,
   freePorts,
+  installed,
   spawnAgent,
   type AgentProc as Agent,
   type Event,
@@ -83,32 +84,17 @@ function listener(port: number, passphrase: string, file: string): ChildProcess 
 
 /** ffmpeg sending a test pattern as MPEG-TS over SRT to a sending agent's --srt-listen. */
 function camera(port: number, passphrase: string, seconds: number): ChildProcess {
-  return run('ffmpeg', [
-    ...[
-      '-nostdin',
-      '-loglevel',
-      'error',
-      '-re',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=320x240:rate=25',
-    ],
-    ...['-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency'],
-    ...['-g', '25', '-f', 'mpegts'],
-    `srt://127.0.0.1:${port}?mode=caller&passphrase=${passphrase}&pbkeylen=32&latency=200000`,
-  ]);
+  return run(
+    'ffmpeg',
+    testPatternArgs(
+      seconds,
+      `srt://127.0.0.1:${port}?mode=caller&passphrase=${passphrase}&pbkeylen=32&latency=200000`,
+    ),
+  );
 }
 
 /** The real tools this test drives; without them it is skipped, loudly (and fails under CI). */
-const MISSING = ['ffmpeg', 'ffprobe', 'srt-live-transmit'].filter((tool) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return true;
-  }
-});
+const MISSING = ['ffmpeg', 'ffprobe', 'srt-live-transmit'].filter((tool) => !installed(tool));
 if (MISSING.length > 0) {
   const say = `!!! SKIPPING the all-streams test: ${MISSING.join(', ')} not installed (apt-get install ffmpeg srt-tools)`;
   if (process.env.CI === 'true') throw new Error(say);
