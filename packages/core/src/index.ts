@@ -36,6 +36,7 @@ export * from './turn/channel-data.js';
 export * from './turn/demux.js';
 export * from './turn/stream-framer.js';
 export * from './http/auth.js';
+export * from './http/auth-log.js';
 export * from './http/body.js';
 export * from './http/limits.js';
 export * from './http/routes.js';
