@@ -25,6 +25,7 @@ export * from './net/ip.js';
 export * from './stun/stun.js';
 export * from './stun/crc32.js';
 export * from './net/ip-text.js';
+export * from './net/local.js';
 export * from './turn/attributes.js';
 export * from './turn/message.js';
 export * from './turn/integrity.js';
