@@ -3,6 +3,7 @@ import {
   AUDIT_RETENTION_S,
   SqlProjectStore,
   type AccountRecord,
+  type AddKeyResult,
   type AuditEvent,
   type KeyRecord,
   type ProjectRecord,
@@ -62,7 +63,7 @@ export class DirectoryObject extends DurableObject<Env> {
   removeMember(project: string, account: string): Promise<boolean> {
     return this.#store.removeMember(project, account);
   }
-  addKey(key: KeyRecord): Promise<boolean> {
+  addKey(key: KeyRecord): Promise<AddKeyResult> {
     return this.#store.addKey(key);
   }
   key(kid: string): Promise<KeyRecord | undefined> {

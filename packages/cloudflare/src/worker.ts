@@ -5,6 +5,7 @@ import {
   NameSchema,
   SIGNAL_PATH,
   PunchError,
+  AuthLogLimiter,
   RateLimiter,
   authenticate,
   bearer,
@@ -62,7 +63,7 @@ function edgeOf(env: Env): Edge {
         read: new RateLimiter(l.read),
         connect: new RateLimiter(l.connect),
       },
-      authLog: new RateLimiter({ limit: 20, windowMs: 60_000 }),
+      authLog: new AuthLogLimiter(),
       log: consoleLogger('edge'),
     };
     edges.set(env, e);
@@ -195,6 +196,7 @@ function projectDeps(
     now: () => Date.now(),
     log: edge.log,
     limiter: edge.limits.read,
+    authLogLimiter: edge.authLog,
     clientIp: (r) => clientIp(r),
     onKeyDeleted: async (project, kid) => {
       const closed = await retried(() => signalRoom(env, project).closeKey(kid));
@@ -240,7 +242,7 @@ async function createAccount(req: Request, env: Env, edge: Edge, ip: string): Pr
   const given = bearer(req.headers.get('authorization')) ?? '';
   if (!(await sameSecret(given, operator))) {
     logFailure(
-      { keys: await keyRing(env), now: () => Date.now(), log, authLogLimiter: edge.authLog },
+      { now: () => Date.now(), log, authLogLimiter: edge.authLog },
       { ip, endpoint: 'POST /api/accounts' },
       'ERR_UNAUTHENTICATED',
     );

@@ -1,14 +1,14 @@
 import { clientIpOf, hostName, publicBaseOf } from './addressing.js';
 import { DEFAULT_WEB_ROOT, diskAssets } from './assets.js';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
 import {
   AUDIT_RETENTION_S,
+  AuthLogLimiter,
   BindRegistry,
   HEALTH_KEEP_MS,
   KeyDirectory,
@@ -133,7 +133,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const bindings = new BindRegistry();
   const rooms = new Map<string, Room>();
   const now = (): number => Date.now();
-  const authLogLimiter = new RateLimiter({ limit: 20, windowMs: 60_000 });
+  const authLogLimiter = new AuthLogLimiter();
   let connections = (): number => 0;
   let turn: TurnServer | undefined;
   const metrics = createMetrics({

@@ -120,7 +120,12 @@ export function createSessionApi(deps: ApiDeps): Hono {
   deps.extend?.(app);
   if (deps.assets !== undefined) mountPages(app, deps.assets);
   if (deps.projects !== undefined) {
-    mountProjectApi(app, deps.projects);
+    // The projects routes' auth failures share the sessions routes' log bounds by default.
+    const { authLogLimiter } = deps;
+    mountProjectApi(
+      app,
+      authLogLimiter === undefined ? deps.projects : { authLogLimiter, ...deps.projects },
+    );
     app.get('/api/signal', () => {
       throw new PunchError(
         'ERR_UPGRADE_REQUIRED',

@@ -17,14 +17,22 @@ export interface AuthDeps {
   readonly log: Logger;
   readonly onAuthFailure?: (code: string) => void;
   /**
-   * Bounds the auth-failure log lines per IP (a client hammering with bad tokens must not flood
-   * the logs); failures past it are still refused and counted, just not logged.
+   * Bounds the auth-failure log lines (a client hammering with bad tokens must not flood the
+   * logs); failures past it are still refused and counted, just not logged. An `AuthLogLimiter`
+   * bounds them per IP and in total; a plain `RateLimiter` per IP only.
    */
   readonly authLogLimiter?: RateLimiter;
 }
 
+/**
+ * Counts an auth failure and logs it with the IP and endpoint (never the token), within
+ * `authLogLimiter`'s bounds.
+ *
+ * @example
+ * logFailure({ now: Date.now, log, authLogLimiter }, { ip, endpoint: 'GET /api/projects' }, code);
+ */
 export function logFailure(
-  deps: AuthDeps,
+  deps: Pick<AuthDeps, 'now' | 'log' | 'onAuthFailure' | 'authLogLimiter'>,
   where: { ip: string; endpoint: string },
   code: string,
 ): void {

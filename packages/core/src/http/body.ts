@@ -48,7 +48,7 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await nextChunk(reader);
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
@@ -64,4 +64,23 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
     offset += c.byteLength;
   }
   return out;
+}
+
+/**
+ * One chunk of a request body. A body stream fails only when the client went away mid-body
+ * (Node: `Error: aborted`, ECONNRESET): that is the client's doing, not a fault of ours, so it
+ * becomes a PunchError (answered, never logged as a server error with a stack).
+ */
+async function nextChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch (cause) {
+    throw new PunchError(
+      'ERR_BAD_REQUEST',
+      'the request body ended early: the client closed the connection',
+      { cause },
+    );
+  }
 }

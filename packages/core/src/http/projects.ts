@@ -16,6 +16,7 @@ import {
 import { importJWK } from 'jose';
 import type { AccountRecord, ProjectRecord, ProjectStore } from '../project/store.js';
 import type { RateLimiter } from '../ratelimit.js';
+import { logFailure } from './auth.js';
 import { enforceLimit } from './limits.js';
 import { bearer } from '../token/token.js';
 import { NameSchema } from '../wire/common.js';
@@ -33,6 +34,8 @@ export interface ProjectApiDeps {
   readonly clientIp: (req: Request, env: unknown) => string;
   readonly random?: RandomBytes;
   readonly onAuthFailure?: (code: string) => void;
+  /** Bounds the auth-failure log lines, as on the sessions routes (`AuthDeps`). */
+  readonly authLogLimiter?: RateLimiter;
   readonly onRateLimited?: (limit: string) => void;
   /**
    * A key was deleted: close every live connection its tokens opened. Awaited before the
@@ -91,11 +94,7 @@ export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
         code ?? 'ERR_ACCOUNT_KEY_INVALID',
         code === 'ERR_UNAUTHENTICATED' ? 'send Authorization: Bearer pa_…' : undefined,
       );
-      deps.onAuthFailure?.(err.code);
-      deps.log.warn(
-        { ip: ipOf(c), endpoint: endpoint(c), code: err.code },
-        'authentication failed',
-      );
+      logFailure(deps, { ip: ipOf(c), endpoint: endpoint(c) }, err.code);
       throw err;
     }
     return found;
@@ -207,7 +206,10 @@ export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
       };
       privateJwk = made.privateJwk;
     }
-    if (!(await deps.store.addKey(record))) {
+    const added = await deps.store.addKey(record);
+    // Deleted while this upload was under way (after the membership check): it is gone.
+    if (added === 'project-gone') throw new PunchError('ERR_PROJECT_NOT_FOUND');
+    if (added === 'exists') {
       throw new PunchError('ERR_KEY_EXISTS', `key ${record.kid} is registered already`);
     }
     deps.log.info(

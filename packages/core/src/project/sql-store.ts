@@ -3,7 +3,7 @@ import { PeerRefSchema } from '../signal/policy.js';
 import type { AuditEvent } from '../signal/audit.js';
 import { NameSchema } from '../wire/common.js';
 import { PublicJwkSchema, type KeyRecord } from './keys.js';
-import type { AccountRecord, ProjectRecord, ProjectStore } from './store.js';
+import type { AccountRecord, AddKeyResult, ProjectRecord, ProjectStore } from './store.js';
 import type { SqlDriver } from '../sql/driver.js';
 
 const AccountRow = z.object({ name: NameSchema, created_at: z.number().int() });
@@ -209,16 +209,25 @@ export class SqlProjectStore implements ProjectStore {
     );
   }
 
-  addKey(key: KeyRecord): Promise<boolean> {
-    const changed = this.#db.run(
-      'INSERT OR IGNORE INTO keys (kid, project, alg, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)',
-      key.kid,
-      key.project,
-      key.alg,
-      JSON.stringify(key.publicJwk),
-      key.createdAt,
-    );
-    return Promise.resolve(changed === 1);
+  addKey(key: KeyRecord): Promise<AddKeyResult> {
+    // The project is checked in the same transaction as the insert: a key upload that raced a
+    // project deletion finds the project gone instead of failing the foreign key (an error, a
+    // 500) or, where foreign keys are not enforced, storing a key for a project that is gone.
+    const result = this.#db.transaction((): AddKeyResult => {
+      if (this.#db.all('SELECT 1 AS yes FROM projects WHERE id = ?', key.project).length === 0) {
+        return 'project-gone';
+      }
+      const changed = this.#db.run(
+        'INSERT OR IGNORE INTO keys (kid, project, alg, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)',
+        key.kid,
+        key.project,
+        key.alg,
+        JSON.stringify(key.publicJwk),
+        key.createdAt,
+      );
+      return changed === 1 ? 'added' : 'exists';
+    });
+    return Promise.resolve(result);
   }
 
   key(kid: string): Promise<KeyRecord | undefined> {

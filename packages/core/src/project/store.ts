@@ -8,6 +8,9 @@ export interface AccountRecord {
   readonly createdAt: number;
 }
 
+/** What storing a key did: stored it, found its kid taken, or found its project deleted. */
+export type AddKeyResult = 'added' | 'exists' | 'project-gone';
+
 export interface ProjectRecord {
   readonly id: string;
   readonly name: string;
@@ -35,8 +38,11 @@ export interface ProjectStore {
   addMember(project: string, account: string): Promise<boolean>;
   /** False when the account was not a member. */
   removeMember(project: string, account: string): Promise<boolean>;
-  /** False when a key with this kid exists (in any project). */
-  addKey(key: KeyRecord): Promise<boolean>;
+  /**
+   * `exists` when a key with this kid exists (in any project); `project-gone` when the key's
+   * project no longer exists (deleted since the caller looked it up).
+   */
+  addKey(key: KeyRecord): Promise<AddKeyResult>;
   key(kid: string): Promise<KeyRecord | undefined>;
   keys(project: string): Promise<KeyRecord[]>;
   /** False when the project has no such key. */

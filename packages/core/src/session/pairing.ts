@@ -1,5 +1,6 @@
 import { PunchError } from '../errors.js';
 import { sameIp } from '../net/ip.js';
+import { isLocalAddress } from '../net/local.js';
 import type { Endpoint, RelayMode } from '../wire/common.js';
 import type { RemoteEndpoint } from '../wire/to-client.js';
 import type { Conn } from './conn.js';
@@ -51,7 +52,12 @@ export function claimEndpoint(
       'the public IP must be the one this connection comes from',
     );
   }
-  setEndpoint(room, ref.stream, slot, update);
+  // LAN candidates are for peers behind the same NAT: only private, link-local and loopback
+  // addresses. A public one is dropped (not refused: an honest agent on a machine with a public
+  // address on an interface lists it too, and its other candidates still count), so no socket
+  // can make the other side's agent probe an internet host of its choosing.
+  const local = update.local?.filter((e) => isLocalAddress(e.ip));
+  setEndpoint(room, ref.stream, slot, local === undefined ? update : { ...update, local });
 }
 
 /**
