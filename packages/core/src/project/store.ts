@@ -27,7 +27,10 @@ export interface ProjectStore {
   createProject(project: ProjectRecord, owner: string): Promise<void>;
   project(id: string): Promise<ProjectRecord | undefined>;
   projectsOf(account: string): Promise<ProjectRecord[]>;
-  /** Deletes the project with its members, keys and audit log; returns the deleted kids. */
+  /**
+   * Deletes the project with its members, keys and audit log; returns the deleted kids (which,
+   * as with deleteKey, are never accepted again).
+   */
   deleteProject(id: string): Promise<string[]>;
   members(project: string): Promise<string[]>;
   isMember(project: string, account: string): Promise<boolean>;
@@ -35,11 +38,14 @@ export interface ProjectStore {
   addMember(project: string, account: string): Promise<boolean>;
   /** False when the account was not a member. */
   removeMember(project: string, account: string): Promise<boolean>;
-  /** False when a key with this kid exists (in any project). */
+  /**
+   * False when a key with this kid exists, or ever existed and was deleted (in any project):
+   * revocation is final.
+   */
   addKey(key: KeyRecord): Promise<boolean>;
   key(kid: string): Promise<KeyRecord | undefined>;
   keys(project: string): Promise<KeyRecord[]>;
-  /** False when the project has no such key. */
+  /** False when the project has no such key. Its kid is remembered: never accepted again. */
   deleteKey(project: string, kid: string): Promise<boolean>;
   appendAudit(event: AuditEvent): void;
   /** Events newest first, at most `limit`, optionally only those at or after `since` (ms). */
