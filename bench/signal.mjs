@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { CompactSign, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import {
   PUNCH_BIN,
   ROOT,
@@ -121,16 +121,21 @@ async function punchPeers(srv, ids) {
     body: { name: 'bench' },
   });
   const pair = await generateKeyPair('EdDSA', { extractable: true });
+  const iat = Math.floor(Date.now() / 1000);
+  // Proof of possession for the upload: a JWS by the key over {project, iat}.
+  const proof = await new CompactSign(new TextEncoder().encode(JSON.stringify({ project, iat })))
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'punch-key-proof+jwt' })
+    .sign(pair.privateKey);
   const { kid } = await api(srv, 'POST', `/api/projects/${project}/keys`, {
     token: accountKey,
-    body: { publicJwk: await exportJWK(pair.publicKey) },
+    body: { publicJwk: await exportJWK(pair.publicKey), proof },
   });
-  const iat = Math.floor(Date.now() / 1000);
   return Promise.all(
     ids.map(async (id) => ({
       id,
       token: await new SignJWT({ gid: 'bench', pid: id, ap: [{ group: 'bench', peer: 'peer-*' }] })
         .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
+        .setAudience(project)
         .setIssuedAt(iat)
         .setExpirationTime(iat + 3600)
         .sign(pair.privateKey),

@@ -1,5 +1,5 @@
 /** Black-box helpers for the projects realm: accounts, projects, keys, peer tokens, signalling. */
-import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { CompactSign, SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { call, uniqueName, WsClient, UpgradeRefused } from './client.js';
 import type { Host } from './host.js';
 
@@ -10,6 +10,8 @@ export interface Account {
 
 export interface ProjectKey {
   readonly kid: string;
+  /** The project it was uploaded to: the `aud` of the tokens it signs. */
+  readonly project: string;
   readonly alg: 'EdDSA' | 'ES256';
   readonly privateKey: CryptoKey;
   readonly privateJwk: JWK;
@@ -26,7 +28,22 @@ export async function newProject(base: string, account: Account, name = 'test'):
   return (r.json as { id: string }).id;
 }
 
-/** Makes a key pair locally and uploads the public half, as `punch key create` does. */
+/**
+ * A proof of possession for a key upload (DESIGN "Revocation is final"), made with jose
+ * directly (independent of the SDK under test): a compact JWS over `{project, iat}`.
+ */
+export function keyProof(
+  privateKey: CryptoKey,
+  alg: 'EdDSA' | 'ES256',
+  payload: unknown,
+  typ = 'punch-key-proof+jwt',
+): Promise<string> {
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg, typ })
+    .sign(privateKey);
+}
+
+/** Makes a key pair locally and uploads the public half with its proof, as `punch key create` does. */
 export async function uploadKey(
   base: string,
   account: Account,
@@ -35,13 +52,23 @@ export async function uploadKey(
 ): Promise<ProjectKey> {
   const pair = await generateKeyPair(alg, { extractable: true });
   const publicJwk = await exportJWK(pair.publicKey);
+  const proof = await keyProof(pair.privateKey, alg, {
+    project,
+    iat: Math.floor(Date.now() / 1000),
+  });
   const r = await call(base, 'POST', `/api/projects/${project}/keys`, {
     token: account.key,
-    body: { publicJwk },
+    body: { publicJwk, proof },
   });
   if (r.status !== 201) throw new Error(`key upload failed: ${r.status} ${r.text}`);
   const { kid } = r.json as { kid: string };
-  return { kid, alg, privateKey: pair.privateKey, privateJwk: await exportJWK(pair.privateKey) };
+  return {
+    kid,
+    project,
+    alg,
+    privateKey: pair.privateKey,
+    privateJwk: await exportJWK(pair.privateKey),
+  };
 }
 
 export interface MintOptions {
@@ -54,13 +81,21 @@ export interface MintOptions {
   exp?: number;
   kid?: string;
   alg?: string;
+  /** The `aud` claim (default: the key's project); null leaves it out. */
+  aud?: string | null;
 }
 
 /** Signs a peer token with `key` (jose, independent of the SDK under test). */
 export function mint(key: ProjectKey, o: MintOptions): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const iat = o.iat ?? now;
-  return new SignJWT({ gid: o.group, pid: o.peer, ap: o.allow ?? [{ group: o.group, peer: '*' }] })
+  const aud = o.aud === undefined ? key.project : o.aud;
+  return new SignJWT({
+    gid: o.group,
+    pid: o.peer,
+    ap: o.allow ?? [{ group: o.group, peer: '*' }],
+    ...(aud === null ? {} : { aud }),
+  })
     .setProtectedHeader({ alg: o.alg ?? key.alg, kid: o.kid ?? key.kid, typ: 'JWT' })
     .setIssuedAt(iat)
     .setExpirationTime(o.exp ?? iat + (o.ttl ?? 600))

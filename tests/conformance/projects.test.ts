@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair } from 'jose';
 import { call, codeOf } from './client.js';
 import { startHost, type Host } from './host.js';
-import { newAccount, newProject, uploadKey, type Account } from './projects-client.js';
+import { keyProof, newAccount, newProject, uploadKey, type Account } from './projects-client.js';
 
 describe('projects API', () => {
   let host: Host;
@@ -208,20 +208,108 @@ describe('projects API', () => {
       expect(jwk).not.toHaveProperty('d');
     });
 
-    it('the kid is the RFC 7638 thumbprint; the same key twice → 409 ERR_KEY_EXISTS', async () => {
+    /** Uploads `publicJwk` with `proof` (made by `signer` over `payload` unless given). */
+    const upload = (to: string, body: Record<string, unknown>, who: Account = ada) =>
+      call(host.url, 'POST', `/api/projects/${to}/keys`, { token: who.key, body });
+    const nowS = (): number => Math.floor(Date.now() / 1000);
+
+    it('the kid is the RFC 7638 thumbprint; a proof of possession is required', async () => {
       const pair = await generateKeyPair('EdDSA', { extractable: true });
       const publicJwk = await exportJWK(pair.publicKey);
-      const first = await call(host.url, 'POST', `/api/projects/${project}/keys`, {
-        token: ada.key,
-        body: { publicJwk },
-      });
+      const proof = await keyProof(pair.privateKey, 'EdDSA', { project, iat: nowS() });
+      const first = await upload(project, { publicJwk, proof });
+      expect(first.status).toBe(201);
       const { calculateJwkThumbprint } = await import('jose');
       expect((first.json as { kid: string }).kid).toBe(await calculateJwkThumbprint(publicJwk));
-      const second = await call(host.url, 'POST', `/api/projects/${project}/keys`, {
-        token: ada.key,
-        body: { publicJwk: { ...publicJwk, use: 'sig' } },
+    });
+
+    it('refuses an upload without a proof, or with a bad, stale, future or other-project proof: 400 ERR_KEY_REFUSED', async () => {
+      const pair = await generateKeyPair('ES256', { extractable: true });
+      const publicJwk = await exportJWK(pair.publicKey);
+      const other = await generateKeyPair('ES256');
+      const elsewhere = await newProject(host.url, ada, 'elsewhere');
+      const sign = (payload: unknown, key = pair.privateKey, typ?: string) =>
+        keyProof(key, 'ES256', payload, typ);
+      const bad: [string, Record<string, unknown>][] = [
+        ['no proof', { publicJwk }],
+        ['garbage', { publicJwk, proof: 'not.a.jws' }],
+        [
+          'another key',
+          { publicJwk, proof: await sign({ project, iat: nowS() }, other.privateKey) },
+        ],
+        ['expired', { publicJwk, proof: await sign({ project, iat: nowS() - 600 }) }],
+        ['future', { publicJwk, proof: await sign({ project, iat: nowS() + 600 }) }],
+        ['other project', { publicJwk, proof: await sign({ project: elsewhere, iat: nowS() }) }],
+        ['no iat', { publicJwk, proof: await sign({ project }) }],
+        [
+          'a JWT, not a proof',
+          { publicJwk, proof: await sign({ project, iat: nowS() }, pair.privateKey, 'JWT') },
+        ],
+      ];
+      const answers = new Set<string>();
+      for (const [what, body] of bad) {
+        const r = await upload(project, body);
+        expect([r.status, codeOf(r)], what).toEqual([400, 'ERR_KEY_REFUSED']);
+        answers.add(r.text);
+      }
+      // One answer for all of them, word for word.
+      expect(answers.size).toBe(1);
+      // The key itself was fine: with a good proof it registers.
+      const ok = await upload(project, {
+        publicJwk,
+        proof: await sign({ project, iat: nowS() }),
       });
-      expect([second.status, codeOf(second)]).toEqual([409, 'ERR_KEY_EXISTS']);
+      expect(ok.status).toBe(201);
+      // A proof is for a publicJwk; a server-generated key needs none.
+      const stray = await upload(project, { proof: await sign({ project, iat: nowS() }) });
+      expect([stray.status, codeOf(stray)]).toEqual([400, 'ERR_BAD_REQUEST']);
+    });
+
+    it('a key registered elsewhere (or here, or deleted) answers exactly like any other refused upload', async () => {
+      const pair = await generateKeyPair('EdDSA', { extractable: true });
+      const publicJwk = await exportJWK(pair.publicKey);
+      const mine = await newProject(host.url, eve, 'eve-app');
+      // Registered in Ada's project (Eve cannot see it).
+      expect(
+        (
+          await upload(project, {
+            publicJwk,
+            proof: await keyProof(pair.privateKey, 'EdDSA', { project, iat: nowS() }),
+          })
+        ).status,
+      ).toBe(201);
+      // Eve uploads the same public key with a valid proof for her project (the worst case: as
+      // if she held the private key too) …
+      const registered = await upload(
+        mine,
+        {
+          publicJwk,
+          proof: await keyProof(pair.privateKey, 'EdDSA', { project: mine, iat: nowS() }),
+        },
+        eve,
+      );
+      // … and a fresh key of hers with a bad proof.
+      const fresh = await generateKeyPair('EdDSA', { extractable: true });
+      const invalid = await upload(
+        mine,
+        { publicJwk: await exportJWK(fresh.publicKey), proof: 'not.a.jws' },
+        eve,
+      );
+      expect([registered.status, codeOf(registered)]).toEqual([400, 'ERR_KEY_REFUSED']);
+      expect(registered.status).toBe(invalid.status);
+      expect(registered.json).toEqual(invalid.json);
+      expect(registered.headers['content-type']).toBe(invalid.headers['content-type']);
+      // The same key twice in one project: the same answer again.
+      const twice = await upload(project, {
+        publicJwk: { ...publicJwk, use: 'sig' },
+        proof: await keyProof(pair.privateKey, 'EdDSA', { project, iat: nowS() }),
+      });
+      expect(twice.json).toEqual(invalid.json);
+      expect(
+        (await call(host.url, 'GET', `/api/projects/${mine}/keys`, { token: eve.key })).json,
+      ).toEqual({
+        keys: [],
+      });
     });
 
     it('server-generated: {} → 201 with the private JWK once; never again', async () => {
@@ -232,7 +320,14 @@ describe('projects API', () => {
       expect(r.status).toBe(201);
       const k = r.json as { kid: string; alg: string; privateJwk: Record<string, unknown> };
       expect(k.alg).toBe('ES256');
-      expect(k.privateJwk).toMatchObject({ kty: 'EC', crv: 'P-256', kid: k.kid, alg: 'ES256' });
+      // `project` rides along: mintPeerToken reads the token's `aud` from it.
+      expect(k.privateJwk).toMatchObject({
+        kty: 'EC',
+        crv: 'P-256',
+        kid: k.kid,
+        alg: 'ES256',
+        project,
+      });
       expect(typeof k.privateJwk.d).toBe('string');
       for (const path of ['/keys', '/jwks', '']) {
         const again = await call(host.url, 'GET', `/api/projects/${project}${path}`, {

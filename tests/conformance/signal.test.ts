@@ -8,6 +8,7 @@ import { SignJWT, base64url } from 'jose';
 import { call, codeOf, type WsClient } from './client.js';
 import { CAN, startHost, type Host } from './host.js';
 import {
+  keyProof,
   mint,
   newAccount,
   newProject,
@@ -175,6 +176,87 @@ describe('signalling', () => {
       expect([r.status, r.code]).toEqual([401, 'ERR_KEY_UNKNOWN']);
     });
 
+    it('revocation is final: a deleted public key re-uploaded anywhere is refused, and its old tokens never open a socket again', async () => {
+      // Bob's project and key; his token opens a socket.
+      const bob = await newAccount(host, 'bob');
+      const bobs = await newProject(host.url, bob, 'bob-app');
+      const bobKey = await uploadKey(host.url, bob, bobs);
+      const oldToken = await mint(bobKey, { group: 'g', peer: 'bob', ttl: 3600 });
+      const live = await connect(oldToken);
+      const jwks = await call(host.url, 'GET', `/api/projects/${bobs}/jwks`, { token: bob.key });
+      const publicJwk = (jwks.json as { keys: Record<string, unknown>[] }).keys[0];
+      expect(publicJwk?.kid).toBe(bobKey.kid);
+      // Bob deletes it: the socket closes, the token is refused.
+      const del = await call(host.url, 'DELETE', `/api/projects/${bobs}/keys/${bobKey.kid}`, {
+        token: bob.key,
+      });
+      expect(del.status).toBe(204);
+      expect(await live.closed).toBe(4401);
+      // Eve uploads Bob's public JWK (it is public) into her own project: without a proof, and
+      // with a proof made by her own key. Refused either way.
+      const eve = await newAccount(host, 'eve');
+      const eves = await newProject(host.url, eve, 'eve-app');
+      const { generateKeyPair } = await import('jose');
+      const hers = await generateKeyPair('EdDSA');
+      const now = Math.floor(Date.now() / 1000);
+      const attempts = [
+        { publicJwk },
+        { publicJwk, proof: await keyProof(hers.privateKey, 'EdDSA', { project: eves, iat: now }) },
+        // Even with Bob's private key (a proof Eve could never make): the kid is dead for good.
+        {
+          publicJwk,
+          proof: await keyProof(bobKey.privateKey, 'EdDSA', { project: eves, iat: now }),
+        },
+      ];
+      for (const body of attempts) {
+        const r = await call(host.url, 'POST', `/api/projects/${eves}/keys`, {
+          token: eve.key,
+          body,
+        });
+        expect([r.status, codeOf(r)]).toEqual([400, 'ERR_KEY_REFUSED']);
+      }
+      // Nor may Bob bring it back into his own project.
+      const back = await call(host.url, 'POST', `/api/projects/${bobs}/keys`, {
+        token: bob.key,
+        body: {
+          publicJwk,
+          proof: await keyProof(bobKey.privateKey, 'EdDSA', { project: bobs, iat: now }),
+        },
+      });
+      expect([back.status, codeOf(back)]).toEqual([400, 'ERR_KEY_REFUSED']);
+      // The old token, and a new one for Eve's project, never open a socket again.
+      for (const token of [oldToken, await mint(bobKey, { group: 'g', peer: 'bob', aud: eves })]) {
+        const r = await signalRefused(host.url, token);
+        expect([r.status, r.code]).toEqual([401, 'ERR_KEY_UNKNOWN']);
+      }
+      const keys = await call(host.url, 'GET', `/api/projects/${eves}/keys`, { token: eve.key });
+      expect(keys.json).toEqual({ keys: [] });
+    });
+
+    it("a deleted project's keys are final too", async () => {
+      const p = await newProject(host.url, ada, 'gone');
+      const k = await uploadKey(host.url, ada, p);
+      const jwks = await call(host.url, 'GET', `/api/projects/${p}/jwks`, { token: ada.key });
+      const publicJwk = (jwks.json as { keys: Record<string, unknown>[] }).keys[0];
+      expect(
+        (await call(host.url, 'DELETE', `/api/projects/${p}`, { token: ada.key })).status,
+      ).toBe(204);
+      const proof = await keyProof(k.privateKey, 'EdDSA', {
+        project,
+        iat: Math.floor(Date.now() / 1000),
+      });
+      const r = await call(host.url, 'POST', `/api/projects/${project}/keys`, {
+        token: ada.key,
+        body: { publicJwk, proof },
+      });
+      expect([r.status, codeOf(r)]).toEqual([400, 'ERR_KEY_REFUSED']);
+      const refused = await signalRefused(
+        host.url,
+        await mint(k, { group: 'g', peer: 'p', aud: project }),
+      );
+      expect([refused.status, refused.code]).toEqual([401, 'ERR_KEY_UNKNOWN']);
+    });
+
     it('deleting the project closes its connections with 4410', async () => {
       const p = await newProject(host.url, ada, 'short-lived');
       const k = await uploadKey(host.url, ada, p);
@@ -240,6 +322,12 @@ describe('signalling', () => {
         'unknown kid',
         () => mint(key, { group: 'g', peer: 'p', kid: 'no-such-kid' }),
         'ERR_KEY_UNKNOWN',
+      ],
+      ['no aud', () => mint(key, { group: 'g', peer: 'p', aud: null }), 'ERR_TOKEN_AUDIENCE'],
+      [
+        "another project's aud",
+        async () => mint(key, { group: 'g', peer: 'p', aud: await newProject(host.url, ada, 'x') }),
+        'ERR_TOKEN_AUDIENCE',
       ],
       [
         'lifetime over 24 h',

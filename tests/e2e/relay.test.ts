@@ -211,10 +211,18 @@ describe.skipIf(!support.ok)('SRT through the relay', () => {
       });
       const sender = startAgent(l, 'a1', show.token('cam-1'), '--send');
       const receiver = startAgent(l, 'b1', show.token('cam-1'), '--receive');
-      const [rs] = await Promise.all([sender.waitRelayed(), receiver.waitRelayed()]);
-      // coturn's relayed ports (its range below), not Punch's.
-      expect((rs.remote as { port: number }).port).toBeGreaterThanOrEqual(49300);
-      expect((rs.remote as { port: number }).port).toBeLessThanOrEqual(49400);
+      await Promise.all([sender.waitRelayed(), receiver.waitRelayed()]);
+      // Each relaying agent's allocation is on coturn's relayed ports (its range below), not
+      // Punch's. (The path's remote may be the other side's NAT mapping toward coturn, when
+      // that side's probes reach this allocation before its own allocation is announced.)
+      for (const a of [sender, receiver]) {
+        await a.waitFor((e) => e.event === 'relay', 'an allocation', 30_000);
+        for (const e of a.events.filter((x) => x.event === 'relay')) {
+          const port = (e.address as { port: number }).port;
+          expect(port).toBeGreaterThanOrEqual(49300);
+          expect(port).toBeLessThanOrEqual(49400);
+        }
+      }
       const got = await stream(l, show.passphrase);
       expect(got).toMatchObject({ ffmpegExit: 0, video: 'h264' });
       expect(got.duration).toBeGreaterThanOrEqual(SECONDS * 0.9);

@@ -3,7 +3,7 @@
  * (the pair is made locally, only the public half leaves), token mint, key delete.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,9 @@ import {
   decodeProtectedHeader,
   exportJWK,
   generateKeyPair,
+  type JWK,
 } from 'jose';
+import { createKeyProof } from '@punch/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../conformance/client.js';
 import { startHost, type Host } from '../conformance/host.js';
@@ -77,7 +79,8 @@ describe('punch project / key / token mint', () => {
     expect(out.alg).toBe('EdDSA');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const jwk = JSON.parse(readFileSync(file, 'utf8')) as { d: string; kid: string; alg: string };
-    expect(jwk).toMatchObject({ kid, alg: 'EdDSA' });
+    // The file names its project: mintPeerToken sets the token's aud from it.
+    expect(jwk).toMatchObject({ kid, alg: 'EdDSA', project });
     const jwks = await call(host.url, 'GET', `/api/projects/${project}/jwks`, { token: key });
     expect(jwks.text).toContain(kid);
     expect(jwks.text).not.toContain(jwk.d);
@@ -106,6 +109,7 @@ describe('punch project / key / token mint', () => {
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'EdDSA', kid, typ: 'JWT' });
     const claims = decodeJwt(token);
     expect(claims).toMatchObject({
+      aud: project,
       gid: 'demo',
       pid: 'alice',
       ap: [{ group: 'demo', peer: 'bob' }],
@@ -114,6 +118,27 @@ describe('punch project / key / token mint', () => {
     const c = await signal(host.url, token);
     expect((await c.next('welcome')).peer).toBe('alice');
     c.close();
+  });
+
+  it('token mint takes --project (or PUNCH_PROJECT) for a key file that names none', async () => {
+    const { project: _named, ...bare } = JSON.parse(readFileSync(file, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(_named).toBe(project);
+    const old = join(work, 'old-key.json');
+    writeFileSync(old, JSON.stringify(bare), { mode: 0o600 });
+    const args = ['token', 'mint', '--key', old, '--group', 'g', '--peer', 'p'];
+    const refused = await punch(args, { PUNCH_PROJECT: '' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--project');
+    for (const r of [
+      await punch([...args, '--project', project]),
+      await punch(args, { PUNCH_PROJECT: project }),
+    ]) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(decodeJwt(r.stdout.trim()).aud).toBe(project);
+    }
   });
 
   it('key list shows it; key delete revokes it', async () => {
@@ -125,22 +150,33 @@ describe('punch project / key / token mint', () => {
     expect(d.code).toBe(0);
     const r = await signalRefused(host.url, token);
     expect(r.code).toBe('ERR_KEY_UNKNOWN');
+    // Revocation is final: the same public key, proof and all, is never taken back.
+    const priv = JSON.parse(readFileSync(file, 'utf8')) as JWK;
+    const publicJwk = { kty: priv.kty, crv: priv.crv, x: priv.x };
+    const proof = await createKeyProof({ privateKey: priv, project });
+    const back = await call(host.url, 'POST', `/api/projects/${project}/keys`, {
+      token: key,
+      body: { publicJwk, proof },
+    });
+    expect([back.status, (back.json as { code: string }).code]).toEqual([400, 'ERR_KEY_REFUSED']);
   });
 
   it('key delete takes a kid that begins with "-" (a thumbprint can), not as an option', async () => {
     // About one thumbprint in 64 begins with "-": generate until one does (bounded).
     let publicJwk: Record<string, unknown> | undefined;
+    let privateKey: CryptoKey | undefined;
     let dashKid = '';
     for (let i = 0; i < 5000 && publicJwk === undefined; i++) {
       const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
       const jwk = await exportJWK(pair.publicKey);
       const t = await calculateJwkThumbprint(jwk);
-      if (t.startsWith('-')) [publicJwk, dashKid] = [jwk, t];
+      if (t.startsWith('-')) [publicJwk, privateKey, dashKid] = [jwk, pair.privateKey, t];
     }
     expect(dashKid.startsWith('-')).toBe(true);
+    if (privateKey === undefined) throw new Error('no key pair');
     const up = await call(host.url, 'POST', `/api/projects/${project}/keys`, {
       token: key,
-      body: { publicJwk },
+      body: { publicJwk, proof: await createKeyProof({ privateKey, project }) },
     });
     expect((up.json as { kid: string }).kid).toBe(dashKid);
     const d = await punch(['key', 'delete', dashKid, '--project', project]);

@@ -25,7 +25,7 @@ Projects (WebRTC apps):
   punch key create --project ID [--alg EdDSA|ES256] [--out FILE]
                                                 make a key pair here, upload only the public key
   punch key list | delete KID --project ID
-  punch token mint --key FILE --group G --peer P [--allow G/P ...] [--ttl 1h]
+  punch token mint --key FILE --group G --peer P [--allow G/P ...] [--ttl 1h] [--project ID]
                                                 a peer token signed with a local private key
 
 Common options: --server URL (or PUNCH_SERVER, default http://localhost:8787),

@@ -13,7 +13,7 @@ import {
   hashAccountKey,
   newAccountKey,
 } from '@punch/core';
-import { mintPeerToken } from '@punch/sdk';
+import { createKeyProof, mintPeerToken } from '@punch/sdk';
 import { seconds, table, type Io } from './admin.js';
 import { PunchClient } from './client.js';
 import { UsageError } from './usage.js';
@@ -247,10 +247,16 @@ export async function keyCommand(argv: string[], io: Io): Promise<number> {
       const made = await generateProjectKey(values.alg);
       const out = values.out ?? `punch-key-${made.kid.slice(0, 8)}.json`;
       if (existsSync(out)) throw new UsageError(`${out} exists: choose another file with --out`);
-      const res = KeyView.parse(await c.request('POST', base, { publicJwk: made.publicJwk }));
+      // Proof of possession: Punch registers a public key only for its private key's holder.
+      const proof = await createKeyProof({ privateKey: made.privateJwk, project });
+      const res = KeyView.parse(
+        await c.request('POST', base, { publicJwk: made.publicJwk, proof }),
+      );
       if (res.kid !== made.kid)
         throw new Error(`the server named the key ${res.kid}, expected ${made.kid}`);
-      writeFileSync(out, `${JSON.stringify(made.privateJwk, null, 2)}\n`, {
+      // `project` in the file lets mintPeerToken set `aud` from the file alone.
+      const file = { ...made.privateJwk, project };
+      writeFileSync(out, `${JSON.stringify(file, null, 2)}\n`, {
         mode: 0o600,
         flag: 'wx',
       });
@@ -296,12 +302,13 @@ export async function keyCommand(argv: string[], io: Io): Promise<number> {
   }
 }
 
-/** `punch token mint --key FILE --group G --peer P [--allow G/P ...] [--ttl 1h]`. */
+/** `punch token mint --key FILE --group G --peer P [--allow G/P ...] [--ttl 1h] [--project ID]`. */
 export async function mintCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       key: { type: 'string' },
+      project: { type: 'string' },
       group: { type: 'string' },
       peer: { type: 'string' },
       allow: { type: 'string', multiple: true, default: [] },
@@ -317,9 +324,15 @@ export async function mintCommand(argv: string[], io: Io): Promise<number> {
   } catch (cause) {
     throw new UsageError(`cannot read a private JWK from ${values.key}`, { cause });
   }
-  const priv = jwk as { kid?: unknown };
+  const priv = jwk as { kid?: unknown; project?: unknown };
   if (typeof priv.kid !== 'string')
     throw new UsageError(`${values.key} has no "kid": use a file written by "punch key create"`);
+  // The token's `aud`: files from `punch key create` name their project; older ones need it given.
+  const project =
+    values.project ?? (typeof priv.project === 'string' ? priv.project : io.env.PUNCH_PROJECT);
+  if (project === undefined || project === '') {
+    throw new UsageError(`${values.key} names no project: pass --project ID (or PUNCH_PROJECT)`);
+  }
   const allow =
     values.allow.length === 0
       ? [{ group: values.group, peer: '*' }]
@@ -338,6 +351,7 @@ export async function mintCommand(argv: string[], io: Io): Promise<number> {
         });
   const token = await mintPeerToken({
     keyId: priv.kid,
+    project,
     privateKey: jwk as Record<string, string>,
     group: values.group,
     peer: values.peer,

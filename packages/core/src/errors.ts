@@ -12,6 +12,11 @@ interface ErrorSpec {
 
 export const ERRORS = {
   ERR_BAD_REQUEST: { status: 400, close: 4400, title: 'The request is malformed' },
+  ERR_KEY_REFUSED: {
+    status: 400,
+    close: 4400,
+    title: 'This key upload is refused (proof of possession, or a key never registered)',
+  },
   ERR_UNAUTHENTICATED: { status: 401, close: 4401, title: 'A bearer token is required' },
   ERR_TOKEN_MALFORMED: { status: 401, close: 4401, title: 'The token is malformed' },
   ERR_TOKEN_SIGNATURE: { status: 401, close: 4401, title: 'The token signature is not valid' },
@@ -30,6 +35,11 @@ export const ERRORS = {
     status: 401,
     close: 4401,
     title: 'The token lives longer than allowed or was issued in the future',
+  },
+  ERR_TOKEN_AUDIENCE: {
+    status: 401,
+    close: 4401,
+    title: 'The token has no aud, or its aud is not the project of its key',
   },
   ERR_ACCOUNT_KEY_INVALID: { status: 401, close: 4401, title: 'The account key is not valid' },
   ERR_KEY_UNKNOWN: { status: 401, close: 4401, title: 'The token names no known key' },
@@ -82,7 +92,6 @@ export const ERRORS = {
     close: 4409,
     title: 'The slot is held by a live connection, or one with a broader token',
   },
-  ERR_KEY_EXISTS: { status: 409, close: 4409, title: 'This key is registered already' },
   ERR_MEMBER_EXISTS: { status: 409, close: 4409, title: 'The account is a member already' },
   ERR_ACCOUNT_EXISTS: { status: 409, close: 4409, title: 'An account with this name exists' },
   ERR_LAST_MEMBER: {

@@ -57,6 +57,7 @@ export * from './signal/handlers.js';
 export * from './signal/sql-store.js';
 export * from './project/account.js';
 export * from './project/keys.js';
+export * from './project/proof.js';
 export * from './token/peer-token.js';
 export * from './wire/signal.js';
 export * from './wire/signal-to-client.js';

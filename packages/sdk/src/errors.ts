@@ -7,6 +7,7 @@
 /** Every code a Punch server may send (kept equal to `@punch/core`'s table by a unit test). */
 export const SERVER_ERROR_CODES = [
   'ERR_BAD_REQUEST',
+  'ERR_KEY_REFUSED',
   'ERR_UNAUTHENTICATED',
   'ERR_TOKEN_MALFORMED',
   'ERR_TOKEN_SIGNATURE',
@@ -14,6 +15,7 @@ export const SERVER_ERROR_CODES = [
   'ERR_TOKEN_WRONG_SESSION',
   'ERR_TOKEN_ALGORITHM',
   'ERR_TOKEN_LIFETIME',
+  'ERR_TOKEN_AUDIENCE',
   'ERR_ACCOUNT_KEY_INVALID',
   'ERR_KEY_UNKNOWN',
   'ERR_KEY_REVOKED',
@@ -33,7 +35,6 @@ export const SERVER_ERROR_CODES = [
   'ERR_NOT_REGISTERED',
   'ERR_REPLACED',
   'ERR_SLOT_TAKEN',
-  'ERR_KEY_EXISTS',
   'ERR_MEMBER_EXISTS',
   'ERR_ACCOUNT_EXISTS',
   'ERR_LAST_MEMBER',

@@ -1,12 +1,15 @@
 /**
  * @punch/sdk: the client library of Punch's projects realm.
  *
- * - On your server: `mintPeerToken()` signs peer tokens with your project key.
+ * - On your server: `mintPeerToken()` signs peer tokens with your project key;
+ *   `createKeyProof()` proves you hold a key you upload.
  * - In the browser (or Node with `ws` and werift): `createPeer()` joins the project's
  *   signalling and makes WebRTC sessions with other peers.
  */
 export { mintPeerToken, DEFAULT_PEER_TOKEN_TTL, MAX_PEER_TOKEN_TTL } from './mint.js';
 export type { MintPeerTokenOptions, PeerTokenAlg } from './mint.js';
+export { createKeyProof, KEY_PROOF_TYP } from './key-proof.js';
+export type { KeyProofOptions } from './key-proof.js';
 export { createPeer, Peer } from './peer.js';
 export type {
   ConnectOptions,

@@ -11,6 +11,7 @@ describe('mintPeerToken', () => {
     const now = Date.UTC(2030, 0, 1);
     const token = await mintPeerToken({
       privateKey: privateJwk,
+      project: 'pr-1',
       group: 'room-1',
       peer: 'alice',
       allow,
@@ -22,6 +23,7 @@ describe('mintPeerToken', () => {
       currentDate: new Date(now),
     });
     expect(payload).toEqual({
+      aud: 'pr-1',
       gid: 'room-1',
       pid: 'alice',
       ap: allow,
@@ -35,8 +37,10 @@ describe('mintPeerToken', () => {
       const made = await generateProjectKey(alg);
       const record = { kid: made.kid, project: 'p1', alg, publicJwk: made.publicJwk, createdAt: 0 };
       const key = await importPublicKey(record);
+      // The project rides in the JWK, as in the files `punch key create` writes.
+      const withProject = { ...made.privateJwk, project: 'p1' };
       const token = await mintPeerToken({
-        privateKey: made.privateJwk,
+        privateKey: withProject,
         group: 'g',
         peer: 'p',
         allow: [],
@@ -47,6 +51,14 @@ describe('mintPeerToken', () => {
       });
       expect(who).toMatchObject({ project: 'p1', kid: made.kid, group: 'g', peer: 'p', allow: [] });
       expect(who.expiresAt - Math.floor(Date.now() / 1000)).toBeGreaterThan(3590);
+      // The same key registered under another project would not accept it: aud is p1.
+      const elsewhere = { ...record, project: 'p2' };
+      await expect(
+        verifyPeerToken(token, {
+          key: () => Promise.resolve({ record: elsewhere, key }),
+          now: Date.now(),
+        }),
+      ).rejects.toMatchObject({ code: 'ERR_TOKEN_AUDIENCE' });
     }
   });
 
@@ -54,6 +66,7 @@ describe('mintPeerToken', () => {
     const pair = await generateKeyPair('ES256', { extractable: true });
     const token = await mintPeerToken({
       keyId: 'k1',
+      project: 'pr-1',
       privateKey: pair.privateKey,
       group: 'g',
       peer: 'p',
@@ -64,6 +77,7 @@ describe('mintPeerToken', () => {
     const jwk = await exportJWK(pair.privateKey); // no alg, no kid
     const again = await mintPeerToken({
       keyId: 'k1',
+      project: 'pr-1',
       privateKey: jwk,
       group: 'g',
       peer: 'p',
@@ -74,7 +88,7 @@ describe('mintPeerToken', () => {
 
   it('refuses bad arguments with TypeError or RangeError naming them', async () => {
     const { privateJwk, publicJwk } = await generateProjectKey('EdDSA');
-    const base = { privateKey: privateJwk, group: 'g', peer: 'p', allow };
+    const base = { privateKey: privateJwk, project: 'pr-1', group: 'g', peer: 'p', allow };
     await expect(mintPeerToken({ ...base, peer: 'a/b' })).rejects.toThrow(/peer must be/);
     await expect(mintPeerToken({ ...base, group: '' })).rejects.toThrow(TypeError);
     await expect(mintPeerToken({ ...base, peer: 'x'.repeat(65) })).rejects.toThrow(TypeError);
@@ -99,6 +113,10 @@ describe('mintPeerToken', () => {
     await expect(mintPeerToken({ ...base, privateKey: noKid })).rejects.toThrow(
       /keyId is required/,
     );
+    await expect(
+      mintPeerToken({ privateKey: privateJwk, group: 'g', peer: 'p', allow }),
+    ).rejects.toThrow(/project is required/);
+    await expect(mintPeerToken({ ...base, project: '' })).rejects.toThrow(/project is required/);
     await expect(
       mintPeerToken({ ...base, privateKey: { ...privateJwk, alg: 'RS256' } }),
     ).rejects.toThrow(/EdDSA or ES256/);

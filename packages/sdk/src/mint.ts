@@ -19,6 +19,12 @@ export interface MintPeerTokenOptions {
    * carries its `kid`, as the ones Punch returns and `punch key create` writes do.
    */
   readonly keyId?: string;
+  /**
+   * The project id (`pr-…`), set as the token's `aud`: Punch refuses a token whose `aud` is not
+   * its key's project. May be left out when `privateKey` is a JWK that carries `project`, as
+   * the ones Punch returns and `punch key create` writes do.
+   */
+  readonly project?: string;
   /** The private key: a private JWK (Ed25519 or P-256) or a WebCrypto `CryptoKey`. */
   readonly privateKey: JWK | CryptoKey;
   /**
@@ -80,6 +86,40 @@ async function importPrivate(jwk: JWK, alg: PeerTokenAlg): Promise<CryptoKey> {
   return key;
 }
 
+/**
+ * The algorithm and WebCrypto key to sign with, from a private JWK or CryptoKey (and an optional
+ * `alg` that overrides what the key says). Throws TypeError on a public or unsupported key.
+ *
+ * @example
+ * const { alg, key } = await signingKey(JSON.parse(await readFile('punch-key.json', 'utf8')));
+ */
+export async function signingKey(
+  privateKey: JWK | CryptoKey,
+  algOverride?: PeerTokenAlg,
+): Promise<{ alg: PeerTokenAlg; key: CryptoKey }> {
+  if (typeof privateKey !== 'object' || privateKey === null) {
+    throw new TypeError('privateKey must be a private JWK or a CryptoKey');
+  }
+  let alg: PeerTokenAlg;
+  let key: CryptoKey;
+  if (isJwk(privateKey)) {
+    alg = algOverride ?? algOfJwk(privateKey);
+    key = await importPrivate(privateKey, alg);
+  } else {
+    if (privateKey.type !== 'private') {
+      throw new TypeError(
+        `privateKey is a ${privateKey.type} CryptoKey: sign with the private key`,
+      );
+    }
+    alg = algOverride ?? algOfCryptoKey(privateKey);
+    key = privateKey;
+  }
+  if (alg !== 'EdDSA' && alg !== 'ES256') {
+    throw new TypeError(`alg must be EdDSA or ES256, not ${JSON.stringify(alg)}`);
+  }
+  return { alg, key };
+}
+
 function checkTtl(ttl: unknown): number {
   if (ttl === undefined) return DEFAULT_PEER_TOKEN_TTL;
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_PEER_TOKEN_TTL) {
@@ -109,8 +149,8 @@ function checkAllow(allow: unknown): AllowRule[] {
 }
 
 /**
- * Mints a peer token: a JWT (header `{alg, kid, typ: "JWT"}`, claims `{gid, pid, ap, iat,
- * exp}`) that lets a browser join the project's signalling as (group, peer) and signal the
+ * Mints a peer token: a JWT (header `{alg, kid, typ: "JWT"}`, claims `{aud, gid, pid, ap, iat,
+ * exp}`, `aud` the project id) that lets a browser join the project's signalling as (group, peer) and signal the
  * peers `allow` matches. Run it on your server: the private key must never reach a browser.
  * Throws TypeError or RangeError on a bad argument, naming it.
  *
@@ -118,7 +158,7 @@ function checkAllow(allow: unknown): AllowRule[] {
  * import { readFile } from 'node:fs/promises';
  * const privateKey = JSON.parse(await readFile('punch-key.json', 'utf8'));
  * const token = await mintPeerToken({
- *   privateKey, // its kid and alg are read from the JWK
+ *   privateKey, // its kid, alg and project are read from the JWK
  *   group: 'room-1',
  *   peer: 'alice',
  *   allow: [{ group: 'room-1', peer: '*' }],
@@ -140,28 +180,22 @@ export async function mintPeerToken(options: MintPeerTokenOptions): Promise<stri
       'keyId is required (the key\'s kid), unless privateKey is a JWK with "kid"',
     );
   }
-  let alg: PeerTokenAlg;
-  let key: CryptoKey;
-  if (isJwk(privateKey)) {
-    alg = options.alg ?? algOfJwk(privateKey);
-    key = await importPrivate(privateKey, alg);
-  } else {
-    if (privateKey.type !== 'private') {
-      throw new TypeError(
-        `privateKey is a ${privateKey.type} CryptoKey: mint with the private key`,
-      );
-    }
-    alg = options.alg ?? algOfCryptoKey(privateKey);
-    key = privateKey;
+  // `project` is not a JWK member jose knows: read it from the object as unknown.
+  const fromKey: unknown =
+    isJwk(privateKey) && 'project' in privateKey ? privateKey.project : undefined;
+  const project = options.project ?? fromKey;
+  if (typeof project !== 'string' || project === '' || project.length > 128) {
+    throw new TypeError(
+      'project is required (the project id, set as aud), unless privateKey is a JWK with "project"',
+    );
   }
-  if (alg !== 'EdDSA' && alg !== 'ES256') {
-    throw new TypeError(`alg must be EdDSA or ES256, not ${JSON.stringify(alg)}`);
-  }
+  const { alg, key } = await signingKey(privateKey, options.alg);
   const now = options.now ?? Date.now();
   if (!Number.isFinite(now)) throw new TypeError('now must be a time in ms');
   const iat = Math.floor(now / 1000);
   return new SignJWT({ gid: group, pid: peer, ap: allow })
     .setProtectedHeader({ alg, kid, typ: 'JWT' })
+    .setAudience(project)
     .setIssuedAt(iat)
     .setExpirationTime(iat + ttl)
     .sign(key);

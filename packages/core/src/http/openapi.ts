@@ -129,12 +129,14 @@ const projectPaths = {
     parameters: idParam,
     post: {
       summary:
-        'Register a public key ({publicJwk}), or have the server make a pair ({} or {alg}): the private JWK is returned this once',
+        'Register a public key ({publicJwk, proof}: proof a compact JWS by its private half over {project, iat}), or have the server make a pair ({} or {alg}): the private JWK is returned this once',
       requestBody: { required: false, ...json('CreateKeyBody') },
       responses: {
         '201': ok('Registered', 'KeyView'),
-        '409': problem('Key exists'),
         ...projectErrors,
+        '400': problem(
+          'Malformed body (ERR_BAD_REQUEST); a bad or missing proof, or a key registered before (ERR_KEY_REFUSED: one answer)',
+        ),
       },
     },
     get: { summary: 'Keys', responses: { '200': ok('Keys', 'KeyList'), ...projectErrors } },

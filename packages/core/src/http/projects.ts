@@ -13,6 +13,7 @@ import {
   type KeyRecord,
   type PublicJwk,
 } from '../project/keys.js';
+import { keyRefused, verifyKeyProof } from '../project/proof.js';
 import { importJWK } from 'jose';
 import type { AccountRecord, ProjectRecord, ProjectStore } from '../project/store.js';
 import type { RateLimiter } from '../ratelimit.js';
@@ -188,6 +189,8 @@ export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
     if (body.publicJwk !== undefined) {
       const publicJwk = parsePublicJwk(body.publicJwk);
       await assertImportable(publicJwk);
+      // Proof of possession: only the private key's holder may register its public half.
+      await verifyKeyProof(body.proof, { publicJwk, project: project.id, now: deps.now() });
       record = {
         kid: await keyId(publicJwk),
         project: project.id,
@@ -204,14 +207,15 @@ export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
         publicJwk: made.publicJwk,
         createdAt: nowS(),
       };
-      privateJwk = made.privateJwk;
+      // `project` rides along so mintPeerToken can set `aud` from the key file alone.
+      privateJwk = { ...made.privateJwk, project: project.id };
     }
+    // Registered here, elsewhere, or deleted once: the same answer as a bad proof, so an upload
+    // never tells whether a public key is known to another project.
     const added = await deps.store.addKey(record);
     // Deleted while this upload was under way (after the membership check): it is gone.
     if (added === 'project-gone') throw new PunchError('ERR_PROJECT_NOT_FOUND');
-    if (added === 'exists') {
-      throw new PunchError('ERR_KEY_EXISTS', `key ${record.kid} is registered already`);
-    }
+    if (added === 'exists') throw keyRefused();
     deps.log.info(
       {
         project: project.id,

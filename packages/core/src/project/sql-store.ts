@@ -60,6 +60,12 @@ const SCHEMA = [
     created_at INTEGER NOT NULL
   )`,
   'CREATE INDEX IF NOT EXISTS keys_by_project ON keys (project)',
+  // Revocation is final (DESIGN): a deleted kid is never accepted again, in any project. Kept
+  // forever on purpose: 43 characters and a time per deleted key.
+  `CREATE TABLE IF NOT EXISTS deleted_kids (
+    kid TEXT PRIMARY KEY,
+    deleted_at INTEGER NOT NULL
+  )`,
   `CREATE TABLE IF NOT EXISTS audit (
     project TEXT NOT NULL,
     at INTEGER NOT NULL,
@@ -166,6 +172,7 @@ export class SqlProjectStore implements ProjectStore {
         .map((r) => z.object({ kid: z.string() }).parse(r).kid);
       this.#pending = this.#pending.filter((e) => e.project !== id);
       this.#db.run('DELETE FROM audit WHERE project = ?', id);
+      for (const kid of k) this.#forbid(kid);
       // Explicit, not only ON DELETE CASCADE: not every host's SQLite enforces foreign keys.
       this.#db.run('DELETE FROM keys WHERE project = ?', id);
       this.#db.run('DELETE FROM members WHERE project = ?', id);
@@ -217,6 +224,10 @@ export class SqlProjectStore implements ProjectStore {
       if (this.#db.all('SELECT 1 AS yes FROM projects WHERE id = ?', key.project).length === 0) {
         return 'project-gone';
       }
+      // A deleted kid never comes back: revocation is final.
+      if (this.#db.all('SELECT 1 AS yes FROM deleted_kids WHERE kid = ?', key.kid).length > 0) {
+        return 'exists';
+      }
       const changed = this.#db.run(
         'INSERT OR IGNORE INTO keys (kid, project, alg, public_jwk, created_at) VALUES (?, ?, ?, ?, ?)',
         key.kid,
@@ -244,8 +255,20 @@ export class SqlProjectStore implements ProjectStore {
   }
 
   deleteKey(project: string, kid: string): Promise<boolean> {
-    return Promise.resolve(
-      this.#db.run('DELETE FROM keys WHERE project = ? AND kid = ?', project, kid) === 1,
+    const deleted = this.#db.transaction(() => {
+      const gone = this.#db.run('DELETE FROM keys WHERE project = ? AND kid = ?', project, kid);
+      if (gone === 1) this.#forbid(kid);
+      return gone === 1;
+    });
+    return Promise.resolve(deleted);
+  }
+
+  /** Remembers a deleted kid for good (see deleted_kids). */
+  #forbid(kid: string): void {
+    this.#db.run(
+      'INSERT OR IGNORE INTO deleted_kids (kid, deleted_at) VALUES (?, ?)',
+      kid,
+      Math.floor(Date.now() / 1000),
     );
   }
 

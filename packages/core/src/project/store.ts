@@ -30,7 +30,10 @@ export interface ProjectStore {
   createProject(project: ProjectRecord, owner: string): Promise<void>;
   project(id: string): Promise<ProjectRecord | undefined>;
   projectsOf(account: string): Promise<ProjectRecord[]>;
-  /** Deletes the project with its members, keys and audit log; returns the deleted kids. */
+  /**
+   * Deletes the project with its members, keys and audit log; returns the deleted kids (which,
+   * as with deleteKey, are never accepted again).
+   */
   deleteProject(id: string): Promise<string[]>;
   members(project: string): Promise<string[]>;
   isMember(project: string, account: string): Promise<boolean>;
@@ -45,7 +48,7 @@ export interface ProjectStore {
   addKey(key: KeyRecord): Promise<AddKeyResult>;
   key(kid: string): Promise<KeyRecord | undefined>;
   keys(project: string): Promise<KeyRecord[]>;
-  /** False when the project has no such key. */
+  /** False when the project has no such key. Its kid is remembered: never accepted again. */
   deleteKey(project: string, kid: string): Promise<boolean>;
   appendAudit(event: AuditEvent): void;
   /** Events newest first, at most `limit`, optionally only those at or after `since` (ms). */

@@ -54,6 +54,7 @@ const claims = (over: Record<string, unknown> = {}): JWTPayload => ({
     { group: 'room-1', peer: '*' },
     { group: 'ops', peer: 'bob' },
   ],
+  aud: PROJECT,
   iat: NOWS - 10,
   exp: NOWS + 3600,
   ...over,
@@ -263,6 +264,18 @@ describe('verifyPeerToken: times', () => {
     delete noIat.iat;
     expect(await codeOf(verify(await mint(ed, noExp)))).toBe('ERR_TOKEN_MALFORMED');
     expect(await codeOf(verify(await mint(ed, noIat)))).toBe('ERR_TOKEN_MALFORMED');
+  });
+
+  it('requires aud, and aud must be the project of the key that signed the token', async () => {
+    const noAud = claims();
+    delete noAud.aud;
+    expect(await codeOf(verify(await mint(ed, noAud)))).toBe('ERR_TOKEN_AUDIENCE');
+    expect(await codeOf(verify(await mint(ed, claims({ aud: 'pr-other' }))))).toBe(
+      'ERR_TOKEN_AUDIENCE',
+    );
+    expect(await codeOf(verify(await mint(es, claims({ aud: '' }))))).toBe('ERR_TOKEN_AUDIENCE');
+    expect(await codeOf(verify(await mint(ed, claims({ aud: [PROJECT] }))))).toBe('resolved');
+    expect((await verify(await mint(es, claims()))).project).toBe(PROJECT);
   });
 
   it('refuses non-integer or non-numeric times', async () => {

@@ -10,7 +10,9 @@ import { AllowPolicySchema, PeerIdSchema, type AllowRule } from '../signal/polic
  * - an algorithm allow-list (EdDSA, ES256), and the key's own algorithm must match the header
  *   (no `none`, no HMAC keyed with a public key, no algorithm confusion);
  * - the key is found by `kid` alone; an unknown or deleted `kid` is refused;
- * - `exp` and `iat` are required, the lifetime `exp - iat` is bounded, skew is at most 60 s.
+ * - `exp` and `iat` are required, the lifetime `exp - iat` is bounded, skew is at most 60 s;
+ * - `aud` is required and must be the key's project (DESIGN "Revocation is final"): a token is
+ *   good in one project only, even were its key ever registered in another.
  */
 
 /** Longest token accepted; longer ones are refused before any parsing. */
@@ -53,7 +55,7 @@ const ALLOWED: readonly string[] = ['EdDSA', 'ES256'] satisfies KeyAlg[];
 /**
  * Verifies a peer token and returns the identity it grants. Every refusal is a PunchError with
  * its own code: ERR_TOKEN_MALFORMED, ERR_TOKEN_ALGORITHM, ERR_KEY_UNKNOWN, ERR_TOKEN_SIGNATURE,
- * ERR_TOKEN_EXPIRED, ERR_TOKEN_LIFETIME.
+ * ERR_TOKEN_EXPIRED, ERR_TOKEN_LIFETIME, ERR_TOKEN_AUDIENCE.
  *
  * @example
  * const who = await verifyPeerToken(jwt, { key: (kid) => keys.find(kid), now: Date.now() });
@@ -104,7 +106,8 @@ export async function verifyPeerToken(
       algorithms: [found.record.alg],
       currentDate: new Date(options.now),
       clockTolerance: PEER_TOKEN_SKEW,
-      requiredClaims: ['exp', 'iat'],
+      requiredClaims: ['exp', 'iat', 'aud'],
+      audience: found.record.project,
     }));
   } catch (cause) {
     throw mapJoseError(cause);
@@ -145,6 +148,13 @@ function mapJoseError(cause: unknown): PunchError {
   }
   if (cause instanceof errors.JOSEAlgNotAllowed)
     return new PunchError('ERR_TOKEN_ALGORITHM', undefined, { cause });
+  if (cause instanceof errors.JWTClaimValidationFailed && cause.claim === 'aud') {
+    return new PunchError(
+      'ERR_TOKEN_AUDIENCE',
+      'aud must be the project id of the key that signed the token (mint anew: tokens without aud are refused)',
+      { cause },
+    );
+  }
   if (cause instanceof errors.JWTClaimValidationFailed) {
     return new PunchError('ERR_TOKEN_MALFORMED', `claim ${cause.claim}: ${cause.reason}`, {
       cause,

@@ -7,15 +7,23 @@ export const CreateProjectBody = z.object({ name: z.string().trim().min(1).max(6
 
 export const AddMemberBody = z.object({ account: NameSchema }).strict();
 
-/** `{publicJwk}` uploads a public key; `{}` or `{alg}` has the server generate a pair. */
+/**
+ * `{publicJwk, proof}` uploads a public key (`proof`: a compact JWS by its private half over
+ * `{project, iat}`, DESIGN "Revocation is final"); `{}` or `{alg}` has the server generate a
+ * pair. A missing proof is not refused here: the route answers it like every refused upload.
+ */
 export const CreateKeyBody = z
   .object({
     publicJwk: z.record(z.string(), z.unknown()).optional(),
+    proof: z.string().optional(),
     alg: z.enum(['EdDSA', 'ES256']).optional(),
   })
   .strict()
   .refine((b) => !(b.publicJwk !== undefined && b.alg !== undefined), {
     message: 'give publicJwk (its algorithm follows from the key) or alg, not both',
+  })
+  .refine((b) => !(b.publicJwk === undefined && b.proof !== undefined), {
+    message: 'a proof goes with a publicJwk (server-generated keys need none)',
   });
 
 export const ProjectView = z.object({

@@ -81,7 +81,14 @@ export class FakePunch {
     ttl = 3600,
   ): Promise<string> {
     const { privateJwk } = await this.key();
-    return mintPeerToken({ privateKey: privateJwk, group, peer, allow, ttl });
+    return mintPeerToken({
+      privateKey: privateJwk,
+      project: this.project,
+      group,
+      peer,
+      allow,
+      ttl,
+    });
   }
 
   /** Deletes the key: live connections signed by it close (4401), new ones are refused. */
