@@ -26,8 +26,14 @@ export const HEALTH_ROW_BYTES =
   'length(CAST(stats AS BLOB)) + length(CAST(stream AS BLOB)) + length(CAST(session AS BLOB)) + 32';
 /** How many of the oldest rows one deletion pass over a full session takes. */
 const CAP_BATCH = 64;
+/**
+ * Passes at most per sample: enough for an eighth of the cap in the smallest rows (about 40
+ * bytes, some 3,300 rows); what is left goes at the next sample.
+ */
+const CAP_PASSES = 64;
 
-export const BytesRow = z.object({ bytes: z.number() });
+/** A row that `RETURNING … AS bytes` answers. */
+export const HealthBytesRow = z.object({ bytes: z.number() });
 
 /**
  * Keeps each session's health within its bounds as samples are stored. The bytes a session
@@ -79,7 +85,7 @@ export class HealthBounds {
         `SELECT COALESCE(SUM(${HEALTH_ROW_BYTES}), 0) AS bytes FROM health WHERE session = ?`,
         session,
       )[0];
-      bytes = BytesRow.parse(row).bytes;
+      bytes = HealthBytesRow.parse(row).bytes;
       this.#bytes.set(session, bytes);
     }
     return bytes;
@@ -93,7 +99,7 @@ export class HealthBounds {
       ...params,
     );
     let freed = 0;
-    for (const row of rows) freed += BytesRow.parse(row).bytes;
+    for (const row of rows) freed += HealthBytesRow.parse(row).bytes;
     this.freed(session, freed);
     return rows.length;
   }
@@ -128,8 +134,8 @@ export class HealthBounds {
   #cap(session: string): void {
     if (this.bytes(session) <= HEALTH_MAX_BYTES) return;
     const target = (HEALTH_MAX_BYTES * 7) / 8;
-    // Bounded: each pass deletes CAP_BATCH rows, or none and the loop ends.
-    while (this.bytes(session) > target) {
+    // Each pass deletes CAP_BATCH rows, or none and the loop ends; CAP_PASSES bounds it too.
+    for (let pass = 0; pass < CAP_PASSES && this.bytes(session) > target; pass++) {
       const deleted = this.#deleteCounted(
         session,
         'rowid IN (SELECT rowid FROM health WHERE session = ? ORDER BY at, rowid LIMIT ?)',

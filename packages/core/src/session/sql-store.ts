@@ -11,7 +11,7 @@ import {
   TallySchema,
 } from '../wire/common.js';
 import { TakeoverView } from '../wire/http.js';
-import { BytesRow, HEALTH_ROW_BYTES, HealthBounds } from './health-bounds.js';
+import { HEALTH_ROW_BYTES, HealthBounds, HealthBytesRow } from './health-bounds.js';
 import type { HealthSample, SessionRecord, SessionStore } from './record.js';
 
 /**
@@ -242,7 +242,7 @@ export class SqlSessionStore implements SessionStore {
       s.at,
       JSON.stringify(s.stats),
     )[0];
-    this.#bounds.stored(session, BytesRow.parse(row).bytes, s.at);
+    this.#bounds.stored(session, HealthBytesRow.parse(row).bytes, s.at);
   }
 
   /** The health bytes a session stores (see HEALTH_MAX_BYTES): tests and diagnostics. */
