@@ -21,6 +21,7 @@ export * from './session/host.js';
 export * from './session/relay.js';
 export * from './session/handlers.js';
 export * from './session/sql-store.js';
+export * from './session/health-bounds.js';
 export * from './net/ip.js';
 export * from './stun/stun.js';
 export * from './stun/crc32.js';

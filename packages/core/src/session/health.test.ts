@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   HEALTH_LIVE_MS,
   HEALTH_STORE_INTERVAL_MS,
+  HEALTH_STORE_JITTER_MS,
   MEDIA_MIN_BPS,
   NO_SIGNAL_MS,
   SlotHealth,
@@ -37,11 +38,25 @@ describe('SlotHealth', () => {
     const h = new SlotHealth();
     expect(h.report({ path: 'direct' }, T)).toBe(true);
     expect(h.report({ path: 'direct' }, T + 10)).toBe(false);
-    expect(h.report({ path: 'relay' }, T + HEALTH_STORE_INTERVAL_MS - 1)).toBe(false);
+    expect(h.report({ path: 'relay' }, T + HEALTH_STORE_JITTER_MS - 1)).toBe(false);
     // A throttled report still refreshes the live path.
-    expect(h.liveness(T + HEALTH_STORE_INTERVAL_MS - 1)).toBe('relay');
-    expect(h.report({ path: 'relay' }, T + HEALTH_STORE_INTERVAL_MS)).toBe(true);
-    expect(h.report({ path: 'relay' }, T + HEALTH_STORE_INTERVAL_MS + 1)).toBe(false);
+    expect(h.liveness(T + HEALTH_STORE_JITTER_MS - 1)).toBe('relay');
+    // A report a little early (jitter) is stored, and the rhythm stays a second.
+    expect(h.report({ path: 'relay' }, T + HEALTH_STORE_INTERVAL_MS - 20)).toBe(true);
+    expect(h.report({ path: 'relay' }, T + 2 * HEALTH_STORE_INTERVAL_MS + 20)).toBe(true);
+    expect(h.report({ path: 'relay' }, T + 3 * HEALTH_STORE_INTERVAL_MS - 30)).toBe(true);
+    expect(h.report({ path: 'relay' }, T + 3 * HEALTH_STORE_INTERVAL_MS + 1)).toBe(false);
+  });
+
+  it('stores at most N + 1 reports over N intervals of a flood (one report every 10 ms)', () => {
+    const h = new SlotHealth();
+    const seconds = 20;
+    let stored = 0;
+    for (let at = T; at < T + seconds * HEALTH_STORE_INTERVAL_MS; at += 10) {
+      if (h.report({ path: 'direct' }, at)) stored++;
+    }
+    expect(stored).toBeLessThanOrEqual(seconds + 1);
+    expect(stored).toBeGreaterThanOrEqual(seconds);
   });
 
   it('silentAt is the first instant liveness is null, while that is still to come', () => {

@@ -6,8 +6,16 @@ import type { RoomState } from './state.js';
 
 /** How long after its last health report a path still counts as live. */
 export const HEALTH_LIVE_MS = 5_000;
-/** At most one stored health sample per slot per this many milliseconds. */
-export const HEALTH_STORE_INTERVAL_MS = 500;
+/**
+ * At most one stored health sample per slot (stream side) per this many milliseconds, on
+ * average (DESIGN.md "Limits, storage faults and deletion"). A report may come up to
+ * HEALTH_STORE_JITTER_MS early (network jitter on an agent's once-a-second report) and still be
+ * stored, but the schedule does not move earlier: over any N whole intervals, at most N + 1
+ * reports are stored.
+ */
+export const HEALTH_STORE_INTERVAL_MS = 1_000;
+/** How much earlier than its due time a report is still stored (see HEALTH_STORE_INTERVAL_MS). */
+export const HEALTH_STORE_JITTER_MS = 500;
 /**
  * Below this rate of SRT media (data packets, never SRT's or the agents' own control traffic),
  * a path carries no signal (DESIGN.md "Streams on show day").
@@ -42,7 +50,7 @@ export type MediaState = 'flowing' | 'quiet' | 'pending' | null;
  * @example
  * const health = new SlotHealth();
  * health.report({ path: 'direct' }, 1_000); // true: store and fan out this one
- * health.report({ path: 'direct' }, 1_200); // false: within HEALTH_STORE_INTERVAL_MS
+ * health.report({ path: 'direct' }, 1_200); // false: not yet due (1_500 at the earliest)
  * health.liveness(1_200);                   // 'direct'
  * health.liveness(6_001);                   // null: silent for longer than HEALTH_LIVE_MS
  * health.report({ path: 'direct', mediaBps: 0 }, 2_000);
@@ -50,7 +58,8 @@ export type MediaState = 'flowing' | 'quiet' | 'pending' | null;
  */
 export class SlotHealth {
   #last: { readonly path: PathName | undefined; readonly at: number } | undefined;
-  #storedAt = Number.NEGATIVE_INFINITY;
+  /** The earliest instant the next report is stored; each stored report moves it a full interval. */
+  #dueAt = Number.NEGATIVE_INFINITY;
   /** When the current run of reports with a live path began; undefined while it is not up. */
   #upSince: number | undefined;
   /** When a report last showed media. */
@@ -73,8 +82,13 @@ export class SlotHealth {
     this.#uncounted = stats.mediaBps === undefined;
     if (this.#uncounted || ((stats.mediaBps ?? 0) >= MEDIA_MIN_BPS && at >= this.#mediaFrom))
       this.#mediaAt = at;
-    if (at - this.#storedAt < HEALTH_STORE_INTERVAL_MS) return false;
-    this.#storedAt = at;
+    if (at < this.#dueAt) return false;
+    // A schedule, not a gap since the last: a report that comes a little early (jitter) keeps
+    // the once-a-second rhythm, while a flood gets one stored report per interval.
+    this.#dueAt = Math.max(
+      this.#dueAt + HEALTH_STORE_INTERVAL_MS,
+      at + HEALTH_STORE_INTERVAL_MS - HEALTH_STORE_JITTER_MS,
+    );
     return true;
   }
 
@@ -164,8 +178,8 @@ export function reportHealth(room: RoomState, conn: Conn, ref: SlotRef, stats: S
  */
 export function replayHealth(room: RoomState): void {
   const since = room.deps.now() - HEALTH_LIVE_MS - NO_SIGNAL_MS;
-  // Two sides per stream, one stored report per interval each, over the window.
-  const perSide = Math.ceil((HEALTH_LIVE_MS + NO_SIGNAL_MS) / HEALTH_STORE_INTERVAL_MS) + 1;
+  // Two sides per stream, one stored report per interval each (plus one early), over the window.
+  const perSide = Math.ceil((HEALTH_LIVE_MS + NO_SIGNAL_MS) / HEALTH_STORE_INTERVAL_MS) + 2;
   const limit = room.record.streams.length * 2 * perSide;
   for (const sample of room.deps.store.healthHistory(room.record.id, null, limit)) {
     if (sample.at < since || !room.slots.has(sample.stream)) continue;

@@ -11,6 +11,7 @@ import {
   TallySchema,
 } from '../wire/common.js';
 import { TakeoverView } from '../wire/http.js';
+import { HEALTH_ROW_BYTES, HealthBounds, HealthBytesRow } from './health-bounds.js';
 import type { HealthSample, SessionRecord, SessionStore } from './record.js';
 
 /**
@@ -106,6 +107,7 @@ const HealthRow = z.object({
   stats: z.string(),
 });
 const CountsRow = z.object({ sessions: z.number(), health: z.number() });
+const SessionBytesRow = z.object({ session: z.string(), bytes: z.number() });
 const ConnRow = z.object({ id: z.string(), snapshot: z.string() });
 const SnapshotEndpointSchema = z.object({ ip: z.string(), port: z.number() });
 const SnapshotSchema = z.object({
@@ -146,9 +148,11 @@ export interface SqlSessionStoreOptions {
  */
 export class SqlSessionStore implements SessionStore {
   readonly #db: SqlDriver;
+  readonly #bounds: HealthBounds;
 
   constructor(db: SqlDriver, options: SqlSessionStoreOptions) {
     this.#db = db;
+    this.#bounds = new HealthBounds(db);
     db.transaction(() => {
       const sqlOf = (table: string): string | undefined => {
         const row = db.all(TABLE_SQL, table)[0];
@@ -223,15 +227,27 @@ export class SqlSessionStore implements SessionStore {
     });
   }
 
+  /**
+   * Stores one sample, then keeps the session's health within its bounds: samples older than
+   * HEALTH_THIN_AFTER_MS thinned to one per HEALTH_THIN_INTERVAL_MS per side (at most one
+   * query per interval per session), and at most HEALTH_MAX_BYTES (the oldest go first).
+   */
   appendHealth(session: string, s: HealthSample): void {
-    this.#db.run(
-      'INSERT INTO health (session, stream, role, at, stats) VALUES (?, ?, ?, ?, ?)',
+    const row = this.#db.all(
+      `INSERT INTO health (session, stream, role, at, stats) VALUES (?, ?, ?, ?, ?)
+       RETURNING ${HEALTH_ROW_BYTES} AS bytes`,
       session,
       s.stream,
       s.role,
       s.at,
       JSON.stringify(s.stats),
-    );
+    )[0];
+    this.#bounds.stored(session, HealthBytesRow.parse(row).bytes, s.at);
+  }
+
+  /** The health bytes a session stores (see HEALTH_MAX_BYTES): tests and diagnostics. */
+  healthBytes(session: string): number {
+    return this.#bounds.bytes(session);
   }
 
   healthHistory(session: string, streams: readonly string[] | null, limit: number): HealthSample[] {
@@ -265,7 +281,15 @@ export class SqlSessionStore implements SessionStore {
 
   /** Deletes health samples older than `beforeMs` (every session's); returns how many. */
   pruneHealth(beforeMs: number): number {
-    return this.#db.run('DELETE FROM health WHERE at < ?', beforeMs);
+    const rows = this.#db.all(
+      `DELETE FROM health WHERE at < ? RETURNING session, ${HEALTH_ROW_BYTES} AS bytes`,
+      beforeMs,
+    );
+    for (const raw of rows) {
+      const row = SessionBytesRow.parse(raw);
+      this.#bounds.freed(row.session, row.bytes);
+    }
+    return rows.length;
   }
 
   /** Deletes the session and every row it has (health, socket snapshots). */
@@ -275,6 +299,7 @@ export class SqlSessionStore implements SessionStore {
       this.#db.run('DELETE FROM conns WHERE session = ?', session);
       this.#db.run('DELETE FROM sessions WHERE id = ?', session);
     });
+    this.#bounds.forget(session);
   }
 
   /**
