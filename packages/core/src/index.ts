@@ -38,6 +38,7 @@ export * from './turn/stream-framer.js';
 export * from './http/auth.js';
 export * from './http/body.js';
 export * from './http/limits.js';
+export * from './http/capacity.js';
 export * from './http/routes.js';
 export * from './http/problem.js';
 export * from './http/api.js';
