@@ -68,7 +68,6 @@ export interface ServeOptions {
   /** Serve HTTPS and WSS with this certificate chain and key (PEM files). */
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly rateLimits?: Partial<LimitConfig>;
-  /** Sessions, sockets and session lifetime at most (`--max-sessions`, …, `--max-ttl`). */
   readonly capacity?: CapacityOptions;
   readonly logLevel?: LogLevel;
   readonly logger?: Logger;
