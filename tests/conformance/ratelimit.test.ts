@@ -77,10 +77,10 @@ describe('rate limits', () => {
     other.close();
   });
 
-  it('POST …/tokens (signs and renders a QR code): 30 per minute per IP, then 429', async () => {
+  it('POST …/tokens (signs and renders a QR code): 60 per minute per IP, then 429', async () => {
     const from = '127.0.0.50';
     const path = `/api/session/${s.session}/tokens`;
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 60; i++) {
       const r = await call(host.url, 'POST', path, {
         token: s.token,
         body: { stream: null },

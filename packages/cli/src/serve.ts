@@ -37,7 +37,7 @@ export const SERVE_HELP = `punch serve — run Punch: HTTP API, WebSocket rooms,
   --tls-key FILE       the PEM private key for --tls-cert
   --web-dir DIR        the built dashboard to serve at / (default: packages/web/dist)
   --rate-limit N=V     override a per-IP rate limit (repeatable): create=100, read=600,
-                       connect=50/60, token=60, write=240, message=200/1 (per connection)
+                       connect=50/60, token=120, write=240, message=200/1 (per connection)
   --max-sessions N     live sessions at most (default 10000); past it: 503 ERR_CAPACITY
   --max-sockets N      open WebSockets at most, both realms (default 20000)
   --max-sockets-per-ip N  open WebSockets from one IP at most (default 200)

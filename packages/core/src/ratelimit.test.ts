@@ -9,7 +9,7 @@ describe('RATE_LIMITS', () => {
       create: { limit: 10, windowMs: 60_000 },
       read: { limit: 60, windowMs: 60_000 },
       connect: { limit: 20, windowMs: 60_000 },
-      token: { limit: 30, windowMs: 60_000 },
+      token: { limit: 60, windowMs: 60_000 },
       write: { limit: 120, windowMs: 60_000 },
       message: { limit: 100, windowMs: 1_000 },
     });

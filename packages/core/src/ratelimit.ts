@@ -16,10 +16,11 @@ export const RATE_LIMITS = {
   /** WebSocket connects: 20 per minute per IP. */
   connect: { limit: 20, windowMs: 60_000 },
   /**
-   * POST /api/session/:id/tokens: 30 per minute per IP. Each one signs a token and renders a QR
-   * code, the costliest answer the API gives (an unlimited flood saturated a core).
+   * POST /api/session/:id/tokens: 60 per minute per IP. Each one signs a token and renders a QR
+   * code, the costliest answer the API gives (an unlimited flood saturated a core); a dashboard
+   * asks for one per stream panel it opens, so this leaves room for a producer's 32 streams.
    */
-  token: { limit: 30, windowMs: 60_000 },
+  token: { limit: 60, windowMs: 60_000 },
   /** PATCH and DELETE /api/session/:id, PUT /api/session/:id/tally: 120 per minute per IP. */
   write: { limit: 120, windowMs: 60_000 },
   /** WebSocket messages: 100 per second per connection. */
