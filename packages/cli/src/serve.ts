@@ -41,7 +41,8 @@ export const SERVE_HELP = `punch serve — run Punch: HTTP API, WebSocket rooms,
   --max-sessions N     live sessions at most (default 10000); past it: 503 ERR_CAPACITY
   --max-sockets N      open WebSockets at most, both realms (default 20000)
   --max-sockets-per-ip N  open WebSockets from one IP at most (default 200)
-  --max-ttl D          longest session lifetime granted (default 24h); a longer ttl is a 400
+  --max-ttl D          longest session lifetime (default 24h): a longer create is refused (400),
+                       an extension ends at the cap
   --turn-url URL       a TURN URL project peers get in welcome (repeatable), e.g.
                        turn:turn.example.com:3478?transport=udp; needs the TURN secret
   --turn-secret S      coturn's static-auth-secret (prefer PUNCH_TURN_SECRET: argv is visible)

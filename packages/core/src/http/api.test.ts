@@ -282,11 +282,21 @@ describe('POST /api/session: conflicts and limits', () => {
     expect((await postJson({ name: 'one-too-many' })).status).toBe(201);
   });
 
-  it('a ttl over the cap (24 h by default) is 400 naming the cap; at the cap it is granted', async () => {
+  it('a create over the cap (24 h by default) is 400; at the cap it is granted; an extension ends at the cap', async () => {
     await expectProblem(await postJson({ ttl: 86_401 }), 400, 'ERR_BAD_REQUEST');
     const res = await postJson({ ttl: 86_400 });
     expect(res.status).toBe(201);
-    expect(((await res.json()) as { expiresAt: number }).expiresAt).toBe(T0 / 1000 + 86_400);
+    const created = (await res.json()) as { expiresAt: number; session: string; token: string };
+    expect(created.expiresAt).toBe(T0 / 1000 + 86_400);
+    // An extension asking for more than the cap is granted up to the cap.
+    clock = T0 + 3_600_000;
+    const ext = await app.request(`/api/session/${created.session}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${created.token}` },
+      body: JSON.stringify({ ttl: 7 * 86_400 }),
+    });
+    expect(ext.status).toBe(200);
+    expect(((await ext.json()) as { expiresAt: number }).expiresAt).toBe(T0 / 1000 + 3600 + 86_400);
   });
 
   it('409 ERR_SESSION_EXISTS when the name is taken', async () => {

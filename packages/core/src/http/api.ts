@@ -209,10 +209,11 @@ export function createSessionApi(deps: ApiDeps): Hono {
     const { room, claims } = await session(c);
     authorize(claims, 'session.close');
     const body = await readJson(c.req.raw, ExtendSessionBody);
-    assertTtl(body.ttl, maxTtl);
     // Never shortens (DESIGN.md "Streams on show day"): asking for less than is left keeps the
-    // end where it is, and still hands out a fresh admin token.
-    const expiresAt = Math.max(room.record.expiresAt, nowS() + body.ttl);
+    // end where it is, and still hands out a fresh admin token. Never past the lifetime cap
+    // either: an extension is "at least until", so asking beyond the cap ends at the cap (the
+    // answer's expiresAt says so) rather than failing a dashboard's "+30 min" near it.
+    const expiresAt = Math.max(room.record.expiresAt, nowS() + Math.min(body.ttl, maxTtl));
     if (expiresAt > room.record.expiresAt) await room.extend(expiresAt);
     const token = await signToken(deps.keys, { ...claims, exp: expiresAt, iat: nowS() });
     deps.log.info({ session: room.id, ttl: body.ttl }, 'session extended');

@@ -48,9 +48,10 @@ export function capacityError(bound: CapacityBound): PunchError {
 }
 
 /**
- * Refuses a session lifetime (`ttl` of `POST /api/session` or `PATCH`) longer than the host's
- * cap (`--max-ttl`, `PUNCH_MAX_TTL`; default 24 h): a free session must not hold its slot for
- * days. The answer names the cap, so a client can ask again within it.
+ * Refuses a new session's lifetime (`ttl` of `POST /api/session`) longer than the host's cap
+ * (`--max-ttl`, `PUNCH_MAX_TTL`; default 24 h): a free session must not hold its place for
+ * days. The answer names the cap, so a client can ask again within it. (An extension past the
+ * cap is granted up to the cap instead: see the PATCH route.)
  *
  * @example
  * assertTtl(body.ttl, 86_400); // throws ERR_BAD_REQUEST for 90_000
