@@ -69,8 +69,14 @@ const PUNCH_RATE_LIMITS = [
   'create=1000000',
   'read=1000000',
   'connect=1000000/60',
+  'token=1000000',
+  'write=1000000',
   'message=100000/1',
-].flatMap((r) => ['--rate-limit', r]);
+]
+  .flatMap((r) => ['--rate-limit', r])
+  // The idle run holds 10,000 sockets from one address, past the default per-IP cap (200).
+  .concat(['--max-sockets-per-ip', '1000000', '--max-sockets', '1000000'])
+  .concat(['--max-sessions', '1000000']);
 
 // ---- process bookkeeping -------------------------------------------------------------------
 

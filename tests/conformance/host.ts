@@ -45,7 +45,14 @@ export const DEFAULT_SECRET = 'conformance-secret-0123456789-abcdefghijklmnop';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
 
-const RAISED = ['create=100000', 'read=100000', 'connect=100000', 'message=100000/1'];
+const RAISED = [
+  'create=100000',
+  'read=100000',
+  'connect=100000',
+  'token=100000',
+  'write=100000',
+  'message=100000/1',
+];
 
 /** Which host this run of the suite talks to (PUNCH_CONFORMANCE_HOST, default `node`). */
 export const HOST_KIND = hostKind();
@@ -68,6 +75,11 @@ export const CAN = {
   metrics: HOST_KIND === 'node',
   /** Punch's own TURN relay on the STUN port (Workers: an external TURN server, if configured). */
   relay: HOST_KIND === 'node',
+  /**
+   * Process-wide caps on live sessions and open sockets (Workers: each session is its own
+   * Durable Object and sockets live in objects, so no one place sees them all).
+   */
+  capacity: HOST_KIND === 'node',
 } as const;
 
 export async function startHost(

@@ -77,6 +77,82 @@ describe('rate limits', () => {
     other.close();
   });
 
+  it('POST …/tokens (signs and renders a QR code): 60 per minute per IP, then 429', async () => {
+    const from = '127.0.0.50';
+    const path = `/api/session/${s.session}/tokens`;
+    for (let i = 0; i < 60; i++) {
+      const r = await call(host.url, 'POST', path, {
+        token: s.token,
+        body: { stream: null },
+        from,
+      });
+      expect(r.status).toBe(201);
+    }
+    const r = await call(host.url, 'POST', path, { token: s.token, body: { stream: null }, from });
+    expect([r.status, codeOf(r)]).toEqual([429, 'ERR_RATE_LIMITED']);
+    expect(retryAfter(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    const other = await call(host.url, 'POST', path, {
+      token: s.token,
+      body: { stream: null },
+      from: '127.0.0.51',
+    });
+    expect(other.status).toBe(201);
+  });
+
+  it('PATCH, DELETE and PUT …/tally share one write limit: 120 per minute per IP, then 429', async () => {
+    const from = '127.0.0.52';
+    const w = await createSession(host.url, { streams: ['cam-1'] }, '127.0.0.53');
+    const tally = { program: ['cam-1'], preview: [] };
+    for (let i = 0; i < 60; i++) {
+      const r = await call(host.url, 'PUT', `/api/session/${w.session}/tally`, {
+        token: w.token,
+        body: tally,
+        from,
+      });
+      expect(r.status).toBe(200);
+    }
+    for (let i = 0; i < 60; i++) {
+      const r = await call(host.url, 'PATCH', `/api/session/${w.session}`, {
+        token: w.token,
+        body: { ttl: 600 },
+        from,
+      });
+      expect(r.status).toBe(200);
+    }
+    for (const [method, path, body] of [
+      ['PUT', `/api/session/${w.session}/tally`, tally],
+      ['PATCH', `/api/session/${w.session}`, { ttl: 600 }],
+      ['DELETE', `/api/session/${w.session}`, undefined],
+    ] as const) {
+      const r = await call(host.url, method, path, {
+        token: w.token,
+        ...(body === undefined ? {} : { body }),
+        from,
+      });
+      expect([method, r.status, codeOf(r)]).toEqual([method, 429, 'ERR_RATE_LIMITED']);
+      expect(retryAfter(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    }
+    // Another client still may: the session was not deleted by the refused DELETE.
+    const del = await call(host.url, 'DELETE', `/api/session/${w.session}`, {
+      token: w.token,
+      from: '127.0.0.54',
+    });
+    expect(del.status).toBe(204);
+  });
+
+  it('a session lives 24 h at most by default: a longer ttl is 400 ERR_BAD_REQUEST', async () => {
+    const over = await call(host.url, 'POST', '/api/session', {
+      body: { ttl: 24 * 3600 + 1 },
+      from: '127.0.0.55',
+    });
+    expect([over.status, codeOf(over)]).toEqual([400, 'ERR_BAD_REQUEST']);
+    const at = await call(host.url, 'POST', '/api/session', {
+      body: { ttl: 24 * 3600 },
+      from: '127.0.0.55',
+    });
+    expect(at.status).toBe(201);
+  });
+
   it('WebSocket messages: 100 per second per connection; a flood gets `error`, then a close', async () => {
     const c = await WsClient.connect(host.url, s.session, s.token, { from: '127.0.0.47' });
     await c.next('welcome');

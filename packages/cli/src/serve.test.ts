@@ -1,6 +1,7 @@
 import { ListenError } from '@punch/node';
 import { describe, expect, it } from 'vitest';
-import { listenFailure } from './serve.js';
+import { listenFailure, serve } from './serve.js';
+import { UsageError } from './usage.js';
 
 const code = (c: string): Error => Object.assign(new Error(c), { code: c });
 
@@ -27,5 +28,21 @@ describe('listenFailure', () => {
     expect(listenFailure(new ListenError('http', '::1', 1, code('EWHATEVER')))).toContain(
       '(EWHATEVER)',
     );
+  });
+});
+
+describe('capacity flags', () => {
+  it('refuses a count that is not a whole number of at least 1, and a --max-ttl out of range, before starting', async () => {
+    for (const args of [
+      ['--max-sessions', '0'],
+      ['--max-sockets', 'lots'],
+      ['--max-sockets-per-ip', '1.5'],
+      ['--max-sockets-per-ip=-3'],
+      ['--max-ttl', '2s'],
+      ['--max-ttl', '8d'],
+      ['--max-ttl', '3600'],
+    ]) {
+      await expect(serve(args), args.join(' ')).rejects.toBeInstanceOf(UsageError);
+    }
   });
 });

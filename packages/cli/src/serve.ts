@@ -1,6 +1,13 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { parseLimitOverride, type LimitConfig, type LimitSpec } from '@punch/core';
+import {
+  CAPACITY_DEFAULTS,
+  TTL_MAX,
+  TTL_MIN,
+  parseLimitOverride,
+  type LimitConfig,
+  type LimitSpec,
+} from '@punch/core';
 import {
   ListenError,
   RELAY_DEFAULTS,
@@ -29,7 +36,13 @@ export const SERVE_HELP = `punch serve — run Punch: HTTP API, WebSocket rooms,
   --tls-cert FILE      serve HTTPS/WSS with this PEM certificate chain (with --tls-key)
   --tls-key FILE       the PEM private key for --tls-cert
   --web-dir DIR        the built dashboard to serve at / (default: packages/web/dist)
-  --rate-limit N=V     override a rate limit: create=100, read=600, connect=50/60, message=200/1
+  --rate-limit N=V     override a per-IP rate limit (repeatable): create=100, read=600,
+                       connect=50/60, token=120, write=240, message=200/1 (per connection)
+  --max-sessions N     live sessions at most (default 10000); past it: 503 ERR_CAPACITY
+  --max-sockets N      open WebSockets at most, both realms (default 20000)
+  --max-sockets-per-ip N  open WebSockets from one IP at most (default 200)
+  --max-ttl D          longest session lifetime (default 24h): a longer create is refused (400),
+                       an extension ends at the cap
   --turn-url URL       a TURN URL project peers get in welcome (repeatable), e.g.
                        turn:turn.example.com:3478?transport=udp; needs the TURN secret
   --turn-secret S      coturn's static-auth-secret (prefer PUNCH_TURN_SECRET: argv is visible)
@@ -66,6 +79,10 @@ export async function serve(argv: string[]): Promise<number> {
       'turn-secret': { type: 'string' },
       'max-token-ttl': { type: 'string' },
       'audit-retention': { type: 'string' },
+      'max-sessions': { type: 'string' },
+      'max-sockets': { type: 'string' },
+      'max-sockets-per-ip': { type: 'string' },
+      'max-ttl': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -106,7 +123,22 @@ export async function serve(argv: string[]): Promise<number> {
   const maxBps = Number(values['relay-max-bps'] ?? RELAY_DEFAULTS.maxBps);
   if (!Number.isSafeInteger(maxBps) || maxBps < 8000)
     throw new UsageError('--relay-max-bps must be a whole number of bits/s, at least 8000');
+  const maxTtl =
+    values['max-ttl'] === undefined ? undefined : seconds(values['max-ttl'], '--max-ttl');
+  if (maxTtl !== undefined && (maxTtl < TTL_MIN || maxTtl > TTL_MAX))
+    throw new UsageError(`--max-ttl must be between ${TTL_MIN}s and 7d`);
+  const capacity = {
+    maxSessions: count(values['max-sessions'], '--max-sessions', CAPACITY_DEFAULTS.sessions),
+    maxSockets: count(values['max-sockets'], '--max-sockets', CAPACITY_DEFAULTS.sockets),
+    maxSocketsPerIp: count(
+      values['max-sockets-per-ip'],
+      '--max-sockets-per-ip',
+      CAPACITY_DEFAULTS.socketsPerIp,
+    ),
+    ...(maxTtl === undefined ? {} : { maxTtl }),
+  };
   const server = await startServer({
+    capacity,
     relay: values['no-relay']
       ? null
       : {
@@ -186,6 +218,15 @@ export function listenFailure(err: ListenError): string {
     default:
       return `cannot listen on ${what} at ${where} (${err.code}): ${fix}`;
   }
+}
+
+/** A capacity flag: a whole number, at least 1 (0 would refuse everything). */
+function count(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`${flag} must be a whole number, at least 1 (got "${text}")`);
+  return n;
 }
 
 function port(text: string, flag: string): number {

@@ -1,5 +1,6 @@
 import {
   KeyRing,
+  MAX_TTL_DEFAULT,
   PunchError,
   RATE_LIMITS,
   parseLimitOverride,
@@ -42,6 +43,8 @@ export interface Env {
   readonly PUNCH_MAX_TOKEN_TTL?: string;
   /** How long project audit events are kept, seconds (default 7 days). */
   readonly PUNCH_AUDIT_RETENTION?: string;
+  /** The longest session lifetime granted, seconds (default 24 h; `punch serve --max-ttl`). */
+  readonly PUNCH_MAX_TTL?: string;
 }
 
 const rings = new WeakMap<Env, Promise<KeyRing>>();
@@ -103,6 +106,11 @@ export function seconds(value: string | undefined, name: string, fallback: numbe
       `${name} must be a whole number of seconds (got "${value}")`,
     );
   return n;
+}
+
+/** The longest session lifetime granted (PUNCH_MAX_TTL, default 24 h), seconds. */
+export function maxTtl(env: Env): number {
+  return seconds(env.PUNCH_MAX_TTL, 'PUNCH_MAX_TTL', MAX_TTL_DEFAULT);
 }
 
 /** The client's IP as Cloudflare saw it (`CF-Connecting-IP`, set by the edge). */

@@ -24,7 +24,7 @@ import {
   type TokenClaims,
 } from '@punch/core';
 import type { Hono } from 'hono';
-import { clientIp, keyRing, limitConfig, publicBase, type Env } from './env.js';
+import { clientIp, keyRing, limitConfig, maxTtl, publicBase, type Env } from './env.js';
 import { consoleLogger } from './log.js';
 import {
   answerClose,
@@ -327,7 +327,8 @@ export class SessionObject extends DurableObject<Env> {
       keys: this.#keysOrThrow(),
       now: () => Date.now(),
       log: this.#log,
-      limits: { create: UNLIMITED, read: UNLIMITED },
+      limits: { create: UNLIMITED, read: UNLIMITED, token: UNLIMITED, write: UNLIMITED },
+      maxTtl: maxTtl(this.env),
       clientIp: (req) => clientIp(req),
       publicBase: (req) => publicBase(this.env, req),
       rooms: {

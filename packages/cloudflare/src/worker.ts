@@ -6,7 +6,7 @@ import {
   SIGNAL_PATH,
   PunchError,
   AuthLogLimiter,
-  RateLimiter,
+  assertTtl,
   authenticate,
   bearer,
   logFailure,
@@ -15,21 +15,22 @@ import {
   isSignalPath,
   parseSessionPath,
   routeLimit,
+  routeLimiters,
   hashAccountKey,
   newAccountKey,
   problemResponse,
   readJson,
   randomId,
   utf8,
-  type LimitConfig,
   type Logger,
+  type RouteLimiters,
 } from '@punch/core';
 import { z } from 'zod';
 import { directory, directoryStore } from './directory-client.js';
 import { verifyPeer } from './peers.js';
 import type { Hono } from 'hono';
 import { assetReader } from './assets.js';
-import { clientIp, keyRing, limitConfig, publicBase, type Env } from './env.js';
+import { clientIp, keyRing, limitConfig, maxTtl, publicBase, type Env } from './env.js';
 import { consoleLogger } from './log.js';
 import { turnSource } from './turn-config.js';
 
@@ -42,12 +43,8 @@ export { SignalObject } from './signal-object.js';
  * reaches a Durable Object) and the app that answers what no session owns.
  */
 interface Edge {
-  readonly limits: {
-    readonly create: RateLimiter;
-    readonly read: RateLimiter;
-    readonly connect: RateLimiter;
-  };
-  readonly authLog: RateLimiter;
+  readonly limits: RouteLimiters;
+  readonly authLog: AuthLogLimiter;
   readonly log: Logger;
   app?: Hono;
 }
@@ -56,13 +53,8 @@ const edges = new WeakMap<Env, Edge>();
 function edgeOf(env: Env): Edge {
   let e = edges.get(env);
   if (e === undefined) {
-    const l: LimitConfig = limitConfig(env);
     e = {
-      limits: {
-        create: new RateLimiter(l.create),
-        read: new RateLimiter(l.read),
-        connect: new RateLimiter(l.connect),
-      },
+      limits: routeLimiters(limitConfig(env)),
       authLog: new AuthLogLimiter(),
       log: consoleLogger('edge'),
     };
@@ -120,6 +112,8 @@ async function route(req: Request, env: Env): Promise<Response> {
     if (req.headers.get('authorization') !== null) await auth(undefined, 'POST /api/session');
     // The session's name picks its Durable Object: a request without one gets one here.
     const body = await readJson(req, CreateSessionBody, {});
+    // Refused here, before an object wakes; the object checks again (and on PATCH).
+    assertTtl(body.ttl, maxTtl(env));
     const name = body.name ?? `s-${randomId(6)}`;
     const headers = new Headers(req.headers);
     headers.delete('content-length'); // the body changed
@@ -158,7 +152,7 @@ async function route(req: Request, env: Env): Promise<Response> {
     keys: await keyRing(env),
     now: () => Date.now(),
     log: edge.log,
-    limits: { create: edge.limits.create, read: edge.limits.read },
+    limits: edge.limits,
     clientIp: (r) => clientIp(r),
     publicBase: (r) => publicBase(env, r),
     rooms: { get: () => undefined, create: () => undefined },

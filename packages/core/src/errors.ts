@@ -111,6 +111,11 @@ export const ERRORS = {
   ERR_RATE_LIMITED: { status: 429, close: 4429, title: 'Too many requests' },
   ERR_INTERNAL: { status: 500, close: 1011, title: 'Internal error' },
   ERR_UNAVAILABLE: { status: 503, close: 1001, title: 'The server is shutting down' },
+  ERR_CAPACITY: {
+    status: 503,
+    close: 4503,
+    title: 'The server is at capacity; retry later',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -201,6 +206,7 @@ export const CLOSE_MEANINGS: { readonly [C in CloseCode]: CloseMeaning } = {
   4415: { kind: 'retry', text: 'the server refused the content type' },
   4426: { kind: 'retry', text: 'the server expected a WebSocket' },
   4429: { kind: 'retry', text: 'too many messages' },
+  4503: { kind: 'retry', text: 'the server is at capacity' },
 };
 
 /**

@@ -41,6 +41,7 @@ export * from './http/auth.js';
 export * from './http/auth-log.js';
 export * from './http/body.js';
 export * from './http/limits.js';
+export * from './http/capacity.js';
 export * from './http/routes.js';
 export * from './http/problem.js';
 export * from './http/api.js';

@@ -4,11 +4,13 @@ import { MessageLimiter, RATE_LIMITS, RateLimiter, parseLimitOverride } from './
 const T0 = 1_700_000_000_000;
 
 describe('RATE_LIMITS', () => {
-  it('are the seed table: 10/min create, 60/min read, 20/min connect, 100/s messages', () => {
+  it('are the seed table (10/min create, 60/min read, 20/min connect, 100/s messages) and the writing routes', () => {
     expect(RATE_LIMITS).toEqual({
       create: { limit: 10, windowMs: 60_000 },
       read: { limit: 60, windowMs: 60_000 },
       connect: { limit: 20, windowMs: 60_000 },
+      token: { limit: 60, windowMs: 60_000 },
+      write: { limit: 120, windowMs: 60_000 },
       message: { limit: 100, windowMs: 1_000 },
     });
   });
@@ -119,6 +121,11 @@ describe('parseLimitOverride', () => {
     expect(parseLimitOverride('connect=3/0.5')).toEqual(['connect', { limit: 3, windowMs: 500 }]);
   });
 
+  it('knows the writing and rendering limits (token, write)', () => {
+    expect(parseLimitOverride('token=5')).toEqual(['token', { limit: 5, windowMs: 60_000 }]);
+    expect(parseLimitOverride('write=7/1')).toEqual(['write', { limit: 7, windowMs: 1_000 }]);
+  });
+
   it('refuses anything else with a RangeError naming the input', () => {
     for (const bad of [
       '',
@@ -127,6 +134,7 @@ describe('parseLimitOverride', () => {
       'create=-1',
       'create=1.5',
       'bogus=5',
+      'constructor=5',
       'create=5/',
       'create=5/x',
       ' create=5',

@@ -15,6 +15,14 @@ export const RATE_LIMITS = {
   read: { limit: 60, windowMs: 60_000 },
   /** WebSocket connects: 20 per minute per IP. */
   connect: { limit: 20, windowMs: 60_000 },
+  /**
+   * POST /api/session/:id/tokens: 60 per minute per IP. Each one signs a token and renders a QR
+   * code, the costliest answer the API gives (an unlimited flood saturated a core); a dashboard
+   * asks for one per stream panel it opens, so this leaves room for a producer's 32 streams.
+   */
+  token: { limit: 60, windowMs: 60_000 },
+  /** PATCH and DELETE /api/session/:id, PUT /api/session/:id/tally: 120 per minute per IP. */
+  write: { limit: 120, windowMs: 60_000 },
   /** WebSocket messages: 100 per second per connection. */
   message: { limit: 100, windowMs: 1_000 },
 } as const satisfies Record<string, LimitSpec>;
@@ -108,15 +116,27 @@ export class MessageLimiter {
   }
 }
 
-/** Parses `name=limit` or `name=limit/windowSeconds` overrides (CLI `--rate-limit`). */
+const LIMIT_NAMES = Object.keys(RATE_LIMITS) as readonly LimitName[];
+
+function isLimitName(name: string): name is LimitName {
+  return Object.hasOwn(RATE_LIMITS, name);
+}
+
+/**
+ * Parses `name=limit` or `name=limit/windowSeconds` overrides (CLI `--rate-limit`,
+ * `PUNCH_RATE_LIMITS` on Workers).
+ *
+ * @example
+ * parseLimitOverride('token=60/60'); // ['token', { limit: 60, windowMs: 60_000 }]
+ */
 export function parseLimitOverride(text: string): [LimitName, LimitSpec] {
-  const m = /^(create|read|connect|message)=(\d+)(?:\/(\d+(?:\.\d+)?))?$/.exec(text);
-  if (m === null) {
+  const m = /^([a-z]+)=(\d+)(?:\/(\d+(?:\.\d+)?))?$/.exec(text);
+  const name = m?.[1] ?? '';
+  if (m === null || !isLimitName(name)) {
     throw new RangeError(
-      `bad rate limit "${text}": use NAME=N or NAME=N/SECONDS, NAME one of create, read, connect, message`,
+      `bad rate limit "${text}": use NAME=N or NAME=N/SECONDS, NAME one of ${LIMIT_NAMES.join(', ')}`,
     );
   }
-  const name = m[1] as LimitName;
   const windowMs = m[3] === undefined ? RATE_LIMITS[name].windowMs : Number(m[3]) * 1000;
   return [name, { limit: Number(m[2]), windowMs }];
 }

@@ -14,12 +14,12 @@ import {
   KeyDirectory,
   KeyRing,
   RATE_LIMITS,
-  RateLimiter,
   Revocations,
   Room,
   SignalRoom,
   createRoom,
   createSessionApi,
+  routeLimiters,
   verifyPeerToken,
   signToken,
   type LimitConfig,
@@ -29,6 +29,7 @@ import {
   turnRestCredentials,
   type RelayRequest,
 } from '@punch/core';
+import { Capacity, type CapacityOptions } from './capacity.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type LogLevel } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -66,6 +67,7 @@ export interface ServeOptions {
   /** Serve HTTPS and WSS with this certificate chain and key (PEM files). */
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly rateLimits?: Partial<LimitConfig>;
+  readonly capacity?: CapacityOptions;
   readonly logLevel?: LogLevel;
   readonly logger?: Logger;
   /** Environment to read PUNCH_SECRET / PUNCH_SECRET_PREVIOUS from. Default process.env. */
@@ -141,7 +143,16 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     connections: () => connections(),
     turn: () => turn?.stats,
   });
-  const readLimiter = new RateLimiter(limits.read);
+  const limiters = routeLimiters(limits);
+  const capacity = new Capacity(options.capacity ?? {}, log);
+  const counted = {
+    onAuthFailure: (code: string) => {
+      metrics.authFailures.inc({ code });
+    },
+    onRateLimited: (limit: string) => {
+      metrics.rateLimited.inc({ limit });
+    },
+  };
 
   // Set once the STUN port (and the relay on it) is up; read whenever a client is told of TURN.
   let ownRelay: { secret: string; port: number; tcp: boolean } | undefined;
@@ -185,21 +196,17 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     now,
     log,
     authLogLimiter,
-    limits: { create: new RateLimiter(limits.create), read: readLimiter },
+    limits: limiters,
+    maxTtl: capacity.maxTtl,
     clientIp: (_req, env) => clientIp((env as { incoming: IncomingMessage }).incoming),
     projects: {
       store: projects,
       keys: directory,
       now,
       log,
-      limiter: readLimiter,
+      limiter: limiters.read,
       clientIp: (_req, env) => clientIp((env as { incoming: IncomingMessage }).incoming),
-      onAuthFailure: (code) => {
-        metrics.authFailures.inc({ code });
-      },
-      onRateLimited: (limit) => {
-        metrics.rateLimited.inc({ limit });
-      },
+      ...counted,
       onKeyDeleted: (project, kid) => {
         revocations.add(kid, now());
         const closed = signalRooms.get(project)?.closeKey(kid) ?? 0;
@@ -215,6 +222,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       publicBaseOf(req, { publicUrl: options.publicUrl, trustProxy: options.trustProxy === true }),
     rooms: {
       get: (id) => rooms.get(id),
+      full: () => capacity.sessionsFull(rooms.size),
       create: (record: SessionRecord) => {
         if (rooms.has(record.id)) return undefined;
         const room = createRoom(record, roomDeps);
@@ -223,12 +231,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         return room;
       },
     },
-    onAuthFailure: (code) => {
-      metrics.authFailures.inc({ code });
-    },
-    onRateLimited: (limit) => {
-      metrics.rateLimited.inc({ limit });
-    },
+    ...counted,
     extend: (a) => {
       a.get('/metrics', async (c) =>
         c.text(await metrics.registry.metrics(), 200, {
@@ -299,18 +302,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     log,
     authLogLimiter,
     rooms,
-    connectLimiter: new RateLimiter(limits.connect),
+    connectLimiter: limiters.connect,
+    capacity,
     clientIp,
     stunFor: (hostHeader) => {
       if (stunPort === null) return null;
       return { host: options.publicHost ?? hostName(hostHeader) ?? '127.0.0.1', port: stunPort };
     },
-    onAuthFailure: (code) => {
-      metrics.authFailures.inc({ code });
-    },
-    onRateLimited: (limit) => {
-      metrics.rateLimited.inc({ limit });
-    },
+    ...counted,
     onMessage: () => {
       metrics.wsMessage();
     },

@@ -40,8 +40,15 @@ export interface WsDeps extends AuthDeps {
   readonly stunFor: (hostHeader: string | undefined) => { host: string; port: number } | null;
   readonly onRateLimited?: (limit: string) => void;
   readonly onMessage?: () => void;
+  /** Counts each socket against the host's bounds (`--max-sockets`, `--max-sockets-per-ip`). */
+  readonly capacity?: SocketAdmission;
   /** The projects realm's signalling endpoint `/api/signal`; absent: not served. */
   readonly signal?: SignalDeps;
+}
+
+/** Admits one upgrade's socket (counted until it closes) or throws ERR_CAPACITY. */
+export interface SocketAdmission {
+  admit(ip: string, socket: Duplex): void;
 }
 
 export interface SignalDeps {
@@ -111,6 +118,8 @@ export class WsEndpoint {
     const ip = this.#deps.clientIp(req);
     const limit = routeLimit(endpoint) ?? 'connect';
     enforceLimit(this.#deps.connectLimiter, ip, this.#deps.now(), { endpoint, limit }, this.#deps);
+    // Both realms count against the same bounds, before any token is checked.
+    this.#deps.capacity?.admit(ip, socket);
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) {
       if (typeof v === 'string') headers.set(k, v);

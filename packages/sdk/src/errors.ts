@@ -46,6 +46,7 @@ export const SERVER_ERROR_CODES = [
   'ERR_RATE_LIMITED',
   'ERR_INTERNAL',
   'ERR_UNAVAILABLE',
+  'ERR_CAPACITY',
 ] as const;
 
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];

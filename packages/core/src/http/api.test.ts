@@ -35,6 +35,7 @@ let store: MemoryStore;
 let rooms: Map<string, Room>;
 let app: Hono;
 let createImpl: ((record: SessionRecord) => Room | undefined) | undefined;
+let full: boolean;
 
 beforeEach(async () => {
   clock = T0;
@@ -42,8 +43,10 @@ beforeEach(async () => {
   store = new MemoryStore();
   rooms = new Map();
   createImpl = undefined;
+  full = false;
   const directory: RoomDirectory = {
     get: (id) => rooms.get(id),
+    full: () => full,
     create: (record) => {
       if (createImpl !== undefined) return createImpl(record);
       if (rooms.has(record.id)) return undefined;
@@ -66,6 +69,8 @@ beforeEach(async () => {
     limits: {
       create: new RateLimiter(RATE_LIMITS.create),
       read: new RateLimiter(RATE_LIMITS.read),
+      token: new RateLimiter(RATE_LIMITS.token),
+      write: new RateLimiter(RATE_LIMITS.write),
     },
     // The test's stand-in for the host's client-IP logic.
     clientIp: (req) => req.headers.get('x-test-ip') ?? DEFAULT_IP,
@@ -267,6 +272,33 @@ describe('POST /api/session: body validation', () => {
 });
 
 describe('POST /api/session: conflicts and limits', () => {
+  it('503 ERR_CAPACITY with Retry-After when the host is full; nothing is created', async () => {
+    full = true;
+    const res = await postJson({ name: 'one-too-many' });
+    expect(res.headers.get('retry-after')).toBe('30');
+    await expectProblem(res, 503, 'ERR_CAPACITY');
+    expect(rooms.size).toBe(0);
+    full = false;
+    expect((await postJson({ name: 'one-too-many' })).status).toBe(201);
+  });
+
+  it('a create over the cap (24 h by default) is 400; at the cap it is granted; an extension ends at the cap', async () => {
+    await expectProblem(await postJson({ ttl: 86_401 }), 400, 'ERR_BAD_REQUEST');
+    const res = await postJson({ ttl: 86_400 });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as { expiresAt: number; session: string; token: string };
+    expect(created.expiresAt).toBe(T0 / 1000 + 86_400);
+    // An extension asking for more than the cap is granted up to the cap.
+    clock = T0 + 3_600_000;
+    const ext = await app.request(`/api/session/${created.session}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${created.token}` },
+      body: JSON.stringify({ ttl: 7 * 86_400 }),
+    });
+    expect(ext.status).toBe(200);
+    expect(((await ext.json()) as { expiresAt: number }).expiresAt).toBe(T0 / 1000 + 3600 + 86_400);
+  });
+
   it('409 ERR_SESSION_EXISTS when the name is taken', async () => {
     expect((await postJson({ name: 'nab-floor' })).status).toBe(201);
     const passphrase = rooms.get('nab-floor')!.record.passphrase;

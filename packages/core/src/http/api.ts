@@ -5,7 +5,7 @@ import { connectionStrings } from '../connect.js';
 import { errorFields, type Logger } from '../logger.js';
 import { generatePassphrase, randomId, type RandomBytes, webRandom } from '../passphrase.js';
 import { authorize, coversStream } from '../permissions.js';
-import type { RateLimiter } from '../ratelimit.js';
+import type { LimitName, RateLimiter } from '../ratelimit.js';
 import { qrSvg } from '../qr.js';
 import { mountPages, type AssetReader } from './pages.js';
 import { mountProjectApi, type ProjectApiDeps } from './projects.js';
@@ -17,9 +17,11 @@ import {
   CreateSessionBody,
   CreateTokenBody,
   ExtendSessionBody,
+  MAX_TTL_DEFAULT,
   SetTallyBody,
   TTL_DEFAULT,
 } from '../wire/http.js';
+import { assertTtl, capacityError } from './capacity.js';
 import { NameSchema } from '../wire/common.js';
 import { authenticate, authenticateSession } from './auth.js';
 import { readJson } from './body.js';
@@ -32,6 +34,11 @@ export interface RoomDirectory {
   get(id: string): Room | undefined;
   /** Creates and stores a room; undefined when the id is taken. */
   create(record: SessionRecord): Room | undefined;
+  /**
+   * True when the host holds as many live sessions as it may (`--max-sessions`): a new one is
+   * refused with ERR_CAPACITY. Asked once per create, so it must be O(1) (a count, not a scan).
+   */
+  readonly full?: () => boolean;
 }
 
 export interface ApiDeps {
@@ -39,7 +46,10 @@ export interface ApiDeps {
   /** Milliseconds since the epoch. */
   readonly now: () => number;
   readonly rooms: RoomDirectory;
-  readonly limits: { readonly create: RateLimiter; readonly read: RateLimiter };
+  /** Per-IP limiters for the HTTP routes of ROUTE_LIMITS (upgrades are limited by the host). */
+  readonly limits: Readonly<Record<Exclude<LimitName, 'connect' | 'message'>, RateLimiter>>;
+  /** The longest session lifetime granted, seconds (`--max-ttl`); default MAX_TTL_DEFAULT. */
+  readonly maxTtl?: number;
   /** The client's IP for this request (rate limits; auth-failure logs). */
   readonly clientIp: (req: Request, env: unknown) => string;
   /** Base URL clients should use (scheme://host[:port]), from the request or configuration. */
@@ -71,6 +81,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
   const app = new Hono();
   const random = deps.random ?? webRandom;
   const nowS = (): number => Math.floor(deps.now() / 1000);
+  const maxTtl = deps.maxTtl ?? MAX_TTL_DEFAULT;
 
   const ipOf = (c: Ctx): string => deps.clientIp(c.req.raw, c.env);
 
@@ -136,6 +147,11 @@ export function createSessionApi(deps: ApiDeps): Hono {
 
   app.post('/api/session', async (c) => {
     limit(c);
+    // Before any signature check or body parse: a full server spends nothing on the request.
+    if (deps.rooms.full?.() === true) {
+      deps.log.warn({ ip: ipOf(c), bound: 'sessions' }, 'at capacity');
+      throw capacityError('sessions');
+    }
     if (c.req.header('authorization') !== undefined) {
       const { claims } = await authenticate(deps, c.req.raw.headers, undefined, {
         ip: ipOf(c),
@@ -144,6 +160,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
       authorize(claims, 'session.create');
     }
     const body = await readJson(c.req.raw, CreateSessionBody, {});
+    assertTtl(body.ttl, maxTtl);
     const now = nowS();
     const record: SessionRecord = {
       id: body.name ?? `s-${randomId(6, random)}`,
@@ -154,7 +171,8 @@ export function createSessionApi(deps: ApiDeps): Hono {
       latencyMs: body.latencyMs ?? 120,
       relay: body.relay ?? 'auto',
       createdAt: now,
-      expiresAt: now + (body.ttl ?? TTL_DEFAULT),
+      // A cap below the default lowers the default with it.
+      expiresAt: now + (body.ttl ?? Math.min(TTL_DEFAULT, maxTtl)),
       tally: { program: [], preview: [] },
     };
     const room = deps.rooms.create(record);
@@ -192,12 +210,15 @@ export function createSessionApi(deps: ApiDeps): Hono {
   });
 
   app.patch('/api/session/:id', async (c) => {
+    limit(c);
     const { room, claims } = await session(c);
     authorize(claims, 'session.close');
     const body = await readJson(c.req.raw, ExtendSessionBody);
     // Never shortens (DESIGN.md "Streams on show day"): asking for less than is left keeps the
-    // end where it is, and still hands out a fresh admin token.
-    const expiresAt = Math.max(room.record.expiresAt, nowS() + body.ttl);
+    // end where it is, and still hands out a fresh admin token. Never past the lifetime cap
+    // either: an extension is "at least until", so asking beyond the cap ends at the cap (the
+    // answer's expiresAt says so) rather than failing a dashboard's "+30 min" near it.
+    const expiresAt = Math.max(room.record.expiresAt, nowS() + Math.min(body.ttl, maxTtl));
     if (expiresAt > room.record.expiresAt) await room.extend(expiresAt);
     const token = await signToken(deps.keys, { ...claims, exp: expiresAt, iat: nowS() });
     deps.log.info({ session: room.id, ttl: body.ttl }, 'session extended');
@@ -205,6 +226,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
   });
 
   app.delete('/api/session/:id', async (c) => {
+    limit(c);
     const { room, claims } = await session(c);
     authorize(claims, 'session.close');
     room.close('closed');
@@ -212,6 +234,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
   });
 
   app.post('/api/session/:id/tokens', async (c) => {
+    limit(c);
     const { room, claims } = await session(c);
     authorize(claims, 'token.create');
     const body = await readJson(c.req.raw, CreateTokenBody);
@@ -270,6 +293,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
   });
 
   app.put('/api/session/:id/tally', async (c) => {
+    limit(c);
     const { room, claims } = await session(c);
     authorize(claims, 'tally.set');
     const body = await readJson(c.req.raw, SetTallyBody);

@@ -1,6 +1,6 @@
 import { PunchError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { LimitName, RateLimiter } from '../ratelimit.js';
+import { RateLimiter, type LimitConfig, type LimitName } from '../ratelimit.js';
 
 /**
  * Which per-IP limit each route counts against: the seed's rate-limit table, in one place for
@@ -14,6 +14,11 @@ export const ROUTE_LIMITS: Readonly<Record<string, Exclude<LimitName, 'message'>
   'GET /api/session/:id': 'read',
   'GET /api/session/:id/connect': 'read',
   'GET /api/session/:id/health': 'read',
+  // Writing and rendering routes: each signs, stores or renders something (DESIGN.md "Limits").
+  'POST /api/session/:id/tokens': 'token',
+  'PATCH /api/session/:id': 'write',
+  'DELETE /api/session/:id': 'write',
+  'PUT /api/session/:id/tally': 'write',
   'GET /api/session/:id/ws': 'connect',
   'GET /api/signal': 'connect',
 };
@@ -25,7 +30,8 @@ export const ROUTE_LIMITS: Readonly<Record<string, Exclude<LimitName, 'message'>
  * @example
  * routeLimit('GET /api/session/:id/connect'); // 'read'
  * routeLimit('HEAD /api/session/:id/health'); // 'read'
- * routeLimit('DELETE /api/session/:id'); // undefined
+ * routeLimit('DELETE /api/session/:id'); // 'write'
+ * routeLimit('GET /healthz'); // undefined
  */
 export function routeLimit(endpoint: string): Exclude<LimitName, 'message'> | undefined {
   const key = endpoint.startsWith('HEAD ') ? `GET ${endpoint.slice(5)}` : endpoint;
@@ -60,4 +66,24 @@ export function enforceLimit(
   throw new PunchError('ERR_RATE_LIMITED', `too many requests; retry in ${d.retryAfter} s`, {
     retryAfter: d.retryAfter,
   });
+}
+
+/** One per-IP limiter for each limit a route counts against (every one but `message`). */
+export type RouteLimiters = Readonly<Record<Exclude<LimitName, 'message'>, RateLimiter>>;
+
+/**
+ * The per-IP limiters of ROUTE_LIMITS, made from a host's limit configuration.
+ *
+ * @example
+ * const limiters = routeLimiters({ ...RATE_LIMITS, token: { limit: 60, windowMs: 60_000 } });
+ * enforceLimit(limiters.token, ip, Date.now(), where, { log });
+ */
+export function routeLimiters(config: LimitConfig): RouteLimiters {
+  return {
+    create: new RateLimiter(config.create),
+    read: new RateLimiter(config.read),
+    connect: new RateLimiter(config.connect),
+    token: new RateLimiter(config.token),
+    write: new RateLimiter(config.write),
+  };
 }

@@ -67,6 +67,8 @@ const errors = {
   '404': problem('No such session or stream'),
   '429': problem('Rate limited; see Retry-After'),
 };
+/** `--max-sessions` on a create; `--max-sockets`, `--max-sockets-per-ip` at an upgrade. */
+const capacity = problem('The server is at capacity (ERR_CAPACITY); see Retry-After');
 const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
 const pathParam = (name: string): Record<string, unknown> => ({
   name,
@@ -175,6 +177,8 @@ const projectPaths = {
         '101': { description: 'Switching protocols' },
         '401': problem('The peer token does not verify'),
         '426': problem('Not a WebSocket upgrade'),
+        '429': problem('Rate limited; see Retry-After'),
+        '503': capacity,
       },
     },
   },
@@ -225,6 +229,7 @@ export function buildOpenApi(): Record<string, unknown> {
           responses: {
             '201': { description: 'Created', ...json('SessionCreated') },
             '409': problem('Name taken'),
+            '503': capacity,
             ...errors,
           },
         },
@@ -295,6 +300,7 @@ export function buildOpenApi(): Record<string, unknown> {
           responses: {
             '101': { description: 'Switching protocols' },
             '426': problem('Not a WebSocket upgrade'),
+            '503': capacity,
             ...errors,
           },
         },

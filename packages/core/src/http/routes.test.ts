@@ -49,7 +49,12 @@ describe('routeLimit', () => {
     expect(at('GET', '/api/session/a1/health')).toBe('read');
     expect(at('GET', '/api/session/a1/ws')).toBe('connect');
     expect(at('GET', '/api/signal')).toBe('connect');
-    expect(at('DELETE', '/api/session/a1')).toBeUndefined();
+    // Every route that writes or renders counts too (DESIGN.md "Limits").
+    expect(at('POST', '/api/session/a1/tokens')).toBe('token');
+    expect(at('PATCH', '/api/session/a1')).toBe('write');
+    expect(at('DELETE', '/api/session/a1')).toBe('write');
+    expect(at('PUT', '/api/session/a1/tally')).toBe('write');
+    expect(at('GET', '/healthz')).toBeUndefined();
     // A HEAD is answered by the GET handler: it counts as that GET.
     expect(at('HEAD', '/api/session/a1/health')).toBe('read');
     expect(at('HEAD', '/api/session/a1')).toBe('read');

@@ -12,6 +12,11 @@ import {
 export const TTL_DEFAULT = 1800;
 export const TTL_MIN = 5;
 export const TTL_MAX = 7 * 24 * 3600;
+/**
+ * The longest session lifetime a host accepts by default (`--max-ttl`, `PUNCH_MAX_TTL`): 24 h.
+ * TTL_MAX bounds what the wire can say; this bounds what a host grants.
+ */
+export const MAX_TTL_DEFAULT = 24 * 3600;
 export const MAX_STREAMS = 32;
 export const MAX_BODY_BYTES = 16 * 1024;
 
