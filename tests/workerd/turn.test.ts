@@ -141,6 +141,8 @@ describe.skipIf(!coturnHere)('Cloudflare Realtime TURN (a stand-in of its API)',
         PUNCH_CF_TURN_KEY_ID: KEY_ID,
         PUNCH_CF_TURN_API_TOKEN: API_TOKEN,
         PUNCH_CF_TURN_API: api.url,
+        // Sessions longer than the API's 48 h credential cap, past the default 24 h session cap.
+        PUNCH_MAX_TTL: String(7 * 24 * 3600),
       },
     });
   });
