@@ -109,6 +109,36 @@ describe('POST /api/projects/:id/keys racing DELETE /api/projects/:id', () => {
   });
 });
 
+describe('POST /api/projects/:id/members racing DELETE /api/projects/:id', () => {
+  it('answers 404 ERR_PROJECT_NOT_FOUND, adds nothing, when the project goes after the checks', async () => {
+    await store.createProject({ id: 'pr-a', name: 'a', createdAt: 0 }, 'ada');
+    expect(store.createAccount('bob', await hashAccountKey(newAccountKey()), 0)).toBe(true);
+    // The deletion lands right after the route has checked the new member's account.
+    const account: ProjectStore['account'] = async (name) => {
+      const found = await store.account(name);
+      if (name === 'bob') await store.deleteProject('pr-a');
+      return found;
+    };
+    const racing = new Proxy(store, {
+      get: (target, name) => {
+        if (name === 'account') return account;
+        const value: unknown = Reflect.get(target, name);
+        return typeof value === 'function'
+          ? (value as (...args: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+    const res = await projectApi(racing).request('/api/projects/pr-a/members', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ account: 'bob' }),
+    });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { code: string }).code).toBe('ERR_PROJECT_NOT_FOUND');
+    expect(await store.members('pr-a')).toEqual([]);
+  });
+});
+
 describe('projects routes: auth failures', () => {
   it('are logged within the auth-log bounds, like the sessions routes', async () => {
     const warned: Record<string, unknown>[] = [];

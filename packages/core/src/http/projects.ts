@@ -160,6 +160,12 @@ export function mountProjectApi(app: Hono, deps: ProjectApiDeps): void {
       throw new PunchError('ERR_ACCOUNT_NOT_FOUND', `no account "${body.account}"`);
     }
     if (!(await deps.store.addMember(project.id, body.account))) {
+      // Deleted while this request was under way (after the checks above): say which is gone.
+      if ((await deps.store.project(project.id)) === undefined)
+        throw new PunchError('ERR_PROJECT_NOT_FOUND');
+      if ((await deps.store.account(body.account)) === undefined) {
+        throw new PunchError('ERR_ACCOUNT_NOT_FOUND', `no account "${body.account}"`);
+      }
       throw new PunchError('ERR_MEMBER_EXISTS', `"${body.account}" is a member already`);
     }
     deps.log.info({ project: project.id, account: me.name, member: body.account }, 'member added');

@@ -201,9 +201,15 @@ export class SqlProjectStore implements ProjectStore {
   }
 
   addMember(project: string, account: string): Promise<boolean> {
+    // Only while both still exist: a request racing the project's (or the account's) deletion
+    // adds nothing, instead of failing the foreign key (an error, a 500); the route says which.
     return Promise.resolve(
       this.#db.run(
-        'INSERT OR IGNORE INTO members (project, account) VALUES (?, ?)',
+        `INSERT OR IGNORE INTO members (project, account) SELECT ?, ?
+           WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?)
+             AND EXISTS (SELECT 1 FROM accounts WHERE name = ?)`,
+        project,
+        account,
         project,
         account,
       ) === 1,

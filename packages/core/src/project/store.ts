@@ -38,6 +38,7 @@ export interface ProjectStore {
   members(project: string): Promise<string[]>;
   isMember(project: string, account: string): Promise<boolean>;
   /** False when the account is a member already. */
+  /** False when the account is a member already, or the project or the account is gone. */
   addMember(project: string, account: string): Promise<boolean>;
   /** False when the account was not a member. */
   removeMember(project: string, account: string): Promise<boolean>;
