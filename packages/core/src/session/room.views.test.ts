@@ -18,6 +18,11 @@ import {
 
 beforeEach(resetFixture);
 
+/** A health report on cam-wide: a live direct path carrying `mediaBps` of SRT media. */
+function mediaReport(c: FakeConn, role: 'sender' | 'receiver', mediaBps: number): void {
+  send(c, { type: 'health', stream: 'cam-wide', role, stats: { path: 'direct', mediaBps } });
+}
+
 describe('stream state (view)', () => {
   it('idle → waiting → paired → connected → paired after 5 s without health', () => {
     expect(HEALTH_LIVE_MS).toBe(5_000);
@@ -139,18 +144,15 @@ describe('stream state pushes', () => {
   it('media that stops turns a connected stream no-signal at the tick due then, and back when it flows', () => {
     const a = join(adminClaims());
     const { s, r } = pairUp();
-    const health = (c: FakeConn, role: 'sender' | 'receiver', mediaBps: number): void => {
-      send(c, { type: 'health', stream: 'cam-wide', role, stats: { path: 'direct', mediaBps } });
-    };
-    health(s, 'sender', 4e6);
-    health(r, 'receiver', 4e6);
+    mediaReport(s, 'sender', 4e6);
+    mediaReport(r, 'receiver', 4e6);
     expect(stateOf('cam-wide')).toBe('connected');
     const stoppedAt = fx.clock;
     // The encoder stops: the agents keep reporting a live path with SRT keepalives only.
     for (let k = 1; k <= 2; k++) {
       fx.clock = stoppedAt + k * 1000;
-      health(s, 'sender', 800);
-      health(r, 'receiver', 0);
+      mediaReport(s, 'sender', 800);
+      mediaReport(r, 'receiver', 0);
     }
     expect(stateOf('cam-wide')).toBe('connected');
     // No report arrives at the deadline: a host that wakes on a timer is told when it is.
@@ -161,18 +163,15 @@ describe('stream state pushes', () => {
     expect(a.of('stream').at(-1)).toMatchObject({ name: 'cam-wide', state: 'no-signal' });
     // Media again, from one side: connected at once.
     fx.clock += 500;
-    health(r, 'receiver', MEDIA_MIN_BPS);
+    mediaReport(r, 'receiver', MEDIA_MIN_BPS);
     expect(states(a, 'cam-wide').slice(-3)).toEqual(['connected', 'no-signal', 'connected']);
   });
 
   it('a sender taken over: the new pairing is connected only once media crosses it, never on what the old one carried', () => {
     const a = join(adminClaims());
     const { s, r } = pairUp();
-    const health = (c: FakeConn, role: 'sender' | 'receiver', mediaBps: number): void => {
-      send(c, { type: 'health', stream: 'cam-wide', role, stats: { path: 'direct', mediaBps } });
-    };
-    health(s, 'sender', 4e6);
-    health(r, 'receiver', 4e6);
+    mediaReport(s, 'sender', 4e6);
+    mediaReport(r, 'receiver', 4e6);
     expect(stateOf('cam-wide')).toBe('connected');
     // A spare laptop takes the slot over, with no encoder behind it yet.
     fx.clock += 200;
@@ -183,19 +182,19 @@ describe('stream state pushes', () => {
     expect(stateOf('cam-wide')).toBe('paired');
     // The receiver's next report still counts the second before it: the old sender's media.
     fx.clock += 800;
-    health(r, 'receiver', 4e6);
-    health(spare, 'sender', 0);
+    mediaReport(r, 'receiver', 4e6);
+    mediaReport(spare, 'sender', 0);
     expect(stateOf('cam-wide')).toBe('paired');
     // Nothing crosses the new pairing: no signal after 3 s, not "connected".
     for (let k = 1; k <= 3; k++) {
       fx.clock += 1000;
-      health(r, 'receiver', 0);
-      health(spare, 'sender', 800);
+      mediaReport(r, 'receiver', 0);
+      mediaReport(spare, 'sender', 800);
     }
     expect(stateOf('cam-wide')).toBe('no-signal');
     // The spare's encoder starts: connected.
     fx.clock += 1000;
-    health(spare, 'sender', 4e6);
+    mediaReport(spare, 'sender', 4e6);
     expect(stateOf('cam-wide')).toBe('connected');
     expect(states(a, 'cam-wide').slice(-2)).toEqual(['no-signal', 'connected']);
   });
