@@ -156,4 +156,26 @@ describe('docs', () => {
     const missing = named.filter((p) => !existsSync(new URL(p, packages)));
     expect(missing).toEqual([]);
   });
+
+  it("security.md's threat model names a test for every threat, and only tests that exist", () => {
+    const section =
+      read('security.md')
+        .split(/^## Threat model$/m)[1]
+        ?.split(/^## /m)[0] ?? '';
+    const rows = section
+      .split('\n')
+      .filter((l) => /^\| [A-Z]/.test(l) && !l.startsWith('| threat'));
+    expect(rows.length).toBeGreaterThanOrEqual(5);
+    const root = new URL('../../', import.meta.url);
+    for (const row of rows) {
+      const tests = [...row.matchAll(/`((?:tests|packages)\/[\w./-]+\.test\.ts)`/g)].map(
+        (m) => m[1] ?? '',
+      );
+      expect(tests, row).not.toEqual([]);
+      expect(
+        tests.filter((t) => !existsSync(new URL(t, root))),
+        row,
+      ).toEqual([]);
+    }
+  });
 });
