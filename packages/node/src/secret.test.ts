@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
@@ -43,6 +51,14 @@ describe('loadSecrets', () => {
     if (process.platform !== 'win32') {
       expect(statSync(file).mode & 0o777).toBe(0o600);
     }
+  });
+
+  it('narrows an existing secret file with a wider mode to 0600', () => {
+    const file = join(dir, 'secret');
+    writeFileSync(file, `${LONG}\n`, { mode: 0o644 });
+    chmodSync(file, 0o644);
+    expect(loadSecrets(dir, {}).current).toBe(LONG);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('an empty PUNCH_SECRET counts as unset', () => {

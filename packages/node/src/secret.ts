@@ -12,7 +12,7 @@ export interface Secrets {
 
 /**
  * The signing secret: PUNCH_SECRET if set; else `<dataDir>/secret`, generated (mode 0600) on
- * first start. PUNCH_SECRET_PREVIOUS still verifies tokens during a rotation, never signs.
+ * first start; an existing file is narrowed to 0600. PUNCH_SECRET_PREVIOUS still verifies tokens during a rotation, never signs.
  */
 export function loadSecrets(dataDir: string, env: NodeJS.ProcessEnv): Secrets {
   const previous =
@@ -27,6 +27,8 @@ export function loadSecrets(dataDir: string, env: NodeJS.ProcessEnv): Secrets {
   }
   const file = join(dataDir, 'secret');
   if (existsSync(file)) {
+    // A secret file copied in or restored from a backup may have come with a wider mode.
+    chmodSync(file, 0o600);
     const current = readFileSync(file, 'utf8').trim();
     check(current, file);
     return { current, previous, source: 'file', file };
