@@ -5,6 +5,7 @@
  * a project peer connecting (an audit event) does not kill the process, `/healthz` answers 503
  * with the reason and `/metrics` counts it. Once the filler is deleted it all recovers by
  * itself: `/healthz` 200, sessions are created again, and the buffered audit event is written.
+ * A SIGTERM on a full disk still ends the process with 0, logging the audit events it lost.
  * Mounting needs root: elsewhere the test is skipped, loudly (and fails under CI).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,6 +20,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, codeOf, createSession, WsClient, type Created } from '../conformance/client.js';
 import { mint, newProject, signal, uploadKey } from '../conformance/projects-client.js';
@@ -112,6 +114,18 @@ function metric(text: string, name: string): number {
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
+/** The session's rows in the data directory's database, read by a reader of its own. */
+function rowsOf(session: string): number {
+  const db = new Database(join(dataDir, 'punch.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return (
+      db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE id = ?').get(session) as { n: number }
+    ).n;
+  } finally {
+    db.close();
+  }
+}
+
 const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => {
     setTimeout(resolve, ms);
@@ -148,6 +162,7 @@ afterAll(async () => {
 
 describe.skipIf(!ROOT)('a full disk under punch serve', () => {
   let session: Created;
+  let doomed: Created;
   let admin: WsClient;
   let project = '';
   let account = '';
@@ -163,6 +178,9 @@ describe.skipIf(!ROOT)('a full disk under punch serve', () => {
     session = await createSession(base);
     admin = await WsClient.connect(base, session.session, session.token);
     await admin.next('welcome');
+    admin.send({ type: 'register', stream: 'main', role: 'sender' });
+    await admin.next('registered');
+    doomed = await createSession(base);
     // An ended session truncates the write-ahead log: every write after it needs new space.
     const ended = await createSession(base);
     expect(
@@ -189,7 +207,40 @@ describe.skipIf(!ROOT)('a full disk under punch serve', () => {
       token: session.token,
     });
     expect(view.status).toBe(200);
-    expect(JSON.stringify(view.json)).not.toContain('"program":["main"]');
+    expect((view.json as { tally: unknown }).tally).toEqual({ program: [], preview: [] });
+
+    // Extending is refused the same way, and the session keeps its expiry.
+    const extend = await call(base, 'PATCH', `/api/session/${session.session}`, {
+      token: session.token,
+      body: { ttl: 7200 },
+    });
+    expect([extend.status, codeOf(extend)]).toEqual([503, 'ERR_STORAGE']);
+    const after = await call(base, 'GET', `/api/session/${session.session}`, {
+      token: session.token,
+    });
+    expect((after.json as { expiresAt: number }).expiresAt).toBe(session.expiresAt);
+
+    // The projects routes too.
+    const made = await call(base, 'POST', '/api/projects', {
+      token: account,
+      body: { name: 'no-room' },
+    });
+    expect([made.status, codeOf(made)]).toEqual([503, 'ERR_STORAGE']);
+
+    // A health report that cannot be stored is dropped (and counted), not refused: the admin
+    // still gets it live.
+    admin.send({ type: 'health', stream: 'main', role: 'sender', stats: { rttMs: 9 } });
+    expect((await admin.next('health')).stats).toEqual({ rttMs: 9 });
+    await admin.settle();
+    expect(admin.all('error')).toHaveLength(1);
+
+    // A session deleted now ends for its sockets at once; its rows go once the disk has room.
+    const del = await call(base, 'DELETE', `/api/session/${doomed.session}`, {
+      token: doomed.token,
+    });
+    expect(del.status).toBe(204);
+    const gone = await call(base, 'GET', `/api/session/${doomed.session}`, { token: doomed.token });
+    expect(gone.status).toBe(404);
     expectAlive();
   });
 
@@ -211,6 +262,8 @@ describe.skipIf(!ROOT)('a full disk under punch serve', () => {
     expect(metric(m, 'punch_storage_failing')).toBe(1);
     expect(metric(m, 'punch_storage_failures_total{code="SQLITE_FULL"}')).toBeGreaterThan(0);
     expect(metric(m, 'punch_storage_pending{what="audit"}')).toBeGreaterThan(0);
+    expect(metric(m, 'punch_storage_pending{what="session-delete"}')).toBe(1);
+    expect(metric(m, 'punch_storage_dropped_total{what="health-sample"}')).toBe(1);
     expect(logs.filter((l) => l.includes('storage failing')).length).toBe(1);
     expectAlive();
   });
@@ -236,7 +289,30 @@ describe.skipIf(!ROOT)('a full disk under punch serve', () => {
     const m = (await call(base, 'GET', '/metrics')).text;
     expect(metric(m, 'punch_storage_failing')).toBe(0);
     expect(metric(m, 'punch_storage_pending{what="audit"}')).toBe(0);
+    expect(metric(m, 'punch_storage_pending{what="session-delete"}')).toBe(0);
+    expect(rowsOf(doomed.session)).toBe(0);
     admin.close();
     expectAlive();
+    const done = create.json as Created;
+    // Truncates the write-ahead log again, for the next test's full disk.
+    const del = await call(base, 'DELETE', `/api/session/${done.session}`, { token: done.token });
+    expect(del.status).toBe(204);
+  });
+
+  it('SIGTERM on a full disk ends the process cleanly, saying which audit events were lost', async () => {
+    fill(filler());
+    const peer = await signal(base, peerToken);
+    await peer.next('welcome');
+    const p = proc!;
+    const exited = new Promise<number | null>((resolve) => {
+      p.once('exit', (code) => {
+        resolve(code);
+      });
+    });
+    p.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    peer.close();
+    expect(logs.some((l) => l.includes('audit events lost at shutdown'))).toBe(true);
+    unlinkSync(filler());
   });
 });
