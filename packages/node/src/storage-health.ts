@@ -236,7 +236,8 @@ export class StorageHealth {
 
 /** An error of the file system (ENOSPC, EIO, EROFS…), as the default probe throws. */
 function isFsFault(err: unknown): boolean {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
+  const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  return code !== undefined && /^E[A-Z]+$/.test(code);
 }
 
 /**
