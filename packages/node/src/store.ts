@@ -147,8 +147,14 @@ export class SqliteStore extends SqlSessionStore {
   /**
    * A health sample that cannot be stored is dropped and counted, not answered with an error:
    * the agent sends one a second, and the live view (sent to admins) does not need the row.
+   * While storage fails it is not even tried: a failing disk is not asked for a write per
+   * stream side every second.
    */
   override appendHealth(session: string, sample: HealthSample): void {
+    if (this.#health.failing) {
+      this.#health.dropped('health-sample');
+      return;
+    }
     try {
       super.appendHealth(session, sample);
     } catch (err) {

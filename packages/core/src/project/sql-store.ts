@@ -188,7 +188,6 @@ export class SqlProjectStore implements ProjectStore {
       const k = this.#db
         .all('SELECT kid FROM keys WHERE project = ?', id)
         .map((r) => z.object({ kid: z.string() }).parse(r).kid);
-      this.#pending = this.#pending.filter((e) => e.project !== id);
       this.#db.run('DELETE FROM audit WHERE project = ?', id);
       for (const kid of k) this.#forbid(kid);
       // Explicit, not only ON DELETE CASCADE: not every host's SQLite enforces foreign keys.
@@ -197,6 +196,8 @@ export class SqlProjectStore implements ProjectStore {
       this.#db.run('DELETE FROM projects WHERE id = ?', id);
       return k;
     });
+    // Only once deleted: a deletion that failed (ERR_STORAGE) keeps the project and its log.
+    this.#pending = this.#pending.filter((e) => e.project !== id);
     return Promise.resolve(kids);
   }
 
