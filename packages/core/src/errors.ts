@@ -116,6 +116,11 @@ export const ERRORS = {
     close: 4503,
     title: 'The server is at capacity; retry later',
   },
+  ERR_STORAGE: {
+    status: 503,
+    close: 4503,
+    title: 'The server cannot write to its storage now; retry later',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -206,7 +211,7 @@ export const CLOSE_MEANINGS: { readonly [C in CloseCode]: CloseMeaning } = {
   4415: { kind: 'retry', text: 'the server refused the content type' },
   4426: { kind: 'retry', text: 'the server expected a WebSocket' },
   4429: { kind: 'retry', text: 'too many messages' },
-  4503: { kind: 'retry', text: 'the server is at capacity' },
+  4503: { kind: 'retry', text: 'the server is at capacity or cannot store now' },
 };
 
 /**

@@ -2,12 +2,25 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SignalOutcome } from '@punch/core';
 import type { TurnStats } from './turn/stats.js';
 
+/** What `/metrics` shows of storage faults (security.md "Storage"). */
+export interface StorageStats {
+  readonly failing: boolean;
+  /** Writes that failed, by SQLite code. */
+  readonly failures: ReadonlyMap<string, number>;
+  /** Items given up on, by what they were (`audit`, `health-sample`). */
+  readonly dropped: ReadonlyMap<string, number>;
+  /** Items waiting to be written, by what they are (`audit`, `session-delete`). */
+  readonly pending: ReadonlyMap<string, number>;
+}
+
 /** The Node host's Prometheus metrics, on their own registry. */
 export function createMetrics(sources: {
   sessions: () => number;
   connections: () => number;
   /** The relay's counters, once it runs (undefined with `--no-relay`). */
   turn?: () => TurnStats | undefined;
+  /** Storage faults (StorageHealth), and what waits to be written. */
+  storage?: () => StorageStats;
 }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'punch_' });
@@ -92,6 +105,7 @@ export function createMetrics(sources: {
     },
   });
   registerTurnMetrics(registry, () => sources.turn?.());
+  if (sources.storage !== undefined) registerStorageMetrics(registry, sources.storage);
   return {
     ...metrics,
     /** One WebSocket message received. */
@@ -222,4 +236,39 @@ function registerTurnMetrics(registry: Registry, stats: () => TurnStats | undefi
       return s === undefined ? [] : [[{}, s.errors]];
     },
   );
+}
+
+/** Storage faults: what failed, what was dropped, what waits (DESIGN.md "storage faults"). */
+function registerStorageMetrics(registry: Registry, stats: () => StorageStats): void {
+  new Gauge({
+    name: 'punch_storage_failing',
+    help: '1 while writes to the data directory fail (then /healthz answers 503), else 0',
+    registers: [registry],
+    collect() {
+      this.set(stats().failing ? 1 : 0);
+    },
+  });
+  totalCounter(
+    registry,
+    'punch_storage_failures_total',
+    'Writes that failed for the storage (disk full, I/O error…), by SQLite code',
+    ['code'],
+    () => [...stats().failures].map(([code, n]) => [{ code }, n]),
+  );
+  totalCounter(
+    registry,
+    'punch_storage_dropped_total',
+    'Items never written because storage failed: audit events past the buffer, health samples',
+    ['what'],
+    () => [...stats().dropped].map(([what, n]) => [{ what }, n]),
+  );
+  new Gauge({
+    name: 'punch_storage_pending',
+    help: 'Writes waiting for storage to recover: buffered audit events, ended sessions not yet deleted',
+    labelNames: ['what'] as const,
+    registers: [registry],
+    collect() {
+      for (const [what, n] of stats().pending) this.set({ what }, n);
+    },
+  });
 }

@@ -34,8 +34,7 @@ import { ListenError } from './listen-error.js';
 import { createLogger, type LogLevel } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { loadSecrets } from './secret.js';
-import { SqliteProjectStore } from './project-store.js';
-import { SqliteStore } from './store.js';
+import { openStores, type SqliteProjectStore, type SqliteStore } from './stores.js';
 import { startStunServer } from './stun-server.js';
 import { relaySecret, type RelayOptions } from './turn/config.js';
 import type { TurnServer } from './turn/server.js';
@@ -121,8 +120,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   }
   const keys = await KeyRing.fromSecrets(secrets.current, secrets.previous);
   const limits: LimitConfig = { ...RATE_LIMITS, ...options.rateLimits };
-  const store = new SqliteStore(join(dataDir, 'punch.sqlite'));
-  const projects = new SqliteProjectStore(join(dataDir, 'punch.sqlite'));
+  const { store, projects, storage } = openStores(join(dataDir, 'punch.sqlite'), dataDir, log);
   const directory = new KeyDirectory(projects);
   const signalRooms = new Map<string, SignalRoom>();
   const revocations = new Revocations();
@@ -142,6 +140,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     sessions: () => rooms.size,
     connections: () => connections(),
     turn: () => turn?.stats,
+    storage: () => storage.stats(),
   });
   const limiters = routeLimiters(limits);
   const capacity = new Capacity(options.capacity ?? {}, log);
@@ -232,6 +231,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       },
     },
     ...counted,
+    health: () => storage.status(),
     extend: (a) => {
       a.get('/metrics', async (c) =>
         c.text(await metrics.registry.metrics(), 200, {
@@ -442,6 +442,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         await stun?.close();
         store.close();
         projects.close();
+        storage.close();
         own?.flush();
       })()),
   };

@@ -1,9 +1,25 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqlSessionStore, type SqlDriver, type SqlValue } from '@punch/core';
+import {
+  SqlSessionStore,
+  silentLogger,
+  type HealthSample,
+  type SessionRecord,
+  type SqlDriver,
+  type SqlValue,
+} from '@punch/core';
+import { isStorageError, StorageHealth } from './storage-health.js';
 
-/** better-sqlite3 as core's `SqlDriver`, each statement prepared once. */
-export function sqliteDriver(db: Database.Database): SqlDriver {
+/**
+ * better-sqlite3 as core's `SqlDriver`, each statement prepared once. The one place a SQLite
+ * storage fault (disk full, I/O error…) becomes ERR_STORAGE: `health.fault` counts it and
+ * starts the failure episode; any other error passes unchanged.
+ */
+export function sqliteDriver(
+  db: Database.Database,
+  health: StorageHealth = soloHealth(),
+): SqlDriver {
   const statements = new Map<string, Database.Statement>();
   const prepared = (sql: string): Database.Statement => {
     let s = statements.get(sql);
@@ -13,11 +29,41 @@ export function sqliteDriver(db: Database.Database): SqlDriver {
     }
     return s;
   };
-  return {
-    run: (sql: string, ...params: SqlValue[]) => prepared(sql).run(...params).changes,
-    all: (sql: string, ...params: SqlValue[]) => prepared(sql).all(...params),
-    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+  const guarded = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      throw health.fault(err);
+    }
   };
+  return {
+    run: (sql: string, ...params: SqlValue[]) =>
+      guarded(() => prepared(sql).run(...params).changes),
+    all: (sql: string, ...params: SqlValue[]) => guarded(() => prepared(sql).all(...params)),
+    transaction: <T>(fn: () => T): T => guarded(() => db.transaction(fn)()),
+  };
+}
+
+/**
+ * A SQLite write that needs the disk (one page to the write-ahead log): the store's part of
+ * the storage probe, which the file system probe alone would pass on a database gone read-only
+ * or corrupt.
+ */
+export function probeWrite(db: Database.Database, health: StorageHealth): void {
+  try {
+    const version = Number(db.pragma('user_version', { simple: true }));
+    db.pragma(`user_version = ${version}`);
+  } catch (err) {
+    throw health.fault(err);
+  }
+}
+
+/** The health a store opened alone (tests, the CLI) reports to: silent, probing its directory. */
+export function soloHealth(file?: string): StorageHealth {
+  return new StorageHealth({
+    log: silentLogger,
+    ...(file === undefined ? {} : { dir: dirname(file) }),
+  });
 }
 
 /**
@@ -57,22 +103,94 @@ function ownerOnly(file: string): void {
  */
 export class SqliteStore extends SqlSessionStore {
   readonly #db: Database.Database;
+  readonly #health: StorageHealth;
+  /** Ended sessions whose rows could not be deleted yet (storage failing): retried. */
+  readonly #undeleted = new Set<string>();
 
-  constructor(file: string) {
+  constructor(file: string, health: StorageHealth = soloHealth(file)) {
     const db = openSqlite(file);
-    super(sqliteDriver(db), { indexHealth: true });
+    super(sqliteDriver(db, health), { indexHealth: true });
     this.#db = db;
+    this.#health = health;
+    health.retry(
+      () => {
+        probeWrite(db, health);
+        for (const session of [...this.#undeleted]) this.#delete(session);
+      },
+      { 'session-delete': () => this.#undeleted.size },
+    );
+  }
+
+  /**
+   * Deletes the session's rows (see `#delete`). Never throws for a failing disk: the session
+   * has ended for its sockets already, so its rows are deleted on a later try instead (each
+   * storage probe; a restart before that brings back a session that had not expired).
+   */
+  override deleteSession(session: string): void {
+    try {
+      this.#delete(session);
+    } catch (err) {
+      if (!isStorageError(err)) throw err;
+      this.#undeleted.add(session);
+    }
+  }
+
+  /**
+   * A session's record. A name whose old rows still wait for deletion gets them deleted first,
+   * or the save fails (ERR_STORAGE): a later retry must never delete the new session's rows.
+   */
+  override saveSession(record: SessionRecord): void {
+    if (this.#undeleted.has(record.id)) this.#delete(record.id);
+    super.saveSession(record);
+  }
+
+  /**
+   * A health sample that cannot be stored is dropped and counted, not answered with an error:
+   * the agent sends one a second, and the live view (sent to admins) does not need the row.
+   * While storage fails it is not even tried: a failing disk is not asked for a write per
+   * stream side every second.
+   */
+  override appendHealth(session: string, sample: HealthSample): void {
+    if (this.#health.failing) {
+      this.#health.dropped('health-sample');
+      return;
+    }
+    try {
+      super.appendHealth(session, sample);
+    } catch (err) {
+      if (!isStorageError(err)) throw err;
+      this.#health.dropped('health-sample');
+    }
+  }
+
+  /** Skipped while storage fails (the next prune catches up: it deletes by age). */
+  override pruneHealth(beforeMs: number): number {
+    if (this.#health.failing) return 0;
+    try {
+      return super.pruneHealth(beforeMs);
+    } catch (err) {
+      if (!isStorageError(err)) throw err;
+      return 0;
+    }
   }
 
   /**
    * Deletes the session's rows, then checkpoints the write-ahead log and truncates it: with
    * `secure_delete` the deleted rows are zeros in the database file, and the log's earlier
    * copies of them (the passphrase) go with it, so an ended session leaves nothing on disk.
+   * Throws ERR_STORAGE while storage fails.
    */
-  override deleteSession(session: string): void {
-    const existed = this.rowCounts(session).sessions > 0;
+  #delete(session: string): void {
+    const existed = this.#undeleted.has(session) || this.rowCounts(session).sessions > 0;
     super.deleteSession(session);
-    if (existed) this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    if (existed) {
+      try {
+        this.#db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch (err) {
+        throw this.#health.fault(err);
+      }
+    }
+    this.#undeleted.delete(session);
   }
 
   close(): void {

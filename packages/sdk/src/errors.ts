@@ -47,6 +47,7 @@ export const SERVER_ERROR_CODES = [
   'ERR_INTERNAL',
   'ERR_UNAVAILABLE',
   'ERR_CAPACITY',
+  'ERR_STORAGE',
 ] as const;
 
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];

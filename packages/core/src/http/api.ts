@@ -65,7 +65,16 @@ export interface ApiDeps {
   readonly assets?: AssetReader;
   /** The projects realm (accounts, projects, keys, audit); absent on hosts without it. */
   readonly projects?: ProjectApiDeps;
+  /**
+   * What `/healthz` answers: ok, or why not (the Node host's storage failing). Absent: always
+   * ok (Workers: Cloudflare watches its own storage).
+   */
+  readonly health?: () => HealthStatus;
 }
+
+/** `/healthz`'s answer: 200 `{ok: true}`, or 503 with the reason and since when (Unix seconds). */
+export type HealthStatus =
+  { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly since: number };
 
 type Ctx = Context;
 
@@ -126,7 +135,10 @@ export function createSessionApi(deps: ApiDeps): Hono {
     throw new PunchError('ERR_NOT_FOUND');
   });
 
-  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/healthz', (c) => {
+    const health = deps.health?.() ?? { ok: true };
+    return c.json(health, health.ok ? 200 : 503);
+  });
   app.get('/api/openapi.json', (c) => c.json(buildOpenApi()));
   deps.extend?.(app);
   if (deps.assets !== undefined) mountPages(app, deps.assets);

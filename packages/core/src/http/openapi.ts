@@ -68,7 +68,9 @@ const errors = {
   '429': problem('Rate limited; see Retry-After'),
 };
 /** `--max-sessions` on a create; `--max-sockets`, `--max-sockets-per-ip` at an upgrade. */
-const capacity = problem('The server is at capacity (ERR_CAPACITY); see Retry-After');
+const capacity = problem(
+  'The server is at capacity (ERR_CAPACITY), or cannot write to its storage (ERR_STORAGE); see Retry-After',
+);
 const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
 const pathParam = (name: string): Record<string, unknown> => ({
   name,
@@ -307,7 +309,14 @@ export function buildOpenApi(): Record<string, unknown> {
       },
       ...projectPaths,
       '/healthz': {
-        get: { summary: 'Liveness', security: [], responses: { '200': { description: 'OK' } } },
+        get: {
+          summary: 'Liveness',
+          security: [],
+          responses: {
+            '200': { description: '{ok: true}' },
+            '503': { description: '{ok: false, reason, since}: storage is failing (Node host)' },
+          },
+        },
       },
       '/metrics': {
         get: {

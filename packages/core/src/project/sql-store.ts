@@ -35,6 +35,18 @@ const AuditRow = z.object({
 
 /** Audit rows are buffered and written in one transaction at most this many at a time. */
 const AUDIT_BATCH = 2000;
+/**
+ * Audit events kept unwritten at most (about 200 bytes each) while writes fail (a full disk);
+ * past it the oldest are dropped, and counted (`onAuditDropped`).
+ */
+export const AUDIT_PENDING_MAX = 50_000;
+
+export interface SqlProjectStoreOptions {
+  /** Audit events kept unwritten at most; default AUDIT_PENDING_MAX. */
+  readonly maxPendingAudit?: number;
+  /** `n` buffered audit events were dropped (the buffer was full while writes failed). */
+  readonly onAuditDropped?: (n: number) => void;
+}
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS accounts (
@@ -92,10 +104,16 @@ const SCHEMA = [
  */
 export class SqlProjectStore implements ProjectStore {
   readonly #db: SqlDriver;
+  readonly #maxPending: number;
+  readonly #onDropped: ((n: number) => void) | undefined;
   #pending: AuditEvent[] = [];
+  /** Events ever appended: a batch's worth of them triggers a write. */
+  #appended = 0;
 
-  constructor(db: SqlDriver) {
+  constructor(db: SqlDriver, options: SqlProjectStoreOptions = {}) {
     this.#db = db;
+    this.#maxPending = options.maxPendingAudit ?? AUDIT_PENDING_MAX;
+    this.#onDropped = options.onAuditDropped;
     for (const statement of SCHEMA) db.run(statement);
   }
 
@@ -170,7 +188,6 @@ export class SqlProjectStore implements ProjectStore {
       const k = this.#db
         .all('SELECT kid FROM keys WHERE project = ?', id)
         .map((r) => z.object({ kid: z.string() }).parse(r).kid);
-      this.#pending = this.#pending.filter((e) => e.project !== id);
       this.#db.run('DELETE FROM audit WHERE project = ?', id);
       for (const kid of k) this.#forbid(kid);
       // Explicit, not only ON DELETE CASCADE: not every host's SQLite enforces foreign keys.
@@ -179,6 +196,8 @@ export class SqlProjectStore implements ProjectStore {
       this.#db.run('DELETE FROM projects WHERE id = ?', id);
       return k;
     });
+    // Only once deleted: a deletion that failed (ERR_STORAGE) keeps the project and its log.
+    this.#pending = this.#pending.filter((e) => e.project !== id);
     return Promise.resolve(kids);
   }
 
@@ -278,16 +297,41 @@ export class SqlProjectStore implements ProjectStore {
     );
   }
 
+  /**
+   * Buffers one event; a full batch is written at once. Past `maxPendingAudit` unwritten events
+   * (writes failing), the oldest is dropped and counted.
+   */
   appendAudit(event: AuditEvent): void {
     this.#pending.push(event);
-    if (this.#pending.length >= AUDIT_BATCH) this.flush();
+    if (this.#pending.length > this.#maxPending) {
+      this.#pending.shift();
+      this.#onDropped?.(1);
+    }
+    // Once per batch of events appended, not on every event while the buffer is long: while
+    // writes fail, the host's periodic flush retries, and relaying signals does not try a
+    // failing write each time.
+    if (++this.#appended % AUDIT_BATCH === 0) this.flush();
   }
 
-  /** Writes buffered audit events in one transaction. */
+  /** Audit events buffered and not yet written. */
+  get pendingAudit(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * Writes buffered audit events, a batch per transaction, oldest first. A batch leaves the
+   * buffer only once written: a write that fails (a full disk) throws and keeps it, and every
+   * later one, for the next flush.
+   */
   flush(): void {
-    if (this.#pending.length === 0) return;
-    const batch = this.#pending;
-    this.#pending = [];
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.slice(0, AUDIT_BATCH);
+      this.#write(batch);
+      this.#pending.splice(0, batch.length);
+    }
+  }
+
+  #write(batch: readonly AuditEvent[]): void {
     this.#db.transaction(() => {
       for (const e of batch) {
         this.#db.run(

@@ -14,8 +14,9 @@ import type { RoomState } from './state.js';
  */
 export async function extend(room: RoomState, expiresAt: number): Promise<void> {
   const old = room.record.expiresAt;
+  // Stored before it is the room's: a write that fails (ERR_STORAGE) changes nothing.
+  room.deps.store.saveSession({ ...room.record, expiresAt });
   room.record.expiresAt = expiresAt;
-  room.deps.store.saveSession(room.record);
   const refreshes = [...room.conns.keys()]
     .filter((c) => c.claims.exp >= old)
     .map(async (c) => {

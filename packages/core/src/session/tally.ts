@@ -33,18 +33,18 @@ export function tallyMark(tally: Tally, stream: string): StreamViewMessage['tall
 
 /**
  * Sets tally (every named stream must exist: ERR_STREAM_UNKNOWN otherwise, and nothing
- * changes), stores it, and pushes it to everyone, each filtered to the streams its token covers.
+ * changes; nothing changes either when it cannot be stored: ERR_STORAGE), stores it, and
+ * pushes it to everyone, each filtered to the streams its token covers.
  *
  * @example
  * setTally(room, { program: ['cam-wide'], preview: ['cam-close'] });
  */
 export function setTally(room: RoomState, tally: Tally): void {
   for (const name of [...tally.program, ...tally.preview]) room.slots.of(name);
-  room.record.tally = {
-    program: [...new Set(tally.program)],
-    preview: [...new Set(tally.preview)],
-  };
-  room.deps.store.saveSession(room.record);
+  const next = { program: [...new Set(tally.program)], preview: [...new Set(tally.preview)] };
+  // Stored before it is the room's: a write that fails (ERR_STORAGE) changes nothing.
+  room.deps.store.saveSession({ ...room.record, tally: next });
+  room.record.tally = next;
   for (const c of room.conns.keys())
     c.send({ type: 'tally', ...tallyFor(room.record.tally, c.claims) });
   room.views.publishAll();
