@@ -82,6 +82,11 @@ export class RoomTimers {
     else this.#signals.schedule(room, at);
   }
 
+  /** Wakes the signalling room at `at` (ms), or earlier if it already has an earlier deadline. */
+  signalAt(room: SignalRoom, at: number): void {
+    this.#signals.schedule(room, at);
+  }
+
   /** The signalling room is forgotten (its last peer left, or its project was deleted). */
   signalForgotten(room: SignalRoom): void {
     this.#signals.cancel(room);

@@ -349,7 +349,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       timers.session(room);
     },
     signal: {
-      onRoomEvent: (room) => {
+      onJoined: (room) => {
         timers.signal(room);
       },
       revocations,

@@ -1,4 +1,4 @@
-import { SignalRoom, type SignalRoomDeps } from '@punch/core';
+import { AUDIT_WINDOW_MS, SignalRoom, type SignalRoomDeps } from '@punch/core';
 import type { RoomTimers } from './room-timers.js';
 
 /** What every project's room shares; `project`, `onEmpty` and `onIdentityChanged` are set here. */
@@ -38,6 +38,9 @@ export class SignalRooms {
       audit: (event) => {
         this.#deps.audit(event);
         timers.auditBuffered();
+        // A new audit window: the room forgets it when it ends. Known here at no cost, where
+        // asking the room's nextTickAt after every frame would walk every peer per signal.
+        if (event.kind === 'signal') timers.signalAt(room, event.at + AUDIT_WINDOW_MS);
       },
       // A refreshed token may end sooner than the one it replaced.
       onIdentityChanged: () => {

@@ -65,8 +65,11 @@ export interface SignalDeps {
   readonly turnFor: (host: string | undefined) => TurnConfig | undefined;
   /** The project's signalling room (created on first use). */
   readonly room: (project: string) => SignalRoom;
-  /** A peer joined `room` or sent it a frame: as `onRoomEvent`, for the signalling room. */
-  readonly onRoomEvent?: (room: SignalRoom) => void;
+  /**
+   * A peer joined `room`: its token's expiry is a deadline. (Not called per frame: a frame
+   * moves a signalling room's deadline only through the audit log, which says so itself.)
+   */
+  readonly onJoined?: (room: SignalRoom) => void;
 }
 
 /**
@@ -186,14 +189,13 @@ export class WsEndpoint {
         ws,
         (text, bytes) => {
           room.receive(c, text, bytes);
-          signal.onRoomEvent?.(room);
         },
         () => {
           room.leave(c);
         },
       );
       room.join(c, ice);
-      signal.onRoomEvent?.(room);
+      signal.onJoined?.(room);
     });
   }
 
