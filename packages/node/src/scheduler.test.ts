@@ -80,6 +80,24 @@ describe('DeadlineScheduler', () => {
     expect(fired).toHaveLength(2);
   });
 
+  it('keys scheduled again by onDue share the one timer armed after them', () => {
+    s.close();
+    const armed = vi.spyOn(globalThis, 'setTimeout');
+    s = new DeadlineScheduler<string>({
+      onDue: (key, t) => {
+        fired.push([key, t]);
+        s.schedule(key, t + 60_000);
+      },
+    });
+    for (let i = 0; i < 100; i++) s.schedule(`k${i}`, T0 + 1000);
+    const before = armed.mock.calls.length;
+    vi.advanceTimersByTime(1000);
+    expect(fired).toHaveLength(100);
+    expect(armed.mock.calls.length - before).toBe(1);
+    expect(vi.getTimerCount()).toBe(1);
+    armed.mockRestore();
+  });
+
   it('a cancelled key never fires, and leaves no timer behind', () => {
     s.schedule('a', T0 + 1000);
     s.cancel('a');

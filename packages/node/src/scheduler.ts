@@ -45,6 +45,8 @@ export class DeadlineScheduler<K> {
   /** When the armed timer fires (ms since the epoch). */
   #timerAt = Infinity;
   #closed = false;
+  /** Inside #fire: keys scheduled by onDue wait for its one #arm at the end. */
+  #firing = false;
 
   constructor(options: SchedulerOptions<K>) {
     this.#onDue = options.onDue;
@@ -74,7 +76,7 @@ export class DeadlineScheduler<K> {
     this.#due.set(key, at);
     this.#push(at, key);
     if (this.#at.length > 2 * this.#due.size + 64) this.#compact();
-    if (at < this.#timerAt) this.#arm();
+    if (at < this.#timerAt && !this.#firing) this.#arm();
   }
 
   /** Forgets `key` (its room closed): its heap entry goes stale. */
@@ -107,11 +109,13 @@ export class DeadlineScheduler<K> {
       due.push(key);
     }
     let i = 0;
+    this.#firing = true;
     try {
       for (; i < due.length && !this.#closed; i++) this.#onDue(due[i] as K, now);
     } finally {
       // When onDue throws (the error still propagates), the keys not yet called stay due.
       for (i++; i < due.length; i++) this.schedule(due[i] as K, now);
+      this.#firing = false;
       this.#arm();
     }
   }
