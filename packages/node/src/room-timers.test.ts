@@ -14,7 +14,7 @@ import {
   type SignalConn,
   type SignalServerMessage,
 } from '@punch/core';
-import { AUDIT_FLUSH_MS, RoomTimers } from './room-timers.js';
+import { AUDIT_FLUSH_MS, PRUNE_EVERY_MS, RoomTimers } from './room-timers.js';
 import { SignalRooms } from './signal-rooms.js';
 import { SqliteStore } from './store.js';
 
@@ -50,6 +50,7 @@ describe('RoomTimers', () => {
   let dir: string;
   let store: SqliteStore;
   let flushes: number;
+  let auditPrunes: number[];
   let timers: RoomTimers;
 
   beforeEach(() => {
@@ -57,12 +58,18 @@ describe('RoomTimers', () => {
     dir = mkdtempSync(join(tmpdir(), 'punch-timers-'));
     store = new SqliteStore(join(dir, 'punch.sqlite'));
     flushes = 0;
+    auditPrunes = [];
     timers = new RoomTimers({
       now: Date.now,
-      flushAudit: () => {
-        flushes++;
+      health: store,
+      audit: {
+        flush: () => {
+          flushes++;
+        },
+        pruneAudit: (before) => auditPrunes.push(before),
       },
-      prune: () => undefined,
+      auditKeepMs: 86_400_000,
+      revocations: new Revocations(),
     });
   });
   afterEach(() => {
@@ -70,6 +77,13 @@ describe('RoomTimers', () => {
     store.close();
     rmSync(dir, { recursive: true, force: true });
     vi.useRealTimers();
+  });
+
+  it('prunes every minute what has outlived its keep', () => {
+    vi.advanceTimersByTime(PRUNE_EVERY_MS - 1);
+    expect(auditPrunes).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(auditPrunes).toEqual([T0 + PRUNE_EVERY_MS - 86_400_000]);
   });
 
   it('closes a session at its expiry, and not a moment before', () => {

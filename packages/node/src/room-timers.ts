@@ -1,4 +1,4 @@
-import type { Room, SignalRoom } from '@punch/core';
+import { HEALTH_KEEP_MS, type Room, type SignalRoom } from '@punch/core';
 import { DeadlineScheduler } from './scheduler.js';
 
 /** Buffered audit events reach the database at most this long after they happen. */
@@ -9,10 +9,13 @@ export const PRUNE_EVERY_MS = 60_000;
 export interface RoomTimersDeps {
   /** Milliseconds since the epoch. */
   readonly now: () => number;
-  /** Writes the project audit events buffered so far. */
-  readonly flushAudit: () => void;
-  /** Deletes what has outlived its keep (health samples, revocations, audit events). */
-  readonly prune: (nowMs: number) => void;
+  /** Health samples are kept HEALTH_KEEP_MS. */
+  readonly health: { pruneHealth(beforeMs: number): unknown };
+  /** The project audit log: buffered events written (`flush`), old ones deleted. */
+  readonly audit: { flush(): void; pruneAudit(beforeMs: number): unknown };
+  /** How long audit events are kept, in ms. */
+  readonly auditKeepMs: number;
+  readonly revocations: { prune(nowMs: number): void };
 }
 
 /**
@@ -24,7 +27,7 @@ export interface RoomTimersDeps {
  * and schedules the next one. Idle rooms cost nothing until they expire.
  *
  * @example
- * const timers = new RoomTimers({ now: Date.now, flushAudit, prune });
+ * const timers = new RoomTimers({ now: Date.now, health, audit, auditKeepMs, revocations });
  * timers.session(room); // after every event in `room`
  */
 export class RoomTimers {
@@ -54,7 +57,10 @@ export class RoomTimers {
     });
     // Cheap at any scale (indexed deletes, a small map): a coarse interval is fine here.
     this.#prune = setInterval(() => {
-      deps.prune(deps.now());
+      const t = deps.now();
+      deps.health.pruneHealth(t - HEALTH_KEEP_MS);
+      deps.revocations.prune(t);
+      deps.audit.pruneAudit(t - deps.auditKeepMs);
     }, PRUNE_EVERY_MS);
     this.#prune.unref();
   }
@@ -97,7 +103,7 @@ export class RoomTimers {
     if (this.#flush !== undefined) return;
     this.#flush = setTimeout(() => {
       this.#flush = undefined;
-      this.#deps.flushAudit();
+      this.#deps.audit.flush();
     }, AUDIT_FLUSH_MS);
     // The store flushes on close: a pending flush need not keep the process alive.
     this.#flush.unref();

@@ -10,7 +10,6 @@ import {
   AUDIT_RETENTION_S,
   AuthLogLimiter,
   BindRegistry,
-  HEALTH_KEEP_MS,
   KeyDirectory,
   KeyRing,
   RATE_LIMITS,
@@ -134,17 +133,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const rooms = new Map<string, Room>();
   const now = (): number => Date.now();
   const authLogLimiter = new AuthLogLimiter();
-  const timers = new RoomTimers({
-    now,
-    flushAudit: () => {
-      projects.flush();
-    },
-    prune: (t) => {
-      store.pruneHealth(t - HEALTH_KEEP_MS);
-      revocations.prune(t);
-      projects.pruneAudit(t - (options.auditRetention ?? AUDIT_RETENTION_S) * 1000);
-    },
-  });
+  const auditKeepMs = (options.auditRetention ?? AUDIT_RETENTION_S) * 1000;
+  const timers = new RoomTimers({ now, health: store, audit: projects, auditKeepMs, revocations });
   let connections = (): number => 0;
   let turn: TurnServer | undefined;
   const metrics = createMetrics({
@@ -301,6 +291,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       onTcpError: warn('TURN TCP error'),
     }).catch((err: unknown) => {
       // Nothing else holds the process yet but the databases: let them go before failing.
+      timers.close();
       store.close();
       projects.close();
       throw err;
@@ -394,6 +385,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     await turnTcp?.close();
     turn?.close();
     await stun?.close();
+    timers.close();
     store.close();
     projects.close();
     throw err;
