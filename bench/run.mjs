@@ -4,6 +4,8 @@
 //   1. idle WebSocket connections vs server RSS: Punch, PeerJS server, bare `ws`
 //   2. pairing latency (two STUN datagrams → both `peer` messages) at 100 and 1,000 sessions
 //   3. session creations per second (POST /api/session, keep-alive, concurrency 32)
+//   4. idle at scale: 100,000 sessions, nobody connected: CPU, /healthz, memory, restart
+//      (bench/idle-scale.mjs)
 //
 // Every server and the load generator (bench/load.mjs) are separate processes, all on
 // 127.0.0.1; each measurement gets a fresh server. All children are killed and the temp dir
@@ -32,10 +34,11 @@ import {
   udpSocketDrops,
   withServer as withServerOf,
 } from './lib.mjs';
+import { idleScaleConfig, idleScaleRun, idleScaleSection } from './idle-scale.mjs';
 
 const opts = benchOptions(
   'bench/run.mjs',
-  'smoke run: 1k connections, 100 sessions, 1,000 creations',
+  'smoke run: 1k connections, 100 sessions, 1,000 creations, 10,000 idle sessions',
 );
 
 const CONFIG = {
@@ -64,6 +67,7 @@ const CONFIG = {
   creations: opts.quick ? 1000 : 5000,
   creationWarmup: 200,
   creationConcurrency: 32,
+  idleScale: idleScaleConfig(opts.quick),
 };
 const PUNCH_RATE_LIMITS = [
   'create=1000000',
@@ -290,6 +294,8 @@ async function main() {
     pairing: [],
     /** @type {Awaited<ReturnType<typeof creationRun>> | undefined} */
     creations: undefined,
+    /** @type {Awaited<ReturnType<typeof idleScaleRun>> | undefined} */
+    idleScale: undefined,
   };
   /** The idle row of `kind` at `size`. */
   const idleRow = (/** @type {string} */ kind, /** @type {number} */ size) => {
@@ -309,6 +315,9 @@ async function main() {
   // 3. creations
   const c = await creationRun();
   results.creations = c;
+  // 4. idle at scale
+  const idle = await idleScaleRun(reaper, CONFIG.idleScale, log);
+  results.idleScale = idle;
 
   // ---- tables ----
   const NAMES = {
@@ -472,6 +481,8 @@ async function main() {
   );
   say();
 
+  say(idleScaleSection(idle, '## 4. Idle sessions at scale (Punch)'));
+
   // Anything odd the servers said or did.
   const notes = [];
   for (const r of results.idle) {
@@ -490,6 +501,8 @@ async function main() {
         `pairing ${r.size} ${r.mode}: ${r.setupFailed} setup failures, ${r.failed} unpaired: ${JSON.stringify(r.errors)}`,
       );
   }
+  if (idle.healthz.errors > 0)
+    notes.push(`idle at scale: /healthz answered ${idle.healthz.errors} non-200s`);
   if (c.ok !== CONFIG.creations)
     notes.push(`creations: statuses ${JSON.stringify(c.statuses)} ${JSON.stringify(c.errors)}`);
   const warned = [...results.idle, ...results.pairing, c].filter((r) => r.serverWarnings > 0);

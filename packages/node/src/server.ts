@@ -10,13 +10,11 @@ import {
   AUDIT_RETENTION_S,
   AuthLogLimiter,
   BindRegistry,
-  HEALTH_KEEP_MS,
   KeyDirectory,
   KeyRing,
   RATE_LIMITS,
   Revocations,
   Room,
-  SignalRoom,
   createRoom,
   createSessionApi,
   routeLimiters,
@@ -34,6 +32,8 @@ import { ListenError } from './listen-error.js';
 import { createLogger, type LogLevel } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { loadSecrets } from './secret.js';
+import { RoomTimers } from './room-timers.js';
+import { SignalRooms } from './signal-rooms.js';
 import { openStores, type SqliteProjectStore, type SqliteStore } from './stores.js';
 import { startStunServer } from './stun-server.js';
 import { relaySecret, type RelayOptions } from './turn/config.js';
@@ -90,8 +90,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const TICK_MS = 1000;
-
 /**
  * Starts Punch on Node: the sessions HTTP API, the WebSocket rooms, STUN on UDP, SQLite.
  *
@@ -122,7 +120,6 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const limits: LimitConfig = { ...RATE_LIMITS, ...options.rateLimits };
   const { store, projects, storage } = openStores(join(dataDir, 'punch.sqlite'), dataDir, log);
   const directory = new KeyDirectory(projects);
-  const signalRooms = new Map<string, SignalRoom>();
   const revocations = new Revocations();
   const verifyPeer = (token: string): ReturnType<typeof verifyPeerToken> =>
     verifyPeerToken(token, {
@@ -134,6 +131,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const rooms = new Map<string, Room>();
   const now = (): number => Date.now();
   const authLogLimiter = new AuthLogLimiter();
+  const auditKeepMs = (options.auditRetention ?? AUDIT_RETENTION_S) * 1000;
+  const timers = new RoomTimers({ now, health: store, audit: projects, auditKeepMs, revocations });
   let connections = (): number => 0;
   let turn: TurnServer | undefined;
   const metrics = createMetrics({
@@ -175,6 +174,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     },
     onClosed: (room: Room, reason: 'closed' | 'expired') => {
       if (rooms.get(room.id) === room) rooms.delete(room.id);
+      timers.sessionClosed(room);
       turn?.endSession(room.id);
       metrics.sessionsClosed.inc({ reason });
     },
@@ -184,7 +184,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const nowS = Math.floor(now() / 1000);
   for (const record of store.loadSessions()) {
     if (record.expiresAt <= nowS) store.deleteSession(record.id);
-    else rooms.set(record.id, new Room(record, roomDeps));
+    else {
+      const room = new Room(record, roomDeps);
+      rooms.set(record.id, room);
+      timers.session(room);
+    }
   }
 
   const clientIp = (req: IncomingMessage): string => clientIpOf(req, options.trustProxy === true);
@@ -213,8 +217,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       },
       onProjectDeleted: (project, kids) => {
         for (const kid of kids) revocations.add(kid, now());
-        signalRooms.get(project)?.closeAll('project-deleted');
-        signalRooms.delete(project);
+        signalRooms.closeProject(project);
       },
     },
     publicBase: (req) =>
@@ -226,6 +229,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         if (rooms.has(record.id)) return undefined;
         const room = createRoom(record, roomDeps);
         rooms.set(record.id, room);
+        timers.session(room);
         metrics.sessionsCreated.inc();
         return room;
       },
@@ -265,10 +269,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
           onRequest: (o) => {
             const target = o === undefined ? undefined : bindings.get(o.username);
             metrics.stunRequests.inc({ known: target === undefined ? 'false' : 'true' });
-            if (o === undefined || target === undefined) return;
-            rooms
-              .get(target.session)
-              ?.observe(o.username, target.stream, target.role, { ip: o.ip, port: o.port });
+            const room = target === undefined ? undefined : rooms.get(target.session);
+            if (o === undefined || target === undefined || room === undefined) return;
+            room.observe(o.username, target.stream, target.role, { ip: o.ip, port: o.port });
+            // A live path goes silent unless reports keep coming: a deadline, maybe sooner.
+            timers.session(room);
           },
         }),
       relay:
@@ -286,6 +291,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       onTcpError: warn('TURN TCP error'),
     }).catch((err: unknown) => {
       // Nothing else holds the process yet but the databases: let them go before failing.
+      timers.close();
       store.close();
       projects.close();
       throw err;
@@ -296,6 +302,23 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   if (turn !== undefined && stun !== undefined)
     ownRelay = { secret: relayKey, port: stun.port, tcp: turnTcp !== undefined };
 
+  const signalRooms = new SignalRooms(
+    {
+      log,
+      now,
+      messageLimit: limits.message,
+      verify: verifyPeer,
+      revocations,
+      iceServers: (conn, identity) => ws.iceFor(conn, identity),
+      audit: (event) => {
+        projects.appendAudit(event);
+      },
+      onSignal: (outcome) => {
+        metrics.signal(outcome);
+      },
+    },
+    timers,
+  );
   const ws: WsEndpoint = new WsEndpoint({
     keys,
     now,
@@ -313,35 +336,17 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     onMessage: () => {
       metrics.wsMessage();
     },
+    onRoomEvent: (room) => {
+      timers.session(room);
+    },
     signal: {
+      onJoined: (room) => {
+        timers.signal(room);
+      },
       revocations,
       verify: verifyPeer,
       turnFor,
-      room: (project): SignalRoom => {
-        let room = signalRooms.get(project);
-        if (room === undefined) {
-          room = new SignalRoom({
-            project,
-            log,
-            now,
-            messageLimit: limits.message,
-            verify: verifyPeer,
-            revocations,
-            iceServers: (conn, identity) => ws.iceFor(conn, identity),
-            audit: (event) => {
-              projects.appendAudit(event);
-            },
-            onSignal: (outcome) => {
-              metrics.signal(outcome);
-            },
-            onEmpty: (r) => {
-              if (signalRooms.get(project) === r) signalRooms.delete(project);
-            },
-          });
-          signalRooms.set(project, room);
-        }
-        return room;
-      },
+      room: (project) => signalRooms.room(project),
     },
   });
   connections = () => ws.size;
@@ -380,28 +385,13 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     await turnTcp?.close();
     turn?.close();
     await stun?.close();
+    timers.close();
     store.close();
     projects.close();
     throw err;
   }
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-
-  let ticks = 0;
-  const timer = setInterval(() => {
-    const t = now();
-    for (const room of [...rooms.values()]) {
-      if (room.tick(t)) room.close('expired');
-    }
-    for (const room of [...signalRooms.values()]) room.tick(t);
-    projects.flush();
-    if (++ticks % 60 === 0) {
-      store.pruneHealth(t - HEALTH_KEEP_MS);
-      revocations.prune(t);
-      projects.pruneAudit(t - (options.auditRetention ?? AUDIT_RETENTION_S) * 1000);
-    }
-  }, TICK_MS);
-  timer.unref();
 
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const scheme = options.tls === undefined ? 'http' : 'https';
@@ -429,7 +419,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     projects,
     close: () =>
       (closing ??= (async () => {
-        clearInterval(timer);
+        timers.close();
         await ws.close();
         await new Promise<void>((resolve) =>
           server.close(() => {

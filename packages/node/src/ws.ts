@@ -44,6 +44,11 @@ export interface WsDeps extends AuthDeps {
   readonly capacity?: SocketAdmission;
   /** The projects realm's signalling endpoint `/api/signal`; absent: not served. */
   readonly signal?: SignalDeps;
+  /**
+   * A socket joined `room` or sent it a frame: its next deadline (`nextTickAt`) may be sooner
+   * (a short token, a live path), so the host schedules it again.
+   */
+  readonly onRoomEvent?: (room: Room) => void;
 }
 
 /** Admits one upgrade's socket (counted until it closes) or throws ERR_CAPACITY. */
@@ -60,6 +65,11 @@ export interface SignalDeps {
   readonly turnFor: (host: string | undefined) => TurnConfig | undefined;
   /** The project's signalling room (created on first use). */
   readonly room: (project: string) => SignalRoom;
+  /**
+   * A peer joined `room`: its token's expiry is a deadline. (Not called per frame: a frame
+   * moves a signalling room's deadline only through the audit log, which says so itself.)
+   */
+  readonly onJoined?: (room: SignalRoom) => void;
 }
 
 /**
@@ -185,6 +195,7 @@ export class WsEndpoint {
         },
       );
       room.join(c, ice);
+      signal.onJoined?.(room);
     });
   }
 
@@ -253,12 +264,14 @@ export class WsEndpoint {
       ws,
       (text) => {
         room.receive(c, text);
+        this.#deps.onRoomEvent?.(room);
       },
       () => {
         room.leave(c);
       },
     );
     seat(room, c, stale);
+    this.#deps.onRoomEvent?.(room);
   }
 
   #heartbeat(): void {

@@ -856,6 +856,25 @@ describe('audit', () => {
     expect(audit[3]?.from).toEqual({ group: 'g', peer: 'alice' });
   });
 
+  it('asks to be ticked when an audit window ends, and that tick forgets it', () => {
+    const a = join('g', 'alice');
+    join('g', 'bob');
+    // Nothing audited yet: the next work is the earliest token expiry.
+    expect(room.nextTickAt()).toBe((T0S + 3600 + 60) * 1000);
+    signal(a, 'g', 'bob', 1);
+    clock = T0 + 10_000;
+    signal(a, 'g', 'bill', 1); // offline
+    expect(room.nextTickAt()).toBe(T0 + AUDIT_WINDOW_MS);
+    // A window renewed after it ended moves to the back: the other one now ends first.
+    clock = T0 + AUDIT_WINDOW_MS;
+    signal(a, 'g', 'bob', 2);
+    expect(room.nextTickAt()).toBe(T0 + 10_000 + AUDIT_WINDOW_MS);
+    room.tick(T0 + 10_000 + AUDIT_WINDOW_MS);
+    expect(room.nextTickAt()).toBe(T0 + 2 * AUDIT_WINDOW_MS);
+    room.tick(T0 + 2 * AUDIT_WINDOW_MS);
+    expect(room.nextTickAt()).toBe((T0S + 3600 + 60) * 1000);
+  });
+
   it('counts every signal for metrics, where the audit log coalesces', () => {
     const a = join('g', 'alice', { allow: [{ group: 'g', peer: 'b*' }] });
     join('g', 'bob');

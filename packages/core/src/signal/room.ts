@@ -154,12 +154,23 @@ export class SignalRoom {
     });
   }
 
-  /** When `tick` next has work: the earliest token expiry (plus the verify skew), in ms. */
+  /**
+   * When `tick` next has work, in ms: the earliest token expiry (plus the verify skew), or an
+   * audit window ending (its entry can be forgotten: without it, a socket's windows would grow
+   * with every target it ever signalled, on a host that ticks only when something is due).
+   */
   nextTickAt(): number | undefined {
     let at: number | undefined;
-    for (const conn of this.#state.keys()) {
+    for (const [conn, st] of this.#state) {
       const t = (conn.identity.expiresAt + PEER_TOKEN_SKEW) * 1000;
       if (at === undefined || t < at) at = t;
+      for (const seen of st.audited.values()) {
+        // Entries are kept oldest first (see #signalled): the first one ends soonest.
+        for (const first of seen.values()) {
+          if (first + AUDIT_WINDOW_MS < at) at = first + AUDIT_WINDOW_MS;
+          break;
+        }
+      }
     }
     return at;
   }
@@ -282,6 +293,9 @@ export class SignalRoom {
     }
     const last = seen.get(key);
     if (last !== undefined && at - last < AUDIT_WINDOW_MS) return;
+    // Re-inserted, not updated in place: the map stays in time order, so `tick` and
+    // `nextTickAt` need look only at its oldest entries.
+    seen.delete(key);
     seen.set(key, at);
     this.#deps.audit({
       project: this.project,
@@ -339,11 +353,17 @@ export class SignalRoom {
     }
   }
 
-  /** Closes connections whose token has expired (a client refreshes before that). */
+  /**
+   * Closes connections whose token has expired (a client refreshes before that), and forgets
+   * audit windows that have ended.
+   */
   tick(nowMs: number): void {
     for (const st of this.#state.values()) {
       for (const seen of st.audited.values()) {
-        for (const [key, at] of seen) if (nowMs - at >= AUDIT_WINDOW_MS) seen.delete(key);
+        for (const [key, at] of seen) {
+          if (nowMs - at < AUDIT_WINDOW_MS) break;
+          seen.delete(key);
+        }
       }
     }
     for (const conn of [...this.#state.keys()]) {
