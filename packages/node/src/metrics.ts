@@ -23,7 +23,14 @@ export function createMetrics(sources: {
   storage?: () => StorageStats;
 }) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'punch_' });
+  // The event-loop delay histogram samples on a timer: prom-client's 10 ms default wakes an idle
+  // server 100 times a second (half of the idle budget in bench/idle-scale.mjs); 100 ms still
+  // shows a stalled loop.
+  collectDefaultMetrics({
+    register: registry,
+    prefix: 'punch_',
+    eventLoopMonitoringPrecision: 100,
+  });
   const metrics = {
     registry,
     sessionsCreated: new Counter({
