@@ -44,7 +44,7 @@ function credentials(values: { server?: string | undefined; token?: string | und
   // The producer's dashboard link: `https://host/session/ID#t=TOKEN`.
   const link =
     given === undefined ? null : /^(https?:\/\/[^/#]+)\/session\/[^#]*#t=(p_\S+)$/.exec(given);
-  if (link === null) return values;
+  if (link === null) return { server: values.server, token: given };
   return { server: values.server ?? link[1], token: link[2] };
 }
 
