@@ -47,11 +47,12 @@ export function startBridge(
   show: Show,
   args: readonly string[],
   children: Children,
+  env: Record<string, string> = {},
 ): AgentProc {
   const child = children.track(
     spawn(process.execPath, [CLI, 'tally', 'bridge', ...args, '--json'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PUNCH_SERVER: host.url, PUNCH_TOKEN: show.created.token },
+      env: { ...process.env, PUNCH_SERVER: host.url, PUNCH_TOKEN: show.created.token, ...env },
     }),
   );
   return new AgentProc(child, { waitMs: 10_000, onlyEvents: true });

@@ -16,7 +16,7 @@ Usage:
   punch session close [SESSION]                 end it: disconnect peers, delete its data
   punch token [SESSION] --stream NAME [--ttl S] a peer token + link + QR code for one stream
   punch tally [SESSION] --program a,b --preview c
-  punch tally bridge SOURCE --map KEY=STREAM…   tally from vMix or TSL UMD v5.0, set on every change
+  punch tally bridge SOURCE --map KEY=STREAM…   tally from vMix, OBS or TSL UMD v5.0, on every change
                                                 (punch tally bridge --help)
   punch peer LINK (--send | --receive)         the SRT agent beside an encoder or decoder
                                                 (punch peer --help)

@@ -9,6 +9,7 @@ import { client, sessionId, type Io } from '../admin.js';
 import { SignalLink } from '../peer/link.js';
 import { UsageError } from '../usage.js';
 import { displayIndexes, parseMap, tallyFor, type TallyMap } from './mapping.js';
+import { ObsSource } from './obs.js';
 import { Reporter } from './report.js';
 import { parseSourceUrl, type SourceEvent, type SourceUrl, type TallySource } from './source.js';
 import { TslListener } from './tsl-in.js';
@@ -24,6 +25,8 @@ producer's dashboard link works too).
 
 SOURCE:
   vmix://HOST[:8099]          vMix's TCP API; keys are input numbers (1 = the first input)
+  obs://HOST[:4455]           OBS (obs-websocket v5; its password in PUNCH_OBS_PASSWORD);
+                              keys are scene names (preview: in studio mode)
   tsl5+udp://[HOST]:PORT      listen for TSL UMD v5.0 over UDP; keys are display indexes
   tsl5+tcp://[HOST]:PORT      the same over TCP (DLE/STX framing)
 
@@ -89,7 +92,20 @@ export async function tallyBridge(argv: string[], io: Io): Promise<number> {
   const report = new Reporter(values.json, (line) => {
     io.out(line);
   });
-  return run({ url, map, out, report, names, id, server: c.server, token: creds.token ?? '' }, c);
+  return run(
+    {
+      url,
+      map,
+      out,
+      report,
+      names,
+      id,
+      server: c.server,
+      token: creds.token ?? '',
+      obsPassword: io.env.PUNCH_OBS_PASSWORD,
+    },
+    c,
+  );
 }
 
 interface RunOptions {
@@ -101,6 +117,8 @@ interface RunOptions {
   id: string;
   server: string;
   token: string;
+  /** PUNCH_OBS_PASSWORD: read from the environment, never from the command line (ps shows it). */
+  obsPassword: string | undefined;
 }
 
 function run(o: RunOptions, c: ReturnType<typeof client>): Promise<number> {
@@ -151,7 +169,11 @@ function run(o: RunOptions, c: ReturnType<typeof client>): Promise<number> {
       }
     };
     const src: TallySource =
-      o.url.kind === 'vmix' ? new VmixSource(o.url, onSource) : new TslListener(o.url, onSource);
+      o.url.kind === 'vmix'
+        ? new VmixSource(o.url, onSource)
+        : o.url.kind === 'obs'
+          ? new ObsSource(o.url, o.obsPassword, onSource)
+          : new TslListener(o.url, onSource);
     label = src.label;
     parts.push(src);
     report.emit({

@@ -84,7 +84,14 @@ describe('sources', () => {
       host: '::1',
       port: 9000,
     });
-    for (const bad of ['vmix://', 'tsl5+udp://host', 'http://x', 'vmix://h:70000', 'obs://h'])
+    for (const bad of [
+      'vmix://',
+      'tsl5+udp://host',
+      'http://x',
+      'vmix://h:70000',
+      'obs://',
+      'atem://h',
+    ])
       expect(() => parseSourceUrl(bad)).toThrow(UsageError);
   });
 
