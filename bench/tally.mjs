@@ -10,7 +10,9 @@
 //   - tsl5+udp: tsl-umd-v5 builds each TSL UMD v5.0 packet, sent over one UDP socket;
 //   - tsl5+tcp: the same packets DLE/STX-wrapped by tsl-umd-v5, over one TCP connection (as a
 //     router keeps one open);
-//   - vmix: a fake vMix TCP API server (vMix runs only on Windows) writes `TALLY OK …`.
+//   - vmix: a fake vMix TCP API server (vMix runs only on Windows) writes `TALLY OK …`;
+//   - obs: a fake obs-websocket v5 server sends CurrentProgramSceneChanged (studio mode on, so
+//     the scene cut away from stays on preview).
 // The bridge's own figure (frame in → Punch's answer) is reported beside it. Target: p95 < 100 ms.
 import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import {
   PUNCH_BIN,
   apiRequest,
@@ -86,6 +88,74 @@ async function fakeVmix() {
     },
     close: () => {
       for (const s of subscribed) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/**
+ * A minimal fake obs-websocket v5 server (no password): Hello, Identified, the program scene on
+ * request, and CurrentProgramSceneChanged on `set` (program: scene "Cam Wide", preview: studio
+ * mode's preview scene "Cam Wide" with "Slides" on program).
+ */
+async function fakeObs() {
+  const server = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    handleProtocols: () => 'obswebsocket.json',
+  });
+  await new Promise((r) => server.once('listening', () => r(undefined)));
+  /** @type {Set<WebSocket>} */
+  const clients = new Set();
+  let program = 'Slides';
+  let preview = 'Cam Wide';
+  /** @param {WebSocket} ws @param {string} eventType @param {object} eventData */
+  const event = (ws, eventType, eventData) =>
+    ws.send(JSON.stringify({ op: 5, d: { eventType, eventIntent: 4, eventData } }));
+  server.on('connection', (ws) => {
+    ws.send(JSON.stringify({ op: 0, d: { obsWebSocketVersion: '5.5.4', rpcVersion: 1 } }));
+    ws.on('message', (data) => {
+      const m = JSON.parse(String(data));
+      if (m.op === 1) {
+        clients.add(ws);
+        ws.send(JSON.stringify({ op: 2, d: { negotiatedRpcVersion: 1 } }));
+        return;
+      }
+      const d = m.d;
+      const ok = { result: true, code: 100 };
+      const data2 =
+        d.requestType === 'GetStudioModeEnabled'
+          ? { studioModeEnabled: true }
+          : d.requestType === 'GetCurrentProgramScene'
+            ? { currentProgramSceneName: program }
+            : { currentPreviewSceneName: preview };
+      ws.send(
+        JSON.stringify({
+          op: 7,
+          d: {
+            requestType: d.requestType,
+            requestId: d.requestId,
+            requestStatus: ok,
+            responseData: data2,
+          },
+        }),
+      );
+    });
+    ws.on('close', () => clients.delete(ws));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `obs://127.0.0.1:${port}`,
+    ready: async () => {},
+    /** @param {'program' | 'preview'} mark */
+    set(mark) {
+      // Program: Cam Wide cut to air. Preview: Slides cut to air, Cam Wide back on preview.
+      program = mark === 'program' ? 'Cam Wide' : 'Slides';
+      for (const ws of clients) event(ws, 'CurrentProgramSceneChanged', { sceneName: program });
+    },
+    close: () => {
+      for (const ws of clients) ws.terminate();
       server.close();
     },
   };
@@ -192,6 +262,7 @@ await runBench('tally', reaper, async () => {
     ['tsl5+udp', tslUdp],
     ['tsl5+tcp', tslTcp],
     ['vmix', fakeVmix],
+    ['obs', fakeObs],
   ])) {
     const source = await make();
     /** @type {number[]} */
@@ -200,7 +271,15 @@ await runBench('tally', reaper, async () => {
       reaper,
       `bridge ${name}`,
       process.execPath,
-      [PUNCH_BIN, 'tally', 'bridge', source.url, '--map', '1=cam-wide', '--json'],
+      [
+        PUNCH_BIN,
+        'tally',
+        'bridge',
+        source.url,
+        '--map',
+        name === 'obs' ? 'Cam Wide=cam-wide' : '1=cam-wide',
+        '--json',
+      ],
       {
         env: { ...process.env, PUNCH_SERVER: server.url, PUNCH_TOKEN: created.token },
         onLine: (line) => {
