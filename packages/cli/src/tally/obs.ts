@@ -181,7 +181,10 @@ export class ObsSource implements TallySource {
       }
       case 2:
         this.#retry.reset();
-        this.#emit({ type: 'connected', detail: `connected to ${this.label}` });
+        this.#emit({
+          type: 'connected',
+          detail: 'connected, following the program and preview scenes',
+        });
         // What is on air now: the program scene, and whether studio mode gives a preview.
         this.#request(ws, 'GetStudioModeEnabled');
         this.#request(ws, 'GetCurrentProgramScene');

@@ -75,7 +75,7 @@ export class VmixSource implements TallySource {
       this.#last = '';
       // SUBSCRIBE for every change from now on; TALLY for the state right now.
       socket.write('SUBSCRIBE TALLY\r\nTALLY\r\n');
-      this.#emit({ type: 'connected', detail: `connected to ${this.label}` });
+      this.#emit({ type: 'connected', detail: 'connected, following tally' });
     });
     socket.on('data', (chunk: string) => {
       const at = performance.now();
