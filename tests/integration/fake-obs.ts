@@ -6,18 +6,30 @@
  * AuthenticationFailed); Identified (op 2); Events (op 5: CurrentProgramSceneChanged,
  * CurrentPreviewSceneChanged, StudioModeStateChanged, each sent only to clients subscribed to
  * its category); Requests (op 6) answered (op 7) for GetStudioModeEnabled,
- * GetCurrentProgramScene, GetCurrentPreviewScene (506 StudioModeNotActive when off).
+ * GetCurrentProgramScene, GetCurrentPreviewScene (506 StudioModeNotActive when off),
+ * GetSceneItemList (600 ResourceNotFound for a scene that does not exist); and
+ * SceneItemEnableStateChanged (SceneItems category) when a source is shown or hidden.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-/** EventSubscription bits (protocol.md): Scenes and Ui. */
+/** EventSubscription bits (protocol.md): Scenes, SceneItems and Ui. */
 const SCENES = 1 << 2;
+const SCENE_ITEMS = 1 << 7;
 const UI = 1 << 10;
 /** RequestStatus codes. */
 const SUCCESS = 100;
 const STUDIO_MODE_NOT_ACTIVE = 506;
+const RESOURCE_NOT_FOUND = 600;
+
+/** A scene item as GetSceneItemList lists it (the fields the protocol documents, abridged). */
+export interface FakeItem {
+  sourceName: string;
+  sceneItemEnabled: boolean;
+  /** `OBS_SOURCE_TYPE_INPUT` or `OBS_SOURCE_TYPE_SCENE` (a nested scene). */
+  sourceType: 'OBS_SOURCE_TYPE_INPUT' | 'OBS_SOURCE_TYPE_SCENE';
+}
 
 interface Client {
   readonly ws: WebSocket;
@@ -32,6 +44,8 @@ export class FakeObs {
   program = 'Cam Wide';
   preview = 'Cam Close';
   studio = false;
+  /** Each scene's items, in order (scene item ids are their place + 1). */
+  readonly scenes = new Map<string, FakeItem[]>();
   port = 0;
   /** Identify messages received, as sent. */
   readonly identifies: Record<string, unknown>[] = [];
@@ -87,6 +101,21 @@ export class FakeObs {
     });
   }
 
+  /** Shows or hides a scene's item, as the eye icon in OBS does. */
+  setEnabled(scene: string, sourceName: string, enabled: boolean): void {
+    const items = this.scenes.get(scene) ?? [];
+    const i = items.findIndex((it) => it.sourceName === sourceName);
+    const item = items[i];
+    if (item === undefined) throw new Error(`no ${sourceName} in ${scene}`);
+    item.sceneItemEnabled = enabled;
+    this.#event('SceneItemEnableStateChanged', SCENE_ITEMS, {
+      sceneName: scene,
+      sceneUuid: uuidOf(scene),
+      sceneItemId: i + 1,
+      sceneItemEnabled: enabled,
+    });
+  }
+
   setStudio(on: boolean): void {
     this.studio = on;
     this.#event('StudioModeStateChanged', UI, { studioModeEnabled: on });
@@ -137,7 +166,7 @@ export class FakeObs {
             requestStatus:
               code === SUCCESS
                 ? { result: true, code }
-                : { result: false, code, comment: 'Studio mode is not active.' },
+                : { result: false, code, comment: 'The request failed.' },
             ...(responseData === undefined ? {} : { responseData }),
           },
         }),
@@ -160,7 +189,26 @@ export class FakeObs {
           currentPreviewSceneUuid: uuidOf(this.preview),
         });
       else reply(STUDIO_MODE_NOT_ACTIVE);
-    else reply(204); // UnknownRequestType
+    else if (requestType === 'GetSceneItemList') {
+      const data = (d.requestData ?? {}) as Record<string, unknown>;
+      const items =
+        typeof data.sceneName === 'string' ? this.scenes.get(data.sceneName) : undefined;
+      if (items === undefined) reply(RESOURCE_NOT_FOUND);
+      else
+        reply(SUCCESS, {
+          sceneItems: items.map((it, i) => ({
+            sceneItemId: i + 1,
+            sceneItemIndex: i,
+            sceneItemEnabled: it.sceneItemEnabled,
+            sceneItemLocked: false,
+            sourceName: it.sourceName,
+            sourceUuid: uuidOf(it.sourceName),
+            sourceType: it.sourceType,
+            inputKind: it.sourceType === 'OBS_SOURCE_TYPE_INPUT' ? 'v4l2_input' : null,
+            isGroup: it.sourceType === 'OBS_SOURCE_TYPE_SCENE' ? false : null,
+          })),
+        });
+    } else reply(204); // UnknownRequestType
   }
 
   #event(eventType: string, intent: number, eventData: Record<string, unknown>): void {

@@ -48,10 +48,10 @@ describe('punch tally bridge from OBS', () => {
       PUNCH_OBS_PASSWORD: 'show-password',
     });
     await bridge.waitFor((e) => e.event === 'connected', 'connected to OBS');
-    // Scenes and Ui: program/preview changes and studio mode.
+    // Scenes, SceneItems and Ui: program/preview changes, sources shown or hidden, studio mode.
     expect(obs.identifies[0]).toMatchObject({
       rpcVersion: 1,
-      eventSubscriptions: (1 << 2) | (1 << 10),
+      eventSubscriptions: (1 << 2) | (1 << 7) | (1 << 10),
     });
     await nth(bridge, 'tally', 1);
 
@@ -83,6 +83,44 @@ describe('punch tally bridge from OBS', () => {
       'cam-close|cam-wide',
       'cam-close|',
     ]);
+    expect(bridge.child.exitCode).toBeNull();
+  });
+
+  it('a camera source visible in the program scene (nested scenes too) lights its stream', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const obs = new FakeObs();
+    fakes.push(obs);
+    const input = (sourceName: string, sceneItemEnabled = true) =>
+      ({ sourceName, sceneItemEnabled, sourceType: 'OBS_SOURCE_TYPE_INPUT' }) as const;
+    obs.scenes.set('Interview', [input('Cam 1'), input('Cam 2', false), input('Lower third')]);
+    obs.scenes.set('Wide', [
+      { sourceName: 'Inner', sceneItemEnabled: true, sourceType: 'OBS_SOURCE_TYPE_SCENE' },
+    ]);
+    obs.scenes.set('Inner', [input('Cam 2')]);
+    obs.program = 'Interview';
+    await obs.start();
+    const bridge = startBridge(
+      host,
+      show,
+      [`obs://127.0.0.1:${obs.port}`, '--map', 'Cam 1=cam-wide', '--map', 'Cam 2=cam-close'],
+      children,
+    );
+    await bridge.waitFor((e) => e.event === 'connected', 'connected to OBS');
+    // Cam 1 is shown in Interview; Cam 2 is in it too, but hidden.
+    await operatorSees(show, 'program');
+    expect(await nth(bridge, 'tally', 1)).toMatchObject({ program: ['cam-wide'], preview: [] });
+    obs.setEnabled('Interview', 'Cam 2', true);
+    await show.producer.next('tally', (m) => (m.program as string[]).length === 2);
+    obs.setEnabled('Interview', 'Cam 1', false);
+    await operatorSees(show, 'none');
+    // Wide shows Cam 2 through the nested scene Inner.
+    obs.cut('Wide');
+    obs.setEnabled('Interview', 'Cam 1', true); // off air: changes nothing
+    obs.cut('Wide');
+    await show.producer.next('tally', (m) => (m.program as string[]).join() === 'cam-close');
+    await show.producer.settle();
+    expect(tallies(show)).toEqual(['cam-wide|', 'cam-wide+cam-close|', 'cam-close|']);
     expect(bridge.child.exitCode).toBeNull();
   });
 

@@ -4,19 +4,31 @@
  * over a WebSocket with the `obswebsocket.json` subprotocol: the server says Hello (op 0, with
  * an authentication challenge when a password is set), the client Identifies (op 1), the server
  * answers Identified (op 2); then Events (op 5) and Request/RequestResponse (op 6/7). Keys are
- * scene names: the program scene is on program, the preview scene (studio mode) on preview.
+ * scene names, and the names of sources visible in them (obs-scenes.ts): what the program scene
+ * shows is on program, what the preview scene shows (studio mode) on preview.
  */
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import type { KeyState } from './mapping.js';
+import { ObsScenes, readSceneItems } from './obs-scenes.js';
 import { Retry, hostPort, type SourceEvent, type SourceUrl, type TallySource } from './source.js';
 
-/** obs-websocket's EventSubscription bits: Scenes (program/preview) and Ui (studio mode). */
-const SUBSCRIBE = (1 << 2) | (1 << 10);
+/**
+ * obs-websocket's EventSubscription bits: Scenes (program/preview), SceneItems (a source shown
+ * or hidden) and Ui (studio mode).
+ */
+const SUBSCRIBE = (1 << 2) | (1 << 7) | (1 << 10);
+/** Scene-item events after which a scene's visible sources are asked for again. */
+const ITEM_EVENTS = new Set([
+  'SceneItemEnableStateChanged',
+  'SceneItemCreated',
+  'SceneItemRemoved',
+]);
 /** A frame larger than this is not one the bridge asked for (scene names are short). */
 const MAX_FRAME = 256 * 1024;
 const CONNECT_TIMEOUT_MS = 5000;
+/** How long a state waits for the item lists of the scenes it shows. */
+const LIST_WAIT_MS = 1000;
 
 const Message = z.discriminatedUnion('op', [
   z.object({
@@ -35,6 +47,7 @@ const Message = z.discriminatedUnion('op', [
     op: z.literal(7),
     d: z.object({
       requestType: z.string(),
+      requestId: z.string().optional(),
       requestStatus: z.object({ result: z.boolean(), code: z.number() }),
       responseData: z.record(z.string(), z.unknown()).optional(),
     }),
@@ -69,10 +82,14 @@ export class ObsSource implements TallySource {
   readonly #retry = new Retry();
   #ws: WebSocket | undefined;
   #stopped = false;
-  #program: string | undefined;
-  #preview: string | undefined;
+  readonly #scenes = new ObsScenes();
+  /** Item lists asked for and not answered yet: request id → scene. */
+  readonly #asked = new Map<string, string>();
+  /** The state last emitted, as text: OBS repeats itself, the bridge does not. */
+  #last = '';
   #studio = false;
   #requests = 0;
+  #deferred: NodeJS.Timeout | undefined;
 
   constructor(url: SourceUrl, password: string | undefined, emit: (e: SourceEvent) => void) {
     this.#url = url;
@@ -142,6 +159,7 @@ export class ObsSource implements TallySource {
   stop(): void {
     this.#stopped = true;
     this.#retry.cancel();
+    clearTimeout(this.#deferred);
     this.#ws?.terminate();
     this.#ws = undefined;
   }
@@ -155,9 +173,14 @@ export class ObsSource implements TallySource {
     this.#emit({ type: 'lost', reason: `${this.label}: ${reason}`, retryInMs });
   }
 
-  #request(ws: WebSocket, requestType: string): void {
-    this.#requests++;
-    ws.send(JSON.stringify({ op: 6, d: { requestType, requestId: `punch-${this.#requests}` } }));
+  #request(ws: WebSocket, requestType: string, requestData?: Record<string, unknown>): string {
+    const requestId = `punch-${++this.#requests}`;
+    const d =
+      requestData === undefined
+        ? { requestType, requestId }
+        : { requestType, requestId, requestData };
+    ws.send(JSON.stringify({ op: 6, d }));
+    return requestId;
   }
 
   #message(
@@ -181,6 +204,9 @@ export class ObsSource implements TallySource {
       }
       case 2:
         this.#retry.reset();
+        // A new connection: the scene collection may have changed meanwhile.
+        this.#scenes.reset();
+        this.#asked.clear();
         this.#emit({
           type: 'connected',
           detail: 'connected, following the program and preview scenes',
@@ -192,45 +218,94 @@ export class ObsSource implements TallySource {
       case 5:
         this.#event(ws, m.d.eventType, m.d.eventData, at);
         return;
-      case 7: {
-        const data = m.d.responseData;
-        if (!m.d.requestStatus.result) {
-          // 506 StudioModeNotActive: no preview scene, which is a state, not a fault.
-          if (m.d.requestType === 'GetCurrentPreviewScene') this.#set(this.#program, undefined, at);
-          return;
-        }
-        if (m.d.requestType === 'GetCurrentProgramScene')
-          this.#set(sceneName(data, 'currentProgramSceneName'), this.#preview, at);
-        else if (m.d.requestType === 'GetCurrentPreviewScene')
-          this.#set(this.#program, sceneName(data, 'currentPreviewSceneName'), at);
-        else if (m.d.requestType === 'GetStudioModeEnabled') {
-          this.#studio = data?.studioModeEnabled === true;
-          if (this.#studio) this.#request(ws, 'GetCurrentPreviewScene');
-        }
-      }
+      case 7:
+        this.#answer(ws, m.d, at);
     }
+  }
+
+  #answer(ws: WebSocket, d: Extract<z.infer<typeof Message>, { op: 7 }>['d'], at: number): void {
+    const data = d.responseData;
+    const ok = d.requestStatus.result;
+    switch (d.requestType) {
+      case 'GetCurrentProgramScene':
+        if (ok) this.#scenes.program = sceneName(data, 'currentProgramSceneName');
+        break;
+      case 'GetCurrentPreviewScene':
+        // Failure is 506 StudioModeNotActive: no preview scene, which is a state, not a fault.
+        this.#scenes.preview = ok ? sceneName(data, 'currentPreviewSceneName') : undefined;
+        break;
+      case 'GetStudioModeEnabled':
+        this.#studio = ok && data?.studioModeEnabled === true;
+        if (this.#studio) this.#request(ws, 'GetCurrentPreviewScene');
+        return;
+      case 'GetSceneItemList': {
+        const scene = d.requestId === undefined ? undefined : this.#asked.get(d.requestId);
+        if (scene === undefined) return;
+        if (d.requestId !== undefined) this.#asked.delete(d.requestId);
+        // A scene that is gone (or a list that cannot be read) shows nothing more than its name.
+        this.#scenes.learn(
+          scene,
+          (ok ? readSceneItems(data?.sceneItems) : undefined) ?? { sources: [], scenes: [] },
+        );
+        break;
+      }
+      default:
+        return;
+    }
+    this.#update(ws, at);
   }
 
   #event(ws: WebSocket, type: string, data: Record<string, unknown> | undefined, at: number): void {
-    if (type === 'CurrentProgramSceneChanged')
-      this.#set(sceneName(data, 'sceneName'), this.#preview, at);
+    if (type === 'CurrentProgramSceneChanged') this.#scenes.program = sceneName(data, 'sceneName');
     else if (type === 'CurrentPreviewSceneChanged' && this.#studio)
-      this.#set(this.#program, sceneName(data, 'sceneName'), at);
+      this.#scenes.preview = sceneName(data, 'sceneName');
     else if (type === 'StudioModeStateChanged') {
       this.#studio = data?.studioModeEnabled === true;
-      if (this.#studio) this.#request(ws, 'GetCurrentPreviewScene');
-      else this.#set(this.#program, undefined, at);
-    }
+      if (this.#studio) {
+        this.#request(ws, 'GetCurrentPreviewScene');
+        return;
+      }
+      this.#scenes.preview = undefined;
+    } else if (ITEM_EVENTS.has(type)) {
+      const scene = sceneName(data, 'sceneName');
+      if (scene === undefined) return;
+      // An answer already on its way describes the scene before this change: not waited for.
+      for (const [id, asked] of this.#asked) if (asked === scene) this.#asked.delete(id);
+      if (!this.#scenes.forget(scene)) return;
+    } else return;
+    this.#update(ws, at);
   }
 
-  /** Emits the new state, unless it is the one already known (OBS repeats itself). */
-  #set(program: string | undefined, preview: string | undefined, at: number): void {
-    if (program === this.#program && preview === this.#preview) return;
-    this.#program = program;
-    this.#preview = preview;
-    const state = new Map<string, KeyState>();
-    if (preview !== undefined) state.set(preview, 'preview');
-    if (program !== undefined) state.set(program, 'program');
+  /**
+   * Asks for the item lists of scenes on air not known yet and, once they are known, emits the
+   * state when it differs from the last one (a repeated scene event, or an item change off air,
+   * changes nothing). Waiting for the lists keeps a camera that is in both the old and the new
+   * scene from blinking off at the cut; an answer that never comes is waited for 1 s at most.
+   */
+  #update(ws: WebSocket, at: number): void {
+    const pending = new Set(this.#asked.values());
+    const missing = this.#scenes.missing();
+    for (const scene of missing)
+      if (!pending.has(scene))
+        this.#asked.set(this.#request(ws, 'GetSceneItemList', { sceneName: scene }), scene);
+    if (missing.length > 0) {
+      this.#deferred ??= setTimeout(() => {
+        this.#deferred = undefined;
+        this.#publish(at);
+      }, LIST_WAIT_MS);
+      return;
+    }
+    this.#publish(at);
+  }
+
+  #publish(at: number): void {
+    clearTimeout(this.#deferred);
+    this.#deferred = undefined;
+    if (this.#stopped) return;
+    const state = this.#scenes.state();
+    const text = JSON.stringify([...state].sort());
+    if (text === this.#last) return;
+    this.#last = text;
     this.#emit({ type: 'state', state, at });
   }
 }
