@@ -55,13 +55,17 @@ describe('punch tally bridge from OBS', () => {
     });
     await nth(bridge, 'tally', 1);
 
+    // Each step waits for the bridge's own report of the PUT it made: a change that came while a
+    // PUT was still in flight could be folded into the next one (the newest tally wins).
     obs.cut('Cam Wide');
     await operatorSees(show, 'program');
+    await nth(bridge, 'tally', 2);
     obs.setStudio(true); // preview is Cam Close
-    await show.producer.next('tally', (m) => (m.preview as string[]).join() === 'cam-close');
+    expect(await nth(bridge, 'tally', 3)).toMatchObject({ preview: ['cam-close'] });
     obs.setPreview('Cam Wide');
     obs.cut('Cam Close');
     await operatorSees(show, 'preview');
+    await nth(bridge, 'tally', 5);
     // The same cut again, and a frame that is not obs-websocket's: nothing set, one warning.
     obs.cut('Cam Close');
     obs.sendRaw('{"op": 5, "d": 7}');
@@ -107,20 +111,34 @@ describe('punch tally bridge from OBS', () => {
       children,
     );
     await bridge.waitFor((e) => e.event === 'connected', 'connected to OBS');
-    // Cam 1 is shown in Interview; Cam 2 is in it too, but hidden.
+    // Cam 1 is shown in Interview; Cam 2 is in it too, but hidden. Each step waits for the
+    // bridge's report of its PUT (see the test above).
     await operatorSees(show, 'program');
     expect(await nth(bridge, 'tally', 1)).toMatchObject({ program: ['cam-wide'], preview: [] });
     obs.setEnabled('Interview', 'Cam 2', true);
-    await show.producer.next('tally', (m) => (m.program as string[]).length === 2);
+    expect(await nth(bridge, 'tally', 2)).toMatchObject({ program: ['cam-wide', 'cam-close'] });
     obs.setEnabled('Interview', 'Cam 1', false);
     await operatorSees(show, 'none');
+    await nth(bridge, 'tally', 3);
+    obs.setEnabled('Interview', 'Cam 2', false);
+    await nth(bridge, 'tally', 4);
     // Wide shows Cam 2 through the nested scene Inner.
     obs.cut('Wide');
-    obs.setEnabled('Interview', 'Cam 1', true); // off air: changes nothing
+    expect(await nth(bridge, 'tally', 5)).toMatchObject({ program: ['cam-close'] });
+    // Off air, and the same cut again: nothing. Then hiding Cam 2 in Inner (on air) clears it.
+    obs.setEnabled('Interview', 'Cam 1', true);
     obs.cut('Wide');
-    await show.producer.next('tally', (m) => (m.program as string[]).join() === 'cam-close');
+    obs.setEnabled('Inner', 'Cam 2', false);
+    await nth(bridge, 'tally', 6);
     await show.producer.settle();
-    expect(tallies(show)).toEqual(['cam-wide|', 'cam-wide+cam-close|', 'cam-close|']);
+    expect(tallies(show)).toEqual([
+      'cam-wide|',
+      'cam-wide+cam-close|',
+      'cam-close|',
+      '|',
+      'cam-close|',
+      '|',
+    ]);
     expect(bridge.child.exitCode).toBeNull();
   });
 

@@ -27,6 +27,8 @@ const ITEM_EVENTS = new Set([
 /** A frame larger than this is not one the bridge asked for (scene names are short). */
 const MAX_FRAME = 256 * 1024;
 const CONNECT_TIMEOUT_MS = 5000;
+/** obs-websocket's WebSocketCloseCode AuthenticationFailed (OBS's code, not Punch's). */
+const OBS_AUTHENTICATION_FAILED = 4009;
 /** How long a state waits for the item lists of the scenes it shows. */
 const LIST_WAIT_MS = 1000;
 
@@ -147,9 +149,8 @@ export class ObsSource implements TallySource {
       lose(err.code ?? err.message);
     });
     ws.on('close', (code, reason) => {
-      // 4009: AuthenticationFailed (obs-websocket's WebSocketCloseCode).
       lose(
-        code === 4009
+        code === OBS_AUTHENTICATION_FAILED
           ? 'OBS refused the password (PUNCH_OBS_PASSWORD)'
           : `OBS closed the connection (${code}${reason.length > 0 ? `: ${reason.toString()}` : ''})`,
       );
