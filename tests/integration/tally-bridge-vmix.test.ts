@@ -5,6 +5,7 @@
  * vMix that goes away and comes back is reconnected to.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../conformance/client.js';
 import { startHost, type Host } from '../conformance/host.js';
 import { Children } from './agents.js';
 import { FakeVmix } from './fake-vmix.js';
@@ -103,6 +104,43 @@ describe('punch tally bridge from vMix', () => {
     await operatorSees(show, 'program');
     expect(back.subscribers).toBe(1);
     expect(bridge.child.exitCode).toBeNull();
+  });
+
+  it('takes the fresh admin token an extension brings, and stops when the session is closed', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const vmix = new FakeVmix('0000');
+    vmixes.push(vmix);
+    await vmix.start();
+    const bridge = startBridge(
+      host,
+      show,
+      [`vmix://127.0.0.1:${vmix.port}`, '--map', '1=cam-wide'],
+      children,
+    );
+    await nth(bridge, 'tally', 1);
+    // Fresh tokens go to the sockets open at the extension: the bridge's must be.
+    await bridge.waitFor(
+      (e) => e.event === 'note' && String(e.text).startsWith('following session'),
+      'the session link',
+    );
+    const path = `/api/session/${show.created.session}`;
+    const extended = await call(host.url, 'PATCH', path, {
+      token: show.created.token,
+      body: { ttl: 7200 },
+    });
+    expect(extended.status).toBe(200);
+    await bridge.waitFor(
+      (e) => e.event === 'note' && String(e.text).includes('fresh admin token'),
+      'the fresh token',
+    );
+    vmix.setTally('1000');
+    await operatorSees(show, 'program');
+
+    const closed = await call(host.url, 'DELETE', path, { token: show.created.token });
+    expect(closed.status).toBe(204);
+    expect(await bridge.exited).toBe(0);
+    expect(bridge.events.at(-1)).toMatchObject({ event: 'stopped' });
   });
 
   it('refuses a map naming a stream the session does not have, before connecting', async () => {

@@ -6,9 +6,10 @@
 import { parseArgs } from 'node:util';
 import { SessionView } from '@punch/core';
 import { client, sessionId, type Io } from '../admin.js';
+import { PunchClient } from '../client.js';
 import { SignalLink } from '../peer/link.js';
 import { UsageError } from '../usage.js';
-import { displayIndexes, parseMap, tallyFor, type TallyMap } from './mapping.js';
+import { displayIndexes, parseMap, tallyFor, type Tally, type TallyMap } from './mapping.js';
 import { ObsSource } from './obs.js';
 import { Reporter } from './report.js';
 import { parseSourceUrl, type SourceEvent, type SourceUrl, type TallySource } from './source.js';
@@ -121,7 +122,7 @@ interface RunOptions {
   obsPassword: string | undefined;
 }
 
-function run(o: RunOptions, c: ReturnType<typeof client>): Promise<number> {
+function run(o: RunOptions, c: PunchClient): Promise<number> {
   const { report } = o;
   return new Promise((resolve) => {
     let finished = false;
@@ -141,12 +142,30 @@ function run(o: RunOptions, c: ReturnType<typeof client>): Promise<number> {
     process.once('SIGINT', interrupted);
     process.once('SIGTERM', interrupted);
 
-    const writer = new TallyWriter(c, o.id, (e) => {
-      if (e.type === 'set') report.emit({ event: 'tally', ...e.tally, latencyMs: e.latencyMs });
-      else if (e.type === 'retrying')
-        report.emit({ event: 'punch-retrying', reason: e.reason, retryInMs: e.retryInMs });
-      else finish(3, `Punch refused the tally (${e.error.code}: ${e.error.message})`);
+    const out = o.out === undefined ? undefined : tslOut(o, o.out);
+    if (out !== undefined) parts.push(out);
+    const link = sessionLink(o, finish, (tally) => {
+      if (out === undefined) return;
+      out.tally(tally);
+      o.report.emit({ event: 'tsl-out', target: out.label, packets: o.names.length, ...tally });
     });
+    parts.push({
+      stop: () => {
+        link.close();
+      },
+    });
+
+    // Each PUT presents the newest admin token the session link holds.
+    const writer = new TallyWriter(
+      () => (link.token === o.token ? c : new PunchClient(o.server, link.token)),
+      o.id,
+      (e) => {
+        if (e.type === 'set') report.emit({ event: 'tally', ...e.tally, latencyMs: e.latencyMs });
+        else if (e.type === 'retrying')
+          report.emit({ event: 'punch-retrying', reason: e.reason, retryInMs: e.retryInMs });
+        else finish(3, `Punch refused the tally (${e.error.code}: ${e.error.message})`);
+      },
+    );
     parts.push(writer);
 
     let label = '';
@@ -182,20 +201,21 @@ function run(o: RunOptions, c: ReturnType<typeof client>): Promise<number> {
       session: o.id,
       map: Object.fromEntries(o.map),
     });
-    if (o.out !== undefined) parts.push(...tslOut(o, finish));
     src.start();
   });
 }
 
-/** `--tsl-out`: follows the session's tally over its WebSocket and sends it on. */
-function tslOut(o: RunOptions, finish: (code: number, reason: string) => void): { stop(): void }[] {
-  const { report, out } = o;
-  if (out === undefined) return [];
-  const sender: TslOut = new TslOut(out, (e) => {
-    if (e.type === 'send-failed')
-      report.emit({ event: 'tsl-out-failed', target: sender.label, reason: e.reason });
-  });
-  sender.streams(displayIndexes(o.map, o.names));
+/**
+ * The bridge's own session WebSocket, as an admin: it keeps the newest admin token (Punch sends
+ * a fresh one when the session is extended, so a bridge started before `punch session extend`
+ * goes on past the old end), learns when the session ends, and hands every tally, whoever set
+ * it, to `onTally` (for `--tsl-out`).
+ */
+function sessionLink(
+  o: RunOptions,
+  finish: (code: number, reason: string) => void,
+  onTally: (tally: Tally) => void,
+): SignalLink {
   const link = new SignalLink({
     server: o.server,
     session: o.id,
@@ -203,29 +223,32 @@ function tslOut(o: RunOptions, finish: (code: number, reason: string) => void): 
     ipv4: false,
     onEvent: (e) => {
       if (e.type === 'message' && (e.message.type === 'welcome' || e.message.type === 'tally')) {
+        if (e.message.type === 'welcome')
+          o.report.emit({ event: 'note', text: `following session ${o.id} on Punch` });
         const { program, preview } = e.message.type === 'welcome' ? e.message.tally : e.message;
-        sender.tally({ program, preview });
-        report.emit({
-          event: 'tsl-out',
-          target: sender.label,
-          packets: o.names.length,
-          program,
-          preview,
+        onTally({ program, preview });
+      } else if (e.type === 'message' && e.message.type === 'token')
+        o.report.emit({
+          event: 'note',
+          text: `Punch sent a fresh admin token (the session now ends ${new Date(e.message.expiresAt * 1000).toISOString()})`,
         });
-      } else if (e.type === 'retrying')
-        report.emit({ event: 'note', text: `${sender.label}: session link lost (${e.reason})` });
+      else if (e.type === 'retrying')
+        o.report.emit({ event: 'note', text: `session link to Punch lost (${e.reason})` });
       else if (e.type === 'rejected') finish(3, `Punch refused the session link (${e.code})`);
       else if (e.type === 'closed')
         finish(e.kind === 'ended' ? 0 : 3, `session link closed: ${e.text}`);
     },
   });
   link.connect();
-  return [
-    sender,
-    {
-      stop: () => {
-        link.close();
-      },
-    },
-  ];
+  return link;
+}
+
+/** `--tsl-out`: the session's tally sent on as TSL UMD v5.0. */
+function tslOut(o: RunOptions, out: SourceUrl): TslOut {
+  const sender: TslOut = new TslOut(out, (e) => {
+    if (e.type === 'send-failed')
+      o.report.emit({ event: 'tsl-out-failed', target: sender.label, reason: e.reason });
+  });
+  sender.streams(displayIndexes(o.map, o.names));
+  return sender;
 }

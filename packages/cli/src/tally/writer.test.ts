@@ -59,7 +59,7 @@ describe('TallyWriter', () => {
       else ok(res);
     });
     const c = new Log();
-    const w = new TallyWriter(p.client, 'show', c.push);
+    const w = new TallyWriter(() => p.client, 'show', c.push);
     w.want({ program: ['cam-a'], preview: [] }, performance.now());
     const first = c.next('set');
     w.want({ program: ['cam-b'], preview: [] }, performance.now());
@@ -91,7 +91,7 @@ describe('TallyWriter', () => {
           .end('{"code":"ERR_SESSION_NOT_FOUND","detail":"gone"}');
     });
     const c = new Log();
-    const w = new TallyWriter(p.client, 'show', c.push);
+    const w = new TallyWriter(() => p.client, 'show', c.push);
     w.want({ program: ['cam-a'], preview: [] }, performance.now());
     expect(await c.next('retrying')).toMatchObject({ reason: 'Punch answered 503 ERR_CAPACITY' });
     await c.next('set');

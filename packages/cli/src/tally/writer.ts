@@ -17,7 +17,7 @@ export type WriterEvent =
   | { readonly type: 'refused'; readonly error: ApiError };
 
 export class TallyWriter {
-  readonly #client: PunchClient;
+  readonly #client: () => PunchClient;
   readonly #path: string;
   readonly #onEvent: (e: WriterEvent) => void;
   readonly #retry = new Retry({ baseMs: 250, capMs: 5000, jitter: 'narrow' });
@@ -26,7 +26,8 @@ export class TallyWriter {
   #busy = false;
   #stopped = false;
 
-  constructor(client: PunchClient, session: string, onEvent: (e: WriterEvent) => void) {
+  /** `client` is asked for each request: the token may have been renewed since. */
+  constructor(client: () => PunchClient, session: string, onEvent: (e: WriterEvent) => void) {
     this.#client = client;
     this.#path = `/api/session/${encodeURIComponent(session)}/tally`;
     this.#onEvent = onEvent;
@@ -64,7 +65,7 @@ export class TallyWriter {
   }
 
   async #put(wanted: { tally: Tally; at: number }): Promise<void> {
-    await this.#client.request('PUT', this.#path, {
+    await this.#client().request('PUT', this.#path, {
       program: wanted.tally.program,
       preview: wanted.tally.preview,
     });
