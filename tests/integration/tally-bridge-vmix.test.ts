@@ -146,7 +146,19 @@ describe('punch tally bridge from vMix', () => {
   it('refuses a map naming a stream the session does not have, before connecting', async () => {
     const show = await openShow(host);
     shows.push(show);
-    const bridge = startBridge(host, show, ['vmix://127.0.0.1:1', '--map', '1=cam-wdie'], children);
+    // Given the producer's dashboard link instead of the token: it names the server too (the
+    // PUNCH_SERVER here leads nowhere).
+    const link = `${host.url}/session/${show.created.session}#t=${show.created.token}`;
+    const bridge = startBridge(
+      host,
+      show,
+      ['vmix://127.0.0.1:1', '--map', '1=cam-wdie'],
+      children,
+      {
+        PUNCH_TOKEN: link,
+        PUNCH_SERVER: 'http://127.0.0.1:9',
+      },
+    );
     expect(await bridge.exited).toBe(2);
     expect(bridge.stderr.join('\n')).toMatch(/cam-wdie.*cam-wide, cam-close/);
   });

@@ -18,7 +18,7 @@ import { TslOut } from './tsl-out.js';
 import { VmixSource } from './vmix.js';
 import { TallyWriter } from './writer.js';
 
-export const BRIDGE_HELP = `punch tally bridge SOURCE --map KEY=STREAM [--map …] [--tsl-out tsl5+udp://HOST:PORT]
+export const BRIDGE_HELP = `punch tally bridge SOURCE [SESSION] --map KEY=STREAM [--map …] [--tsl-out tsl5+udp://HOST:PORT]
 
 Takes tally from the switcher and sets the session's tally on every change (only on change).
 Run it on the production LAN with the session's admin token (PUNCH_TOKEN, or --token; the
@@ -27,7 +27,8 @@ producer's dashboard link works too).
 SOURCE:
   vmix://HOST[:8099]          vMix's TCP API; keys are input numbers (1 = the first input)
   obs://HOST[:4455]           OBS (obs-websocket v5; its password in PUNCH_OBS_PASSWORD);
-                              keys are scene names (preview: in studio mode)
+                              keys are scene names or the sources visible in them
+                              (preview: in studio mode)
   tsl5+udp://[HOST]:PORT      listen for TSL UMD v5.0 over UDP; keys are display indexes
   tsl5+tcp://[HOST]:PORT      the same over TCP (DLE/STX framing)
 
