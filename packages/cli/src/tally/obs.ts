@@ -146,7 +146,11 @@ export class ObsSource implements TallySource {
       this.#message(ws, m.data, at, lose);
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
-      lose(err.code ?? err.message);
+      lose(
+        err.code === 'ECONNREFUSED'
+          ? 'connection refused: is OBS running, with Tools → WebSocket Server Settings → Enable on?'
+          : (err.code ?? err.message),
+      );
     });
     ws.on('close', (code, reason) => {
       lose(
@@ -171,7 +175,7 @@ export class ObsSource implements TallySource {
     const retryInMs = this.#retry.schedule(() => {
       this.start();
     });
-    this.#emit({ type: 'lost', reason: `${this.label}: ${reason}`, retryInMs });
+    this.#emit({ type: 'lost', reason, retryInMs });
   }
 
   #request(ws: WebSocket, requestType: string, requestData?: Record<string, unknown>): string {

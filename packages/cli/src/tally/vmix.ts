@@ -92,7 +92,11 @@ export class VmixSource implements TallySource {
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      lose(err.code ?? err.message);
+      lose(
+        err.code === 'ECONNREFUSED'
+          ? 'connection refused: is vMix running, and TCP port 8099 open in its firewall?'
+          : (err.code ?? err.message),
+      );
     });
     socket.on('close', () => {
       lose('vMix closed the connection');
@@ -113,7 +117,7 @@ export class VmixSource implements TallySource {
     const retryInMs = this.#retry.schedule(() => {
       this.start();
     });
-    this.#emit({ type: 'lost', reason: `${this.label}: ${reason}`, retryInMs });
+    this.#emit({ type: 'lost', reason, retryInMs });
   }
 
   #line(line: string, at: number): void {
