@@ -28,7 +28,7 @@ const COMMON = {
   json: { type: 'boolean', default: false },
 } as const;
 
-function client(
+export function client(
   values: { server?: string | undefined; token?: string | undefined },
   io: Io,
   needToken = true,
@@ -58,7 +58,7 @@ function readClaims(token: string | undefined): TokenClaims | undefined {
 }
 
 /** The session named on the command line, or the one the token is for (read, not verified). */
-function sessionId(positional: string | undefined, token: string | undefined): string {
+export function sessionId(positional: string | undefined, token: string | undefined): string {
   if (positional !== undefined) return positional;
   const claims = readClaims(token);
   if (claims !== undefined) return claims.session;

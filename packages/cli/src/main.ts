@@ -1,5 +1,6 @@
 import { sessionCommand, tallyCommand, tokenCommand, type Io } from './admin.js';
 import { peerCommand } from './peer/command.js';
+import { tallyBridge } from './tally/bridge.js';
 import { accountCommand, keyCommand, mintCommand, projectCommand } from './projects.js';
 import { ApiError, UsageError, exitCodeFor } from './usage.js';
 
@@ -15,6 +16,8 @@ Usage:
   punch session close [SESSION]                 end it: disconnect peers, delete its data
   punch token [SESSION] --stream NAME [--ttl S] a peer token + link + QR code for one stream
   punch tally [SESSION] --program a,b --preview c
+  punch tally bridge SOURCE --map KEY=STREAM…   tally from vMix, OBS or TSL UMD v5.0, on every change
+                                                (punch tally bridge --help)
   punch peer LINK (--send | --receive)         the SRT agent beside an encoder or decoder
                                                 (punch peer --help)
 
@@ -65,7 +68,9 @@ export async function main(
       case 'key':
         return await keyCommand(rest, io);
       case 'tally':
-        return await tallyCommand(rest, io);
+        return rest[0] === 'bridge'
+          ? await tallyBridge(rest.slice(1), io)
+          : await tallyCommand(rest, io);
       case 'peer':
         return await peerCommand(rest, io.env, (t) => {
           io.out(t);

@@ -1,0 +1,89 @@
+/**
+ * From a switcher's view (which of its inputs are on program, which on preview) to the
+ * session's tally, through the producer's `--map KEY=STREAM` pairs; and the memory that makes
+ * the bridge set tally only when the result changes.
+ */
+import { isValidName } from '@punch/core';
+import { UsageError } from '../usage.js';
+
+/** What a switcher says about one of its inputs (a vMix input, a TSL display, an OBS scene). */
+export type KeyState = 'program' | 'preview' | 'off';
+
+export interface Tally {
+  readonly program: readonly string[];
+  readonly preview: readonly string[];
+}
+
+/** KEY → the streams it lights (one key may light several streams). */
+export type TallyMap = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Reads `--map` values: `KEY=STREAM`, several allowed, a key repeated lights every stream
+ * named for it. Keys are compared as written (vMix input `3`, OBS scene `Cam 1`).
+ *
+ * @example
+ * parseMap(['1=cam-wide', '2=cam-close']); // Map { '1' => ['cam-wide'], '2' => ['cam-close'] }
+ */
+export function parseMap(pairs: readonly string[]): TallyMap {
+  if (pairs.length === 0)
+    throw new UsageError(
+      'punch tally bridge needs at least one --map KEY=STREAM (e.g. --map 1=cam-wide: vMix input 1 lights cam-wide)',
+    );
+  const map = new Map<string, string[]>();
+  for (const pair of pairs) {
+    const eq = pair.lastIndexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    const stream = eq > 0 ? pair.slice(eq + 1).trim() : '';
+    if (key === '' || !isValidName(stream))
+      throw new UsageError(
+        `--map takes KEY=STREAM, the stream a session stream name (got "${pair}")`,
+      );
+    const streams = map.get(key) ?? [];
+    if (!streams.includes(stream)) streams.push(stream);
+    map.set(key, streams);
+  }
+  return map;
+}
+
+/**
+ * The session's tally for a switcher's state: a stream is on program when any key mapped to
+ * it is, on preview when any is and none is on program (a stream is never both). Streams come
+ * out in the order of the map, so equal states give equal tallies.
+ *
+ * @example
+ * tallyFor(parseMap(['1=cam-wide', '2=cam-close']), new Map([['1', 'program'], ['2', 'preview']]));
+ * // { program: ['cam-wide'], preview: ['cam-close'] }
+ */
+export function tallyFor(map: TallyMap, state: ReadonlyMap<string, KeyState>): Tally {
+  const program = new Set<string>();
+  const preview = new Set<string>();
+  for (const [key, streams] of map) {
+    const s = state.get(key);
+    for (const stream of streams) {
+      if (s === 'program') program.add(stream);
+      else if (s === 'preview') preview.add(stream);
+    }
+  }
+  for (const stream of program) preview.delete(stream);
+  return { program: [...program], preview: [...preview] };
+}
+
+/** True when both tallies light the same streams the same way (order aside). */
+export function sameTally(a: Tally, b: Tally): boolean {
+  const same = (x: readonly string[], y: readonly string[]): boolean =>
+    x.length === y.length && x.every((s) => y.includes(s));
+  return same(a.program, b.program) && same(a.preview, b.preview);
+}
+
+/** The display index `--tsl-out` uses for each stream: a numeric key it is mapped from, else its place (1-based). */
+export function displayIndexes(map: TallyMap, streams: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [key, mapped] of map) {
+    if (!/^\d{1,5}$/.test(key) || Number(key) > 0xfffe) continue;
+    for (const s of mapped) if (!out.has(s)) out.set(s, Number(key));
+  }
+  streams.forEach((s, i) => {
+    if (!out.has(s)) out.set(s, i + 1);
+  });
+  return out;
+}

@@ -1,0 +1,98 @@
+/**
+ * What OBS shows, as tally keys: the program and preview scenes, and the sources visible in
+ * them (enabled scene items, through nested scenes a few levels deep), so a camera that
+ * appears in several scenes lights its stream whichever scene is cut to. Pure: obs.ts feeds it
+ * OBS's answers and asks it what to request next.
+ */
+import type { KeyState } from './mapping.js';
+
+/** Nested scenes followed this deep (a scene in a scene in a scene). */
+const MAX_DEPTH = 3;
+/** Scenes remembered at most: a scene collection is tens of scenes, not thousands. */
+const MAX_SCENES = 256;
+
+/** One scene's enabled items: inputs by name, and nested scenes by name. */
+export interface SceneItems {
+  readonly sources: readonly string[];
+  readonly scenes: readonly string[];
+}
+
+/**
+ * A scene's items from a GetSceneItemList answer (`sceneItems`), or undefined when the answer
+ * is not one. Hidden items are left out: what is not visible is not on air.
+ *
+ * @example
+ * readSceneItems([{ sourceName: 'Cam 1', sceneItemEnabled: true, sourceType: 'OBS_SOURCE_TYPE_INPUT' }]);
+ * // { sources: ['Cam 1'], scenes: [] }
+ */
+export function readSceneItems(items: unknown): SceneItems | undefined {
+  if (!Array.isArray(items)) return undefined;
+  const sources: string[] = [];
+  const scenes: string[] = [];
+  for (const item of items.slice(0, 1000) as unknown[]) {
+    if (typeof item !== 'object' || item === null) continue;
+    const { sourceName, sceneItemEnabled, sourceType } = item as Record<string, unknown>;
+    if (typeof sourceName !== 'string' || sceneItemEnabled !== true) continue;
+    if (sourceType === 'OBS_SOURCE_TYPE_SCENE') scenes.push(sourceName);
+    else sources.push(sourceName);
+  }
+  return { sources, scenes };
+}
+
+export class ObsScenes {
+  program: string | undefined;
+  preview: string | undefined;
+  readonly #items = new Map<string, SceneItems>();
+
+  /** Forgets a scene's items (they changed); true when it matters now. */
+  forget(scene: string): boolean {
+    this.#items.delete(scene);
+    return this.#visible(this.program).has(scene) || this.#visible(this.preview).has(scene);
+  }
+
+  /** Forgets everything (a new connection: the scene collection may have changed). */
+  reset(): void {
+    this.#items.clear();
+  }
+
+  /** Records a scene's items. */
+  learn(scene: string, items: SceneItems): void {
+    if (!this.#items.has(scene) && this.#items.size >= MAX_SCENES) this.#items.clear();
+    this.#items.set(scene, items);
+  }
+
+  /** Scenes on air (or nested in one) whose items are not known yet: to request. */
+  missing(): string[] {
+    const all = new Set([...this.#visible(this.program), ...this.#visible(this.preview)]);
+    return [...all].filter((s) => !this.#items.has(s));
+  }
+
+  /** Every key and its state: program wins over preview. */
+  state(): Map<string, KeyState> {
+    const state = new Map<string, KeyState>();
+    for (const key of this.#keys(this.preview)) state.set(key, 'preview');
+    for (const key of this.#keys(this.program)) state.set(key, 'program');
+    return state;
+  }
+
+  /** A scene and the scenes nested in it (known so far), to MAX_DEPTH. */
+  #visible(scene: string | undefined): Set<string> {
+    const seen = new Set<string>();
+    const walk = (s: string, depth: number): void => {
+      if (seen.has(s) || depth > MAX_DEPTH) return;
+      seen.add(s);
+      for (const nested of this.#items.get(s)?.scenes ?? []) walk(nested, depth + 1);
+    };
+    if (scene !== undefined) walk(scene, 0);
+    return seen;
+  }
+
+  #keys(scene: string | undefined): Set<string> {
+    const keys = new Set<string>();
+    for (const s of this.#visible(scene)) {
+      keys.add(s);
+      for (const source of this.#items.get(s)?.sources ?? []) keys.add(source);
+    }
+    return keys;
+  }
+}

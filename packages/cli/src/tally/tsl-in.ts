@@ -1,0 +1,154 @@
+/**
+ * `tsl5+udp://[HOST]:PORT` and `tsl5+tcp://…`: listens for TSL UMD v5.0 from a router or
+ * switcher. Keys are display indexes; red (or amber) on any lamp of a display is program,
+ * green is preview.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+import type { KeyState } from './mapping.js';
+import { Retry, hostPort, type SourceEvent, type SourceUrl, type TallySource } from './source.js';
+import { DleDeframer, decodePacket, type TslDisplay } from './tsl5.js';
+
+/** More displays than a router has: a flood of fresh indexes cannot grow memory without bound. */
+const MAX_DISPLAYS = 4096;
+/** TCP senders at once: a tally feed is one or two connections. */
+const MAX_TCP_SENDERS = 8;
+
+/** The state a display's lamps say: red or amber anywhere is program, else green is preview. */
+export function displayState(d: TslDisplay): KeyState {
+  const lamps = [d.rh, d.text, d.lh];
+  if (lamps.some((l) => l === 1 || l === 3)) return 'program';
+  if (lamps.some((l) => l === 2)) return 'preview';
+  return 'off';
+}
+
+export class TslListener implements TallySource {
+  readonly label: string;
+  readonly #url: SourceUrl;
+  readonly #emit: (e: SourceEvent) => void;
+  readonly #state = new Map<string, KeyState>();
+  readonly #retry = new Retry();
+  #udp: Socket | undefined;
+  #tcp: Server | undefined;
+  #stopped = false;
+
+  constructor(url: SourceUrl, emit: (e: SourceEvent) => void) {
+    this.#url = url;
+    this.#emit = emit;
+    const transport = url.kind === 'tsl5+tcp' ? 'TCP' : 'UDP';
+    this.label = `TSL 5.0 on ${transport} ${hostPort(url.host, url.port)}`;
+  }
+
+  start(): void {
+    if (this.#stopped) return;
+    if (this.#url.kind === 'tsl5+tcp') this.#listenTcp();
+    else this.#listenUdp();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#retry.cancel();
+    this.#udp?.close();
+    this.#tcp?.close();
+    this.#udp = undefined;
+    this.#tcp = undefined;
+  }
+
+  #listenUdp(): void {
+    const family = this.#url.host.includes(':') ? 'udp6' : 'udp4';
+    const socket = createSocket(family);
+    this.#udp = socket;
+    socket.on('message', (msg) => {
+      this.#packet(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      socket.close();
+      this.#lost(
+        `cannot listen on UDP ${hostPort(this.#url.host, this.#url.port)} (${err.code ?? err.message})`,
+      );
+    });
+    socket.on('listening', () => {
+      this.#retry.reset();
+      const a = socket.address();
+      this.#emit({ type: 'connected', detail: `listening on UDP ${hostPort(a.address, a.port)}` });
+    });
+    socket.bind(this.#url.port, this.#url.host === '' ? undefined : this.#url.host);
+  }
+
+  #listenTcp(): void {
+    let senders = 0;
+    const server = createServer((conn) => {
+      if (senders >= MAX_TCP_SENDERS) {
+        conn.destroy();
+        this.#emit({
+          type: 'bad-frame',
+          reason: `a TCP sender over the ${MAX_TCP_SENDERS} allowed`,
+        });
+        return;
+      }
+      senders++;
+      const from = hostPort(conn.remoteAddress ?? '?', conn.remotePort ?? 0);
+      this.#emit({ type: 'note', text: `TSL sender ${from} connected` });
+      const deframer = new DleDeframer();
+      conn.on('data', (chunk: Buffer) => {
+        const before = deframer.dropped;
+        for (const p of deframer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)))
+          this.#packet(p);
+        if (deframer.dropped > before)
+          this.#emit({
+            type: 'bad-frame',
+            reason: `${deframer.dropped - before} bytes outside DLE/STX framing`,
+          });
+      });
+      // A sender that resets its connection just leaves; its displays keep their last state.
+      conn.on('error', () => undefined);
+      conn.on('close', () => {
+        senders--;
+        this.#emit({ type: 'note', text: `TSL sender ${from} disconnected` });
+      });
+    });
+    this.#tcp = server;
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      server.close();
+      this.#lost(
+        `cannot listen on TCP ${hostPort(this.#url.host, this.#url.port)} (${err.code ?? err.message})`,
+      );
+    });
+    server.listen(this.#url.port, this.#url.host === '' ? undefined : this.#url.host, () => {
+      this.#retry.reset();
+      const a = server.address();
+      const where = a !== null && typeof a === 'object' ? hostPort(a.address, a.port) : String(a);
+      this.#emit({ type: 'connected', detail: `listening on TCP ${where}` });
+    });
+  }
+
+  #lost(reason: string): void {
+    if (this.#stopped) return;
+    this.#udp = undefined;
+    this.#tcp = undefined;
+    const retryInMs = this.#retry.schedule(() => {
+      this.start();
+    });
+    this.#emit({ type: 'lost', reason, retryInMs });
+  }
+
+  #packet(bytes: Uint8Array): void {
+    const at = performance.now();
+    const decoded = decodePacket(bytes);
+    if (!decoded.ok) {
+      this.#emit({ type: 'bad-frame', reason: decoded.reason });
+      return;
+    }
+    let changed = false;
+    for (const d of decoded.packet.displays) {
+      const key = String(d.index);
+      const next = displayState(d);
+      if (this.#state.get(key) === next) continue;
+      if (!this.#state.has(key) && this.#state.size >= MAX_DISPLAYS) continue;
+      this.#state.set(key, next);
+      changed = true;
+    }
+    // Routers repeat their state every second or so: only a change is news.
+    if (changed) this.#emit({ type: 'state', state: new Map(this.#state), at });
+  }
+}

@@ -1,0 +1,105 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PunchClient } from '../client.js';
+import { TallyWriter, type WriterEvent } from './writer.js';
+
+/** A Punch stand-in on loopback that records each PUT body and answers as `answer` says. */
+async function punch(answer: (n: number, res: ServerResponse) => void) {
+  const bodies: unknown[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    req.on('end', () => {
+      bodies.push(JSON.parse(text));
+      answer(bodies.length, res);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  servers.push(server);
+  return { bodies, client: new PunchClient(url, 'p_x') };
+}
+const servers: ReturnType<typeof createServer>[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+const ok = (res: ServerResponse): void => {
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{"program":[],"preview":[]}');
+};
+
+/** The writer's events, with a wait for the next one of a type. */
+class Log {
+  readonly events: WriterEvent[] = [];
+  #waiters: { type: WriterEvent['type']; resolve: (e: WriterEvent) => void }[] = [];
+
+  readonly push = (e: WriterEvent): void => {
+    this.events.push(e);
+    const i = this.#waiters.findIndex((w) => w.type === e.type);
+    if (i >= 0) this.#waiters.splice(i, 1)[0]?.resolve(e);
+  };
+
+  next(type: WriterEvent['type']): Promise<WriterEvent> {
+    return new Promise((resolve) => {
+      this.#waiters.push({ type, resolve });
+    });
+  }
+}
+
+describe('TallyWriter', () => {
+  it('sets tally only on change, and the newest wish wins over those queued behind a request', async () => {
+    // The first answer is held until the test has queued two more wishes behind it.
+    let held: (res: ServerResponse) => void = () => undefined;
+    const firstArrived = new Promise<ServerResponse>((resolve) => {
+      held = resolve;
+    });
+    const p = await punch((n, res) => {
+      if (n === 1) held(res);
+      else ok(res);
+    });
+    const c = new Log();
+    const w = new TallyWriter(() => p.client, 'show', c.push);
+    w.want({ program: ['cam-a'], preview: [] }, performance.now());
+    const first = c.next('set');
+    w.want({ program: ['cam-b'], preview: [] }, performance.now());
+    w.want({ program: ['cam-c'], preview: ['cam-a'] }, performance.now());
+    ok(await firstArrived);
+    await first;
+    await c.next('set');
+    // The same tally again (in another order): nothing sent.
+    w.want({ program: ['cam-c'], preview: ['cam-a'] }, performance.now());
+    w.want({ preview: ['cam-a'], program: ['cam-c'] }, performance.now());
+    w.want({ program: [], preview: [] }, performance.now());
+    await c.next('set');
+    expect(p.bodies).toEqual([
+      { program: ['cam-a'], preview: [] },
+      { program: ['cam-c'], preview: ['cam-a'] },
+      { program: [], preview: [] },
+    ]);
+    w.stop();
+  });
+
+  it('retries while Punch fails, and stops when Punch refuses', async () => {
+    const p = await punch((n, res) => {
+      if (n === 1)
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"code":"ERR_CAPACITY"}');
+      else if (n === 2) ok(res);
+      else
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"code":"ERR_SESSION_NOT_FOUND","detail":"gone"}');
+    });
+    const c = new Log();
+    const w = new TallyWriter(() => p.client, 'show', c.push);
+    w.want({ program: ['cam-a'], preview: [] }, performance.now());
+    expect(await c.next('retrying')).toMatchObject({ reason: 'Punch answered 503 ERR_CAPACITY' });
+    await c.next('set');
+    w.want({ program: ['cam-b'], preview: [] }, performance.now());
+    const refused = await c.next('refused');
+    expect(refused.type === 'refused' && refused.error.code).toBe('ERR_SESSION_NOT_FOUND');
+    // Stopped: later wishes send nothing.
+    w.want({ program: [], preview: [] }, performance.now());
+    expect(p.bodies).toHaveLength(3);
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * Sets the session's tally (`PUT /api/session/:id/tally`) for the bridge: only when it differs
+ * from what the bridge last set, one request at a time, the newest wish winning over any that
+ * waited behind a slow request, retried with backoff while Punch cannot be reached.
+ */
+import type { PunchClient } from '../client.js';
+import { ApiError } from '../usage.js';
+import { sameTally, type Tally } from './mapping.js';
+import { Retry } from './source.js';
+
+export type WriterEvent =
+  /** Tally set; `latencyMs` from the switcher's frame to Punch's answer. */
+  | { readonly type: 'set'; readonly tally: Tally; readonly latencyMs: number }
+  /** Punch could not be reached or failed; trying again in `retryInMs`. */
+  | { readonly type: 'retrying'; readonly reason: string; readonly retryInMs: number }
+  /** Punch refused the token, the session is gone or a stream is unknown: the bridge stops. */
+  | { readonly type: 'refused'; readonly error: ApiError };
+
+export class TallyWriter {
+  readonly #client: () => PunchClient;
+  readonly #path: string;
+  readonly #onEvent: (e: WriterEvent) => void;
+  readonly #retry = new Retry({ baseMs: 250, capMs: 5000, jitter: 'narrow' });
+  #sent: Tally | undefined;
+  #wanted: { tally: Tally; at: number } | undefined;
+  #busy = false;
+  #stopped = false;
+
+  /** `client` is asked for each request: the token may have been renewed since. */
+  constructor(client: () => PunchClient, session: string, onEvent: (e: WriterEvent) => void) {
+    this.#client = client;
+    this.#path = `/api/session/${encodeURIComponent(session)}/tally`;
+    this.#onEvent = onEvent;
+  }
+
+  /** The tally the switcher wants now; `at` is when its frame arrived (performance.now()). */
+  want(tally: Tally, at: number): void {
+    this.#wanted = { tally, at };
+    this.#pump();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#retry.cancel();
+  }
+
+  #pump(): void {
+    const wanted = this.#wanted;
+    if (this.#busy || this.#stopped || wanted === undefined) return;
+    this.#wanted = undefined;
+    // Only on change: a switcher repeating itself, or a reconnect that finds the same picture,
+    // costs Punch nothing and leaves a producer's manual press standing.
+    if (this.#sent !== undefined && sameTally(this.#sent, wanted.tally)) return;
+    this.#busy = true;
+    this.#put(wanted).then(
+      () => {
+        this.#busy = false;
+        this.#pump();
+      },
+      (err: unknown) => {
+        this.#busy = false;
+        this.#failed(err, wanted);
+      },
+    );
+  }
+
+  async #put(wanted: { tally: Tally; at: number }): Promise<void> {
+    await this.#client().request('PUT', this.#path, {
+      program: wanted.tally.program,
+      preview: wanted.tally.preview,
+    });
+    this.#sent = wanted.tally;
+    this.#retry.reset();
+    this.#onEvent({
+      type: 'set',
+      tally: wanted.tally,
+      latencyMs: Math.round((performance.now() - wanted.at) * 10) / 10,
+    });
+  }
+
+  #failed(err: unknown, wanted: { tally: Tally; at: number }): void {
+    if (this.#stopped) return;
+    // 4xx: the token, the session or a mapped stream is wrong; asking again cannot help. A 429
+    // names a wait, and 5xx is a server in trouble: both are retried.
+    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+      this.stop();
+      this.#onEvent({ type: 'refused', error: err });
+      return;
+    }
+    // A newer wish that came meanwhile replaces this one; else this one is tried again.
+    this.#wanted ??= wanted;
+    const reason =
+      err instanceof ApiError
+        ? `Punch answered ${err.status} ${err.code}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
+    const retryInMs = this.#retry.schedule(() => {
+      this.#pump();
+    });
+    this.#onEvent({ type: 'retrying', reason, retryInMs });
+  }
+}
