@@ -377,7 +377,7 @@ const request = (): fc.Arbitrary<Request> =>
 
 fuzzIt(
   'every answer is a success or a table error with its 4xx status; never a 500, never logged',
-  3_000,
+  2_000,
   fc.asyncProperty(fc.array(request(), { minLength: 1, maxLength: 3 }), async (requests) => {
     const errors: unknown[] = [];
     const app = world(errors);

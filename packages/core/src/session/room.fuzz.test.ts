@@ -363,7 +363,7 @@ function streamsIn(m: ServerMessage): string[] {
 
 fuzzIt(
   'any sequence keeps one holder per slot and never leaks another stream',
-  2_000,
+  1_500,
   fc.asyncProperty(
     fc.constantFrom('auto' as const, 'always' as const),
     fc.boolean(),

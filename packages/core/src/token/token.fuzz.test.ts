@@ -104,7 +104,7 @@ const P_CODES = [
 
 fuzzIt(
   'p_: a genuine token verifies to its claims, under a rotated ring too, and nowhere else',
-  2_000,
+  1_000,
   fc.asyncProperty(sessionClaims(), async (claims) => {
     const token = await signToken(ring, claims);
     const r = await attemptAsync(() =>
@@ -128,7 +128,7 @@ fuzzIt(
 
 fuzzIt(
   'p_: any string, or a genuine token edited, is refused with a token code',
-  5_000,
+  3_000,
   fc.asyncProperty(
     fc.oneof(
       fc.string({ maxLength: 200 }),
@@ -158,7 +158,7 @@ fuzzIt(
 
 fuzzIt(
   'p_: a genuinely signed payload that is not valid claims is refused as malformed',
-  3_000,
+  2_000,
   fc.asyncProperty(
     fc.oneof(
       jsonish(),
@@ -220,7 +220,7 @@ async function mint(signer: number, payload: Record<string, unknown>): Promise<s
 
 fuzzIt(
   'peer JWT: a genuine token verifies to the identity it names; any edit of it is refused',
-  1_000,
+  500,
   fc.asyncProperty(fc.nat(1), peerClaims(), strOps(), async (signer, payload, ops) => {
     const token = await mint(signer, payload);
     const who = await verifyPeerToken(token, options());
@@ -243,7 +243,7 @@ fuzzIt(
 
 fuzzIt(
   'peer JWT: any string is refused with a token code',
-  5_000,
+  3_000,
   fc.asyncProperty(
     fc.oneof(
       fc.string({ maxLength: 200 }),
@@ -273,7 +273,7 @@ fuzzIt(
 
 fuzzIt(
   'peer JWT: a genuinely signed token with arbitrary header and claims is accepted only when valid',
-  1_000,
+  500,
   fc.asyncProperty(
     fc.nat(1),
     fc.oneof(

@@ -119,7 +119,7 @@ fuzzIt(
 
 fuzzIt(
   'a signed message verifies under its key only, and no edit of what it signs verifies',
-  3_000,
+  2_000,
   fc.asyncProperty(message(), fc.boolean(), byteOps(), async (m, fingerprint, ops) => {
     const signed = await encodeSignedMessage(m, KEY, { fingerprint });
     const parsed = parseMessage(signed);
