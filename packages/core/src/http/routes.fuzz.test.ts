@@ -1,6 +1,6 @@
 /**
  * Property tests of what hosts read off a request before the app runs (docs/fuzzing.md): the
- * session path and the credentials in headers. Never a throw; a name read from a path is a
+ * session path, the credentials in headers, and the session socket a TURN username names. Never a throw; a name read from a path is a
  * valid one; a token is read back exactly as it was offered.
  */
 import fc from 'fast-check';
@@ -8,6 +8,7 @@ import { expect } from 'vitest';
 import { NAME_PATTERN } from '../names.js';
 import { fuzzFile } from '../test/fuzz.js';
 import { bearer, tokenFromProtocols } from '../token/token.js';
+import { sessionRelayId } from '../session/relay.js';
 import { isSignalPath, parseSessionPath } from './routes.js';
 
 const fuzzIt = fuzzFile('routes');
@@ -60,6 +61,24 @@ fuzzIt(
       if (b !== undefined) expect(junk).toContain(b);
       const p = tokenFromProtocols(junk);
       if (p !== undefined) expect(junk).toContain(`punch.token.${p}`);
+    },
+  ),
+);
+
+fuzzIt(
+  'sessionRelayId reads back the session and socket it was given, and nothing from junk',
+  10_000,
+  fc.property(
+    fc.stringMatching(/^[a-z0-9][a-z0-9-]{1,62}$/),
+    fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+    fc.string({ unit: 'binary', maxLength: 80 }),
+    (session, conn, junk) => {
+      expect(sessionRelayId(`${session}/${conn}`)).toEqual({ session, conn });
+      const j = sessionRelayId(junk);
+      if (j !== undefined) {
+        expect(j.session).toMatch(NAME_PATTERN);
+        expect(`${j.session}/${j.conn}`).toBe(junk);
+      }
     },
   ),
 );

@@ -168,7 +168,12 @@ class World {
   record: SessionRecord;
   room: Room;
 
-  constructor(keys: KeyRing, relay: 'auto' | 'always', tight: boolean) {
+  constructor(
+    keys: KeyRing,
+    relay: 'auto' | 'always',
+    tight: boolean,
+    readonly relayCheck: boolean,
+  ) {
     const log: Logger = { ...silentLogger, error: (fields) => this.errors.push(fields) };
     this.record = {
       id: 'show',
@@ -190,6 +195,8 @@ class World {
       sign: (claims) => signToken(keys, claims),
       bindings: this.bindings,
       ...(tight ? { messageLimit: { limit: 4, windowMs: 1000 } } : {}),
+      // A host running the relay knows its allocations: here, those on an even port.
+      ...(relayCheck ? { relayHolds: (_s: string, e: { port: number }) => e.port % 2 === 0 } : {}),
     };
     this.room = new Room(this.record, this.deps);
   }
@@ -286,6 +293,16 @@ class World {
         continue;
       }
       if (this.gone.has(c)) continue;
+      // What `GET /api/session/:id` shows this token: its streams only, tally included.
+      const view = this.room.view(c.claims);
+      const shown = [
+        ...view.streams.map((v) => v.name),
+        ...view.tally.program,
+        ...view.tally.preview,
+      ];
+      for (const name of shown) {
+        expect(coversStream(c.claims, name), `${step}: ${c.id} is shown ${name}`).toBe(true);
+      }
       // A live socket holds exactly the slots it was told it holds (`registered`): a slot is
       // lost only with the socket (replaced, expired, closed), never silently.
       const told = [...(this.told.get(c) ?? [])].sort();
@@ -337,6 +354,8 @@ class World {
           const { ip, port, local, relay } = m.remote;
           ok(local === undefined && relay?.ip === ip && relay.port === port);
         }
+        // Never a relayed address the host's relay does not hold for this session.
+        if (this.relayCheck && m.remote.relay !== undefined) ok(m.remote.relay.port % 2 === 0);
       }
     }
   }
@@ -367,13 +386,14 @@ fuzzIt(
   fc.asyncProperty(
     fc.constantFrom('auto' as const, 'always' as const),
     fc.boolean(),
+    fc.boolean(),
     fc.array(fc.constantFrom<Scope>('admin', 'peer-all', 'cam-wide', 'cam-close', 'cam-3'), {
       minLength: 2,
       maxLength: 6,
     }),
     fc.array(command(), { minLength: 5, maxLength: 40, size: 'max' }),
-    async (relay, tight, scopes, commands) => {
-      const w = new World(await keysPromise, relay, tight);
+    async (relay, tight, relayCheck, scopes, commands) => {
+      const w = new World(await keysPromise, relay, tight, relayCheck);
       const joins = scopes.map((scope): Command => ({ c: 'join', scope, short: null }));
       for (const [i, cmd] of [...joins, ...commands].entries()) {
         await w.run(cmd);
