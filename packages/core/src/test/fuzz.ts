@@ -11,17 +11,18 @@ import fc from 'fast-check';
 import { afterAll, expect, it } from 'vitest';
 import { ERRORS, PunchError } from '../errors.js';
 
-function envNumber(name: string): number | undefined {
+function envNumber(name: string, valid: (n: number) => boolean): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number: ${raw}`);
+  if (!valid(n)) throw new Error(`${name} is not a valid value: ${raw}`);
   return n;
 }
 
 /** The multiplier over every base count (1 unless `PUNCH_FUZZ_SCALE` says otherwise). */
-export const FUZZ_SCALE = envNumber('PUNCH_FUZZ_SCALE') ?? 1;
-const SEED = envNumber('PUNCH_FUZZ_SEED');
+export const FUZZ_SCALE = envNumber('PUNCH_FUZZ_SCALE', (n) => Number.isFinite(n) && n > 0) ?? 1;
+/** fast-check's seeds are 32-bit integers, negative ones included. */
+const SEED = envNumber('PUNCH_FUZZ_SEED', Number.isSafeInteger);
 
 /** How many inputs a property with base count `base` runs in this run. */
 export function fuzzRuns(base: number): number {
