@@ -76,6 +76,8 @@ describe('punch tally bridge from vMix', () => {
     );
     await show.producer.settle();
     expect(tallies(show)).toEqual(['cam-wide|cam-close', 'cam-close|cam-wide', '|', 'cam-close|']);
+    // The bridge prints a set once Punch answers, which may come after the push: wait for it.
+    await nth(bridge, 'tally', 4);
     expect(bridge.events.filter((e) => e.event === 'tally')).toHaveLength(4);
     // Each set names vMix: the producer's socket and view say so, the operator's never do.
     const source = `vMix at 127.0.0.1:${vmix.port}`;
