@@ -76,7 +76,19 @@ describe('punch tally bridge from vMix', () => {
     );
     await show.producer.settle();
     expect(tallies(show)).toEqual(['cam-wide|cam-close', 'cam-close|cam-wide', '|', 'cam-close|']);
+    // The bridge prints a set once Punch answers, which may come after the push: wait for it.
+    await nth(bridge, 'tally', 4);
     expect(bridge.events.filter((e) => e.event === 'tally')).toHaveLength(4);
+    // Each set names vMix: the producer's socket and view say so, the operator's never do.
+    const source = `vMix at 127.0.0.1:${vmix.port}`;
+    expect(show.producer.all('tally').map((m) => (m.origin as { source: unknown }).source)).toEqual(
+      Array(4).fill(source),
+    );
+    await show.operator.settle();
+    expect(show.operator.all('tally').filter((m) => 'origin' in m)).toEqual([]);
+    const path = `/api/session/${show.created.session}`;
+    const view = await call(host.url, 'GET', path, { token: show.created.token });
+    expect(view.json).toMatchObject({ tallyOrigin: { source } });
   });
 
   it('reconnects with backoff when vMix goes away, and catches up with the state it finds', async () => {

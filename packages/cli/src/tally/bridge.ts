@@ -156,19 +156,6 @@ function run(o: RunOptions, c: PunchClient): Promise<number> {
       },
     });
 
-    // Each PUT presents the newest admin token the session link holds.
-    const writer = new TallyWriter(
-      () => (link.token === o.token ? c : new PunchClient(o.server, link.token)),
-      o.id,
-      (e) => {
-        if (e.type === 'set') report.emit({ event: 'tally', ...e.tally, latencyMs: e.latencyMs });
-        else if (e.type === 'retrying')
-          report.emit({ event: 'punch-retrying', reason: e.reason, retryInMs: e.retryInMs });
-        else finish(3, `Punch refused the tally (${e.error.code}: ${e.error.message})`);
-      },
-    );
-    parts.push(writer);
-
     let label = '';
     const onSource = (e: SourceEvent): void => {
       switch (e.type) {
@@ -195,6 +182,20 @@ function run(o: RunOptions, c: PunchClient): Promise<number> {
           ? new ObsSource(o.url, o.obsPassword, onSource)
           : new TslListener(o.url, onSource);
     label = src.label;
+    // Made once the source is, to name it: `onSource` reads it only after `src.start()`.
+    // Each PUT presents the newest admin token the session link holds.
+    const writer = new TallyWriter(
+      () => (link.token === o.token ? c : new PunchClient(o.server, link.token)),
+      o.id,
+      src.label,
+      (e) => {
+        if (e.type === 'set') report.emit({ event: 'tally', ...e.tally, latencyMs: e.latencyMs });
+        else if (e.type === 'retrying')
+          report.emit({ event: 'punch-retrying', reason: e.reason, retryInMs: e.retryInMs });
+        else finish(3, `Punch refused the tally (${e.error.code}: ${e.error.message})`);
+      },
+    );
+    parts.push(writer);
     parts.push(src);
     report.emit({
       event: 'started',

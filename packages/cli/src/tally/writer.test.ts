@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PunchClient } from '../client.js';
-import { TallyWriter, type WriterEvent } from './writer.js';
+import { TallyWriter, sourceName, type WriterEvent } from './writer.js';
 
 /** A Punch stand-in on loopback that records each PUT body and answers as `answer` says. */
 async function punch(answer: (n: number, res: ServerResponse) => void) {
@@ -47,6 +47,20 @@ class Log {
   }
 }
 
+const SOURCE = 'vMix at 10.0.0.5:8099';
+
+describe('sourceName', () => {
+  it('keeps a label Punch accepts, and makes any other one fit', () => {
+    expect(sourceName(SOURCE)).toBe(SOURCE);
+    expect(sourceName('TSL 5.0 on udp [::1]:8900')).toBe('TSL 5.0 on udp [::1]:8900');
+    expect(sourceName(' vMix\tat\u202E  evil\n')).toBe('vMix at evil');
+    const long = sourceName(`OBS at ${'a'.repeat(100)}.example:4455`);
+    expect(long).toHaveLength(80);
+    expect(long?.endsWith('a…')).toBe(true);
+    expect(sourceName('\u0000\u0007 ')).toBeUndefined();
+  });
+});
+
 describe('TallyWriter', () => {
   it('sets tally only on change, and the newest wish wins over those queued behind a request', async () => {
     // The first answer is held until the test has queued two more wishes behind it.
@@ -59,7 +73,7 @@ describe('TallyWriter', () => {
       else ok(res);
     });
     const c = new Log();
-    const w = new TallyWriter(() => p.client, 'show', c.push);
+    const w = new TallyWriter(() => p.client, 'show', SOURCE, c.push);
     w.want({ program: ['cam-a'], preview: [] }, performance.now());
     const first = c.next('set');
     w.want({ program: ['cam-b'], preview: [] }, performance.now());
@@ -72,10 +86,11 @@ describe('TallyWriter', () => {
     w.want({ preview: ['cam-a'], program: ['cam-c'] }, performance.now());
     w.want({ program: [], preview: [] }, performance.now());
     await c.next('set');
+    // Each names the switcher, for the dashboard's "Tally from …".
     expect(p.bodies).toEqual([
-      { program: ['cam-a'], preview: [] },
-      { program: ['cam-c'], preview: ['cam-a'] },
-      { program: [], preview: [] },
+      { program: ['cam-a'], preview: [], source: SOURCE },
+      { program: ['cam-c'], preview: ['cam-a'], source: SOURCE },
+      { program: [], preview: [], source: SOURCE },
     ]);
     w.stop();
   });
@@ -91,7 +106,7 @@ describe('TallyWriter', () => {
           .end('{"code":"ERR_SESSION_NOT_FOUND","detail":"gone"}');
     });
     const c = new Log();
-    const w = new TallyWriter(() => p.client, 'show', c.push);
+    const w = new TallyWriter(() => p.client, 'show', SOURCE, c.push);
     w.want({ program: ['cam-a'], preview: [] }, performance.now());
     expect(await c.next('retrying')).toMatchObject({ reason: 'Punch answered 503 ERR_CAPACITY' });
     await c.next('set');

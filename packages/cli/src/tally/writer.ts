@@ -1,8 +1,10 @@
 /**
  * Sets the session's tally (`PUT /api/session/:id/tally`) for the bridge: only when it differs
  * from what the bridge last set, one request at a time, the newest wish winning over any that
- * waited behind a slow request, retried with backoff while Punch cannot be reached.
+ * waited behind a slow request, retried with backoff while Punch cannot be reached. Each set
+ * names the switcher (`source`), so the dashboard shows where tally comes from.
  */
+import { TALLY_SOURCE_MAX, TallySourceSchema } from '@punch/core';
 import type { PunchClient } from '../client.js';
 import { ApiError } from '../usage.js';
 import { sameTally, type Tally } from './mapping.js';
@@ -16,9 +18,28 @@ export type WriterEvent =
   /** Punch refused the token, the session is gone or a stream is unknown: the bridge stops. */
   | { readonly type: 'refused'; readonly error: ApiError };
 
+/**
+ * A source's label as Punch accepts it: any run of spaces or unprintable characters becomes
+ * one space, and a long label (a long host name) is cut to TALLY_SOURCE_MAX with an ellipsis;
+ * undefined when nothing printable is left (the set then goes without a source).
+ *
+ * @example
+ * sourceName('vMix at 10.0.0.5:8099'); // 'vMix at 10.0.0.5:8099'
+ */
+export function sourceName(label: string): string | undefined {
+  const spaced = label.replace(/[^\p{L}\p{M}\p{N}\p{P}\p{S}]+/gu, ' ').trim();
+  const cut =
+    spaced.length > TALLY_SOURCE_MAX
+      ? `${spaced.slice(0, TALLY_SOURCE_MAX - 1).trimEnd()}…`
+      : spaced;
+  const parsed = TallySourceSchema.safeParse(cut);
+  return parsed.success ? parsed.data : undefined;
+}
+
 export class TallyWriter {
   readonly #client: () => PunchClient;
   readonly #path: string;
+  readonly #source: string | undefined;
   readonly #onEvent: (e: WriterEvent) => void;
   readonly #retry = new Retry({ baseMs: 250, capMs: 5000, jitter: 'narrow' });
   #sent: Tally | undefined;
@@ -26,10 +47,19 @@ export class TallyWriter {
   #busy = false;
   #stopped = false;
 
-  /** `client` is asked for each request: the token may have been renewed since. */
-  constructor(client: () => PunchClient, session: string, onEvent: (e: WriterEvent) => void) {
+  /**
+   * `client` is asked for each request: the token may have been renewed since. `source` is the
+   * switcher as the producer named it (`TallySource.label`), sent with every set.
+   */
+  constructor(
+    client: () => PunchClient,
+    session: string,
+    source: string,
+    onEvent: (e: WriterEvent) => void,
+  ) {
     this.#client = client;
     this.#path = `/api/session/${encodeURIComponent(session)}/tally`;
+    this.#source = sourceName(source);
     this.#onEvent = onEvent;
   }
 
@@ -68,6 +98,7 @@ export class TallyWriter {
     await this.#client().request('PUT', this.#path, {
       program: wanted.tally.program,
       preview: wanted.tally.preview,
+      ...(this.#source === undefined ? {} : { source: this.#source }),
     });
     this.#sent = wanted.tally;
     this.#retry.reset();

@@ -309,7 +309,7 @@ export function createSessionApi(deps: ApiDeps): Hono {
     const { room, claims } = await session(c);
     authorize(claims, 'tally.set');
     const body = await readJson(c.req.raw, SetTallyBody);
-    room.setTally(body);
+    room.setTally({ program: body.program, preview: body.preview }, body.source ?? null);
     return c.json(room.record.tally);
   });
 

@@ -5,7 +5,7 @@ import { RATE_LIMITS } from '../ratelimit.js';
 import { decodeClientMessage, type ClientMessage } from '../wire/messages.js';
 import type { Conn } from './conn.js';
 import { newConnState, type RoomState } from './state.js';
-import { tallyFor } from './tally.js';
+import { originFor, tallyFor } from './tally.js';
 
 /**
  * A new authenticated socket: it gets `welcome` at once, then every covered stream's view.
@@ -26,6 +26,7 @@ export function join(room: RoomState, conn: Conn): void {
     stream: conn.claims.stream,
     expiresAt: room.record.expiresAt,
     tally: tallyFor(room.record.tally, conn.claims),
+    ...originFor(room.record, conn.claims),
     stun: conn.stun,
     ...(conn.publicStun === undefined ? {} : { publicStun: conn.publicStun }),
   });

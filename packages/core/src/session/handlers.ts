@@ -37,7 +37,7 @@ export const HANDLERS: { [T in ClientMessageType]: Handler<T> } = {
 
   tally(room, conn, m) {
     authorize(conn.claims, 'tally.set');
-    room.setTally({ program: m.program, preview: m.preview });
+    room.setTally({ program: m.program, preview: m.preview }, m.source ?? null);
   },
 
   ping(room, conn) {

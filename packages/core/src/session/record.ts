@@ -1,4 +1,4 @@
-import type { Endpoint, PeerRole, RelayMode, Stats, Tally } from '../wire/common.js';
+import type { Endpoint, PeerRole, RelayMode, Stats, Tally, TallyOrigin } from '../wire/common.js';
 
 /** What a session is, as stored. Times are Unix seconds. */
 export interface SessionRecord {
@@ -23,6 +23,8 @@ export interface SessionRecord {
   readonly createdAt: number;
   expiresAt: number;
   tally: Tally;
+  /** Who set `tally` last, and when (shown to admins only); absent until it is first set. */
+  tallyOrigin?: TallyOrigin;
 }
 
 export interface HealthSample {

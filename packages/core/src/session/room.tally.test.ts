@@ -1,5 +1,14 @@
 import { beforeEach, describe, it, expect } from 'vitest';
-import { resetFixture, fx, adminClaims, peerClaims, join, send } from './test/room-fixture.js';
+import {
+  resetFixture,
+  fx,
+  adminClaims,
+  peerClaims,
+  join,
+  send,
+  T0,
+  makeRoom,
+} from './test/room-fixture.js';
 
 beforeEach(resetFixture);
 
@@ -12,7 +21,12 @@ describe('tally', () => {
     send(admin, { type: 'tally', program: ['cam-wide'], preview: ['cam-close'] });
 
     expect(admin.of('tally')).toEqual([
-      { type: 'tally', program: ['cam-wide'], preview: ['cam-close'] },
+      {
+        type: 'tally',
+        program: ['cam-wide'],
+        preview: ['cam-close'],
+        origin: { source: null, at: T0 },
+      },
     ]);
     expect(all.of('tally')).toEqual([
       { type: 'tally', program: ['cam-wide'], preview: ['cam-close'] },
@@ -41,5 +55,49 @@ describe('tally', () => {
     send(admin, { type: 'tally', program: ['cam-nope'], preview: [] });
     expect(admin.errors()).toEqual(['ERR_STREAM_UNKNOWN']);
     expect(fx.room.record.tally).toEqual({ program: [], preview: [] });
+  });
+
+  it('records who set it and when; admins see it everywhere, peers nowhere', () => {
+    const admin = join(adminClaims());
+    const all = join(peerClaims(null));
+    const source = 'vMix at 10.0.0.5:8099';
+    send(admin, { type: 'tally', program: ['cam-wide'], preview: [], source });
+    const origin = { source, at: T0 };
+
+    expect(admin.of('tally').at(-1)).toMatchObject({ origin });
+    expect(all.of('tally')).toEqual([{ type: 'tally', program: ['cam-wide'], preview: [] }]);
+    expect(fx.room.record.tallyOrigin).toEqual(origin);
+    expect(fx.store.saved.at(-1)?.tallyOrigin).toEqual(origin);
+    expect(fx.room.view(adminClaims()).tallyOrigin).toEqual(origin);
+    for (const claims of [peerClaims(null), peerClaims('cam-wide')]) {
+      expect(JSON.stringify(fx.room.view(claims))).not.toContain('10.0.0.5');
+      expect(join(claims).of('welcome')[0]).not.toHaveProperty('tallyOrigin');
+    }
+    expect(join(adminClaims()).of('welcome')[0]).toMatchObject({ tallyOrigin: origin });
+  });
+
+  it('last writer wins: a set without a source is by hand', () => {
+    const admin = join(adminClaims());
+    send(admin, { type: 'tally', program: ['cam-wide'], preview: [], source: 'OBS at 10.0.0.7' });
+    fx.clock += 2000;
+    fx.room.setTally({ program: [], preview: ['cam-wide'] });
+    expect(fx.room.record.tallyOrigin).toEqual({ source: null, at: T0 + 2000 });
+    expect(admin.of('tally').at(-1)).toMatchObject({ origin: { source: null, at: T0 + 2000 } });
+  });
+
+  it('a bad source: ERR_BAD_REQUEST, nothing changes', () => {
+    const admin = join(adminClaims());
+    for (const source of ['', ' lead', 'a\u202Eb', 'line\nbreak', 'x'.repeat(81), 7]) {
+      send(admin, { type: 'tally', program: ['cam-wide'], preview: [], source });
+    }
+    expect(admin.errors()).toEqual(Array(6).fill('ERR_BAD_REQUEST'));
+    expect(fx.room.record.tallyOrigin).toBeUndefined();
+  });
+
+  it('a room built from a stored record shows the stored origin to admins', () => {
+    const origin = { source: 'TSL 5.0 on udp *:8900', at: T0 - 5000 };
+    fx.room = makeRoom({ tallyOrigin: origin });
+    expect(join(adminClaims()).of('welcome')[0]).toMatchObject({ tallyOrigin: origin });
+    expect(fx.room.view(peerClaims(null))).not.toHaveProperty('tallyOrigin');
   });
 });

@@ -200,9 +200,12 @@ export class Room {
     return this.#s.deps.store.healthHistory(this.id, streams, limit);
   }
 
-  /** Sets tally and pushes it to everyone, each filtered to the streams its token covers. */
-  setTally(tally: Tally): void {
-    setTally(this.#s, tally);
+  /**
+   * Sets tally and pushes it to everyone, each filtered to the streams its token covers;
+   * `source` names who set it (null: by hand), shown to admins only.
+   */
+  setTally(tally: Tally, source: string | null = null): void {
+    setTally(this.#s, tally, source);
   }
 
   tallyFor(claims: TokenClaims): Tally {

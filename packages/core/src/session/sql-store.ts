@@ -8,6 +8,7 @@ import {
   PeerRoleSchema,
   RelayModeSchema,
   StatsSchema,
+  TallyOriginSchema,
   TallySchema,
 } from '../wire/common.js';
 import { TakeoverView } from '../wire/http.js';
@@ -33,7 +34,8 @@ const SCHEMA = [
     expires_at INTEGER NOT NULL,
     tally TEXT NOT NULL,
     relay TEXT NOT NULL DEFAULT 'auto',
-    passphrases TEXT
+    passphrases TEXT,
+    tally_origin TEXT
   )`,
   `CREATE TABLE IF NOT EXISTS health (
     session TEXT NOT NULL,
@@ -99,6 +101,7 @@ const SessionRow = z.object({
   tally: z.string(),
   relay: RelayModeSchema,
   passphrases: z.string().nullable().optional(),
+  tally_origin: z.string().nullable().optional(),
 });
 // Built once: a zod schema costs more to build than to run, and loading runs them per row
 // (100,000 sessions at a restart).
@@ -176,6 +179,9 @@ export class SqlSessionStore implements SessionStore {
       // Sessions stored before streams had their own passphrases keep the session's (NULL).
       if (sessions !== undefined && !/\bpassphrases\s+TEXT/i.test(sessions))
         db.run('ALTER TABLE sessions ADD COLUMN passphrases TEXT');
+      // Sessions stored before tally had an origin: none known (NULL).
+      if (sessions !== undefined && !/\btally_origin\s+TEXT/i.test(sessions))
+        db.run('ALTER TABLE sessions ADD COLUMN tally_origin TEXT');
       if (legacy) {
         db.run(LEGACY_SESSIONS);
         for (const t of moved) {
@@ -189,12 +195,13 @@ export class SqlSessionStore implements SessionStore {
   }
 
   saveSession(r: SessionRecord): void {
-    // An upsert, not INSERT OR REPLACE: only expiry and tally ever change, and an update in
-    // place writes one row where a replace writes a deletion and an insertion.
+    // An upsert, not INSERT OR REPLACE: only expiry and tally (with its origin) ever change,
+    // and an update in place writes one row where a replace writes a deletion and an insertion.
     this.#db.run(
-      `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally, relay, passphrases)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, tally = excluded.tally`,
+      `INSERT INTO sessions (id, instance, streams, passphrase, pbkeylen, latency_ms, created_at, expires_at, tally, relay, passphrases, tally_origin)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, tally = excluded.tally,
+         tally_origin = excluded.tally_origin`,
       r.id,
       r.instance,
       JSON.stringify(r.streams),
@@ -206,6 +213,7 @@ export class SqlSessionStore implements SessionStore {
       JSON.stringify(r.tally),
       r.relay,
       r.passphrases === undefined ? null : JSON.stringify(r.passphrases),
+      r.tallyOrigin === undefined ? null : JSON.stringify(r.tallyOrigin),
     );
   }
 
@@ -213,6 +221,12 @@ export class SqlSessionStore implements SessionStore {
   loadSessions(): SessionRecord[] {
     return this.#db.all('SELECT * FROM sessions').map((raw) => {
       const row = SessionRow.parse(raw);
+      // Only shown, never acted on: an origin that does not read back is forgotten, and the
+      // session loads.
+      const origin =
+        row.tally_origin === null || row.tally_origin === undefined
+          ? undefined
+          : parseJsonColumn(TallyOriginSchema, row.tally_origin);
       return {
         id: row.id,
         instance: row.instance,
@@ -227,6 +241,7 @@ export class SqlSessionStore implements SessionStore {
         ...(row.passphrases === null || row.passphrases === undefined
           ? {}
           : { passphrases: PassphrasesColumn.parse(JSON.parse(row.passphrases)) }),
+        ...(origin === undefined ? {} : { tallyOrigin: origin }),
       };
     });
   }

@@ -1,13 +1,13 @@
 import { coversStream } from '../permissions.js';
 import type { TokenClaims } from '../token/claims.js';
-import type { RelayMode, Tally } from '../wire/common.js';
+import type { RelayMode, Tally, TallyOrigin } from '../wire/common.js';
 import type { PresenceViewMessage, StreamViewMessage } from '../wire/to-client.js';
 import type { StreamStateName } from '../wire/http.js';
 import type { Conn } from './conn.js';
 import type { SessionRecord } from './record.js';
 import type { Slot, SlotTable, StreamSlots } from './slots.js';
 import type { RoomState } from './state.js';
-import { tallyFor, tallyMark } from './tally.js';
+import { originFor, tallyFor, tallyMark } from './tally.js';
 
 /** The dashboard's view of a session (`GET /api/session/:id`). */
 export interface SessionViewData {
@@ -16,6 +16,8 @@ export interface SessionViewData {
   expiresAt: number;
   relay: RelayMode;
   tally: Tally;
+  /** Admins only, once tally has been set. */
+  tallyOrigin?: TallyOrigin;
   streams: StreamViewMessage[];
 }
 
@@ -145,6 +147,7 @@ export function sessionView(room: RoomState, claims: TokenClaims): SessionViewDa
     expiresAt: room.record.expiresAt,
     relay: room.record.relay,
     tally: tallyFor(room.record.tally, claims),
+    ...originFor(room.record, claims),
     streams: room.record.streams
       .filter((name) => coversStream(claims, name))
       .map((name) => room.views.view(name, now)),

@@ -45,6 +45,35 @@ export const TallySchema = z
   .strict();
 export type Tally = z.infer<typeof TallySchema>;
 
+/** The longest `source` a tally set may name, in UTF-16 units. */
+export const TALLY_SOURCE_MAX = 80;
+
+// Letters, marks, digits, punctuation and symbols, with single spaces inside: no control or
+// format characters (a bidi override would reorder what every admin reads), no line breaks.
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]+(?: [\p{L}\p{M}\p{N}\p{P}\p{S}]+)*$/u;
+
+/**
+ * Who set tally, as the setter names itself (`punch tally bridge` sends `vMix at 10.0.0.5:8099`).
+ * Shown to every admin of the session, so it is short and printable.
+ */
+export const TallySourceSchema = z
+  .string()
+  .min(1)
+  .max(TALLY_SOURCE_MAX)
+  .regex(PRINTABLE, 'printable characters with single spaces inside');
+
+/**
+ * Where the session's tally last came from (admins only, DESIGN.md "Tally from the switcher"):
+ * `source` as the setter named it, null when set without one (a press on the dashboard,
+ * `punch tally`); `at` in milliseconds since the epoch. Last writer wins.
+ * Read leniently (any string): a newer server may allow more.
+ */
+export const TallyOriginSchema = z.object({
+  source: z.string().nullable(),
+  at: z.number().int(),
+});
+export type TallyOrigin = z.infer<typeof TallyOriginSchema>;
+
 /** Link health as reported by an agent once a second. Every field is optional. */
 export const StatsSchema = z
   .object({

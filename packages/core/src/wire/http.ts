@@ -5,7 +5,9 @@ import {
   PeerRoleSchema,
   RelayModeSchema,
   StatsSchema,
+  TallyOriginSchema,
   TallySchema,
+  TallySourceSchema,
 } from './common.js';
 
 /** TTL bounds, seconds. Default 1800 (seed: 30 minutes). */
@@ -44,7 +46,8 @@ export const CreateTokenBody = z
   .object({ stream: NameSchema.nullable(), ttl: Ttl.optional() })
   .strict();
 
-export const SetTallyBody = TallySchema;
+/** `source`: who sets it (a bridge names its switcher); absent: set by hand. */
+export const SetTallyBody = TallySchema.extend({ source: TallySourceSchema.optional() }).strict();
 
 // ---- responses (for the OpenAPI description and typed clients) ---------------------------
 
@@ -106,6 +109,8 @@ export const SessionView = z.object({
   expiresAt: z.number().int(),
   relay: RelayModeSchema.default('auto'),
   tally: TallySchema,
+  /** Admins only, once tally has been set: who set it last, and when. */
+  tallyOrigin: TallyOriginSchema.optional(),
   streams: z.array(StreamView),
 });
 

@@ -7,6 +7,7 @@ import {
   PeerRoleSchema,
   StatsSchema,
   TallySchema,
+  TallySourceSchema,
   type Endpoint,
   type PeerRole,
   type Stats,
@@ -54,7 +55,11 @@ export const HealthMessage = z
   })
   .strict();
 
-export const TallyMessage = TallySchema.extend({ type: z.literal('tally') }).strict();
+/** `source` as in `PUT /api/session/:id/tally`: who sets it; absent: set by hand. */
+export const TallyMessage = TallySchema.extend({
+  type: z.literal('tally'),
+  source: TallySourceSchema.optional(),
+}).strict();
 
 export const PingMessage = z.object({ type: z.literal('ping') }).strict();
 

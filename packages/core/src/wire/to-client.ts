@@ -6,6 +6,7 @@ import {
   RelayCredentialsSchema,
   RelayModeSchema,
   StatsSchema,
+  TallyOriginSchema,
   TallySchema,
 } from './common.js';
 import { PresenceView, StreamView } from './http.js';
@@ -27,6 +28,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     stream: z.string().nullable(),
     expiresAt: z.number(),
     tally: TallySchema,
+    /** Admins only, once tally has been set: who set it last, and when. */
+    tallyOrigin: TallyOriginSchema.optional(),
     stun: HostPort.nullable(),
     /** Where `stun` is null: a public STUN server to ask, then claim the endpoint (Workers). */
     publicStun: HostPort.optional(),
@@ -62,7 +65,11 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('peer-left'), stream: z.string(), role: PeerRoleSchema }),
   StreamView.extend({ type: z.literal('stream') }),
-  TallySchema.extend({ type: z.literal('tally') }),
+  TallySchema.extend({
+    type: z.literal('tally'),
+    /** Admins only: who set this tally, and when (peers never learn the switcher's address). */
+    origin: TallyOriginSchema.optional(),
+  }),
   z.object({
     type: z.literal('health'),
     stream: z.string(),

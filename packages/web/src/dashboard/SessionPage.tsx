@@ -11,6 +11,7 @@ import { openWithToken } from './Home.js';
 import { InvitePanel } from './InvitePanel.js';
 import { ProducerLink } from './ProducerLink.js';
 import { StreamCard } from './StreamCard.js';
+import { TallyOriginLine } from './TallyOrigin.js';
 import { useSession } from './useSession.js';
 
 const EXTEND_BY_S = 1800;
@@ -213,6 +214,7 @@ function Live({ id, initialToken }: { id: string; initialToken: string }) {
         </section>
       )}
       <Alerts alerts={s.alerts} onDismiss={dismiss} />
+      <TallyOriginLine origin={s.tallyOrigin} serverNow={serverNow()} />
       <main class="grid">
         {s.streams.map((v) => (
           <StreamCard

@@ -1,4 +1,4 @@
-import type { ParsedServerMessage } from '@punch/core';
+import type { ParsedServerMessage, TallyOrigin } from '@punch/core';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { assess, takeoverText, type Assessment } from '../lib/alerts.js';
 import { ApiError, api, explain, type StreamViewData } from '../lib/api.js';
@@ -29,6 +29,8 @@ export interface SessionState {
   relay: 'auto' | 'always' | null;
   streams: StreamViewData[];
   tally: Tally;
+  /** Who set tally last (a bridge's switcher, or null: by hand) and when; null before any. */
+  tallyOrigin: TallyOrigin | null;
   health: ReadonlyMap<string, HealthSeries>;
   /** Bumped on every health sample so charts redraw. */
   healthVersion: number;
@@ -53,6 +55,7 @@ export function useSession(id: string, initialToken: string) {
   // The latest tally (from the server or our own last request), for the next button press.
   const tallyRef = useRef<Tally>({ program: [], preview: [] });
   const tallyQueue = useRef<Promise<unknown>>(Promise.resolve());
+  const [tallyOrigin, setTallyOrigin] = useState<TallyOrigin | null>(null);
   const setTally = (t: Tally): void => {
     tallyRef.current = t;
     setTallyState(t);
@@ -126,6 +129,8 @@ export function useSession(id: string, initialToken: string) {
       case 'welcome':
         setExpiresAt(m.expiresAt);
         setTally(m.tally);
+        // Absent until tally is first set (an admin's welcome carries it from then on).
+        setTallyOrigin(m.tallyOrigin ?? null);
         break;
       case 'stream': {
         const view = viewOf(m);
@@ -158,6 +163,8 @@ export function useSession(id: string, initialToken: string) {
       }
       case 'tally':
         setTally({ program: m.program, preview: m.preview });
+        // Every set, ours included, comes back with its origin: the last writer shows.
+        if (m.origin !== undefined) setTallyOrigin(m.origin);
         break;
       case 'health':
         series(m.stream).add({ role: m.role, at: m.at, stats: m.stats });
@@ -182,6 +189,7 @@ export function useSession(id: string, initialToken: string) {
         setExpiresAt(view.expiresAt);
         setRelay(view.relay);
         setTally(view.tally);
+        setTallyOrigin(view.tallyOrigin ?? null);
         if (streamsRef.current.length === 0) applyStreams(view.streams);
         const history = await api.health(id, tokenRef.current);
         if (cancelled) return;
@@ -223,6 +231,7 @@ export function useSession(id: string, initialToken: string) {
     relay,
     streams,
     tally,
+    tallyOrigin,
     health: health.current,
     healthVersion,
     alerts,

@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '@punch/core';
 import { RECONNECT } from './feed.js';
-import { formatBps, formatRemaining } from './format.js';
+import { formatAgo, formatBps, formatRemaining } from './format.js';
 
 describe('format', () => {
   it('bit rates', () => {
     expect(formatBps(8_150_000)).toBe('8.2 Mbit/s');
     expect(formatBps(640_000)).toBe('640 kbit/s');
     expect(formatBps(null)).toBe('—');
+  });
+  it('how long ago', () => {
+    expect(formatAgo(-800)).toBe('just now');
+    expect(formatAgo(999)).toBe('just now');
+    expect(formatAgo(3_400)).toBe('3 s ago');
+    expect(formatAgo(59_999)).toBe('59 s ago');
+    expect(formatAgo(125_000)).toBe('2 min ago');
+    expect(formatAgo(3_600_000)).toBe('1 h ago');
+    expect(formatAgo(3_900_000)).toBe('1 h 5 min ago');
   });
   it('countdowns', () => {
     expect(formatRemaining(3725)).toBe('1:02:05');

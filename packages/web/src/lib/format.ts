@@ -40,3 +40,21 @@ export const formatMs = (v: number | null | undefined): string =>
 
 export const formatPct = (v: number | null | undefined): string =>
   v === null || v === undefined ? '—' : `${v.toFixed(1)} %`;
+
+/**
+ * How long ago, for people: `just now` under a second, then seconds, minutes, hours.
+ *
+ * @example
+ * formatAgo(3_400) // '3 s ago'
+ * formatAgo(125_000) // '2 min ago'
+ */
+export function formatAgo(ms: number): string {
+  // A clock a little ahead of the server's still reads "just now", never "-1 s ago".
+  if (ms < 1000) return 'just now';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s ago`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  return m % 60 === 0 ? `${h} h ago` : `${h} h ${m % 60} min ago`;
+}
