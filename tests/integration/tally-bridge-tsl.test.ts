@@ -96,6 +96,8 @@ describe('punch tally bridge from TSL UMD v5.0', () => {
     await show.producer.settle();
     // Exactly one tally message per change, none for the repeat or the unmapped display.
     expect(tallies(show)).toEqual(['cam-wide|', '|cam-wide', '|', 'cam-close|']);
+    // The bridge prints its set once Punch answered the PUT, which can come after the push.
+    await nth(bridge, 'tally', 4);
     expect(bridge.events.filter((e) => e.event === 'tally')).toHaveLength(4);
     expect(bridge.child.exitCode).toBeNull();
   });
