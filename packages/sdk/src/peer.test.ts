@@ -78,7 +78,8 @@ async function connected(session: Session): Promise<void> {
   );
 }
 
-describe('Peer over werift', () => {
+// ICE and DTLS in JavaScript: on a busy machine one call can take longer than vitest's 5 s default.
+describe('Peer over werift', { timeout: 30_000 }, () => {
   it('connects, opens a data channel both ways and reports a host pair', async () => {
     const punch = new FakePunch();
     const alice = peerOf(punch, await punch.token('g', 'alice'));
