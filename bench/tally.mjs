@@ -313,8 +313,8 @@ await runBench('tally', reaper, async () => {
     ws.once('error', j);
   });
 
-  // The operator page from the producer's link, in Chromium (its profile in the temp dir).
-  const browser = support.ok ? await launchChromium(reaper.tmpRoot) : undefined;
+  // The operator page from the producer's link, in Chromium.
+  const browser = support.ok ? await launchChromium() : undefined;
   /** @type {string[]} */
   const pageErrors = [];
   const page = await browser?.context.newPage();
