@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
 import { mint, newProject, signal, uploadKey } from '../conformance/projects-client.js';
+import { listeningUrl } from './serve-child.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'punch-sigterm-'));
@@ -31,24 +32,7 @@ function start(): Promise<string> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc = child;
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        logs.push(line);
-        if (line.includes('"msg":"listening"'))
-          resolve(`http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`);
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => logs.push(c.toString('utf8')));
-    child.once('exit', (code) => {
-      reject(new Error(`punch serve exited with ${code}:\n${logs.slice(-20).join('\n')}`));
-    });
-  });
+  return listeningUrl(child, logs);
 }
 
 it('an audit event buffered when SIGTERM arrives is in the database after exit', async () => {

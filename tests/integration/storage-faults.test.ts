@@ -24,6 +24,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, codeOf, createSession, WsClient, type Created } from '../conformance/client.js';
 import { mint, newProject, signal, uploadKey } from '../conformance/projects-client.js';
+import { listeningUrl } from './serve-child.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
 const SECRET = 'storage-faults-test-secret-0123456789abcdef';
@@ -51,24 +52,7 @@ function start(): Promise<string> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc = child;
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        logs.push(line);
-        if (line.includes('"msg":"listening"'))
-          resolve(`http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`);
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => logs.push(c.toString('utf8')));
-    child.once('exit', (code) => {
-      reject(new Error(`punch serve exited with ${code}:\n${logs.slice(-20).join('\n')}`));
-    });
-  });
+  return listeningUrl(child, logs);
 }
 
 /** The crash this is all about: the process must still be running. */

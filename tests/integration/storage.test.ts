@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_MAX_BYTES } from '@punch/core';
 import { call, createSession, WsClient } from '../conformance/client.js';
+import { listeningUrl } from './serve-child.js';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/punch.js', import.meta.url));
 /** The per-socket message limit `punch serve` applies by default (core's RATE_LIMITS.message). */
@@ -38,23 +39,7 @@ function start(): Promise<string> {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        logs.push(line);
-        if (line.includes('"msg":"listening"'))
-          resolve(`http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`);
-      }
-    });
-    proc.once('exit', (code) => {
-      reject(new Error(`punch serve exited with ${code}`));
-    });
-  });
+  return listeningUrl(proc, logs);
 }
 
 function stop(): Promise<void> {
