@@ -79,6 +79,20 @@ describe('the fake OBS server, to obs-websocket-js', () => {
       { sceneItemId: 2, sourceName: 'Inner', sourceType: 'OBS_SOURCE_TYPE_SCENE', isGroup: false },
     ]);
     expect(await refusal(c.call('GetSceneItemList', { sceneName: 'Nowhere' }))).toBe(600);
+    // A group's items come from GetGroupSceneItemList; each request refuses the other kind.
+    obs.scenes.set('Desk', [
+      { sourceName: 'Cams', sceneItemEnabled: true, sourceType: 'OBS_SOURCE_TYPE_SCENE' },
+    ]);
+    obs.scenes.set('Cams', [input('Cam 2')]);
+    obs.groups.add('Cams');
+    expect((await c.call('GetSceneItemList', { sceneName: 'Desk' })).sceneItems).toMatchObject([
+      { sourceName: 'Cams', sourceType: 'OBS_SOURCE_TYPE_SCENE', isGroup: true },
+    ]);
+    expect((await c.call('GetGroupSceneItemList', { sceneName: 'Cams' })).sceneItems).toMatchObject(
+      [{ sourceName: 'Cam 2', inputKind: 'v4l2_input' }],
+    );
+    expect(await refusal(c.call('GetSceneItemList', { sceneName: 'Cams' }))).toBe(602);
+    expect(await refusal(c.call('GetGroupSceneItemList', { sceneName: 'Desk' }))).toBe(602);
 
     const studio = next(c, 'StudioModeStateChanged');
     obs.setStudio(true);
@@ -106,6 +120,10 @@ describe('the fake OBS server, to obs-websocket-js', () => {
       'GetCurrentPreviewScene',
       'GetSceneItemList',
       'GetSceneItemList',
+      'GetSceneItemList',
+      'GetGroupSceneItemList',
+      'GetSceneItemList',
+      'GetGroupSceneItemList',
       'GetCurrentPreviewScene',
     ]);
   });

@@ -7,7 +7,8 @@
  * CurrentPreviewSceneChanged, StudioModeStateChanged, each sent only to clients subscribed to
  * its category); Requests (op 6) answered (op 7) for GetStudioModeEnabled,
  * GetCurrentProgramScene, GetCurrentPreviewScene (506 StudioModeNotActive when off),
- * GetSceneItemList (600 ResourceNotFound for a scene that does not exist); and
+ * GetSceneItemList and GetGroupSceneItemList (600 ResourceNotFound for a scene that does not
+ * exist, 602 InvalidResourceType for a group asked as a scene or the other way round); and
  * SceneItemEnableStateChanged (SceneItems category) when a source is shown or hidden.
  *
  * Every message it sends is typed with obs-websocket-js's protocol types (generated from
@@ -30,6 +31,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 const SUCCESS = 100;
 const STUDIO_MODE_NOT_ACTIVE = 506;
 const RESOURCE_NOT_FOUND = 600;
+const INVALID_RESOURCE_TYPE = 602;
 
 /** A scene item as GetSceneItemList lists it (the fields the protocol documents, abridged). */
 export interface FakeItem {
@@ -85,6 +87,11 @@ export class FakeObs {
   studio = false;
   /** Each scene's items, in order (scene item ids are their place + 1). */
   readonly scenes = new Map<string, FakeItem[]>();
+  /**
+   * Which of `scenes` are groups: an item of theirs is `OBS_SOURCE_TYPE_SCENE` with `isGroup`
+   * true, and their items are listed by GetGroupSceneItemList only.
+   */
+  readonly groups = new Set<string>();
   port = 0;
   /** Identify messages received, as sent. */
   readonly identifies: Record<string, unknown>[] = [];
@@ -264,10 +271,13 @@ export class FakeObs {
           },
         });
       else fail(STUDIO_MODE_NOT_ACTIVE);
-    else if (requestType === 'GetSceneItemList') {
+    else if (requestType === 'GetSceneItemList' || requestType === 'GetGroupSceneItemList') {
       const { sceneName } = d.requestData;
       const items = sceneName === undefined ? undefined : this.scenes.get(sceneName);
-      if (items === undefined) fail(RESOURCE_NOT_FOUND);
+      if (items === undefined || sceneName === undefined) fail(RESOURCE_NOT_FOUND);
+      // Each asks for its own kind only ("The specified source is not a scene. (Is group)").
+      else if (this.groups.has(sceneName) !== (requestType === 'GetGroupSceneItemList'))
+        fail(INVALID_RESOURCE_TYPE);
       else {
         const sceneItems: SceneItemEntry[] = items.map((it, i) => ({
           sceneItemId: i + 1,
@@ -278,9 +288,11 @@ export class FakeObs {
           sourceUuid: uuidOf(it.sourceName),
           sourceType: it.sourceType,
           inputKind: it.sourceType === 'OBS_SOURCE_TYPE_INPUT' ? 'v4l2_input' : null,
-          isGroup: it.sourceType === 'OBS_SOURCE_TYPE_SCENE' ? false : null,
+          isGroup:
+            it.sourceType === 'OBS_SOURCE_TYPE_SCENE' ? this.groups.has(it.sourceName) : null,
         }));
-        ok({ requestType, responseData: { sceneItems: sceneItems.map((it) => ({ ...it })) } });
+        const responseData = { sceneItems: sceneItems.map((it) => ({ ...it })) };
+        ok({ requestType, responseData });
       }
     } else fail(204); // UnknownRequestType
   }
