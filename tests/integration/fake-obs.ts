@@ -7,21 +7,31 @@
  * CurrentPreviewSceneChanged, StudioModeStateChanged, each sent only to clients subscribed to
  * its category); Requests (op 6) answered (op 7) for GetStudioModeEnabled,
  * GetCurrentProgramScene, GetCurrentPreviewScene (506 StudioModeNotActive when off),
- * GetSceneItemList (600 ResourceNotFound for a scene that does not exist); and
+ * GetSceneItemList and GetGroupSceneItemList (600 ResourceNotFound for a scene that does not
+ * exist, 602 InvalidResourceType for a group asked as a scene or the other way round); and
  * SceneItemEnableStateChanged (SceneItems category) when a source is shown or hidden.
+ *
+ * Every message it sends is typed with obs-websocket-js's protocol types (generated from
+ * obs-websocket's own protocol description), so a field the real OBS would not send, or one it
+ * would name differently, fails `tsc`; fake-obs.test.ts connects obs-websocket-js's client to it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import {
+  EventSubscription,
+  WebSocketOpCode,
+  type IncomingMessage,
+  type OBSEventTypes,
+  type OBSResponseTypes,
+  type OutgoingMessage,
+} from 'obs-websocket-js/json';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-/** EventSubscription bits (protocol.md): Scenes, SceneItems and Ui. */
-const SCENES = 1 << 2;
-const SCENE_ITEMS = 1 << 7;
-const UI = 1 << 10;
 /** RequestStatus codes. */
 const SUCCESS = 100;
 const STUDIO_MODE_NOT_ACTIVE = 506;
 const RESOURCE_NOT_FOUND = 600;
+const INVALID_RESOURCE_TYPE = 602;
 
 /** A scene item as GetSceneItemList lists it (the fields the protocol documents, abridged). */
 export interface FakeItem {
@@ -29,6 +39,37 @@ export interface FakeItem {
   sceneItemEnabled: boolean;
   /** `OBS_SOURCE_TYPE_INPUT` or `OBS_SOURCE_TYPE_SCENE` (a nested scene). */
   sourceType: 'OBS_SOURCE_TYPE_INPUT' | 'OBS_SOURCE_TYPE_SCENE';
+}
+
+/**
+ * One entry of GetSceneItemList's `sceneItems` (obs-websocket-js types it only as a JSON object):
+ * the fields obs-websocket's GetSceneItemList sets, less the transform and blend mode.
+ */
+export interface SceneItemEntry {
+  sceneItemId: number;
+  sceneItemIndex: number;
+  sceneItemEnabled: boolean;
+  sceneItemLocked: boolean;
+  sourceName: string;
+  sourceUuid: string;
+  sourceType: FakeItem['sourceType'];
+  inputKind: string | null;
+  isGroup: boolean | null;
+}
+
+/** A success answer's data, as obs-websocket-js's types say OBS sends it. */
+type Answer = {
+  [T in keyof OBSResponseTypes]: { requestType: T; responseData: OBSResponseTypes[T] };
+}[keyof OBSResponseTypes];
+
+/** An event as obs-websocket-js's types say OBS sends it. */
+type Event = {
+  [T in keyof OBSEventTypes]: { eventType: T; eventData: OBSEventTypes[T] };
+}[keyof OBSEventTypes];
+
+/** Sends one server message, typed as obs-websocket-js receives it. */
+function send(ws: WebSocket, m: IncomingMessage): void {
+  ws.send(JSON.stringify(m));
 }
 
 interface Client {
@@ -46,9 +87,16 @@ export class FakeObs {
   studio = false;
   /** Each scene's items, in order (scene item ids are their place + 1). */
   readonly scenes = new Map<string, FakeItem[]>();
+  /**
+   * Which of `scenes` are groups: an item of theirs is `OBS_SOURCE_TYPE_SCENE` with `isGroup`
+   * true, and their items are listed by GetGroupSceneItemList only.
+   */
+  readonly groups = new Set<string>();
   port = 0;
   /** Identify messages received, as sent. */
   readonly identifies: Record<string, unknown>[] = [];
+  /** Requests received, by type, in order. */
+  readonly requests: string[] = [];
 
   constructor(password?: string) {
     this.#password = password;
@@ -70,15 +118,24 @@ export class FakeObs {
       ws.on('close', () => this.#clients.delete(client));
       const challenge = randomBytes(24).toString('base64');
       const salt = randomBytes(24).toString('base64');
-      const hello: Record<string, unknown> = { obsWebSocketVersion: '5.5.4', rpcVersion: 1 };
-      if (this.#password !== undefined) hello.authentication = { challenge, salt };
-      ws.send(JSON.stringify({ op: 0, d: hello }));
+      send(ws, {
+        op: WebSocketOpCode.Hello,
+        d: {
+          obsWebSocketVersion: '5.5.4',
+          rpcVersion: 1,
+          ...(this.#password === undefined ? {} : { authentication: { challenge, salt } }),
+        },
+      });
       ws.on('message', (data: Buffer) => {
-        const m = JSON.parse(data.toString('utf8')) as { op: number; d: Record<string, unknown> };
-        if (m.op === 1) this.#identify(client, m.d, challenge, salt);
-        else if (m.op === 6 && client.identified) this.#request(client, m.d);
+        // What a client sends, as obs-websocket-js's types say a client sends it (not checked:
+        // this is a test's fake, fed by the bridge and by obs-websocket-js).
+        const m = JSON.parse(data.toString('utf8')) as OutgoingMessage;
+        if (m.op === WebSocketOpCode.Identify) this.#identify(client, m.d, challenge, salt);
+        else if (m.op === WebSocketOpCode.Request && client.identified) this.#request(client, m.d);
         // Anything else before Identify: obs-websocket closes with 4007 NotIdentified.
-        else ws.close(4007, 'NotIdentified');
+        else if (!client.identified) ws.close(4007, 'NotIdentified');
+        // Reidentify and RequestBatch, which OBS answers, are not faked: nobody here sends them.
+        else ws.close(4006, 'UnknownOpCode (not faked)');
       });
     });
   }
@@ -86,18 +143,18 @@ export class FakeObs {
   /** A cut to `scene`: CurrentProgramSceneChanged (OBS repeats it if the scene is the same). */
   cut(scene: string): void {
     this.program = scene;
-    this.#event('CurrentProgramSceneChanged', SCENES, {
-      sceneName: scene,
-      sceneUuid: uuidOf(scene),
+    this.#event(EventSubscription.Scenes, {
+      eventType: 'CurrentProgramSceneChanged',
+      eventData: { sceneName: scene, sceneUuid: uuidOf(scene) },
     });
   }
 
   /** A new preview scene (studio mode). */
   setPreview(scene: string): void {
     this.preview = scene;
-    this.#event('CurrentPreviewSceneChanged', SCENES, {
-      sceneName: scene,
-      sceneUuid: uuidOf(scene),
+    this.#event(EventSubscription.Scenes, {
+      eventType: 'CurrentPreviewSceneChanged',
+      eventData: { sceneName: scene, sceneUuid: uuidOf(scene) },
     });
   }
 
@@ -108,17 +165,23 @@ export class FakeObs {
     const item = items[i];
     if (item === undefined) throw new Error(`no ${sourceName} in ${scene}`);
     item.sceneItemEnabled = enabled;
-    this.#event('SceneItemEnableStateChanged', SCENE_ITEMS, {
-      sceneName: scene,
-      sceneUuid: uuidOf(scene),
-      sceneItemId: i + 1,
-      sceneItemEnabled: enabled,
+    this.#event(EventSubscription.SceneItems, {
+      eventType: 'SceneItemEnableStateChanged',
+      eventData: {
+        sceneName: scene,
+        sceneUuid: uuidOf(scene),
+        sceneItemId: i + 1,
+        sceneItemEnabled: enabled,
+      },
     });
   }
 
   setStudio(on: boolean): void {
     this.studio = on;
-    this.#event('StudioModeStateChanged', UI, { studioModeEnabled: on });
+    this.#event(EventSubscription.Ui, {
+      eventType: 'StudioModeStateChanged',
+      eventData: { studioModeEnabled: on },
+    });
   }
 
   /** Raw text to every identified client (malformed frames, for the tests). */
@@ -138,7 +201,12 @@ export class FakeObs {
       });
   }
 
-  #identify(client: Client, d: Record<string, unknown>, challenge: string, salt: string): void {
+  #identify(
+    client: Client,
+    d: Extract<OutgoingMessage, { op: WebSocketOpCode.Identify }>['d'],
+    challenge: string,
+    salt: string,
+  ): void {
     this.identifies.push(d);
     if (this.#password !== undefined) {
       // The protocol's recipe, written out here on its own (not the bridge's function).
@@ -150,71 +218,92 @@ export class FakeObs {
       }
     }
     client.identified = true;
-    client.subscriptions = typeof d.eventSubscriptions === 'number' ? d.eventSubscriptions : 0x3ff;
-    client.ws.send(JSON.stringify({ op: 2, d: { negotiatedRpcVersion: 1 } }));
+    // Without eventSubscriptions obs-websocket subscribes the client to All (not the
+    // high-volume events).
+    client.subscriptions =
+      typeof d.eventSubscriptions === 'number' ? d.eventSubscriptions : EventSubscription.All;
+    send(client.ws, { op: WebSocketOpCode.Identified, d: { negotiatedRpcVersion: 1 } });
   }
 
-  #request(client: Client, d: Record<string, unknown>): void {
-    const requestType = String(d.requestType);
-    const reply = (code: number, responseData?: Record<string, unknown>): void => {
+  #request(
+    client: Client,
+    d: Extract<OutgoingMessage, { op: WebSocketOpCode.Request }>['d'],
+  ): void {
+    const { requestType, requestId } = d;
+    this.requests.push(requestType);
+    const ok = (answer: Answer): void => {
+      send(client.ws, {
+        op: WebSocketOpCode.RequestResponse,
+        d: { ...answer, requestId, requestStatus: { result: true, code: SUCCESS } },
+      });
+    };
+    // A failure carries a comment and no responseData (which obs-websocket-js's types, written
+    // for successes, always have).
+    const fail = (code: number): void => {
       client.ws.send(
         JSON.stringify({
-          op: 7,
-          d: {
-            requestType,
-            requestId: d.requestId,
-            requestStatus:
-              code === SUCCESS
-                ? { result: true, code }
-                : { result: false, code, comment: 'The request failed.' },
-            ...(responseData === undefined ? {} : { responseData }),
-          },
+          op: WebSocketOpCode.RequestResponse,
+          d: { requestType, requestId, requestStatus: { result: false, code, comment: 'failed' } },
         }),
       );
     };
-    if (requestType === 'GetStudioModeEnabled') reply(SUCCESS, { studioModeEnabled: this.studio });
+    if (requestType === 'GetStudioModeEnabled')
+      ok({ requestType, responseData: { studioModeEnabled: this.studio } });
     else if (requestType === 'GetCurrentProgramScene')
-      reply(SUCCESS, {
-        sceneName: this.program,
-        sceneUuid: uuidOf(this.program),
-        currentProgramSceneName: this.program,
-        currentProgramSceneUuid: uuidOf(this.program),
+      ok({
+        requestType,
+        responseData: {
+          sceneName: this.program,
+          sceneUuid: uuidOf(this.program),
+          currentProgramSceneName: this.program,
+          currentProgramSceneUuid: uuidOf(this.program),
+        },
       });
     else if (requestType === 'GetCurrentPreviewScene')
       if (this.studio)
-        reply(SUCCESS, {
-          sceneName: this.preview,
-          sceneUuid: uuidOf(this.preview),
-          currentPreviewSceneName: this.preview,
-          currentPreviewSceneUuid: uuidOf(this.preview),
+        ok({
+          requestType,
+          responseData: {
+            sceneName: this.preview,
+            sceneUuid: uuidOf(this.preview),
+            currentPreviewSceneName: this.preview,
+            currentPreviewSceneUuid: uuidOf(this.preview),
+          },
         });
-      else reply(STUDIO_MODE_NOT_ACTIVE);
-    else if (requestType === 'GetSceneItemList') {
-      const data = (d.requestData ?? {}) as Record<string, unknown>;
-      const items =
-        typeof data.sceneName === 'string' ? this.scenes.get(data.sceneName) : undefined;
-      if (items === undefined) reply(RESOURCE_NOT_FOUND);
-      else
-        reply(SUCCESS, {
-          sceneItems: items.map((it, i) => ({
-            sceneItemId: i + 1,
-            sceneItemIndex: i,
-            sceneItemEnabled: it.sceneItemEnabled,
-            sceneItemLocked: false,
-            sourceName: it.sourceName,
-            sourceUuid: uuidOf(it.sourceName),
-            sourceType: it.sourceType,
-            inputKind: it.sourceType === 'OBS_SOURCE_TYPE_INPUT' ? 'v4l2_input' : null,
-            isGroup: it.sourceType === 'OBS_SOURCE_TYPE_SCENE' ? false : null,
-          })),
-        });
-    } else reply(204); // UnknownRequestType
+      else fail(STUDIO_MODE_NOT_ACTIVE);
+    else if (requestType === 'GetSceneItemList' || requestType === 'GetGroupSceneItemList') {
+      const { sceneName } = d.requestData;
+      const items = sceneName === undefined ? undefined : this.scenes.get(sceneName);
+      if (items === undefined || sceneName === undefined) fail(RESOURCE_NOT_FOUND);
+      // Each asks for its own kind only ("The specified source is not a scene. (Is group)").
+      else if (this.groups.has(sceneName) !== (requestType === 'GetGroupSceneItemList'))
+        fail(INVALID_RESOURCE_TYPE);
+      else {
+        const sceneItems: SceneItemEntry[] = items.map((it, i) => ({
+          sceneItemId: i + 1,
+          sceneItemIndex: i,
+          sceneItemEnabled: it.sceneItemEnabled,
+          sceneItemLocked: false,
+          sourceName: it.sourceName,
+          sourceUuid: uuidOf(it.sourceName),
+          sourceType: it.sourceType,
+          inputKind: it.sourceType === 'OBS_SOURCE_TYPE_INPUT' ? 'v4l2_input' : null,
+          isGroup:
+            it.sourceType === 'OBS_SOURCE_TYPE_SCENE' ? this.groups.has(it.sourceName) : null,
+        }));
+        const responseData = { sceneItems: sceneItems.map((it) => ({ ...it })) };
+        ok({ requestType, responseData });
+      }
+    } else fail(204); // UnknownRequestType
   }
 
-  #event(eventType: string, intent: number, eventData: Record<string, unknown>): void {
+  #event(intent: EventSubscription, event: Event): void {
     for (const c of this.#clients)
       if (c.identified && (c.subscriptions & intent) !== 0)
-        c.ws.send(JSON.stringify({ op: 5, d: { eventType, eventIntent: intent, eventData } }));
+        send(c.ws, {
+          op: WebSocketOpCode.Event,
+          d: { ...event, eventIntent: intent },
+        });
   }
 }
 

@@ -2,7 +2,8 @@
  * `punch tally bridge obs://…` end to end against a fake obs-websocket v5 server (fake-obs.ts;
  * no OBS on this machine): the password from PUNCH_OBS_PASSWORD, the program scene on air at
  * once, studio mode's preview, duplicate scene events setting nothing, a wrong password and a
- * garbage frame reported, never a crash.
+ * garbage frame reported, never a crash; sources
+ * inside nested scenes and groups.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../conformance/host.js';
@@ -139,6 +140,37 @@ describe('punch tally bridge from OBS', () => {
       'cam-close|',
       '|',
     ]);
+    expect(bridge.child.exitCode).toBeNull();
+  });
+
+  it("a camera in a group lights its stream (its items asked for as a group's)", async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const obs = new FakeObs();
+    fakes.push(obs);
+    obs.scenes.set('Desk', [
+      { sourceName: 'Cams', sceneItemEnabled: true, sourceType: 'OBS_SOURCE_TYPE_SCENE' },
+    ]);
+    obs.scenes.set('Cams', [
+      { sourceName: 'Cam 1', sceneItemEnabled: true, sourceType: 'OBS_SOURCE_TYPE_INPUT' },
+    ]);
+    obs.groups.add('Cams');
+    obs.program = 'Desk';
+    await obs.start();
+    const bridge = startBridge(
+      host,
+      show,
+      [`obs://127.0.0.1:${obs.port}`, '--map', 'Cam 1=cam-wide'],
+      children,
+    );
+    await bridge.waitFor((e) => e.event === 'connected', 'connected to OBS');
+    expect(await nth(bridge, 'tally', 1)).toMatchObject({ program: ['cam-wide'] });
+    expect(obs.requests).toContain('GetGroupSceneItemList');
+    // Hidden inside the group: OBS names the group as the item's scene.
+    obs.setEnabled('Cams', 'Cam 1', false);
+    expect(await nth(bridge, 'tally', 2)).toMatchObject({ program: [] });
+    await show.producer.settle();
+    expect(tallies(show)).toEqual(['cam-wide|', '|']);
     expect(bridge.child.exitCode).toBeNull();
   });
 

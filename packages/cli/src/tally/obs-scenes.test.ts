@@ -6,19 +6,28 @@ const input = (sourceName: string, sceneItemEnabled = true) => ({
   sceneItemEnabled,
   sourceType: 'OBS_SOURCE_TYPE_INPUT',
 });
-const scene = (sourceName: string) => ({
+const scene = (sourceName: string, isGroup = false) => ({
   sourceName,
   sceneItemEnabled: true,
   sourceType: 'OBS_SOURCE_TYPE_SCENE',
+  isGroup,
 });
 
 describe('OBS scenes as tally keys', () => {
   it('reads the visible items of a GetSceneItemList answer, and nothing from junk', () => {
     expect(
-      readSceneItems([input('Cam 1'), input('Cam 2', false), scene('Inner'), 7, null]),
+      readSceneItems([
+        input('Cam 1'),
+        input('Cam 2', false),
+        scene('Inner'),
+        scene('Cams', true),
+        7,
+        null,
+      ]),
     ).toEqual({
       sources: ['Cam 1'],
-      scenes: ['Inner'],
+      scenes: ['Inner', 'Cams'],
+      groups: ['Cams'],
     });
     expect(readSceneItems({ sceneItems: [] })).toBeUndefined();
   });
@@ -28,15 +37,21 @@ describe('OBS scenes as tally keys', () => {
     s.program = 'Wide';
     s.preview = 'Interview';
     expect(s.missing().sort()).toEqual(['Interview', 'Wide']);
-    s.learn('Wide', { sources: ['Slides'], scenes: ['Inner'] });
+    s.learn('Wide', { sources: ['Slides'], scenes: ['Inner'], groups: [] });
     expect(s.missing().sort()).toEqual(['Inner', 'Interview']);
-    s.learn('Inner', { sources: ['Cam 2'], scenes: ['Wide'] }); // a loop: followed once
-    s.learn('Interview', { sources: ['Cam 1', 'Cam 2'], scenes: [] });
+    expect(s.isGroup('Inner')).toBe(false);
+    // a loop: followed once
+    s.learn('Inner', { sources: ['Cam 2'], scenes: ['Wide'], groups: [] });
+    s.learn('Interview', { sources: ['Cam 1'], scenes: ['Cams'], groups: ['Cams'] });
+    expect(s.missing()).toEqual(['Cams']);
+    expect(s.isGroup('Cams')).toBe(true);
+    s.learn('Cams', { sources: ['Cam 2'], scenes: [], groups: [] });
     expect(s.missing()).toEqual([]);
     expect(Object.fromEntries(s.state())).toEqual({
       Interview: 'preview',
       'Cam 1': 'preview',
       'Cam 2': 'program',
+      Cams: 'preview',
       Wide: 'program',
       Slides: 'program',
       Inner: 'program',

@@ -11,10 +11,14 @@ const MAX_DEPTH = 3;
 /** Scenes remembered at most: a scene collection is tens of scenes, not thousands. */
 const MAX_SCENES = 256;
 
-/** One scene's enabled items: inputs by name, and nested scenes by name. */
+/**
+ * One scene's enabled items: inputs by name, and nested scenes and groups by name; `groups`
+ * says which of those are groups (OBS lists a group's items only through GetGroupSceneItemList).
+ */
 export interface SceneItems {
   readonly sources: readonly string[];
   readonly scenes: readonly string[];
+  readonly groups: readonly string[];
 }
 
 /**
@@ -23,26 +27,31 @@ export interface SceneItems {
  *
  * @example
  * readSceneItems([{ sourceName: 'Cam 1', sceneItemEnabled: true, sourceType: 'OBS_SOURCE_TYPE_INPUT' }]);
- * // { sources: ['Cam 1'], scenes: [] }
+ * // { sources: ['Cam 1'], scenes: [], groups: [] }
  */
 export function readSceneItems(items: unknown): SceneItems | undefined {
   if (!Array.isArray(items)) return undefined;
   const sources: string[] = [];
   const scenes: string[] = [];
+  const groups: string[] = [];
   for (const item of items.slice(0, 1000) as unknown[]) {
     if (typeof item !== 'object' || item === null) continue;
-    const { sourceName, sceneItemEnabled, sourceType } = item as Record<string, unknown>;
+    const { sourceName, sceneItemEnabled, sourceType, isGroup } = item as Record<string, unknown>;
     if (typeof sourceName !== 'string' || sceneItemEnabled !== true) continue;
-    if (sourceType === 'OBS_SOURCE_TYPE_SCENE') scenes.push(sourceName);
-    else sources.push(sourceName);
+    if (sourceType === 'OBS_SOURCE_TYPE_SCENE') {
+      scenes.push(sourceName);
+      if (isGroup === true) groups.push(sourceName);
+    } else sources.push(sourceName);
   }
-  return { sources, scenes };
+  return { sources, scenes, groups };
 }
 
 export class ObsScenes {
   program: string | undefined;
   preview: string | undefined;
   readonly #items = new Map<string, SceneItems>();
+  /** Names seen as groups in a learned scene. */
+  readonly #groups = new Set<string>();
 
   /** Forgets a scene's items (they changed); true when it matters now. */
   forget(scene: string): boolean {
@@ -53,12 +62,19 @@ export class ObsScenes {
   /** Forgets everything (a new connection: the scene collection may have changed). */
   reset(): void {
     this.#items.clear();
+    this.#groups.clear();
   }
 
   /** Records a scene's items. */
   learn(scene: string, items: SceneItems): void {
-    if (!this.#items.has(scene) && this.#items.size >= MAX_SCENES) this.#items.clear();
+    if (!this.#items.has(scene) && this.#items.size >= MAX_SCENES) this.reset();
     this.#items.set(scene, items);
+    for (const group of items.groups) this.#groups.add(group);
+  }
+
+  /** Whether `name` is a group (its items are asked for with GetGroupSceneItemList). */
+  isGroup(name: string): boolean {
+    return this.#groups.has(name);
   }
 
   /** Scenes on air (or nested in one) whose items are not known yet: to request. */

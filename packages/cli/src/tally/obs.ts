@@ -243,14 +243,19 @@ export class ObsSource implements TallySource {
         this.#studio = ok && data?.studioModeEnabled === true;
         if (this.#studio) this.#request(ws, 'GetCurrentPreviewScene');
         return;
-      case 'GetSceneItemList': {
+      case 'GetSceneItemList':
+      case 'GetGroupSceneItemList': {
         const scene = d.requestId === undefined ? undefined : this.#asked.get(d.requestId);
         if (scene === undefined) return;
         if (d.requestId !== undefined) this.#asked.delete(d.requestId);
         // A scene that is gone (or a list that cannot be read) shows nothing more than its name.
         this.#scenes.learn(
           scene,
-          (ok ? readSceneItems(data?.sceneItems) : undefined) ?? { sources: [], scenes: [] },
+          (ok ? readSceneItems(data?.sceneItems) : undefined) ?? {
+            sources: [],
+            scenes: [],
+            groups: [],
+          },
         );
         break;
       }
@@ -291,8 +296,11 @@ export class ObsSource implements TallySource {
     const pending = new Set(this.#asked.values());
     const missing = this.#scenes.missing();
     for (const scene of missing)
-      if (!pending.has(scene))
-        this.#asked.set(this.#request(ws, 'GetSceneItemList', { sceneName: scene }), scene);
+      if (!pending.has(scene)) {
+        // OBS refuses GetSceneItemList for a group (602 InvalidResourceType): it has its own.
+        const type = this.#scenes.isGroup(scene) ? 'GetGroupSceneItemList' : 'GetSceneItemList';
+        this.#asked.set(this.#request(ws, type, { sceneName: scene }), scene);
+      }
     if (missing.length > 0) {
       this.#deferred ??= setTimeout(() => {
         this.#deferred = undefined;
