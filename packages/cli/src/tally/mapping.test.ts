@@ -57,6 +57,17 @@ describe('tally mapping', () => {
       ['cam-3', 3],
     ]);
   });
+
+  it('never gives two streams one display: a place a numeric key took moves on', () => {
+    // vMix input 3 is cam-a: cam-c, third in the session, must not share display 3 with it.
+    const map = parseMap(['3=cam-a', '1=cam-b']);
+    expect([...displayIndexes(map, ['cam-a', 'cam-b', 'cam-c', 'cam-d'])]).toEqual([
+      ['cam-a', 3],
+      ['cam-b', 1],
+      ['cam-c', 4],
+      ['cam-d', 5],
+    ]);
+  });
 });
 
 describe('sources', () => {

@@ -75,15 +75,25 @@ export function sameTally(a: Tally, b: Tally): boolean {
   return same(a.program, b.program) && same(a.preview, b.preview);
 }
 
-/** The display index `--tsl-out` uses for each stream: a numeric key it is mapped from, else its place (1-based). */
+/**
+ * The display index `--tsl-out` uses for each stream: a numeric key it is mapped from, else its
+ * place (1-based), moved on past any index a numeric key took: two streams on one display
+ * would make its light show whichever packet came last.
+ */
 export function displayIndexes(map: TallyMap, streams: readonly string[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const [key, mapped] of map) {
     if (!/^\d{1,5}$/.test(key) || Number(key) > 0xfffe) continue;
     for (const s of mapped) if (!out.has(s)) out.set(s, Number(key));
   }
-  streams.forEach((s, i) => {
-    if (!out.has(s)) out.set(s, i + 1);
-  });
+  const taken = new Set(out.values());
+  let next = 1;
+  for (const s of streams) {
+    if (out.has(s)) continue;
+    next = Math.max(next, streams.indexOf(s) + 1);
+    while (taken.has(next)) next++;
+    out.set(s, next);
+    taken.add(next);
+  }
   return out;
 }
