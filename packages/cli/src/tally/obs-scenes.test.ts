@@ -60,4 +60,35 @@ describe('OBS scenes as tally keys', () => {
     expect(s.forget('Elsewhere')).toBe(false);
     expect(s.missing()).toEqual(['Inner']);
   });
+
+  it('follows a scene met both deep and shallow from its shallow place', () => {
+    // Main > A > B > Deep (depth 3: its nested scenes are too deep), and Main > Deep directly:
+    // Deep > Cams is then at depth 2 and on air.
+    const s = new ObsScenes();
+    s.program = 'Main';
+    s.learn('Main', { sources: [], scenes: ['A', 'Deep'], groups: [] });
+    s.learn('A', { sources: [], scenes: ['B'], groups: [] });
+    s.learn('B', { sources: [], scenes: ['Deep'], groups: [] });
+    s.learn('Deep', { sources: [], scenes: ['Cams'], groups: [] });
+    expect(s.missing()).toEqual(['Cams']);
+    s.learn('Cams', { sources: ['Cam 1'], scenes: [], groups: [] });
+    expect(s.state().get('Cam 1')).toBe('program');
+  });
+
+  it('asks for a huge scene tree once: what it learns on air is never forgotten for more', () => {
+    const s = new ObsScenes();
+    s.program = 'Main';
+    const nested = Array.from({ length: 300 }, (_, i) => `S${i}`);
+    s.learn('Main', { sources: [], scenes: nested, groups: [] });
+    let asked = 0;
+    // Every answer learned, as obs.ts does, until nothing is missing: bounded.
+    for (let round = 0; round < 10 && s.missing().length > 0; round++)
+      for (const scene of s.missing()) {
+        asked++;
+        s.learn(scene, { sources: [`Cam ${scene}`], scenes: [], groups: [] });
+      }
+    expect(s.missing()).toEqual([]);
+    expect(asked).toBeLessThanOrEqual(300);
+    expect(s.state().get('Cam S0')).toBe('program');
+  });
 });

@@ -10,6 +10,12 @@ import type { KeyState } from './mapping.js';
 const MAX_DEPTH = 3;
 /** Scenes remembered at most: a scene collection is tens of scenes, not thousands. */
 const MAX_SCENES = 256;
+/**
+ * Scenes followed from one scene at most: program and preview together stay within
+ * MAX_SCENES, so every scene on air can be remembered at once and none is asked for again and
+ * again (forgetting one on air to learn another would never end).
+ */
+const MAX_VISIBLE = MAX_SCENES / 2;
 
 /**
  * One scene's enabled items: inputs by name, and nested scenes and groups by name; `groups`
@@ -67,7 +73,12 @@ export class ObsScenes {
 
   /** Records a scene's items. */
   learn(scene: string, items: SceneItems): void {
-    if (!this.#items.has(scene) && this.#items.size >= MAX_SCENES) this.reset();
+    if (!this.#items.has(scene) && this.#items.size >= MAX_SCENES) {
+      // Full: the scenes off air go (asked for again if they come on air).
+      const onAir = new Set([...this.#visible(this.program), ...this.#visible(this.preview)]);
+      for (const known of [...this.#items.keys()]) if (!onAir.has(known)) this.#items.delete(known);
+      if (!onAir.has(scene)) return;
+    }
     this.#items.set(scene, items);
     for (const group of items.groups) this.#groups.add(group);
   }
@@ -91,15 +102,27 @@ export class ObsScenes {
     return state;
   }
 
-  /** A scene and the scenes nested in it (known so far), to MAX_DEPTH. */
+  /**
+   * A scene and the scenes nested in it (known so far), to MAX_DEPTH, at most MAX_VISIBLE.
+   * Breadth first: each scene is met first at its shallowest depth, so one reached both deep
+   * and shallow still has its own nested scenes followed.
+   */
   #visible(scene: string | undefined): Set<string> {
     const seen = new Set<string>();
-    const walk = (s: string, depth: number): void => {
-      if (seen.has(s) || depth > MAX_DEPTH) return;
-      seen.add(s);
-      for (const nested of this.#items.get(s)?.scenes ?? []) walk(nested, depth + 1);
-    };
-    if (scene !== undefined) walk(scene, 0);
+    if (scene === undefined) return seen;
+    seen.add(scene);
+    let level = [scene];
+    for (let depth = 1; depth <= MAX_DEPTH && level.length > 0; depth++) {
+      const next: string[] = [];
+      for (const s of level)
+        for (const nested of this.#items.get(s)?.scenes ?? []) {
+          if (seen.has(nested)) continue;
+          if (seen.size >= MAX_VISIBLE) return seen;
+          seen.add(nested);
+          next.push(nested);
+        }
+      level = next;
+    }
     return seen;
   }
 
