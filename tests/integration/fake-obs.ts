@@ -184,6 +184,11 @@ export class FakeObs {
     });
   }
 
+  /** Cuts every client off, as a network fault would; the server stays up for reconnections. */
+  dropClients(): void {
+    for (const c of this.#clients) c.ws.terminate();
+  }
+
   /** Raw text to every identified client (malformed frames, for the tests). */
   sendRaw(text: string): void {
     for (const c of this.#clients) if (c.identified) c.ws.send(text);

@@ -91,6 +91,28 @@ describe('punch tally bridge from OBS', () => {
     expect(bridge.child.exitCode).toBeNull();
   });
 
+  it('studio mode turned off while the bridge was away: the old preview goes dark', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const obs = new FakeObs();
+    fakes.push(obs);
+    obs.program = 'Cam Wide';
+    obs.preview = 'Cam Close';
+    obs.studio = true;
+    await obs.start();
+    const bridge = startBridge(host, show, [`obs://127.0.0.1:${obs.port}`, ...MAP], children);
+    expect(await nth(bridge, 'tally', 1)).toMatchObject({
+      program: ['cam-wide'],
+      preview: ['cam-close'],
+    });
+    // No event can tell the bridge: it learns it from GetStudioModeEnabled when it is back.
+    obs.dropClients();
+    obs.studio = false;
+    await nth(bridge, 'connected', 2);
+    expect(await nth(bridge, 'tally', 2)).toMatchObject({ program: ['cam-wide'], preview: [] });
+    expect(bridge.child.exitCode).toBeNull();
+  });
+
   it('a camera source visible in the program scene (nested scenes too) lights its stream', async () => {
     const show = await openShow(host);
     shows.push(show);

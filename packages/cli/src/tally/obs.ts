@@ -24,8 +24,12 @@ const ITEM_EVENTS = new Set([
   'SceneItemCreated',
   'SceneItemRemoved',
 ]);
-/** A frame larger than this is not one the bridge asked for (scene names are short). */
-const MAX_FRAME = 256 * 1024;
+/**
+ * A frame larger than this is not one the bridge asked for. GetSceneItemList lists every item
+ * with its transform (about 700 bytes each): a scene of a few hundred items is well over
+ * 256 KiB, and refusing it would close the connection on every try.
+ */
+const MAX_FRAME = 8 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 5000;
 /** obs-websocket's WebSocketCloseCode AuthenticationFailed (OBS's code, not Punch's). */
 const OBS_AUTHENTICATION_FAILED = 4009;
@@ -241,7 +245,14 @@ export class ObsSource implements TallySource {
         break;
       case 'GetStudioModeEnabled':
         this.#studio = ok && data?.studioModeEnabled === true;
-        if (this.#studio) this.#request(ws, 'GetCurrentPreviewScene');
+        if (this.#studio) {
+          this.#request(ws, 'GetCurrentPreviewScene');
+          return;
+        }
+        // Studio mode off (perhaps turned off while the bridge was away): no preview, whatever
+        // the last connection knew. Published with the answer to GetCurrentProgramScene, asked
+        // right after: publishing now would show a program scene not read yet.
+        this.#scenes.preview = undefined;
         return;
       case 'GetSceneItemList':
       case 'GetGroupSceneItemList': {
