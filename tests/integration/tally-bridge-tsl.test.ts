@@ -130,6 +130,42 @@ describe('punch tally bridge from TSL UMD v5.0', () => {
     expect(bridge.child.exitCode).toBeNull();
   });
 
+  it('TCP: connections that never send cannot shut the switcher out', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const port = await freeTcpPort();
+    const bridge = startBridge(
+      host,
+      show,
+      [`tsl5+tcp://127.0.0.1:${port}`, '--map', '3=cam-wide'],
+      children,
+    );
+    await bridge.waitFor((e) => e.event === 'connected', 'listening');
+    // Eight silent connections (the bridge takes eight senders at most), as a port scanner or
+    // a switcher's half-open sockets from before its reboots would leave them.
+    const idle = [];
+    for (let i = 0; i < 8; i++) {
+      const c = connect(port, '127.0.0.1');
+      c.on('error', () => undefined);
+      await new Promise<void>((r) => c.once('connect', r));
+      idle.push(c);
+    }
+    await bridge.waitFor(
+      () => bridge.events.filter((e) => e.event === 'note').length >= 9,
+      'eight senders connected',
+    );
+    try {
+      new TSL5().sendTallyTCP('127.0.0.1', port, display(3, 1));
+      await operatorSees(show, 'program');
+      expect(await bridge.waitFor((e) => e.event === 'bad-frame', 'the warning')).toMatchObject({
+        reason: expect.stringContaining('silent the longest') as unknown,
+      });
+    } finally {
+      for (const c of idle) c.destroy();
+    }
+    expect(bridge.child.exitCode).toBeNull();
+  });
+
   it('--tsl-out: a TSL receiver gets the stream name and red on program, whoever set it', async () => {
     const show = await openShow(host);
     shows.push(show);

@@ -4,7 +4,7 @@
  * green is preview.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import type { KeyState } from './mapping.js';
 import { Retry, hostPort, type SourceEvent, type SourceUrl, type TallySource } from './source.js';
 import { DleDeframer, decodePacket, type TslDisplay } from './tsl5.js';
@@ -76,21 +76,29 @@ export class TslListener implements TallySource {
   }
 
   #listenTcp(): void {
-    let senders = 0;
+    /** Each open sender and when it last sent (performance.now()). */
+    const senders = new Map<TcpSocket, number>();
     const server = createServer((conn) => {
-      if (senders >= MAX_TCP_SENDERS) {
-        conn.destroy();
+      if (senders.size >= MAX_TCP_SENDERS) {
+        // The sender silent the longest makes room: refusing the newcomer instead would let
+        // connections that never send (a scanner, a switcher's half-open socket from before
+        // its reboot) shut the switcher out for good.
+        const [quietest] = [...senders].sort((a, b) => a[1] - b[1])[0] ?? [];
+        quietest?.destroy();
+        if (quietest !== undefined) senders.delete(quietest);
         this.#emit({
           type: 'bad-frame',
-          reason: `a TCP sender over the ${MAX_TCP_SENDERS} allowed`,
+          reason: `a TCP sender over the ${MAX_TCP_SENDERS} allowed: the one silent the longest was closed`,
         });
-        return;
       }
-      senders++;
+      senders.set(conn, performance.now());
+      // A sender whose machine died without closing (power, cable) is found and its place freed.
+      conn.setKeepAlive(true, 5000);
       const from = hostPort(conn.remoteAddress ?? '?', conn.remotePort ?? 0);
       this.#emit({ type: 'note', text: `TSL sender ${from} connected` });
       const deframer = new DleDeframer();
       conn.on('data', (chunk: Buffer) => {
+        if (senders.has(conn)) senders.set(conn, performance.now());
         const before = deframer.dropped;
         for (const p of deframer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)))
           this.#packet(p);
@@ -103,7 +111,7 @@ export class TslListener implements TallySource {
       // A sender that resets its connection just leaves; its displays keep their last state.
       conn.on('error', () => undefined);
       conn.on('close', () => {
-        senders--;
+        senders.delete(conn);
         this.#emit({ type: 'note', text: `TSL sender ${from} disconnected` });
       });
     });
