@@ -5,7 +5,9 @@
  * garbage frame reported, never a crash; sources
  * inside nested scenes and groups.
  */
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { startHost, type Host } from '../conformance/host.js';
 import { Children } from './agents.js';
 import { FakeObs } from './fake-obs.js';
@@ -111,6 +113,32 @@ describe('punch tally bridge from OBS', () => {
     await nth(bridge, 'connected', 2);
     expect(await nth(bridge, 'tally', 2)).toMatchObject({ program: ['cam-wide'], preview: [] });
     expect(bridge.child.exitCode).toBeNull();
+  });
+
+  it('a WebSocket server that never says Hello is given up on and retried, not waited on', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const silent = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      handleProtocols: () => 'obswebsocket.json',
+    });
+    await new Promise<void>((r) => silent.once('listening', r));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const bridge = startBridge(host, show, [`obs://127.0.0.1:${port}`, ...MAP], children);
+      expect(await bridge.waitFor((e) => e.event === 'lost', 'given up on')).toMatchObject({
+        reason: expect.stringContaining('handshake') as unknown,
+      });
+      expect(bridge.child.exitCode).toBeNull();
+    } finally {
+      for (const c of silent.clients) c.terminate();
+      await new Promise<void>((r) => {
+        silent.close(() => {
+          r();
+        });
+      });
+    }
   });
 
   it('a camera source visible in the program scene (nested scenes too) lights its stream', async () => {

@@ -33,6 +33,8 @@ const MAX_FRAME = 8 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 5000;
 /** obs-websocket's WebSocketCloseCode AuthenticationFailed (OBS's code, not Punch's). */
 const OBS_AUTHENTICATION_FAILED = 4009;
+/** How often the connection is pinged; a ping unanswered by the next one loses it. */
+const PING_MS = 5000;
 /** How long a state waits for the item lists of the scenes it shows. */
 const LIST_WAIT_MS = 1000;
 
@@ -94,6 +96,8 @@ export class ObsSource implements TallySource {
   /** The state last emitted, as text: OBS repeats itself, the bridge does not. */
   #last = '';
   #studio = false;
+  /** The current connection got Identified (op 2). */
+  #identified = false;
   #requests = 0;
   #deferred: NodeJS.Timeout | undefined;
 
@@ -112,17 +116,46 @@ export class ObsSource implements TallySource {
       maxPayload: MAX_FRAME,
     });
     this.#ws = ws;
+    this.#identified = false;
     let lost = false;
+    let answered = true;
+    let liveness: NodeJS.Timeout | undefined;
+    let identifyBy: NodeJS.Timeout | undefined;
     const lose = (reason: string): void => {
       if (lost) return;
       lost = true;
+      clearInterval(liveness);
+      clearTimeout(identifyBy);
       ws.removeAllListeners();
       // A socket closed while connecting emits an error that is already this loss.
       ws.on('error', () => undefined);
       ws.terminate();
       this.#lost(reason);
     };
+    ws.on('open', () => {
+      // An open socket is not yet OBS: one that never says Hello, or never answers Identify,
+      // would otherwise hold the bridge forever without a word.
+      identifyBy = setTimeout(() => {
+        if (!this.#identified) lose(`no obs-websocket v5 handshake in ${CONNECT_TIMEOUT_MS} ms`);
+      }, CONNECT_TIMEOUT_MS);
+      identifyBy.unref();
+      // A dead OBS machine (power, cable) sends no FIN: a ping unanswered for a whole period
+      // finds it, where a silent socket would keep the last tally on air.
+      liveness = setInterval(() => {
+        if (!answered) {
+          lose(`OBS stopped answering (no pong in ${PING_MS} ms)`);
+          return;
+        }
+        answered = false;
+        ws.ping();
+      }, PING_MS);
+      liveness.unref();
+    });
+    ws.on('pong', () => {
+      answered = true;
+    });
     ws.on('message', (data: Buffer, binary: boolean) => {
+      answered = true;
       const at = performance.now();
       if (binary) {
         this.#emit({
@@ -212,6 +245,7 @@ export class ObsSource implements TallySource {
         return;
       }
       case 2:
+        this.#identified = true;
         this.#retry.reset();
         // A new connection: the scene collection may have changed meanwhile.
         this.#scenes.reset();
