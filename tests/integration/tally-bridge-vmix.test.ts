@@ -91,6 +91,30 @@ describe('punch tally bridge from vMix', () => {
     expect(view.json).toMatchObject({ tallyOrigin: { source } });
   });
 
+  it('a line too long is dropped whole: its end is not read as a tally line', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const vmix = new FakeVmix('1000');
+    vmixes.push(vmix);
+    await vmix.start();
+    const bridge = startBridge(
+      host,
+      show,
+      [`vmix://127.0.0.1:${vmix.port}`, '--map', '1=cam-wide', '--map', '2=cam-close'],
+      children,
+    );
+    await operatorSees(show, 'program');
+    // 40 KiB without a newline, ending as a tally line would: one line, dropped once.
+    vmix.sendRaw('x'.repeat(40 * 1024));
+    await bridge.waitFor((e) => e.event === 'bad-frame', 'the long line');
+    vmix.sendRaw('TALLY OK 02\r\n');
+    vmix.setTally('0100');
+    await show.producer.next('tally', (m) => (m.program as string[]).join() === 'cam-close');
+    await show.producer.settle();
+    expect(tallies(show)).toEqual(['cam-wide|', 'cam-close|']);
+    expect(bridge.events.filter((e) => e.event === 'bad-frame')).toHaveLength(1);
+  });
+
   it('reconnects with backoff when vMix goes away, and catches up with the state it finds', async () => {
     const show = await openShow(host);
     shows.push(show);

@@ -55,6 +55,8 @@ export class VmixSource implements TallySource {
     const socket = new Socket();
     this.#socket = socket;
     let buffered = '';
+    /** The rest of a line dropped for its length is still to come: it is not a line of its own. */
+    let skipping = false;
     let lost = false;
     const lose = (reason: string): void => {
       if (lost) return;
@@ -82,12 +84,16 @@ export class VmixSource implements TallySource {
       buffered += chunk;
       let nl = buffered.indexOf('\n');
       while (nl >= 0) {
-        this.#line(buffered.slice(0, nl).replace(/\r$/, ''), at);
+        if (skipping) skipping = false;
+        else this.#line(buffered.slice(0, nl).replace(/\r$/, ''), at);
         buffered = buffered.slice(nl + 1);
         nl = buffered.indexOf('\n');
       }
       if (buffered.length > MAX_LINE) {
-        this.#emit({ type: 'bad-frame', reason: `a line over ${MAX_LINE} bytes (dropped)` });
+        // Said once per line, however long it goes on.
+        if (!skipping)
+          this.#emit({ type: 'bad-frame', reason: `a line over ${MAX_LINE} bytes (dropped)` });
+        skipping = true;
         buffered = '';
       }
     });
