@@ -75,6 +75,16 @@ describe('punch tally bridge from OBS', () => {
     expect(await bridge.waitFor((e) => e.event === 'bad-frame', 'the bad frame')).toMatchObject({
       count: 1,
     });
+    // A scene change naming no scene: counted, and no camera turned off.
+    obs.sendRaw(
+      JSON.stringify({
+        op: 5,
+        d: { eventType: 'CurrentProgramSceneChanged', eventData: { sceneName: 12 } },
+      }),
+    );
+    expect(await nth(bridge, 'bad-frame', 2)).toMatchObject({
+      reason: 'CurrentProgramSceneChanged without a scene name',
+    });
     obs.setStudio(false);
     await show.producer.next(
       'tally',

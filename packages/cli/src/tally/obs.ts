@@ -311,9 +311,15 @@ export class ObsSource implements TallySource {
   }
 
   #event(ws: WebSocket, type: string, data: Record<string, unknown> | undefined, at: number): void {
-    if (type === 'CurrentProgramSceneChanged') this.#scenes.program = sceneName(data, 'sceneName');
-    else if (type === 'CurrentPreviewSceneChanged' && this.#studio)
-      this.#scenes.preview = sceneName(data, 'sceneName');
+    const scene = type.startsWith('Current') ? sceneName(data, 'sceneName') : '';
+    if (scene === undefined) {
+      // A scene change that names no scene is not one: taken as "no scene", it would turn
+      // every camera off.
+      this.#emit({ type: 'bad-frame', reason: `${type} without a scene name` });
+      return;
+    }
+    if (type === 'CurrentProgramSceneChanged') this.#scenes.program = scene;
+    else if (type === 'CurrentPreviewSceneChanged' && this.#studio) this.#scenes.preview = scene;
     else if (type === 'StudioModeStateChanged') {
       this.#studio = data?.studioModeEnabled === true;
       if (this.#studio) {
