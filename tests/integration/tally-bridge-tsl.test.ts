@@ -160,10 +160,14 @@ describe('punch tally bridge from TSL UMD v5.0', () => {
       expect(await bridge.waitFor((e) => e.event === 'bad-frame', 'the warning')).toMatchObject({
         reason: expect.stringContaining('silent the longest') as unknown,
       });
+      // Stopped, the bridge ends though the senders are still connected.
+      expect(bridge.child.exitCode).toBeNull();
+      const exited = new Promise<number | null>((r) => bridge.child.once('exit', r));
+      bridge.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
     } finally {
       for (const c of idle) c.destroy();
     }
-    expect(bridge.child.exitCode).toBeNull();
   });
 
   it('--tsl-out: a TSL receiver gets the stream name and red on program, whoever set it', async () => {

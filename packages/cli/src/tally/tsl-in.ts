@@ -30,6 +30,8 @@ export class TslListener implements TallySource {
   readonly #retry = new Retry();
   #udp: Socket | undefined;
   #tcp: Server | undefined;
+  /** Each open TCP sender and when it last sent (performance.now()). */
+  readonly #senders = new Map<TcpSocket, number>();
   #stopped = false;
 
   constructor(url: SourceUrl, emit: (e: SourceEvent) => void) {
@@ -50,6 +52,10 @@ export class TslListener implements TallySource {
     this.#retry.cancel();
     this.#udp?.close();
     this.#tcp?.close();
+    // Closing the server leaves its connections open: a switcher that never hangs up would
+    // keep a stopped bridge running.
+    for (const conn of this.#senders.keys()) conn.destroy();
+    this.#senders.clear();
     this.#udp = undefined;
     this.#tcp = undefined;
   }
@@ -76,8 +82,7 @@ export class TslListener implements TallySource {
   }
 
   #listenTcp(): void {
-    /** Each open sender and when it last sent (performance.now()). */
-    const senders = new Map<TcpSocket, number>();
+    const senders = this.#senders;
     const server = createServer((conn) => {
       if (senders.size >= MAX_TCP_SENDERS) {
         // The sender silent the longest makes room: refusing the newcomer instead would let
@@ -112,6 +117,7 @@ export class TslListener implements TallySource {
       conn.on('error', () => undefined);
       conn.on('close', () => {
         senders.delete(conn);
+        if (this.#stopped) return;
         this.#emit({ type: 'note', text: `TSL sender ${from} disconnected` });
       });
     });
