@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   HEALTH_MAX_BYTES,
   HEALTH_THIN_AFTER_MS,
@@ -143,5 +143,24 @@ describe('deletion', () => {
     }
     reader.close();
     expect(store.loadSessions().map((r) => r.id)).toEqual(['kept']);
+  });
+
+  it('sessions ending in the same turn share one checkpoint after the first, and leave nothing', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `gone-${i}`);
+    for (const id of ids) store.saveSession(record(id));
+    const pragma = vi.spyOn(Database.prototype, 'pragma');
+    try {
+      for (const id of ids) store.deleteSession(id);
+      await new Promise((resolve) => setImmediate(resolve));
+      const checkpoints = pragma.mock.calls.filter(([p]) => p === 'wal_checkpoint(TRUNCATE)');
+      // The first at once (a DELETE answered leaves nothing), the other 19 together after it.
+      expect(checkpoints).toHaveLength(2);
+    } finally {
+      pragma.mockRestore();
+    }
+    const needle = Buffer.from(PASSPHRASE);
+    for (const f of readdirSync(dir)) {
+      expect(readFileSync(join(dir, f)).includes(needle), f).toBe(false);
+    }
   });
 });

@@ -106,6 +106,10 @@ export class SqliteStore extends SqlSessionStore {
   readonly #health: StorageHealth;
   /** Ended sessions whose rows could not be deleted yet (storage failing): retried. */
   readonly #undeleted = new Set<string>();
+  /** A checkpoint is due: deleted rows' old copies may still be in the write-ahead log. */
+  #due = false;
+  /** Set while a turn of the event loop has checkpointed once; cleared right after it. */
+  #batch: NodeJS.Immediate | undefined;
 
   constructor(file: string, health: StorageHealth = soloHealth(file)) {
     const db = openSqlite(file);
@@ -116,6 +120,7 @@ export class SqliteStore extends SqlSessionStore {
       () => {
         probeWrite(db, health);
         for (const session of [...this.#undeleted]) this.#delete(session);
+        this.#checkpointNow();
       },
       { 'session-delete': () => this.#undeleted.size },
     );
@@ -175,7 +180,7 @@ export class SqliteStore extends SqlSessionStore {
   }
 
   /**
-   * Deletes the session's rows, then checkpoints the write-ahead log and truncates it: with
+   * Deletes the session's rows, then has the write-ahead log checkpointed and truncated: with
    * `secure_delete` the deleted rows are zeros in the database file, and the log's earlier
    * copies of them (the passphrase) go with it, so an ended session leaves nothing on disk.
    * Throws ERR_STORAGE while storage fails.
@@ -183,17 +188,50 @@ export class SqliteStore extends SqlSessionStore {
   #delete(session: string): void {
     const existed = this.#undeleted.has(session) || this.rowCounts(session).sessions > 0;
     super.deleteSession(session);
-    if (existed) {
-      try {
-        this.#db.pragma('wal_checkpoint(TRUNCATE)');
-      } catch (err) {
-        throw this.#health.fault(err);
-      }
-    }
     this.#undeleted.delete(session);
+    if (existed) this.#checkpoint();
+  }
+
+  /**
+   * The first deletion in a turn of the event loop is checkpointed at once (a `DELETE` answered
+   * means nothing is left on disk); later ones in the same turn (thousands of sessions can
+   * expire in the same second, and a checkpoint costs about a millisecond) share one, right
+   * after it. One that fails (storage failing) stays due for each storage probe.
+   */
+  #checkpoint(): void {
+    this.#due = true;
+    if (this.#batch !== undefined) return;
+    this.#batch = setImmediate(() => {
+      this.#batch = undefined;
+      this.#checkpointIfDue();
+    });
+    this.#checkpointNow();
+  }
+
+  /** Runs a due checkpoint; one that fails for a failing disk stays due for the probe. */
+  #checkpointIfDue(): void {
+    try {
+      this.#checkpointNow();
+    } catch (err) {
+      // Recorded by the storage health already; the probe runs it again (`retry` above).
+      if (!isStorageError(err)) throw err;
+    }
+  }
+
+  /** Runs a due checkpoint now; throws ERR_STORAGE (and it stays due) while storage fails. */
+  #checkpointNow(): void {
+    if (!this.#due) return;
+    try {
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      throw this.#health.fault(err);
+    }
+    this.#due = false;
   }
 
   close(): void {
+    clearImmediate(this.#batch);
+    this.#checkpointIfDue();
     this.#db.close();
   }
 }
