@@ -72,6 +72,9 @@ export interface ApiDeps {
   readonly health?: () => HealthStatus;
 }
 
+/** Seconds a client is told to wait (`Retry-After`) after `/healthz` answered 503. */
+export const HEALTH_RETRY_AFTER_S = 5;
+
 /** `/healthz`'s answer: 200 `{ok: true}`, or 503 with the reason and since when (Unix seconds). */
 export type HealthStatus =
   { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly since: number };
@@ -137,7 +140,9 @@ export function createSessionApi(deps: ApiDeps): Hono {
 
   app.get('/healthz', (c) => {
     const health = deps.health?.() ?? { ok: true };
-    return c.json(health, health.ok ? 200 : 503);
+    if (health.ok) return c.json(health, 200);
+    // As ERR_STORAGE's answers say: the host probes its storage again within seconds.
+    return c.json(health, 503, { 'retry-after': String(HEALTH_RETRY_AFTER_S) });
   });
   app.get('/api/openapi.json', (c) => c.json(buildOpenApi()));
   deps.extend?.(app);

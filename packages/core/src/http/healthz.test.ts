@@ -39,6 +39,7 @@ describe('/healthz', () => {
     const app = await api(() => status);
     const down = await app.request('/healthz');
     expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toBe('5');
     expect(await down.json()).toEqual(status);
     status = { ok: true };
     expect((await app.request('/healthz')).status).toBe(200);

@@ -23,8 +23,12 @@ export function TallyOriginLine({
         <>Tally set by hand, {clock}</>
       ) : (
         <>
-          Tally from <strong class="tally-source">{origin.source}</strong>,{' '}
-          {formatAgo(serverNow - origin.at)}
+          {/* bdi: a source in a right-to-left script must not reorder the rest of the line. */}
+          Tally from{' '}
+          <bdi>
+            <strong class="tally-source">{origin.source}</strong>
+          </bdi>
+          , {formatAgo(serverNow - origin.at)}
         </>
       )}
     </p>
