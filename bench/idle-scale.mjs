@@ -16,7 +16,6 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  PUNCH_BIN,
   ROOT,
   assertAlive,
   benchOptions,
@@ -29,6 +28,7 @@ import {
   mdTable,
   mib,
   parseJson,
+  punchServeArgs,
   reportFooter,
   runBench,
   say,
@@ -74,21 +74,7 @@ export function idleScaleConfig(quick) {
  * @param {string} secret
  */
 async function serve(reaper, dataDir, secret) {
-  const args = [
-    PUNCH_BIN,
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--stun-port',
-    '0',
-    '--data-dir',
-    dataDir,
-    '--log-level',
-    'info',
-    ...IDLE_SCALE_ARGS,
-  ];
+  const args = [...punchServeArgs(dataDir), ...IDLE_SCALE_ARGS];
   const spawnedAt = performance.now();
   const proc = startProc(reaper, 'punch server', process.execPath, args, {
     env: { ...process.env, PUNCH_SECRET: secret },
