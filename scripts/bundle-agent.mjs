@@ -9,6 +9,9 @@
  * `punch serve` and `punch account` need the Node host (@punch/node, over better-sqlite3, which
  * compiles at install): the CLI loads it only with `import()` inside those commands, and here it
  * is replaced by a module that says so, so the bundle never carries it.
+ *
+ * `punch tally bridge atem://…` needs atem-connection (which loads a native font library): it is
+ * left out (external) and loaded with `import()` from beside punch.mjs, only for an ATEM source.
  */
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -58,6 +61,7 @@ await build({
   target: 'node20',
   outfile: CLI_OUT,
   plugins: [standIns],
+  external: ['atem-connection'],
   // ws is CommonJS and requires Node's modules; an ES module has no `require` of its own.
   banner: {
     js: [

@@ -17,10 +17,14 @@ const read = (p: string): string =>
 const PACKAGES = fileURLToPath(new URL('../../packages/', import.meta.url));
 
 /**
- * Node.js's own error codes, which Punch reads (a failed `parseArgs`, a closed socket) and never
+ * Node.js's own error codes, which Punch reads (a failed `parseArgs`, a closed socket, an optional package not installed) and never
  * prints: not Punch's to document.
  */
-const NODE_CODES = new Set(['ERR_PARSE_ARGS', 'ERR_SOCKET_DGRAM_NOT_RUNNING']);
+const NODE_CODES = new Set([
+  'ERR_PARSE_ARGS',
+  'ERR_SOCKET_DGRAM_NOT_RUNNING',
+  'ERR_MODULE_NOT_FOUND',
+]);
 
 /** The part of Punch a source file belongs to, as errors.md's `from` column names it. */
 function partOf(file: string): string {

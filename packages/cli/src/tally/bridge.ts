@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { SessionView } from '@punch/core';
 import { client, sessionId, type Io } from '../admin.js';
+import { AtemSource, loadAtemConnection, type AtemModule } from './atem.js';
 import { PunchClient } from '../client.js';
 import { SignalLink } from '../peer/link.js';
 import { UsageError } from '../usage.js';
@@ -29,6 +30,9 @@ SOURCE:
   obs://HOST[:4455]           OBS (obs-websocket v5; its password in PUNCH_OBS_PASSWORD);
                               keys are scene names or the sources visible in them
                               (preview: in studio mode)
+  atem://HOST[:9910]          a Blackmagic ATEM (needs the atem-connection package); keys are
+                              source numbers (1 = input 1); what keyers, transitions and
+                              SuperSource show counts, as the ATEM's own tally says
   tsl5+udp://[HOST]:PORT      listen for TSL UMD v5.0 over UDP; keys are display indexes
   tsl5+tcp://[HOST]:PORT      the same over TCP (DLE/STX framing)
 
@@ -81,6 +85,8 @@ export async function tallyBridge(argv: string[], io: Io): Promise<number> {
   const creds = credentials(values, io);
   const c = client(creds, io);
   const id = sessionId(session, creds.token);
+  // Loaded before anything else: a missing atem-connection is said at once, not at the first cut.
+  const atem = url.kind === 'atem' ? await loadAtemConnection() : undefined;
 
   // The mapped streams must exist: a typo found now, not at the first cut on air.
   const view = SessionView.parse(await c.request('GET', `/api/session/${encodeURIComponent(id)}`));
@@ -105,6 +111,7 @@ export async function tallyBridge(argv: string[], io: Io): Promise<number> {
       server: c.server,
       token: creds.token ?? '',
       obsPassword: io.env.PUNCH_OBS_PASSWORD,
+      atem,
     },
     c,
   );
@@ -121,6 +128,8 @@ interface RunOptions {
   token: string;
   /** PUNCH_OBS_PASSWORD: read from the environment, never from the command line (ps shows it). */
   obsPassword: string | undefined;
+  /** atem-connection, loaded when SOURCE is `atem://`. */
+  atem: AtemModule | undefined;
 }
 
 function run(o: RunOptions, c: PunchClient): Promise<number> {
@@ -180,7 +189,9 @@ function run(o: RunOptions, c: PunchClient): Promise<number> {
         ? new VmixSource(o.url, onSource)
         : o.url.kind === 'obs'
           ? new ObsSource(o.url, o.obsPassword, onSource)
-          : new TslListener(o.url, onSource);
+          : o.url.kind === 'atem' && o.atem !== undefined
+            ? new AtemSource(o.url, o.atem, onSource)
+            : new TslListener(o.url, onSource);
     label = src.label;
     // Made once the source is, to name it: `onSource` reads it only after `src.start()`.
     // Each PUT presents the newest admin token the session link holds.

@@ -95,13 +95,20 @@ describe('sources', () => {
       host: '::1',
       port: 9000,
     });
+    expect(parseSourceUrl('atem://10.0.0.7')).toEqual({
+      kind: 'atem',
+      host: '10.0.0.7',
+      port: 9910,
+    });
     for (const bad of [
       'vmix://',
       'tsl5+udp://host',
       'http://x',
       'vmix://h:70000',
       'obs://',
-      'atem://h',
+      'atem://',
+      'atem://[::1]',
+      'atem2://h',
     ])
       expect(() => parseSourceUrl(bad)).toThrow(UsageError);
   });

@@ -28,7 +28,7 @@ export interface TallySource {
   stop(): void;
 }
 
-export type SourceKind = 'vmix' | 'obs' | 'tsl5+udp' | 'tsl5+tcp';
+export type SourceKind = 'vmix' | 'obs' | 'atem' | 'tsl5+udp' | 'tsl5+tcp';
 
 export interface SourceUrl {
   readonly kind: SourceKind;
@@ -40,30 +40,34 @@ export interface SourceUrl {
 const DEFAULT_PORT: Record<SourceKind, number | undefined> = {
   vmix: 8099,
   obs: 4455,
+  atem: 9910,
   'tsl5+udp': undefined,
   'tsl5+tcp': undefined,
 };
 
 /**
- * Reads SOURCE: `vmix://HOST[:8099]`, `obs://HOST[:4455]`, `tsl5+udp://[HOST]:PORT`, `tsl5+tcp://[HOST]:PORT`
- * (IPv6 hosts in brackets).
+ * Reads SOURCE: `vmix://HOST[:8099]`, `obs://HOST[:4455]`, `atem://HOST[:9910]`,
+ * `tsl5+udp://[HOST]:PORT`, `tsl5+tcp://[HOST]:PORT` (IPv6 hosts in brackets; not for an ATEM).
  */
 export function parseSourceUrl(text: string): SourceUrl {
   const m =
-    /^(vmix|obs|tsl5\+udp|tsl5\+tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]*)(?::(\d{1,5}))?\/?$/.exec(
+    /^(vmix|obs|atem|tsl5\+udp|tsl5\+tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]*)(?::(\d{1,5}))?\/?$/.exec(
       text,
     );
   const kind = m?.[1] as SourceKind | undefined;
   if (m === null || kind === undefined)
     throw new UsageError(
-      `SOURCE is vmix://HOST[:8099], obs://HOST[:4455], tsl5+udp://[HOST]:PORT or tsl5+tcp://[HOST]:PORT (got "${text}")`,
+      `SOURCE is vmix://HOST[:8099], obs://HOST[:4455], atem://HOST[:9910], tsl5+udp://[HOST]:PORT or tsl5+tcp://[HOST]:PORT (got "${text}")`,
     );
   const host = (m[2] ?? '').replace(/^\[|\]$/g, '');
   const port = m[3] === undefined ? DEFAULT_PORT[kind] : Number(m[3]);
   if (port === undefined || port < 1 || port > 65535)
     throw new UsageError(`${kind}:// needs a port between 1 and 65535 (got "${text}")`);
-  if (host === '' && (kind === 'vmix' || kind === 'obs'))
+  if (host === '' && (kind === 'vmix' || kind === 'obs' || kind === 'atem'))
     throw new UsageError(`${kind}:// needs the switcher's address (got "${text}")`);
+  // atem-connection speaks UDP over IPv4 only; ATEMs take an IPv4 address.
+  if (kind === 'atem' && host.includes(':'))
+    throw new UsageError(`atem:// takes the ATEM's IPv4 address or name (got "${text}")`);
   return { kind, host, port };
 }
 
