@@ -17,7 +17,9 @@
 //     router keeps one open);
 //   - vmix: a fake vMix TCP API server (vMix runs only on Windows) writes `TALLY OK …`;
 //   - obs: a fake obs-websocket v5 server sends CurrentProgramSceneChanged (studio mode on, so
-//     the scene cut away from stays on preview).
+//     the scene cut away from stays on preview);
+//   - atem: a fake ATEM (no simulator exists) sends the ATEM protocol's TlSr over UDP to the
+//     bridge's atem-connection client.
 // The bridge's own figure (frame in → Punch's answer) is reported beside it. Target: p95 < 100 ms.
 import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
@@ -231,6 +233,71 @@ const tslTally = (mark) => ({
   },
 });
 
+/**
+ * A minimal fake ATEM (no simulator exists; tests/integration/fake-atem.ts is the full one): the
+ * UDP hello answered, `_ver`, `TlSr` and `InCm` after the client's ack, an empty packet every
+ * 500 ms to keep atem-connection's 5 s silence timer quiet, and a `TlSr` on `set`.
+ */
+async function fakeAtem() {
+  const socket = createSocket('udp4');
+  await new Promise((r) => socket.bind(0, '127.0.0.1', () => r(undefined)));
+  /** @type {import('node:dgram').RemoteInfo | undefined} */
+  let client;
+  /** @type {import('node:dgram').RemoteInfo | undefined} */
+  let hello;
+  let nextId = 1;
+  let bits = 0;
+  /** @param {string} name @param {Buffer} payload */
+  const command = (name, payload) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt16BE(8 + payload.length, 0);
+    head.write(name, 4, 4, 'ascii');
+    return Buffer.concat([head, payload]);
+  };
+  const tlsr = () => command('TlSr', Buffer.from([0, 1, 0, 1, bits]));
+  /** @param {Buffer} commands */
+  const send = (commands) => {
+    if (client === undefined) return;
+    const head = Buffer.alloc(12);
+    head.writeUInt16BE((0x01 << 11) | (12 + commands.length), 0);
+    head.writeUInt16BE(0x8001, 2);
+    head.writeUInt16BE(nextId++, 10);
+    socket.send(Buffer.concat([head, commands]), client.port, client.address);
+  };
+  socket.on('message', (packet, from) => {
+    const flags = packet.readUInt8(0) >> 3;
+    if (flags & 0x02) {
+      const answer = Buffer.alloc(20);
+      answer.writeUInt16BE((0x02 << 11) | 20, 0);
+      answer.writeUInt16BE(packet.readUInt16BE(2), 2);
+      answer.writeUInt8(0x02, 12);
+      socket.send(answer, from.port, from.address);
+      hello = from;
+      client = undefined;
+    } else if (flags & 0x10 && hello !== undefined && client === undefined) {
+      client = hello;
+      nextId = 1;
+      send(command('_ver', Buffer.from([0, 2, 0, 30])));
+      send(tlsr());
+      send(command('InCm', Buffer.alloc(4)));
+    }
+  });
+  const keepalive = setInterval(() => send(Buffer.alloc(0)), 500);
+  return {
+    url: `atem://127.0.0.1:${socket.address().port}`,
+    ready: async () => {},
+    /** @param {'program' | 'preview'} mark */
+    set(mark) {
+      bits = mark === 'program' ? 1 : 2;
+      send(tlsr());
+    },
+    close: () => {
+      clearInterval(keepalive);
+      socket.close();
+    },
+  };
+}
+
 async function tslUdp() {
   const port = await freeUdpPort();
   const umd = new TSL5();
@@ -338,6 +405,7 @@ await runBench('tally', reaper, async () => {
     ['tsl5+tcp', tslTcp],
     ['vmix', fakeVmix],
     ['obs', fakeObs],
+    ['atem', fakeAtem],
   ])) {
     const source = await make();
     /** @type {number[]} */
