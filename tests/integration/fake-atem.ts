@@ -9,12 +9,14 @@
  *   4 retransmit, 8 retransmit request, 16 ack) and an 11-bit length, the session id, the packet
  *   id acknowledged, 4 unused bytes, the packet's own id;
  * - the hello: the client's `10 14 53 ab … 01 00 …` answered with a hello carrying `02` (accepted);
- * - the state dump after the client's ack: `_ver` (protocol 2.30), `TlSr` (tally by source: a
- *   count, then per source its number and program/preview bits), `InCm` (init complete), each
- *   command an 8-byte header (length, 2 unused bytes, 4-letter name) and its payload, packets
+ * - the state dump after the client's ack: `_ver` (protocol 2.30), `_top` (topology: one ME),
+ *   `TlSr` (tally by source: a count, then per source its number and program/preview bits),
+ *   `InCm` (init complete), each command an 8-byte header (length, 2 unused bytes, 4-letter name) and its payload, packets
  *   numbered 1, 2, … and each asking for an ack;
  * - an empty ack-requesting packet every 500 ms, which the client takes as the ATEM alive;
- * - a `TlSr` packet on every change (`setTally`).
+ * - a `TlSr` packet on every change (`setTally`);
+ * - or, standing in for an ATEM that sends no tally, ME 1's `PrgI` and `PrvI` (program and
+ *   preview input: the ME, an unused byte, the source) in the dump and on `setMixEffect`.
  *
  * What it does not model: the rest of the state dump (inputs, MEs, ...: atem-connection reads
  * none of it for tally), retransmission (loopback loses nothing), a second client.
@@ -51,6 +53,16 @@ export function tlsr(tally: AtemTally): Buffer {
   return command('TlSr', payload);
 }
 
+/** `PrgI` and `PrvI` for ME 1: the ME (u8), one unused byte, the source (u16). */
+function meCommands(me: { program: number; preview: number }): Buffer {
+  const input = (name: string, source: number): Buffer => {
+    const payload = Buffer.alloc(4);
+    payload.writeUInt16BE(source, 2);
+    return command(name, payload);
+  };
+  return Buffer.concat([input('PrgI', me.program), input('PrvI', me.preview)]);
+}
+
 export class FakeAtem {
   #socket: Socket | undefined;
   #client: RemoteInfo | undefined;
@@ -58,12 +70,15 @@ export class FakeAtem {
   #session = 0x8001;
   #keepalive: NodeJS.Timeout | undefined;
   #tally: AtemTally;
+  /** Set: an ATEM that sends no TlSr, only ME 1's program and preview inputs (`PrgI`, `PrvI`). */
+  #me: { program: number; preview: number } | undefined;
   port = 0;
   /** Hellos received: one per (re)connection of the client. */
   hellos = 0;
 
-  constructor(tally: AtemTally) {
+  constructor(tally: AtemTally, me?: { program: number; preview: number }) {
     this.#tally = tally;
+    this.#me = me;
   }
 
   /** Listens on 127.0.0.1 (`port` 0: any; the same port again after `stop()`). */
@@ -90,6 +105,12 @@ export class FakeAtem {
   setTally(tally: AtemTally): void {
     this.#tally = tally;
     this.#send(tlsr(tally));
+  }
+
+  /** A cut on an ATEM without TlSr: ME 1's new program and preview inputs. */
+  setMixEffect(program: number, preview: number): void {
+    this.#me = { program, preview };
+    this.#send(meCommands(this.#me));
   }
 
   /** Commands sent as they are (a broken one, for the bridge's bad-frame count). */
@@ -132,7 +153,12 @@ export class FakeAtem {
       version.writeUInt16BE(2, 0);
       version.writeUInt16BE(30, 2);
       this.#send(command('_ver', version));
-      this.#send(tlsr(this.#tally));
+      // `_top`: 1 ME, 20 sources, 1 DSK, 1 aux, 0 mix-minus, 1 media player, 1 multiviewer, ...
+      // (atem-connection refuses ME commands for an ME the topology does not have).
+      this.#send(
+        command('_top', Buffer.from([1, 20, 1, 1, 0, 1, 1, ...Array<number>(17).fill(0)])),
+      );
+      this.#send(this.#me === undefined ? tlsr(this.#tally) : meCommands(this.#me));
       this.#send(command('InCm', Buffer.alloc(4)));
     }
     // Other acks and the client's retransmit requests: nothing is lost on loopback.

@@ -4,9 +4,10 @@
  * UDP protocol's handshake, state dump and `TlSr` (tally by source) packets, and the bridge talks
  * to it through the real atem-connection client. Each cut on "the ATEM" turns the operator's
  * WebSocket red, green, off; an input the ATEM marks on program because a keyer shows it lights
- * its stream; a repeat sets nothing; a broken command is counted; an ATEM that goes away and
- * comes back is reconnected to; SIGTERM stops the bridge cleanly (atem-connection's exit hook
- * would otherwise end it with 143).
+ * its stream; a repeat sets nothing; a broken command is counted; an ATEM sending no TlSr is
+ * followed by ME 1's program and preview; an ATEM that goes away and comes back is reconnected
+ * to; SIGTERM stops the bridge cleanly (atem-connection's exit hook would otherwise end it with
+ * 143).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../conformance/host.js';
@@ -123,6 +124,25 @@ describe('punch tally bridge from an ATEM', () => {
     expect(back.hellos).toBeGreaterThanOrEqual(1);
     expect(bridge.child.exitCode).toBeNull();
   }, 30_000);
+
+  it('without TlSr from the ATEM, follows ME 1 program and preview', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const atem = new FakeAtem({}, { program: 1, preview: 2 });
+    atems.push(atem);
+    await atem.start();
+    const bridge = startBridge(host, show, [`atem://127.0.0.1:${atem.port}`, ...MAP], children);
+    expect(await bridge.waitFor((e) => e.event === 'connected', 'connected')).toMatchObject({
+      detail: expect.stringContaining('ME 1') as unknown,
+    });
+    await operatorSees(show, 'program');
+    atem.setMixEffect(2, 1);
+    await operatorSees(show, 'preview');
+    atem.setMixEffect(3, 2);
+    await operatorSees(show, 'none');
+    await show.producer.settle();
+    expect(tallies(show)).toEqual(['cam-wide|cam-close', 'cam-close|cam-wide', '|cam-close']);
+  });
 
   it('says when no ATEM answers at the address', async () => {
     const show = await openShow(host);

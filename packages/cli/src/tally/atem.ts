@@ -83,6 +83,8 @@ export class AtemSource implements TallySource {
   #waiting: NodeJS.Timeout | undefined;
   #stopped = false;
   #last = '';
+  /** This connection's ATEM sent TlSr: else ME 1's program and preview stand in for it. */
+  #sawTally = false;
 
   constructor(url: SourceUrl, mod: AtemModule, emit: (e: SourceEvent) => void) {
     this.#url = url;
@@ -101,19 +103,28 @@ export class AtemSource implements TallySource {
       const at = performance.now();
       for (const cmd of commands) {
         if (!(cmd instanceof tallyCommand)) continue;
-        const state = tallyFromSources(cmd.properties);
-        // The ATEM repeats its tally (on reconnection, on changes elsewhere): on change only.
-        const key = JSON.stringify([...state]);
-        if (key === this.#last) continue;
-        this.#last = key;
-        this.#emit({ type: 'state', state, at });
+        this.#sawTally = true;
+        this.#state(tallyFromSources(cmd.properties), at);
       }
     });
     atem.on('connected', () => {
       clearTimeout(this.#waiting);
-      this.#emit({ type: 'connected', detail: 'connected, following its tally (TlSr)' });
+      if (this.#sawTally) {
+        this.#emit({ type: 'connected', detail: 'connected, following its tally (TlSr)' });
+        return;
+      }
+      this.#emit({
+        type: 'connected',
+        detail: 'connected; it sent no tally (TlSr): following ME 1 program and preview only',
+      });
+      this.#fromMixEffect(atem, performance.now());
+    });
+    atem.on('stateChanged', (_state, paths) => {
+      if (!this.#sawTally && paths.some((p) => p.startsWith('video.mixEffects.0.')))
+        this.#fromMixEffect(atem, performance.now());
     });
     atem.on('disconnected', () => {
+      this.#sawTally = false;
       if (this.#stopped) return;
       this.#emit({ type: 'lost', reason: 'the ATEM stopped answering', retryInMs: RETRY_MS });
       this.#waitForAnswer();
@@ -146,6 +157,23 @@ export class AtemSource implements TallySource {
     atem?.destroy().catch(() => {
       // Stopping: a socket that fails to close is closed with the process.
     });
+  }
+
+  /** On change only: the ATEM repeats its tally (on reconnection, on changes elsewhere). */
+  #state(state: Map<string, KeyState>, at: number): void {
+    const key = JSON.stringify([...state]);
+    if (key === this.#last) return;
+    this.#last = key;
+    this.#emit({ type: 'state', state, at });
+  }
+
+  /** Without TlSr: ME 1's program input on program, its preview input on preview. */
+  #fromMixEffect(atem: AtemConnection.BasicAtem, at: number): void {
+    const me = atem.state?.video.mixEffects[0];
+    if (me === undefined) return;
+    const state = new Map<string, KeyState>([[String(me.previewInput), 'preview']]);
+    state.set(String(me.programInput), 'program');
+    this.#state(state, at);
   }
 
   /** A lost ATEM is only said once atem-connection notices; a silent one, after 5 s. */
