@@ -87,10 +87,22 @@ describe('tally', () => {
 
   it('a bad source: ERR_BAD_REQUEST, nothing changes', () => {
     const admin = join(adminClaims());
-    for (const source of ['', ' lead', 'a\u202Eb', 'line\nbreak', 'x'.repeat(81), 7]) {
+    // Empty, edge spaces, a bidi override, a line break, too long, not a string, and two that
+    // render as nothing: a Hangul filler, a letter with a run of variation selectors.
+    const bad = [
+      '',
+      ' lead',
+      'a\u202Eb',
+      'line\nbreak',
+      'x'.repeat(81),
+      7,
+      '\u3164',
+      'a\uFE0F\uFE0F',
+    ];
+    for (const source of bad) {
       send(admin, { type: 'tally', program: ['cam-wide'], preview: [], source });
     }
-    expect(admin.errors()).toEqual(Array(6).fill('ERR_BAD_REQUEST'));
+    expect(admin.errors()).toEqual(Array(bad.length).fill('ERR_BAD_REQUEST'));
     expect(fx.room.record.tallyOrigin).toBeUndefined();
   });
 

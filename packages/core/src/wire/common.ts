@@ -49,8 +49,10 @@ export type Tally = z.infer<typeof TallySchema>;
 export const TALLY_SOURCE_MAX = 80;
 
 // Letters, marks, digits, punctuation and symbols, with single spaces inside: no control or
-// format characters (a bidi override would reorder what every admin reads), no line breaks.
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]+(?: [\p{L}\p{M}\p{N}\p{P}\p{S}]+)*$/u;
+// format characters (a bidi override would reorder what every admin reads), no line breaks,
+// and nothing that renders as nothing (a Hangul filler is a letter; variation selectors are marks).
+const PRINTABLE =
+  /^(?!.*\p{Default_Ignorable_Code_Point})[\p{L}\p{M}\p{N}\p{P}\p{S}]+(?: [\p{L}\p{M}\p{N}\p{P}\p{S}]+)*$/u;
 
 /**
  * Who set tally, as the setter names itself (`punch tally bridge` sends `vMix at 10.0.0.5:8099`).
