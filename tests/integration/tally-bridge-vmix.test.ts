@@ -191,7 +191,8 @@ describe('punch tally bridge from vMix', () => {
       ['vmix://127.0.0.1:1', '--map', '1=cam-wdie'],
       children,
       {
-        PUNCH_TOKEN: link,
+        // As pasted from a chat or a file: with its line break.
+        PUNCH_TOKEN: `${link}\n`,
         PUNCH_SERVER: 'http://127.0.0.1:9',
       },
     );

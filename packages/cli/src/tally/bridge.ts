@@ -49,7 +49,8 @@ Details: docs/tally.md`;
 
 /** Where the bridge sends and what it presents: a dashboard link carries both. */
 function credentials(values: { server?: string | undefined; token?: string | undefined }, io: Io) {
-  const given = values.token ?? io.env.PUNCH_TOKEN;
+  // Pasted links and tokens often bring a stray space or newline with them.
+  const given = (values.token ?? io.env.PUNCH_TOKEN)?.trim();
   // The producer's dashboard link: `https://host/session/ID#t=TOKEN`.
   const link =
     given === undefined ? null : /^(https?:\/\/[^/#]+)\/session\/[^#]*#t=(p_\S+)$/.exec(given);
