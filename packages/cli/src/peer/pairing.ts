@@ -147,11 +147,19 @@ export class Pairing {
     this.#direct?.onDatagram(packet, from);
   }
 
-  /** True when `m` names the address the live path sends to: nothing to redo. */
+  /**
+   * True when a path is up and `m` leaves it nothing to redo: `m` names the address it sends
+   * to, or the very same other side it was opened for. The second covers a path up on an
+   * address learned from the other side's own probes (its NAT mapped differently towards us
+   * than towards STUN, or it reached our relayed address straight from its socket), which no
+   * `peer` names.
+   */
   holds(m: PeerMessage): boolean {
-    const current = this.path?.remote;
-    if (current === undefined || this.#peer === undefined) return false;
-    if (JSON.stringify(this.#peer.remote.relay) !== JSON.stringify(m.remote.relay)) return false;
+    const prev = this.#peer;
+    const current = this.path?.up === true ? this.path.remote : undefined;
+    if (current === undefined || prev === undefined) return false;
+    if (JSON.stringify(prev.remote.relay) !== JSON.stringify(m.remote.relay)) return false;
+    if (sameRemote(prev, m)) return true;
     return [m.remote, ...(m.remote.local ?? []), ...(m.remote.relay ? [m.remote.relay] : [])].some(
       (c) => c.ip === current.ip && c.port === current.port,
     );
