@@ -97,6 +97,8 @@ export class FakeObs {
   readonly identifies: Record<string, unknown>[] = [];
   /** Requests received, by type, in order. */
   readonly requests: string[] = [];
+  /** Request types received and never answered (a wedged OBS), for the tests. */
+  readonly unanswered = new Set<string>();
 
   constructor(password?: string) {
     this.#password = password;
@@ -236,6 +238,7 @@ export class FakeObs {
   ): void {
     const { requestType, requestId } = d;
     this.requests.push(requestType);
+    if (this.unanswered.has(requestType)) return;
     const ok = (answer: Answer): void => {
       send(client.ws, {
         op: WebSocketOpCode.RequestResponse,

@@ -151,6 +151,27 @@ describe('punch tally bridge from OBS', () => {
     }
   });
 
+  it('an OBS that stops answering requests is reconnected to, not followed in silence', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const obs = new FakeObs();
+    fakes.push(obs);
+    obs.program = 'Cam Wide';
+    obs.unanswered.add('GetCurrentProgramScene');
+    await obs.start();
+    const bridge = startBridge(host, show, [`obs://127.0.0.1:${obs.port}`, ...MAP], children);
+    await bridge.waitFor((e) => e.event === 'connected', 'connected to OBS');
+    // Pings are answered, the request is not: the bridge knows nothing of the program scene.
+    // Found at the second ping after it (5 to 10 s).
+    expect(await bridge.waitFor((e) => e.event === 'lost', 'given up on', 20_000)).toMatchObject({
+      reason: expect.stringContaining('did not answer GetCurrentProgramScene') as unknown,
+    });
+    obs.unanswered.clear();
+    await nth(bridge, 'connected', 2);
+    expect(await nth(bridge, 'tally', 1)).toMatchObject({ program: ['cam-wide'] });
+    expect(bridge.child.exitCode).toBeNull();
+  });
+
   it('a camera source visible in the program scene (nested scenes too) lights its stream', async () => {
     const show = await openShow(host);
     shows.push(show);

@@ -33,7 +33,11 @@ const MAX_FRAME = 8 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 5000;
 /** obs-websocket's WebSocketCloseCode AuthenticationFailed (OBS's code, not Punch's). */
 const OBS_AUTHENTICATION_FAILED = 4009;
-/** How often the connection is pinged; a ping unanswered by the next one loses it. */
+/**
+ * How often the connection is pinged; a ping unanswered by the next one loses it, and so does a
+ * request unanswered for as long: an OBS that answers pings but not requests (wedged on a huge
+ * scene collection, or a proxy that drops them) would otherwise keep the last tally on air.
+ */
 const PING_MS = 5000;
 /** How long a state waits for the item lists of the scenes it shows. */
 const LIST_WAIT_MS = 1000;
@@ -99,6 +103,8 @@ export class ObsSource implements TallySource {
   /** The current connection got Identified (op 2). */
   #identified = false;
   #requests = 0;
+  /** Requests of the current connection not answered yet: id → type and when it was sent. */
+  readonly #outstanding = new Map<string, { type: string; at: number }>();
   #deferred: NodeJS.Timeout | undefined;
 
   constructor(url: SourceUrl, password: string | undefined, emit: (e: SourceEvent) => void) {
@@ -117,6 +123,7 @@ export class ObsSource implements TallySource {
     });
     this.#ws = ws;
     this.#identified = false;
+    this.#outstanding.clear();
     let lost = false;
     let answered = true;
     let liveness: NodeJS.Timeout | undefined;
@@ -144,6 +151,11 @@ export class ObsSource implements TallySource {
       liveness = setInterval(() => {
         if (!answered) {
           lose(`OBS stopped answering (no pong in ${PING_MS} ms)`);
+          return;
+        }
+        const late = this.#late();
+        if (late !== undefined) {
+          lose(`OBS did not answer ${late} in ${PING_MS} ms`);
           return;
         }
         answered = false;
@@ -222,7 +234,15 @@ export class ObsSource implements TallySource {
         ? { requestType, requestId }
         : { requestType, requestId, requestData };
     ws.send(JSON.stringify({ op: 6, d }));
+    this.#outstanding.set(requestId, { type: requestType, at: performance.now() });
     return requestId;
+  }
+
+  /** The type of a request unanswered for a whole ping period, if any. */
+  #late(): string | undefined {
+    const due = performance.now() - PING_MS;
+    for (const { type, at } of this.#outstanding.values()) if (at <= due) return type;
+    return undefined;
   }
 
   #message(
@@ -262,6 +282,7 @@ export class ObsSource implements TallySource {
         this.#event(ws, m.d.eventType, m.d.eventData, at);
         return;
       case 7:
+        if (m.d.requestId !== undefined) this.#outstanding.delete(m.d.requestId);
         this.#answer(ws, m.d, at);
     }
   }
