@@ -4,6 +4,7 @@
  * operator's WebSocket red, green, off; a repeat sets nothing; a garbage line is counted; a
  * vMix that goes away and comes back is reconnected to.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../conformance/client.js';
 import { startHost, type Host } from '../conformance/host.js';
@@ -140,6 +141,32 @@ describe('punch tally bridge from vMix', () => {
     await operatorSees(show, 'program');
     expect(back.subscribers).toBe(1);
     expect(bridge.child.exitCode).toBeNull();
+  });
+
+  it('a port that accepts and hangs up at once is not vMix: each try waits longer', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const rude = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => rude.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = rude.address() as AddressInfo;
+      const bridge = startBridge(
+        host,
+        show,
+        [`vmix://127.0.0.1:${port}`, '--map', '1=cam-wide'],
+        children,
+      );
+      // 0.5 s, 1 s, 2 s (give or take a quarter): a connection alone is no reason to start over.
+      const third = await nth(bridge, 'lost', 3);
+      expect(third.retryInMs).toBeGreaterThanOrEqual(1500);
+      expect(bridge.child.exitCode).toBeNull();
+    } finally {
+      await new Promise<void>((r) => {
+        rude.close(() => {
+          r();
+        });
+      });
+    }
   });
 
   it('takes the fresh admin token an extension brings, and stops when the session is closed', async () => {

@@ -73,7 +73,6 @@ export class VmixSource implements TallySource {
       socket.setTimeout(0);
       // A dead vMix PC behind a live switch shows up as a silent socket: keepalive finds it.
       socket.setKeepAlive(true, 5000);
-      this.#retry.reset();
       this.#last = '';
       // SUBSCRIBE for every change from now on; TALLY for the state right now.
       socket.write('SUBSCRIBE TALLY\r\nTALLY\r\n');
@@ -133,6 +132,9 @@ export class VmixSource implements TallySource {
         this.#emit({ type: 'bad-frame', reason: `not a tally line: ${printable(line)}` });
         return;
       }
+      // A tally line is vMix for sure: the next loss starts the backoff again. (A port that
+      // accepts and hangs up at once, a proxy or another program, is not; it waits longer.)
+      this.#retry.reset();
       // The answer to TALLY and the first subscribed update can repeat the same state.
       if (line === this.#last) return;
       this.#last = line;
