@@ -102,6 +102,31 @@ describe('punch tally bridge from TSL UMD v5.0', () => {
     expect(bridge.child.exitCode).toBeNull();
   });
 
+  it('the broadcast display (65535) speaks for every display, those never named too', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const port = await freeUdpPort();
+    const bridge = startBridge(
+      host,
+      show,
+      [`tsl5+udp://127.0.0.1:${port}`, '--map', '1=cam-wide', '--map', '2=cam-close'],
+      children,
+    );
+    await bridge.waitFor((e) => e.event === 'connected', 'listening');
+    const umd = new TSL5();
+    umd.sendTallyUDP('127.0.0.1', port, display(1, 2));
+    await nth(bridge, 'tally', 1);
+    // All red, then display 2 alone off, then all off (a router clearing its lamps).
+    umd.sendTallyUDP('127.0.0.1', port, display(0xffff, 1));
+    await nth(bridge, 'tally', 2);
+    umd.sendTallyUDP('127.0.0.1', port, display(2, 0));
+    await nth(bridge, 'tally', 3);
+    umd.sendTallyUDP('127.0.0.1', port, display(0xffff, 0));
+    await nth(bridge, 'tally', 4);
+    await show.producer.settle();
+    expect(tallies(show)).toEqual(['|cam-wide', 'cam-wide+cam-close|', 'cam-wide|', '|']);
+  });
+
   it('TCP: DLE/STX-framed packets from tsl-umd-v5 set tally; bytes outside framing are counted', async () => {
     const show = await openShow(host);
     shows.push(show);

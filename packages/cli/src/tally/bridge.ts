@@ -176,7 +176,7 @@ function run(o: RunOptions, c: PunchClient): Promise<number> {
           report.emit({ event: 'lost', source: label, reason: e.reason, retryInMs: e.retryInMs });
           return;
         case 'state':
-          writer.want(tallyFor(o.map, e.state), e.at);
+          writer.want(tallyFor(o.map, e.state, e.others), e.at);
           return;
         case 'bad-frame':
           report.badFrame(label, e.reason);

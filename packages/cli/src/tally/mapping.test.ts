@@ -40,6 +40,16 @@ describe('tally mapping', () => {
     });
   });
 
+  it('a key the state does not name takes `others` (a TSL broadcast), off by default', () => {
+    const map = parseMap(['1=cam-wide', '2=cam-close', '3=cam-far']);
+    const state = new Map<string, KeyState>([['2', 'off']]);
+    expect(tallyFor(map, state)).toEqual({ program: [], preview: [] });
+    expect(tallyFor(map, state, 'program')).toEqual({
+      program: ['cam-wide', 'cam-far'],
+      preview: [],
+    });
+  });
+
   it('compares tallies regardless of order', () => {
     expect(
       sameTally({ program: ['a1', 'b1'], preview: [] }, { program: ['b1', 'a1'], preview: [] }),

@@ -47,18 +47,23 @@ export function parseMap(pairs: readonly string[]): TallyMap {
 
 /**
  * The session's tally for a switcher's state: a stream is on program when any key mapped to
- * it is, on preview when any is and none is on program (a stream is never both). Streams come
- * out in the order of the map, so equal states give equal tallies.
+ * it is, on preview when any is and none is on program (a stream is never both). A key the
+ * state does not name is `others` (off unless a broadcast said otherwise). Streams come out in
+ * the order of the map, so equal states give equal tallies.
  *
  * @example
  * tallyFor(parseMap(['1=cam-wide', '2=cam-close']), new Map([['1', 'program'], ['2', 'preview']]));
  * // { program: ['cam-wide'], preview: ['cam-close'] }
  */
-export function tallyFor(map: TallyMap, state: ReadonlyMap<string, KeyState>): Tally {
+export function tallyFor(
+  map: TallyMap,
+  state: ReadonlyMap<string, KeyState>,
+  others: KeyState = 'off',
+): Tally {
   const program = new Set<string>();
   const preview = new Set<string>();
   for (const [key, streams] of map) {
-    const s = state.get(key);
+    const s = state.get(key) ?? others;
     for (const stream of streams) {
       if (s === 'program') program.add(stream);
       else if (s === 'preview') preview.add(stream);

@@ -13,9 +13,15 @@ export type SourceEvent =
   | { readonly type: 'lost'; readonly reason: string; readonly retryInMs: number }
   /**
    * The switcher's whole view as the source knows it now; `at` is when the frame that changed
-   * it arrived (performance.now()), the start of the change's latency.
+   * it arrived (performance.now()), the start of the change's latency. `others` is the state of
+   * every key `state` does not name (TSL's broadcast display), off when absent.
    */
-  | { readonly type: 'state'; readonly state: ReadonlyMap<string, KeyState>; readonly at: number }
+  | {
+      readonly type: 'state';
+      readonly state: ReadonlyMap<string, KeyState>;
+      readonly others?: KeyState;
+      readonly at: number;
+    }
   /** A frame the source could not read: ignored (the bridge counts and warns). */
   | { readonly type: 'bad-frame'; readonly reason: string }
   /** Something the operator should know that changes nothing (a sender connected). */

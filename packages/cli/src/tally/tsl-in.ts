@@ -11,6 +11,8 @@ import { DleDeframer, decodePacket, type TslDisplay } from './tsl5.js';
 
 /** More displays than a router has: a flood of fresh indexes cannot grow memory without bound. */
 const MAX_DISPLAYS = 4096;
+/** TSL 5.0's broadcast display index: a message for every display at once. */
+const EVERY_DISPLAY = 0xffff;
 /** TCP senders at once: a tally feed is one or two connections. */
 const MAX_TCP_SENDERS = 8;
 
@@ -27,6 +29,8 @@ export class TslListener implements TallySource {
   readonly #url: SourceUrl;
   readonly #emit: (e: SourceEvent) => void;
   readonly #state = new Map<string, KeyState>();
+  /** What the last broadcast said of every display not named since. */
+  #others: KeyState = 'off';
   readonly #retry = new Retry();
   #udp: Socket | undefined;
   #tcp: Server | undefined;
@@ -155,14 +159,22 @@ export class TslListener implements TallySource {
     }
     let changed = false;
     for (const d of decoded.packet.displays) {
-      const key = String(d.index);
       const next = displayState(d);
-      if (this.#state.get(key) === next) continue;
+      if (d.index === EVERY_DISPLAY) {
+        // Every display, those never named too: what was said of each one before is moot.
+        changed ||= this.#others !== next || [...this.#state.values()].some((s) => s !== next);
+        this.#state.clear();
+        this.#others = next;
+        continue;
+      }
+      const key = String(d.index);
+      if ((this.#state.get(key) ?? this.#others) === next) continue;
       if (!this.#state.has(key) && this.#state.size >= MAX_DISPLAYS) continue;
       this.#state.set(key, next);
       changed = true;
     }
     // Routers repeat their state every second or so: only a change is news.
-    if (changed) this.#emit({ type: 'state', state: new Map(this.#state), at });
+    if (changed)
+      this.#emit({ type: 'state', state: new Map(this.#state), others: this.#others, at });
   }
 }
