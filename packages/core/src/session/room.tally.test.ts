@@ -76,6 +76,17 @@ describe('tally', () => {
     expect(join(adminClaims()).of('welcome')[0]).toMatchObject({ tallyOrigin: origin });
   });
 
+  it('a source in any script is taken, marks and all', () => {
+    const admin = join(adminClaims());
+    // Decomposed Vietnamese (two marks on one letter), Devanagari, Thai, Arabic, an emoji.
+    const good = ['Cam\u00E9ra e\u0323\u0302', 'कैमरा 1', 'กล้อง 2', 'كاميرا', 'vMix 🎬'];
+    for (const source of good) {
+      send(admin, { type: 'tally', program: ['cam-wide'], preview: [], source });
+      expect(fx.room.record.tallyOrigin?.source).toBe(source);
+    }
+    expect(admin.errors()).toEqual([]);
+  });
+
   it('last writer wins: a set without a source is by hand', () => {
     const admin = join(adminClaims());
     send(admin, { type: 'tally', program: ['cam-wide'], preview: [], source: 'OBS at 10.0.0.7' });
@@ -87,8 +98,9 @@ describe('tally', () => {
 
   it('a bad source: ERR_BAD_REQUEST, nothing changes', () => {
     const admin = join(adminClaims());
-    // Empty, edge spaces, a bidi override, a line break, too long, not a string, and two that
-    // render as nothing: a Hangul filler, a letter with a run of variation selectors.
+    // Empty, edge spaces, a bidi override, a line break, too long, not a string; three that
+    // render as nothing: a Hangul filler, a letter with a run of variation selectors, a braille
+    // blank; and marks that belong to no letter or stack over the lines around.
     const bad = [
       '',
       ' lead',
@@ -98,6 +110,11 @@ describe('tally', () => {
       7,
       '\u3164',
       'a\uFE0F\uFE0F',
+      '\u2800',
+      'cam \u2800',
+      '\u0301',
+      'cam \u0301x',
+      `a${'\u0301'.repeat(5)}`,
     ];
     for (const source of bad) {
       send(admin, { type: 'tally', program: ['cam-wide'], preview: [], source });

@@ -50,9 +50,11 @@ export const TALLY_SOURCE_MAX = 80;
 
 // Letters, marks, digits, punctuation and symbols, with single spaces inside: no control or
 // format characters (a bidi override would reorder what every admin reads), no line breaks,
-// and nothing that renders as nothing (a Hangul filler is a letter; variation selectors are marks).
+// nothing that renders as nothing (a Hangul filler is a letter; variation selectors are marks;
+// the braille blank is a symbol), and no word starting with a mark or stacking more than four
+// (written languages stack three at most; a tall stack paints over the lines around it).
 const PRINTABLE =
-  /^(?!.*\p{Default_Ignorable_Code_Point})[\p{L}\p{M}\p{N}\p{P}\p{S}]+(?: [\p{L}\p{M}\p{N}\p{P}\p{S}]+)*$/u;
+  /^(?!.*\p{Default_Ignorable_Code_Point})(?!.*\u2800)(?!.*\p{M}{5})(?!\p{M})(?!.* \p{M})[\p{L}\p{M}\p{N}\p{P}\p{S}]+(?: [\p{L}\p{M}\p{N}\p{P}\p{S}]+)*$/u;
 
 /**
  * Who set tally, as the setter names itself (`punch tally bridge` sends `vMix at 10.0.0.5:8099`).
