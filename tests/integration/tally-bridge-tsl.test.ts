@@ -9,7 +9,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import TSL5 from 'tsl-umd-v5';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../conformance/host.js';
-import { Children, freeUdpPort } from './agents.js';
+import { Children, freeUdpPort, type AgentProc } from './agents.js';
 import {
   closeShow,
   nth,
@@ -55,18 +55,24 @@ async function freeTcpPort(): Promise<number> {
   return port;
 }
 
+/** A show, and a bridge listening for TSL on a free UDP port: display 1 cam-wide, 2 cam-close. */
+async function udpBridge(): Promise<{ show: Show; port: number; bridge: AgentProc }> {
+  const show = await openShow(host);
+  shows.push(show);
+  const port = await freeUdpPort();
+  const bridge = startBridge(
+    host,
+    show,
+    [`tsl5+udp://127.0.0.1:${port}`, '--map', '1=cam-wide', '--map', '2=cam-close'],
+    children,
+  );
+  await bridge.waitFor((e) => e.event === 'connected', 'listening');
+  return { show, port, bridge };
+}
+
 describe('punch tally bridge from TSL UMD v5.0', () => {
   it('UDP: red is program, green preview, off is off; repeats and unmapped displays set nothing; garbage is counted', async () => {
-    const show = await openShow(host);
-    shows.push(show);
-    const port = await freeUdpPort();
-    const bridge = startBridge(
-      host,
-      show,
-      [`tsl5+udp://127.0.0.1:${port}`, '--map', '1=cam-wide', '--map', '2=cam-close'],
-      children,
-    );
-    await bridge.waitFor((e) => e.event === 'connected', 'listening');
+    const { show, port, bridge } = await udpBridge();
     const umd = new TSL5();
 
     umd.sendTallyUDP('127.0.0.1', port, display(1, 1));
@@ -103,16 +109,7 @@ describe('punch tally bridge from TSL UMD v5.0', () => {
   });
 
   it('the broadcast display (65535) speaks for every display, those never named too', async () => {
-    const show = await openShow(host);
-    shows.push(show);
-    const port = await freeUdpPort();
-    const bridge = startBridge(
-      host,
-      show,
-      [`tsl5+udp://127.0.0.1:${port}`, '--map', '1=cam-wide', '--map', '2=cam-close'],
-      children,
-    );
-    await bridge.waitFor((e) => e.event === 'connected', 'listening');
+    const { show, port, bridge } = await udpBridge();
     const umd = new TSL5();
     umd.sendTallyUDP('127.0.0.1', port, display(1, 2));
     await nth(bridge, 'tally', 1);
