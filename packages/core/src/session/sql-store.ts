@@ -7,7 +7,7 @@ import {
   NameSchema,
   PeerRoleSchema,
   RelayModeSchema,
-  StatsSchema,
+  StatsView,
   TallyOriginSchema,
   TallySchema,
 } from '../wire/common.js';
@@ -292,7 +292,7 @@ export class SqlSessionStore implements SessionStore {
           stream: row.stream,
           role: row.role,
           at: row.at,
-          stats: StatsSchema.parse(JSON.parse(row.stats)),
+          stats: StatsView.parse(JSON.parse(row.stats)),
         };
       })
       .reverse();

@@ -106,3 +106,19 @@ export const StatsSchema = z
   })
   .strict();
 export type Stats = z.infer<typeof StatsSchema>;
+
+/**
+ * `schema` as a client reads what a server sends: the same fields checked the same way, and
+ * any other (a newer server's) dropped instead of refused. What the server accepts stays strict.
+ *
+ * @example
+ * lenient(TallySchema).parse({ program: [], preview: [], later: 1 }); // { program: [], preview: [] }
+ */
+export function lenient<T extends z.ZodRawShape>(schema: z.ZodObject<T>): z.ZodObject<T> {
+  return z.object(schema.shape);
+}
+
+/** The tally, an endpoint and a health report as clients read them (see `lenient`). */
+export const TallyView = lenient(TallySchema);
+export const EndpointView = lenient(EndpointSchema);
+export const StatsView = lenient(StatsSchema);

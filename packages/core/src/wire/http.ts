@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import {
-  EndpointSchema,
+  EndpointView,
   NameSchema,
   PeerRoleSchema,
   RelayModeSchema,
-  StatsSchema,
+  StatsView,
   TallyOriginSchema,
   TallySchema,
   TallySourceSchema,
+  TallyView,
 } from './common.js';
 
 /** TTL bounds, seconds. Default 1800 (seed: 30 minutes). */
@@ -108,7 +109,7 @@ export const SessionView = z.object({
   createdAt: z.number().int(),
   expiresAt: z.number().int(),
   relay: RelayModeSchema.default('auto'),
-  tally: TallySchema,
+  tally: TallyView,
   /** Admins only, once tally has been set: who set it last, and when. */
   tallyOrigin: TallyOriginSchema.optional(),
   streams: z.array(StreamView),
@@ -130,8 +131,8 @@ export const TokenCreated = z.object({
 
 export const ConnectStream = z.object({
   name: z.string(),
-  sender: EndpointSchema.nullable(),
-  receiver: EndpointSchema.nullable(),
+  sender: EndpointView.nullable(),
+  receiver: EndpointView.nullable(),
   /** This stream's own SRT passphrase. */
   passphrase: z.string(),
   rendezvousPort: z.number().int(),
@@ -149,7 +150,7 @@ export const HealthSampleSchema = z.object({
   stream: z.string(),
   role: PeerRoleSchema,
   at: z.number(),
-  stats: StatsSchema,
+  stats: StatsView,
 });
 
 export const HealthHistory = z.object({

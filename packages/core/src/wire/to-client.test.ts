@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withFutureFields } from '../test/future-fields.js';
 import { MAX_SERVER_FRAME_CHARS, decodeServerMessage, type ServerMessage } from './to-client.js';
 
 // One of every server message, as the room sends them (typed by the server's own union).
@@ -58,6 +59,76 @@ describe('decodeServerMessage', () => {
       type: 'pong',
       at: 1,
     });
+  });
+
+  it('tolerates fields a newer server adds at any depth (tally, endpoints, stats, views)', () => {
+    const rich: ServerMessage[] = [
+      ...fixtures,
+      {
+        type: 'welcome',
+        session: 'nab-floor',
+        role: 'admin',
+        stream: null,
+        expiresAt: 1795424605,
+        tally: { program: ['cam-wide'], preview: ['cam-close'] },
+        tallyOrigin: { source: 'vMix at 10.0.0.5:8099', at: 1795417605054 },
+        stun: null,
+        publicStun: { host: 'stun.example', port: 3478 },
+      },
+      {
+        type: 'registered',
+        stream: 'cam-wide',
+        role: 'receiver',
+        bind: { host: 'punch.example', port: 3478, username: 'k3v9x' },
+        relay: {
+          urls: ['turn:punch.example:3478?transport=udp'],
+          username: '1795424605:k3v9x',
+          credential: 'c2VjcmV0',
+          expiresAt: 1795424605,
+        },
+        mode: 'auto',
+      },
+      {
+        type: 'peer',
+        stream: 'cam-wide',
+        role: 'receiver',
+        remote: {
+          ip: '198.51.100.20',
+          port: 53122,
+          local: [{ ip: '10.0.0.5', port: 53122 }],
+          relay: { ip: '203.0.113.9', port: 49160 },
+        },
+        passphrase: 'AbCdEfGhIjKlMnOpQrStUvWxYz012345',
+        pbkeylen: 32,
+        latencyMs: 120,
+      },
+      {
+        type: 'stream',
+        name: 'cam-wide',
+        state: 'connected',
+        sender: { present: true, endpoint: true, path: 'direct' },
+        receiver: { present: false, endpoint: false, path: null },
+        tally: 'program',
+        takeover: { role: 'sender', at: 1795417605054, by: 'peer' },
+      },
+      {
+        type: 'tally',
+        program: ['cam-wide'],
+        preview: [],
+        origin: { source: null, at: 1795417605054 },
+      },
+      {
+        type: 'health',
+        stream: 'cam-wide',
+        role: 'sender',
+        stats: { path: 'relay', mediaBps: 4e6, srt: { msRTT: 12.5 } },
+        at: 1795417605054,
+      },
+    ];
+    for (const m of rich) {
+      expect(decodeServerMessage(JSON.stringify(m))).toEqual(m);
+      expect(decodeServerMessage(JSON.stringify(withFutureFields(m)))).toEqual(m);
+    }
   });
 
   it('returns undefined for junk, unknown types and malformed fields, without throwing', () => {

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import {
-  EndpointSchema,
+  EndpointView,
   PeerRoleSchema,
   RelayCredentialsSchema,
   RelayModeSchema,
-  StatsSchema,
+  StatsView,
   TallyOriginSchema,
-  TallySchema,
+  TallyView,
 } from './common.js';
 import { PresenceView, StreamView } from './http.js';
 
@@ -27,7 +27,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     role: z.enum(['admin', 'peer']),
     stream: z.string().nullable(),
     expiresAt: z.number(),
-    tally: TallySchema,
+    tally: TallyView,
     /** Admins only, once tally has been set: who set it last, and when. */
     tallyOrigin: TallyOriginSchema.optional(),
     stun: HostPort.nullable(),
@@ -53,11 +53,11 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
      * address when it has no other or the session relays always), `local` its LAN candidates,
      * `relay` its relayed address on a TURN server.
      */
-    remote: EndpointSchema.extend({
+    remote: EndpointView.extend({
       // As many as a client may claim (`endpoint.local`): a hostile server cannot make an agent
       // probe thousands of addresses.
-      local: z.array(EndpointSchema).max(8).optional(),
-      relay: EndpointSchema.optional(),
+      local: z.array(EndpointView).max(8).optional(),
+      relay: EndpointView.optional(),
     }),
     passphrase: z.string().min(10).max(79),
     pbkeylen: z.number().int(),
@@ -65,7 +65,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('peer-left'), stream: z.string(), role: PeerRoleSchema }),
   StreamView.extend({ type: z.literal('stream') }),
-  TallySchema.extend({
+  TallyView.extend({
     type: z.literal('tally'),
     /** Admins only: who set this tally, and when (peers never learn the switcher's address). */
     origin: TallyOriginSchema.optional(),
@@ -74,7 +74,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('health'),
     stream: z.string(),
     role: PeerRoleSchema,
-    stats: StatsSchema,
+    stats: StatsView,
     at: z.number(),
   }),
   z.object({
