@@ -149,11 +149,15 @@ describe('reading rows back (parse, do not cast)', () => {
     expect(() => storeWith([{ ...row, tally: '{' }]).loadSessions()).toThrow();
   });
 
-  it('health with unknown statistics throws', () => {
+  it('health: statistics it does not know (a newer version wrote them) are dropped; bad ones throw', () => {
     const sample = { stream: 'cam-wide', role: 'sender', at: 1, stats: '{"path":"direct"}' };
     expect(storeWith([sample]).healthHistory('nab-floor', null, 1)).toHaveLength(1);
+    const newer = { ...sample, stats: '{"path":"relay","bogus":1}' };
+    expect(storeWith([newer]).healthHistory('nab-floor', null, 1)[0]?.stats).toEqual({
+      path: 'relay',
+    });
     expect(() =>
-      storeWith([{ ...sample, stats: '{"bogus":1}' }]).healthHistory('nab-floor', null, 1),
+      storeWith([{ ...sample, stats: '{"lossPct":150}' }]).healthHistory('nab-floor', null, 1),
     ).toThrow();
   });
 
