@@ -378,6 +378,40 @@ describe('pairing', () => {
     close(holder);
   });
 
+  it('an admin takes one slot of a socket holding several: that one alone, the socket stays', async () => {
+    const s = await createSession(host.url, { streams: ['cam-1', 'cam-2'] });
+    const mcr = await WsClient.connect(host.url, s.session, await peerToken(host.url, s, null));
+    for (const stream of ['cam-1', 'cam-2']) {
+      mcr.send({ type: 'register', stream, role: 'receiver' });
+      await mcr.next('registered', (m) => m.stream === stream);
+    }
+    const producer = await WsClient.connect(host.url, s.session, s.token);
+    producer.send({ type: 'register', stream: 'cam-1', role: 'receiver' });
+    await producer.next('registered');
+    expect(await mcr.next('error')).toMatchObject({
+      code: 'ERR_REPLACED',
+      stream: 'cam-1',
+      role: 'receiver',
+    });
+    // Still open, still cam-2's receiver; cam-1 is no longer its own, until it is free again.
+    mcr.send({ type: 'health', stream: 'cam-2', role: 'receiver', stats: {} });
+    mcr.send({ type: 'health', stream: 'cam-1', role: 'receiver', stats: {} });
+    expect(await mcr.next('error', (m) => m.code !== 'ERR_REPLACED')).toMatchObject({
+      code: 'ERR_NOT_REGISTERED',
+      stream: 'cam-1',
+    });
+    // Once the producer has gone, asking again (without taking over) gets it back.
+    producer.close();
+    const cam1 = (): number => mcr.all('registered').filter((m) => m.stream === 'cam-1').length;
+    for (let i = 0; i < 50 && cam1() < 2; i++) {
+      mcr.send({ type: 'register', stream: 'cam-1', role: 'receiver' });
+      await mcr.settle();
+      if (cam1() < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(cam1()).toBe(2);
+    mcr.close();
+  });
+
   it('messages sent right after the socket opens are handled in order', async () => {
     const s = await createSession(host.url, { streams: ['cam-1'] });
     const c = await WsClient.connect(host.url, s.session, s.token);

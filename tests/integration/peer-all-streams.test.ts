@@ -449,3 +449,56 @@ it('a second run of a live link: no tally before it is refused, one hint; a take
   expect(first.out()).toMatch(/✗ error ERR_REPLACED: .*taken over.*this one stops/);
   await until('registration of the takeover', () => third.out().includes('✓ registered'));
 }, 90_000);
+
+it('a producer watching one stream with her admin link takes that one alone; it comes back after', async () => {
+  const names = ['cam-1', 'cam-2'];
+  const { s, all } = await show(names);
+  const sent = await senders(s, names);
+  const recv = agent([
+    '--server',
+    host.url,
+    '--token',
+    all,
+    '--receive',
+    '--srt-target',
+    `127.0.0.1:${await freePorts([0, 1])}`,
+  ]);
+  await pathsUp(recv, sent, names);
+
+  // An admin token takes a live slot without asking: only cam-1's, not the whole agent.
+  const producer = agent([
+    '--server',
+    host.url,
+    '--token',
+    s.token,
+    '--receive',
+    '--stream',
+    'cam-1',
+    '--srt-target',
+    `127.0.0.1:${await freePorts([0])}`,
+  ]);
+  await producer.waitFor(pathUp('cam-1'), "the producer's cam-1 path");
+  expect(
+    await recv.waitFor((e) => e.event === 'error' && e.code === 'ERR_REPLACED', 'the takeover'),
+  ).toMatchObject({ stream: 'cam-1', fatal: false });
+  expect(recv.child.exitCode).toBeNull();
+  const afterTakeover = recv.events.length;
+
+  // She is done: the agent asks again (every 5 s) and cam-1 is its own again.
+  producer.child.kill('SIGTERM');
+  await recv.waitFor(
+    (e) =>
+      e.event === 'registered' && e.stream === 'cam-1' && recv.events.indexOf(e) > afterTakeover,
+    'cam-1 registered again',
+  );
+  await recv.waitFor(
+    (e) => pathUp('cam-1')(e) && recv.events.indexOf(e) > afterTakeover,
+    "cam-1's path again",
+  );
+  // cam-2 never noticed: registered once, its path never down, never stopped.
+  const cam2 = recv.events.filter((e) => e.stream === 'cam-2');
+  expect(cam2.filter((e) => e.event === 'registered')).toHaveLength(1);
+  expect(cam2.some((e) => e.event === 'path' && e.path === 'none')).toBe(false);
+  expect(cam2.some((e) => e.status === 'stopped')).toBe(false);
+  expect(recv.events.some((e) => e.event === 'error' && e.fatal === true)).toBe(false);
+}, 60_000);

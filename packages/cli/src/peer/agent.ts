@@ -264,9 +264,16 @@ export class Agent {
         this.stop(EXIT.ended);
         break;
       case 'error': {
-        // Taken over: Punch says by whom, then closes; the close's failure says it, once.
         if (m.code === 'ERR_REPLACED') {
-          this.#replacedSaid = m.message;
+          // One slot of several taken (this agent receives every stream): that stream alone
+          // waits for it, the others go on.
+          const one =
+            m.stream === undefined || m.role === undefined
+              ? undefined
+              : this.#streams.get(m.stream);
+          if (one !== undefined) one.replaced(m.message);
+          // Taken over: Punch says by whom, then closes; the close's failure says it, once.
+          else this.#replacedSaid = m.message;
           break;
         }
         // Punch names the refused message's stream; an older one did not, but answers each

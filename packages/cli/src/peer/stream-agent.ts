@@ -26,6 +26,8 @@ import { execEnds, toolCommands } from './tool-commands.js';
 const HEALTH_MS = 1000;
 /** How long a refused first registration (ERR_SLOT_TAKEN) is asked again before failing. */
 const SLOT_WAIT_MS = 7000;
+/** How often a slot taken by another connection is asked for again (see `replaced`). */
+const RECLAIM_MS = 5000;
 
 /** The server messages that concern one stream (the link routes them by their `stream`). */
 export type StreamMessage = Extract<
@@ -65,6 +67,8 @@ export class StreamAgent {
   #everRegistered = false;
   /** Registered on the current connection (reset by each `welcome`). */
   #registered = false;
+  /** Another connection took the slot (see `replaced`): asked for again, never taken over. */
+  #reclaiming = false;
   #exec: SrtLiveTransmit | undefined;
   /** The public STUN server Punch named in `welcome` (Workers), asked when `--stun` is not given. */
   #publicStun: HostPort | undefined;
@@ -187,21 +191,52 @@ export class StreamAgent {
       type: 'register',
       stream,
       role,
-      ...(takeover || this.#everRegistered ? { takeover: true } : {}),
+      ...(!this.#reclaiming && (takeover || this.#everRegistered) ? { takeover: true } : {}),
     });
+  }
+
+  /**
+   * Punch gave this stream's slot to another connection (a producer watching it with an admin
+   * link) and left this agent its other streams: this one lets its pairing go, and asks for
+   * the slot again every few seconds without taking over, so it is back once the other has
+   * gone, and never fights it meanwhile.
+   */
+  replaced(message: string): void {
+    if (this.#closed) return;
+    this.#registered = false;
+    this.#reclaiming = true;
+    clearTimeout(this.#stunWatch);
+    this.#pairing?.drop();
+    this.#host.emit({
+      event: 'error',
+      code: 'ERR_REPLACED',
+      message: `${message}; this stream is asked for again every ${RECLAIM_MS / 1000} s and comes back once it is free`,
+      fatal: false,
+    });
+    this.setStatus('waiting', 'taken over by another connection');
+    this.#registerIn(RECLAIM_MS);
+  }
+
+  #registerIn(ms: number): void {
+    clearTimeout(this.#registerRetry);
+    this.#registerRetry = setTimeout(() => {
+      this.register();
+    }, ms);
   }
 
   /** Punch refused this stream's registration (the link matched the error to it). */
   refused(code: string, message: string): void {
     if (this.#closed) return;
+    // Still held by the connection that took it: ask again later, quietly.
+    if (code === 'ERR_SLOT_TAKEN' && this.#reclaiming) {
+      this.#registerIn(RECLAIM_MS);
+      return;
+    }
     // A holder that is really gone (this agent, crashed and restarted) stops looking live
     // within 5 s: ask again for a little longer than that before giving up.
     if (code === 'ERR_SLOT_TAKEN' && Date.now() - this.#firstRegisterAt < SLOT_WAIT_MS) {
       this.setStatus('connecting', 'another agent holds this slot; asking again');
-      clearTimeout(this.#registerRetry);
-      this.#registerRetry = setTimeout(() => {
-        this.register();
-      }, 1000);
+      this.#registerIn(1000);
       return;
     }
     const f = serverErrorFailure(code, message, this.options);
@@ -278,6 +313,8 @@ export class StreamAgent {
   #onRegistered(m: Extract<StreamMessage, { type: 'registered' }>): void {
     const { stream, role } = this.options;
     this.#everRegistered = true;
+    this.#reclaiming = false;
+    clearTimeout(this.#registerRetry);
     const mode = m.mode ?? 'auto';
     this.#pairing?.configure(mode, m.relay ?? null);
     // Registered again (a reconnect): Punch learns the allocation again, once the relay

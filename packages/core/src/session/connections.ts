@@ -4,6 +4,7 @@ import { coversStream } from '../permissions.js';
 import { RATE_LIMITS } from '../ratelimit.js';
 import { decodeClientMessage, type ClientMessage } from '../wire/messages.js';
 import type { Conn } from './conn.js';
+import type { SlotRef } from './slot-ref.js';
 import { newConnState, type RoomState } from './state.js';
 import { originFor, tallyFor } from './tally.js';
 
@@ -48,15 +49,32 @@ export function leave(room: RoomState, conn: Conn): void {
   const state = room.conns.get(conn);
   if (state === undefined) return;
   room.conns.delete(conn);
-  for (const ref of state.slots) {
-    const freed = room.slots.release(conn, ref);
-    if (freed === undefined) continue;
-    room.deps.bindings?.delete(freed.slot.username);
-    freed.other?.health.forgetMedia(room.deps.now());
-    freed.other?.conn.send({ type: 'peer-left', stream: ref.stream, role: ref.role });
-    room.deps.log.info({ session: room.record.id, ...ref }, 'peer left');
-    room.views.publish(ref.stream);
-  }
+  for (const ref of state.slots) free(room, conn, ref);
+}
+
+/** `conn` no longer holds `ref`: the other side is told, and dashboards see the slot empty. */
+function free(room: RoomState, conn: Conn, ref: SlotRef): void {
+  const freed = room.slots.release(conn, ref);
+  if (freed === undefined) return;
+  room.deps.bindings?.delete(freed.slot.username);
+  freed.other?.health.forgetMedia(room.deps.now());
+  freed.other?.conn.send({ type: 'peer-left', stream: ref.stream, role: ref.role });
+  room.deps.log.info({ session: room.record.id, ...ref }, 'peer left');
+  room.views.publish(ref.stream);
+}
+
+/**
+ * Takes one slot from a connection that holds others too (an agent receiving every stream):
+ * it is told why, with the slot's stream, and keeps its socket and its other slots.
+ *
+ * @example
+ * releaseOne(room, conn, { stream: 'cam-wide', role: 'receiver' }, new PunchError('ERR_REPLACED', '…'));
+ */
+export function releaseOne(room: RoomState, conn: Conn, ref: SlotRef, err: PunchError): void {
+  const state = room.conns.get(conn);
+  if (state === undefined || !state.slots.delete(ref)) return;
+  conn.send({ type: 'error', code: err.code, message: err.message, ...ref });
+  free(room, conn, ref);
 }
 
 /**

@@ -338,6 +338,9 @@ class World {
         ok(m.code in ERRORS && m.code !== 'ERR_INTERNAL');
         // An error names only a stream this socket named itself.
         if (m.stream !== undefined) ok(this.named.get(c)?.has(m.stream) === true);
+        // One slot taken from a socket that keeps its others: it was told which.
+        if (m.code === 'ERR_REPLACED' && m.role !== undefined)
+          ok(this.told.get(c)?.delete(`${m.stream ?? ''}/${m.role}`) === true);
         continue;
       }
       for (const s of streamsIn(m)) ok(coversStream(c.claims, s));

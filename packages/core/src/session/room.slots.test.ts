@@ -201,6 +201,51 @@ describe('register', () => {
     expect(fx.room.endpoints('cam-wide').sender).toEqual({ ip: '192.0.2.2', port: 2 });
   });
 
+  it('an admin taking one stream from an agent receiving every stream takes that one alone', () => {
+    const mcr = join(peerClaims(null));
+    const wideUser = register(mcr, 'cam-wide', 'receiver');
+    register(mcr, 'cam-close', 'receiver');
+    const sender = join(peerClaims('cam-wide'));
+    register(sender, 'cam-wide', 'sender');
+
+    const producer = join(adminClaims());
+    register(producer, 'cam-wide', 'receiver');
+    // Told which one, and nothing else changes for it: socket open, cam-close still its own.
+    expect(mcr.last()).toMatchObject({
+      type: 'error',
+      code: 'ERR_REPLACED',
+      stream: 'cam-wide',
+      role: 'receiver',
+    });
+    expect(mcr.closedWith).toBeUndefined();
+    expect(fx.bindings.get(wideUser)).toBeUndefined();
+    expect(sender.of('peer-left')).toEqual([
+      { type: 'peer-left', stream: 'cam-wide', role: 'receiver' },
+    ]);
+    const close = fx.room.view(adminClaims()).streams.find((v) => v.name === 'cam-close');
+    expect(close?.receiver.present).toBe(true);
+    // Its socket still speaks for cam-close; cam-wide is no longer its to report on.
+    send(mcr, { type: 'health', stream: 'cam-close', role: 'receiver', stats: {} });
+    send(mcr, { type: 'health', stream: 'cam-wide', role: 'receiver', stats: {} });
+    expect(mcr.errors()).toEqual(['ERR_REPLACED', 'ERR_NOT_REGISTERED']);
+
+    // Taking its last slot closes it, as for any agent.
+    register(join(adminClaims()), 'cam-close', 'receiver');
+    expect(mcr.errors().at(-1)).toBe('ERR_REPLACED');
+    expect(mcr.closedWith?.code).toBe(4409);
+  });
+
+  it('a silent agent receiving every stream is replaced whole (a restart)', () => {
+    const mcr = join(peerClaims(null));
+    register(mcr, 'cam-wide', 'receiver');
+    register(mcr, 'cam-close', 'receiver');
+    fx.clock += 5000;
+    register(join(peerClaims(null)), 'cam-wide', 'receiver');
+    expect(mcr.closedWith?.code).toBe(4409);
+    const close = fx.room.view(adminClaims()).streams.find((v) => v.name === 'cam-close');
+    expect(close?.receiver.present).toBe(false);
+  });
+
   it('registering again on the same socket keeps the slot and username', () => {
     const a = join(adminClaims());
     const u1 = register(a, 'cam-wide', 'sender');

@@ -40,6 +40,10 @@ export class SlotRefs implements Iterable<SlotRef> {
     return this.#refs.has(keyOf(ref));
   }
 
+  delete(ref: SlotRef): boolean {
+    return this.#refs.delete(keyOf(ref));
+  }
+
   get size(): number {
     return this.#refs.size;
   }

@@ -5,7 +5,7 @@ import type { Endpoint } from '../wire/common.js';
 import type { TakeoverViewData } from '../wire/http.js';
 import type { Bind, ServerMessage } from '../wire/to-client.js';
 import type { Conn } from './conn.js';
-import { expel } from './connections.js';
+import { expel, releaseOne } from './connections.js';
 import { SlotHealth } from './health.js';
 import { otherRole, type SlotRef } from './slot-ref.js';
 import type { RoomState } from './state.js';
@@ -135,7 +135,9 @@ export const HOLDER_LIVE_MS = 5000;
  * 5 s, another registration is refused (ERR_SLOT_TAKEN) unless it asks to take over or comes
  * from an admin token; a silent holder (an agent that died without closing) is replaced, so a
  * restarted agent never waits for its old socket. A holder with a broader token is never
- * replaced by a narrower one. The displaced side is told who took over (ERR_REPLACED).
+ * replaced by a narrower one. The displaced side is told who took over (ERR_REPLACED) and
+ * closed; a live one that holds other slots too keeps them and its socket, and loses this one
+ * alone (its ERR_REPLACED names the stream).
  *
  * @example
  * register(room, conn, { stream: 'cam-wide', role: 'sender' }, false); // conn gets `registered`
@@ -170,11 +172,16 @@ export function register(room: RoomState, conn: Conn, ref: SlotRef, takeover: bo
       : admin
         ? 'a connection with an admin token'
         : 'another connection that asked to take over (punch peer --takeover)';
-    expel(
-      room,
-      existing.conn,
-      new PunchError('ERR_REPLACED', `the ${role} of "${stream}" was taken over by ${by}`),
+    const err = new PunchError(
+      'ERR_REPLACED',
+      `the ${role} of "${stream}" was taken over by ${by}`,
     );
+    // A live socket that holds other slots too (an agent receiving every stream) loses this
+    // one alone: a producer watching one camera must not take the whole MCR off air. A silent
+    // one is a dead agent being restarted: it goes whole.
+    const others = (room.conns.get(existing.conn)?.slots.size ?? 0) > 1;
+    if (live && others) releaseOne(room, existing.conn, ref, err);
+    else expel(room, existing.conn, err);
     // A live holder pushed out is news for the producer; a silent one replaced is a restart.
     if (live)
       room.slots.of(stream).takeover = { role, at: room.deps.now(), by: admin ? 'admin' : 'peer' };

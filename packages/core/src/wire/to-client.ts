@@ -8,6 +8,7 @@ import {
   StatsView,
   TallyOriginSchema,
   TallyView,
+  type PeerRole,
 } from './common.js';
 import { PresenceView, StreamView } from './http.js';
 
@@ -91,6 +92,11 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     message: z.string(),
     /** The stream of the refused message, when it named one (absent from an older server). */
     stream: z.string().optional(),
+    /**
+     * With `stream`, on ERR_REPLACED: the one slot this socket lost (it keeps its others and
+     * stays open). Without it, ERR_REPLACED is followed by the close (4409).
+     */
+    role: PeerRoleSchema.optional(),
   }),
   z.object({ type: z.literal('pong'), at: z.number() }),
 ]);
@@ -101,7 +107,7 @@ export type ParsedServerMessage = z.infer<typeof ServerMessageSchema>;
 /** A server message as the room sends it: the decoded shape, with `error.code` from the table. */
 export type ServerMessage =
   | Exclude<ParsedServerMessage, { type: 'error' }>
-  | { type: 'error'; code: ErrorCode; message: string; stream?: string };
+  | { type: 'error'; code: ErrorCode; message: string; stream?: string; role?: PeerRole };
 export type ServerMessageType = ServerMessage['type'];
 
 /** A stream slot's state, as in `GET /api/session/:id` `streams[]` and the `stream` push. */
