@@ -213,7 +213,7 @@ export class StreamAgent {
       message: `${message}; this stream is asked for again every ${RECLAIM_MS / 1000} s and comes back once it is free`,
       fatal: false,
     });
-    this.setStatus('waiting', 'taken over by another connection');
+    this.setStatus('waiting', 'taken over: waiting for this stream to be free again');
     this.#registerIn(RECLAIM_MS);
   }
 

@@ -123,6 +123,17 @@ describe('createReporter (readable, not a terminal)', () => {
     ]);
   });
 
+  it('a status with its own words says them instead of the usual ones', () => {
+    const text = run([
+      { event: 'status', status: 'waiting' },
+      { event: 'status', status: 'waiting', detail: 'taken over: waiting for this stream' },
+    ]);
+    expect(text.trimEnd().split('\n')).toEqual([
+      '● waiting for the other side',
+      '● taken over: waiting for this stream',
+    ]);
+  });
+
   it('puts the code and message in error lines, fatal or not', () => {
     const fatal = run([
       { event: 'error', code: 'ERR_PORT_IN_USE', message: '127.0.0.1:9000 is in use', fatal: true },

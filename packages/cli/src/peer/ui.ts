@@ -67,7 +67,7 @@ export function createReporter(
         )
           return;
         if (e.status === 'connecting' && e.detail !== undefined) line(`… ${e.detail}`);
-        else line(`● ${describe(e.status)}`);
+        else line(`● ${e.detail ?? describe(e.status)}`);
         break;
       case 'registered':
         role = e.role;
