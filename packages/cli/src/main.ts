@@ -15,9 +15,10 @@ Usage:
   punch session connect [SESSION]               passphrase and ready-to-paste commands
   punch session close [SESSION]                 end it: disconnect peers, delete its data
   punch token [SESSION] --stream NAME [--ttl S] a peer token + link + QR code for one stream
+                                                (--all instead of --stream: every stream, receiving)
   punch tally [SESSION] --program a,b --preview c
-  punch tally bridge SOURCE --map KEY=STREAM…   tally from vMix, OBS or TSL UMD v5.0, on every change
-                                                (punch tally bridge --help)
+  punch tally bridge SOURCE --map KEY=STREAM…   tally from vMix, OBS, an ATEM or TSL UMD v5.0, on
+                                                every change (punch tally bridge --help)
   punch peer LINK (--send | --receive)         the SRT agent beside an encoder or decoder
                                                 (punch peer --help)
 
@@ -42,6 +43,12 @@ export async function main(
   io: Io = { env: process.env, out: (t) => void process.stdout.write(`${t}\n`) },
 ): Promise<number> {
   const [command, ...rest] = argv;
+  // Commands with a help of their own answer it below; the others, their lines of this one.
+  const own = command === 'tally' && rest[0] === 'bridge';
+  if (command !== undefined && !own && HELPED.has(command) && wantsHelp(rest)) {
+    io.out(helpFor(command, rest[0]));
+    return 0;
+  }
   try {
     switch (command) {
       case 'serve': {
@@ -90,6 +97,40 @@ export async function main(
     if (usage) process.stderr.write('Run "punch --help" for usage.\n');
     return usage ? 2 : exitCodeFor(err);
   }
+}
+
+/** The commands whose `--help` is their lines of HELP. */
+const HELPED = new Set(['session', 'token', 'tally', 'account', 'project', 'key']);
+
+/** `--help` or `-h` among the arguments (before a `--`). */
+function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/**
+ * The usage lines of `punch COMMAND [SUB]` (those of SUB when it has its own), each with the
+ * lines that continue it, then the common options.
+ *
+ * @example
+ * helpFor('token', '--help'); // "Usage:\n  punch token [SESSION] --stream NAME …\n\nCommon options: …"
+ */
+export function helpFor(command: string, sub: string | undefined): string {
+  const lines = HELP.split('\n');
+  const pick = (prefix: string): string[] => {
+    const out: string[] = [];
+    let taking = false;
+    for (const line of lines) {
+      if (line.startsWith('  punch ')) taking = line === prefix || line.startsWith(`${prefix} `);
+      else if (!line.startsWith('      ')) taking = false;
+      if (taking) out.push(line);
+    }
+    return out;
+  };
+  const own = sub === undefined || sub.startsWith('-') ? [] : pick(`  punch ${command} ${sub}`);
+  const all = own.length > 0 ? own : pick(`  punch ${command}`);
+  const common = HELP.slice(HELP.indexOf('Common options:'));
+  return ['Usage:', ...all, '', common].join('\n');
 }
 
 function describe(err: unknown): string {
