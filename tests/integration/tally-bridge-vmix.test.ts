@@ -15,6 +15,7 @@ import {
   nth,
   openShow,
   operatorSees,
+  pressTally,
   startBridge,
   tallies,
   type Show,
@@ -166,6 +167,41 @@ describe('punch tally bridge from vMix', () => {
           r();
         });
       });
+    }
+  });
+
+  it('sets tally over its session socket: a fast switcher is not held to the HTTP write limit', async () => {
+    // Two tally PUTs a minute for the whole network: the producer's dashboard needs them.
+    const strict = await startHost({ extraArgs: ['--rate-limit', 'write=2/60'] });
+    try {
+      const show = await openShow(strict);
+      shows.push(show);
+      const vmix = new FakeVmix('0000');
+      vmixes.push(vmix);
+      await vmix.start();
+      const bridge = startBridge(
+        strict,
+        show,
+        [`vmix://127.0.0.1:${vmix.port}`, '--map', '1=cam-wide', '--map', '2=cam-close'],
+        children,
+      );
+      await bridge.waitFor((e) => e.event === 'connected', 'connected to vMix');
+      // The state found at connection (all off) is set first: by PUT if that came before the
+      // session link was up.
+      await nth(bridge, 'tally', 1);
+      const cuts = ['1200', '2100', '1200', '2100', '1200', '2100', '1000', '0000'];
+      for (const [i, state] of cuts.entries()) {
+        vmix.setTally(state);
+        await nth(bridge, 'tally', i + 2);
+      }
+      expect(bridge.events.filter((e) => e.event === 'punch-retrying')).toEqual([]);
+      await show.producer.settle();
+      expect(tallies(show)).toHaveLength(cuts.length + 1);
+      // The producer's own press still has what the HTTP budget has left.
+      await pressTally(strict, show, ['cam-close'], []);
+    } finally {
+      await children.stopAll();
+      await strict.stop();
     }
   });
 

@@ -10,6 +10,7 @@ import { AtemSource, loadAtemConnection, type AtemModule } from './atem.js';
 import { PunchClient } from '../client.js';
 import { SignalLink } from '../peer/link.js';
 import { UsageError } from '../usage.js';
+import { LinkTally } from './link-tally.js';
 import { displayIndexes, parseMap, tallyFor, type Tally, type TallyMap } from './mapping.js';
 import { ObsSource } from './obs.js';
 import { Reporter } from './report.js';
@@ -155,7 +156,7 @@ function run(o: RunOptions, c: PunchClient): Promise<number> {
 
     const out = o.out === undefined ? undefined : tslOut(o, o.out);
     if (out !== undefined) parts.push(out);
-    const link = sessionLink(o, finish, (tally) => {
+    const { link, sets } = sessionLink(o, finish, (tally) => {
       if (out === undefined) return;
       out.tally(tally);
       o.report.emit({ event: 'tsl-out', target: out.label, packets: o.names.length, ...tally });
@@ -195,7 +196,7 @@ function run(o: RunOptions, c: PunchClient): Promise<number> {
             : new TslListener(o.url, onSource);
     label = src.label;
     // Made once the source is, to name it: `onSource` reads it only after `src.start()`.
-    // Each PUT presents the newest admin token the session link holds.
+    // Tally goes over the session link; a PUT (while it is down) presents its newest token.
     const writer = new TallyWriter(
       () => (link.token === o.token ? c : new PunchClient(o.server, link.token)),
       o.id,
@@ -206,6 +207,7 @@ function run(o: RunOptions, c: PunchClient): Promise<number> {
           report.emit({ event: 'punch-retrying', reason: e.reason, retryInMs: e.retryInMs });
         else finish(3, `Punch refused the tally (${e.error.code}: ${e.error.message})`);
       },
+      sets,
     );
     parts.push(writer);
     parts.push(src);
@@ -220,22 +222,27 @@ function run(o: RunOptions, c: PunchClient): Promise<number> {
 }
 
 /**
- * The bridge's own session WebSocket, as an admin: it keeps the newest admin token (Punch sends
- * a fresh one when the session is extended, so a bridge started before `punch session extend`
- * goes on past the old end), learns when the session ends, and hands every tally, whoever set
- * it, to `onTally` (for `--tsl-out`).
+ * The bridge's own session WebSocket, as an admin: it carries the bridge's tally (`sets`),
+ * keeps the newest admin token (Punch sends a fresh one when the session is extended, so a
+ * bridge started before `punch session extend` goes on past the old end), learns when the
+ * session ends, and hands every tally, whoever set it, to `onTally` (for `--tsl-out`).
  */
 function sessionLink(
   o: RunOptions,
   finish: (code: number, reason: string) => void,
   onTally: (tally: Tally) => void,
-): SignalLink {
-  const link = new SignalLink({
+): { link: SignalLink; sets: LinkTally } {
+  const sets = new LinkTally((m) => link.send(m));
+  const link: SignalLink = new SignalLink({
     server: o.server,
     session: o.id,
     token: o.token,
     ipv4: false,
     onEvent: (e) => {
+      if (e.type === 'message') sets.onMessage(e.message);
+      if (e.type === 'message' && e.message.type === 'welcome') sets.opened();
+      else if (e.type === 'retrying' || e.type === 'closed' || e.type === 'rejected')
+        sets.lost('the session link dropped');
       if (e.type === 'message' && (e.message.type === 'welcome' || e.message.type === 'tally')) {
         if (e.message.type === 'welcome')
           o.report.emit({ event: 'note', text: `following session ${o.id} on Punch` });
@@ -254,7 +261,7 @@ function sessionLink(
     },
   });
   link.connect();
-  return link;
+  return { link, sets };
 }
 
 /** `--tsl-out`: the session's tally sent on as TSL UMD v5.0. */

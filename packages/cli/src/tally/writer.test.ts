@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PunchClient } from '../client.js';
-import { TallyWriter, sourceName, type WriterEvent } from './writer.js';
+import { ApiError } from '../usage.js';
+import { TallyWriter, sourceName, type TallyBody, type WriterEvent } from './writer.js';
 
 /** A Punch stand-in on loopback that records each PUT body and answers as `answer` says. */
 async function punch(answer: (n: number, res: ServerResponse) => void) {
@@ -116,5 +117,51 @@ describe('TallyWriter', () => {
     // Stopped: later wishes send nothing.
     w.want({ program: [], preview: [] }, performance.now());
     expect(p.bodies).toHaveLength(3);
+  });
+
+  it('sets over the session socket while it answers; PUT when it is down or silent', async () => {
+    const p = await punch((_n, res) => {
+      ok(res);
+    });
+    const overSocket: TallyBody[] = [];
+    // Answers the first set, is closed for the second, silent for the third.
+    const answers = [
+      () => Promise.resolve(),
+      () => undefined,
+      () => Promise.reject(new Error('no answer over the session socket in 3000 ms')),
+    ];
+    const socket = {
+      set: (body: TallyBody) => {
+        overSocket.push(body);
+        return answers[overSocket.length - 1]?.();
+      },
+    };
+    const c = new Log();
+    const w = new TallyWriter(() => p.client, 'show', SOURCE, c.push, socket);
+    for (const program of [['cam-a'], ['cam-b'], ['cam-c']]) {
+      const set = c.next('set');
+      w.want({ program, preview: [] }, performance.now());
+      await set;
+    }
+    expect(overSocket.map((b) => b.program)).toEqual([['cam-a'], ['cam-b'], ['cam-c']]);
+    expect(overSocket[0]).toEqual({ program: ['cam-a'], preview: [], source: SOURCE });
+    // Only the two the socket could not carry went by PUT.
+    expect(p.bodies.map((b) => (b as TallyBody).program)).toEqual([['cam-b'], ['cam-c']]);
+    w.stop();
+  });
+
+  it("Punch's refusal over the socket is an answer: no PUT after it", async () => {
+    const p = await punch((_n, res) => {
+      ok(res);
+    });
+    const socket = {
+      set: () => Promise.reject(new ApiError(404, 'ERR_STREAM_UNKNOWN', 'no stream "cam-a"')),
+    };
+    const c = new Log();
+    const w = new TallyWriter(() => p.client, 'show', SOURCE, c.push, socket);
+    w.want({ program: ['cam-a'], preview: [] }, performance.now());
+    const refused = await c.next('refused');
+    expect(refused.type === 'refused' && refused.error.code).toBe('ERR_STREAM_UNKNOWN');
+    expect(p.bodies).toEqual([]);
   });
 });

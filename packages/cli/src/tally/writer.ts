@@ -1,14 +1,33 @@
 /**
- * Sets the session's tally (`PUT /api/session/:id/tally`) for the bridge: only when it differs
- * from what the bridge last set, one request at a time, the newest wish winning over any that
- * waited behind a slow request, retried with backoff while Punch cannot be reached. Each set
- * names the switcher (`source`), so the dashboard shows where tally comes from.
+ * Sets the session's tally for the bridge: over its admin WebSocket while that is open (100
+ * messages a second), else `PUT /api/session/:id/tally` (120 a minute per IP, shared with the
+ * producer's dashboard); only when it differs from what the bridge last set, one at a time, the
+ * newest wish winning over any that waited behind a slow one, retried with backoff while Punch
+ * cannot be reached. Each set names the switcher (`source`), so the dashboard shows where tally
+ * comes from.
  */
 import { TALLY_SOURCE_MAX, TallySourceSchema } from '@punch/core';
 import type { PunchClient } from '../client.js';
 import { ApiError } from '../usage.js';
 import { sameTally, type Tally } from './mapping.js';
 import { Retry } from './source.js';
+
+/** What a set sends: the tally, and the switcher that set it. */
+export interface TallyBody {
+  readonly program: readonly string[];
+  readonly preview: readonly string[];
+  readonly source?: string;
+}
+
+/** The bridge's admin WebSocket, as the writer uses it. */
+export interface TallySocket {
+  /**
+   * Sends `body` as a `tally` message: resolves once Punch pushed it back, rejects with an
+   * ApiError when Punch refused it, or with another error when no answer came (the PUT is
+   * tried then). Undefined while the socket is not open.
+   */
+  set(body: TallyBody): Promise<void> | undefined;
+}
 
 export type WriterEvent =
   /** Tally set; `latencyMs` from the switcher's frame to Punch's answer. */
@@ -38,6 +57,7 @@ export function sourceName(label: string): string | undefined {
 
 export class TallyWriter {
   readonly #client: () => PunchClient;
+  readonly #socket: TallySocket | undefined;
   readonly #path: string;
   readonly #source: string | undefined;
   readonly #onEvent: (e: WriterEvent) => void;
@@ -49,15 +69,18 @@ export class TallyWriter {
 
   /**
    * `client` is asked for each request: the token may have been renewed since. `source` is the
-   * switcher as the producer named it (`TallySource.label`), sent with every set.
+   * switcher as the producer named it (`TallySource.label`), sent with every set. `socket`,
+   * when given, is tried first.
    */
   constructor(
     client: () => PunchClient,
     session: string,
     source: string,
     onEvent: (e: WriterEvent) => void,
+    socket?: TallySocket,
   ) {
     this.#client = client;
+    this.#socket = socket;
     this.#path = `/api/session/${encodeURIComponent(session)}/tally`;
     this.#source = sourceName(source);
     this.#onEvent = onEvent;
@@ -95,11 +118,12 @@ export class TallyWriter {
   }
 
   async #put(wanted: { tally: Tally; at: number }): Promise<void> {
-    await this.#client().request('PUT', this.#path, {
+    const body: TallyBody = {
       program: wanted.tally.program,
       preview: wanted.tally.preview,
       ...(this.#source === undefined ? {} : { source: this.#source }),
-    });
+    };
+    if (!(await this.#overSocket(body))) await this.#client().request('PUT', this.#path, body);
     this.#sent = wanted.tally;
     this.#retry.reset();
     this.#onEvent({
@@ -107,6 +131,21 @@ export class TallyWriter {
       tally: wanted.tally,
       latencyMs: Math.round((performance.now() - wanted.at) * 10) / 10,
     });
+  }
+
+  /** True when the socket set it; false when it could not say (closed, no answer): PUT then. */
+  async #overSocket(body: TallyBody): Promise<boolean> {
+    const sent = this.#socket?.set(body);
+    if (sent === undefined) return false;
+    try {
+      await sent;
+      return true;
+    } catch (err) {
+      // Punch's own refusal (a stream gone, storage failing) is an answer: the PUT would get
+      // the same. Anything else is the socket's trouble.
+      if (err instanceof ApiError) throw err;
+      return false;
+    }
   }
 
   #failed(err: unknown, wanted: { tally: Tally; at: number }): void {
