@@ -242,6 +242,19 @@ describe('punch tally bridge from vMix', () => {
     expect(bridge.events.at(-1)).toMatchObject({ event: 'stopped' });
   });
 
+  it('refuses a map key vMix can never send (an input name), before connecting', async () => {
+    const show = await openShow(host);
+    shows.push(show);
+    const bridge = startBridge(
+      host,
+      show,
+      ['vmix://127.0.0.1:1', '--map', 'Camera 1=cam-wide', '--map', '2=cam-close'],
+      children,
+    );
+    expect(await bridge.exited).toBe(2);
+    expect(bridge.stderr.join('\n')).toContain('"Camera 1": vMix keys are input numbers');
+  });
+
   it('refuses a map naming a stream the session does not have, before connecting', async () => {
     const show = await openShow(host);
     shows.push(show);

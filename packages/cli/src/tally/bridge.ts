@@ -11,7 +11,14 @@ import { PunchClient } from '../client.js';
 import { SignalLink } from '../peer/link.js';
 import { UsageError } from '../usage.js';
 import { LinkTally } from './link-tally.js';
-import { displayIndexes, parseMap, tallyFor, type Tally, type TallyMap } from './mapping.js';
+import {
+  displayIndexes,
+  parseMap,
+  tallyFor,
+  unmatchable,
+  type Tally,
+  type TallyMap,
+} from './mapping.js';
 import { ObsSource } from './obs.js';
 import { Reporter } from './report.js';
 import { parseSourceUrl, type SourceEvent, type SourceUrl, type TallySource } from './source.js';
@@ -81,6 +88,9 @@ export async function tallyBridge(argv: string[], io: Io): Promise<number> {
     throw new UsageError('punch tally bridge takes one SOURCE (punch tally bridge --help)');
   const url = parseSourceUrl(source);
   const map = parseMap(values.map ?? []);
+  const never = unmatchable(map, url.kind);
+  if (never.length > 0)
+    throw new UsageError(`--map keys that can never light a stream: ${never.join('; ')}`);
   const out = values['tsl-out'] === undefined ? undefined : parseSourceUrl(values['tsl-out']);
   if (out !== undefined && (out.kind !== 'tsl5+udp' || out.host === ''))
     throw new UsageError(`--tsl-out takes tsl5+udp://HOST:PORT (got "${values['tsl-out']}")`);

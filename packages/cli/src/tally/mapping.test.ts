@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../usage.js';
-import { displayIndexes, parseMap, sameTally, tallyFor, type KeyState } from './mapping.js';
+import {
+  displayIndexes,
+  parseMap,
+  sameTally,
+  tallyFor,
+  unmatchable,
+  type KeyState,
+} from './mapping.js';
 import { parseTallyLine } from './vmix.js';
 import { parseSourceUrl } from './source.js';
 import { displayState } from './tsl-in.js';
@@ -48,6 +55,21 @@ describe('tally mapping', () => {
       program: ['cam-wide', 'cam-far'],
       preview: [],
     });
+  });
+
+  it('finds the keys a numbered source can never name', () => {
+    const map = parseMap(['Cam 1=cam-wide', '01=cam-close', '0=cam-far', '3=cam-iso']);
+    expect(unmatchable(map, 'vmix')).toEqual([
+      '"Cam 1": vMix keys are input numbers (1 = the first input)',
+      '"01": vMix keys are input numbers (1 = the first input)',
+      '"0": vMix keys are input numbers (1 = the first input)',
+    ]);
+    expect(unmatchable(parseMap(['65535=cam-wide', '65534=cam-close']), 'tsl5+udp')).toEqual([
+      '"65535": TSL keys are display indexes, 0 to 65534',
+    ]);
+    expect(unmatchable(parseMap(['6000=cam-wide', '0=cam-close']), 'atem')).toEqual([]);
+    // OBS keys are scene and source names: any of them can match.
+    expect(unmatchable(map, 'obs')).toEqual([]);
   });
 
   it('compares tallies regardless of order', () => {

@@ -45,6 +45,31 @@ export function parseMap(pairs: readonly string[]): TallyMap {
   return map;
 }
 
+/** What a numbered source's keys are, for the sentence that refuses one that is not. */
+const NUMBERED: Record<string, { min: number; max: number; what: string }> = {
+  vmix: { min: 1, max: 9999, what: 'vMix keys are input numbers (1 = the first input)' },
+  atem: { min: 0, max: 65535, what: 'ATEM keys are source numbers (1 = input 1)' },
+  'tsl5+udp': { min: 0, max: 0xfffe, what: 'TSL keys are display indexes, 0 to 65534' },
+  'tsl5+tcp': { min: 0, max: 0xfffe, what: 'TSL keys are display indexes, 0 to 65534' },
+};
+
+/**
+ * The `--map` keys that no frame of a `kind` source can ever name (a vMix key that is not an
+ * input number, `01` for `1`), with why; empty when every key can match. OBS keys are names:
+ * any key can.
+ *
+ * @example
+ * unmatchable(parseMap(['Cam 1=cam-wide', '2=cam-close']), 'vmix');
+ * // ['"Cam 1": vMix keys are input numbers (1 = the first input)']
+ */
+export function unmatchable(map: TallyMap, kind: string): string[] {
+  const rule = NUMBERED[kind];
+  if (rule === undefined) return [];
+  return [...map.keys()]
+    .filter((key) => !/^(0|[1-9]\d{0,4})$/.test(key) || +key < rule.min || +key > rule.max)
+    .map((key) => `"${key}": ${rule.what}`);
+}
+
 /**
  * The session's tally for a switcher's state: a stream is on program when any key mapped to
  * it is, on preview when any is and none is on program (a stream is never both). A key the
