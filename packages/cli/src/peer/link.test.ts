@@ -118,7 +118,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function setup(reconnect: BackoffOptions = FAST, host?: string) {
+async function setup(reconnect: BackoffOptions = FAST, host?: string, quietMs?: number) {
   const punch = new FakePunch();
   servers.push(punch);
   const server = await punch.listen(host);
@@ -129,6 +129,7 @@ async function setup(reconnect: BackoffOptions = FAST, host?: string) {
     token: TOKEN,
     ipv4: false,
     reconnect,
+    ...(quietMs === undefined ? {} : { quietMs }),
     onEvent: (e) => {
       events.push(e);
     },
@@ -415,5 +416,30 @@ describe('useIpv4 (Punch names a public STUN server: the agent will claim an IPv
     expect(link.useIpv4()).toBe(false);
     expect(link.open).toBe(true);
     expect(events.seen.some((e) => e.type === 'retrying')).toBe(false);
+  });
+
+  it('asks a silent Punch whether it is there, and gives up on one that stays silent', async () => {
+    const { punch, link, next } = await setup(FAST, undefined, 100);
+    link.connect();
+    const ws = await punch.connection();
+    const asked = received(ws);
+    await next('open');
+    // Nothing from the server (a connection a firewall forgot): the link asks, then gives up.
+    expect(await asked).toEqual({ type: 'ping' });
+    expect((await next('retrying')).reason).toMatch(/^no word from Punch in \d+ s/);
+    await punch.connection(); // and connects again
+  });
+
+  it('a Punch that answers, or speaks first, keeps the connection', async () => {
+    const { punch, link, events, next } = await setup(FAST, undefined, 50);
+    link.connect();
+    const ws = await punch.connection();
+    ws.on('message', () => {
+      ws.send(JSON.stringify({ type: 'pong', at: 1 }));
+    });
+    await next('open');
+    await new Promise((r) => setTimeout(r, 500)); // ten quiet periods
+    expect(events.seen.filter((e) => e.type === 'retrying')).toEqual([]);
+    expect(link.open).toBe(true);
   });
 });

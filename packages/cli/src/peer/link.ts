@@ -14,6 +14,8 @@ import {
 
 /** Reconnects to Punch after about 0.5 s, doubling up to about 8 s, each ±25%. */
 export const RECONNECT: BackoffOptions = { baseMs: 500, capMs: 8000, jitter: 'narrow' };
+/** A server silent this long is asked whether it is there (see `LinkOptions.quietMs`). */
+const QUIET_MS = 10_000;
 
 /** The WebSocket subprotocol of the sessions realm (DESIGN.md "WebSocket protocol (v1)"). */
 const SUBPROTOCOL = 'punch.v1';
@@ -57,6 +59,11 @@ export interface LinkOptions {
   readonly ipv4: boolean;
   /** Reconnect delays (default {@link RECONNECT}). */
   readonly reconnect?: BackoffOptions;
+  /**
+   * How long the server may say nothing before the link asks (`ping`), and the link gives up on
+   * the connection after two and a half times that (default 10 s: gone after 25 s).
+   */
+  readonly quietMs?: number;
   readonly onEvent: (e: LinkEvent) => void;
 }
 
@@ -78,6 +85,9 @@ export class SignalLink {
   #ipv4: boolean;
   /** The current connection's address family (`IPv4`, `IPv6`), once upgraded. */
   #family: string | undefined;
+  /** When the server last said anything on the current connection (ms, performance.now()). */
+  #heard = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: LinkOptions) {
     this.#o = options;
@@ -125,10 +135,12 @@ export class SignalLink {
     });
     ws.on('open', () => {
       this.#attempt = 0;
+      this.#listen(ws);
       this.#o.onEvent({ type: 'open' });
     });
     // Text frames arrive as Buffers (ws's default binaryType, 'nodebuffer').
     ws.on('message', (data: Buffer) => {
+      this.#heard = performance.now();
       const message = decodeServerMessage(data.toString('utf8'));
       // Undefined: not a message this agent understands (a newer server's): skipped.
       if (message === undefined) return;
@@ -178,10 +190,34 @@ export class SignalLink {
     return true;
   }
 
+  /**
+   * Watches the open connection: a server silent for `quietMs` is asked (`ping`), and one
+   * silent for two and a half times that is given up on. A connection can die without a word
+   * (a firewall that forgot it, a cut cable): TCP would take a quarter of an hour to say so,
+   * while tally and tokens went nowhere.
+   */
+  #listen(ws: WebSocket): void {
+    const quiet = this.#o.quietMs ?? QUIET_MS;
+    this.#heard = performance.now();
+    ws.on('ping', () => {
+      this.#heard = performance.now();
+    });
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = setInterval(() => {
+      if (this.#ws !== ws) return;
+      const silent = performance.now() - this.#heard;
+      if (silent >= quiet * 2.5)
+        this.#retry(`no word from Punch in ${Math.round(silent / 1000)} s (connection lost)`);
+      else if (silent >= quiet) this.send({ type: 'ping' });
+    }, quiet / 2);
+    this.#heartbeat.unref();
+  }
+
   /** Closes the socket (1000) and stops reconnecting. */
   close(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#heartbeat);
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws !== undefined) {
@@ -210,6 +246,7 @@ export class SignalLink {
 
   #retry(reason: string, afterMs?: number): void {
     if (this.#stopped) return;
+    clearInterval(this.#heartbeat);
     const delayMs = afterMs ?? backoffDelay(this.#attempt++, this.#o.reconnect ?? RECONNECT);
     const ws = this.#ws;
     this.#ws = undefined;

@@ -78,4 +78,32 @@ describe('LinkTally', () => {
     vi.advanceTimersByTime(3000);
     await expect(silent).rejects.toThrow('no answer over the session socket');
   });
+
+  it('after a set went unanswered, sets go by PUT until the socket says anything again', async () => {
+    vi.useFakeTimers();
+    const { sets } = open();
+    const silent = sets.set(body);
+    vi.advanceTimersByTime(3000);
+    await expect(silent).rejects.toThrow('no answer');
+    expect(sets.set(body)).toBeUndefined(); // a dead socket must not cost every cut 3 s
+    sets.onMessage({ type: 'pong', at: 1 });
+    const next = sets.set(body);
+    expect(next).toBeDefined();
+    void next?.catch(() => undefined);
+  });
+
+  it('an error that answers no tally (a token running out) is not the set’s refusal', async () => {
+    const { sets } = open();
+    let settled = false;
+    const set = sets.set(body)?.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    sets.onMessage({ type: 'error', code: 'ERR_TOKEN_EXPIRED', message: 'the token has expired' });
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    sets.lost('the session link dropped');
+    await set;
+    expect(settled).toBe(true);
+  });
 });

@@ -11,6 +11,17 @@ import type { TallyBody, TallySocket } from './writer.js';
 
 /** How long a set over the socket waits for Punch's push before the PUT is tried instead. */
 const ANSWER_MS = 3000;
+/**
+ * The errors Punch answers a `tally` message with. Others (a token that ran out, just before
+ * the close) are the link's business, not an answer to the set.
+ */
+const TALLY_ERRORS = new Set([
+  'ERR_BAD_REQUEST',
+  'ERR_FORBIDDEN',
+  'ERR_STREAM_UNKNOWN',
+  'ERR_STORAGE',
+  'ERR_RATE_LIMITED',
+]);
 
 interface Pending {
   readonly body: TallyBody;
@@ -22,6 +33,11 @@ interface Pending {
 export class LinkTally implements TallySocket {
   readonly #send: (m: ClientMessage) => boolean;
   #open = false;
+  /**
+   * A set went unanswered: the socket may be dead without a word (the link's heartbeat will
+   * find out). Sets go by PUT until the socket says anything again.
+   */
+  #suspect = false;
   #pending: Pending | undefined;
 
   /** `send` puts a message on the link; false when it is not open. */
@@ -32,6 +48,7 @@ export class LinkTally implements TallySocket {
   /** Punch welcomed the link: sets may go over it. */
   opened(): void {
     this.#open = true;
+    this.#suspect = false;
   }
 
   /** The link dropped: a set waiting for its answer goes by PUT. */
@@ -41,9 +58,10 @@ export class LinkTally implements TallySocket {
   }
 
   set(body: TallyBody): Promise<void> | undefined {
-    if (!this.#open || this.#pending !== undefined) return undefined;
+    if (!this.#open || this.#suspect || this.#pending !== undefined) return undefined;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
+        this.#suspect = true;
         this.#settle(new Error(`no answer over the session socket in ${ANSWER_MS} ms`));
       }, ANSWER_MS);
       this.#pending = { body, resolve, reject, timer };
@@ -59,6 +77,7 @@ export class LinkTally implements TallySocket {
 
   /** A message on the link: the push that answers the set, or Punch's refusal of it. */
   onMessage(m: ParsedServerMessage): void {
+    this.#suspect = false;
     const p = this.#pending;
     if (p === undefined) return;
     if (
@@ -67,7 +86,7 @@ export class LinkTally implements TallySocket {
       (m.origin?.source ?? undefined) === p.body.source
     )
       this.#settle();
-    else if (m.type === 'error') {
+    else if (m.type === 'error' && TALLY_ERRORS.has(m.code)) {
       const status = isErrorCode(m.code) ? ERRORS[m.code].status : 400;
       this.#settle(new ApiError(status, m.code, m.message));
     }

@@ -123,7 +123,11 @@ export class TallyWriter {
       preview: wanted.tally.preview,
       ...(this.#source === undefined ? {} : { source: this.#source }),
     };
-    if (!(await this.#overSocket(body))) await this.#client().request('PUT', this.#path, body);
+    if (!(await this.#overSocket(body))) {
+      // Stopped meanwhile (the session ended, and with it the socket): nothing more to send.
+      if (this.#stopped) throw new Error('stopped');
+      await this.#client().request('PUT', this.#path, body);
+    }
     this.#sent = wanted.tally;
     this.#retry.reset();
     this.#onEvent({
