@@ -2,11 +2,11 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import type { ClientMessage, ParsedServerMessage, Tally } from '@punch/core';
 import { lanCandidates } from './candidates.js';
 import type { AgentEvent, Status } from './events.js';
-import { SrtLiveTransmit } from './exec.js';
+import type { SrtLiveTransmit } from './exec.js';
 import { assertExecPortsFree, execBinds } from './exec-ports.js';
+import { startExec } from './exec-run.js';
 import {
   NO_STUN,
-  execFailure,
   localBindFailure,
   mediaBindFailure,
   noPathFailure,
@@ -21,7 +21,7 @@ import { Pairing, RELAY_AFTER_MS } from './pairing.js';
 import type { HostPort } from './options.js';
 import type { StreamOptions } from './stream-options.js';
 import { StunProbe, type StunAnswer } from './stun-probe.js';
-import { execEnds, toolCommands } from './tool-commands.js';
+import { toolCommands } from './tool-commands.js';
 
 const HEALTH_MS = 1000;
 /** How long a refused first registration (ERR_SLOT_TAKEN) is asked again before failing. */
@@ -378,35 +378,18 @@ export class StreamAgent {
     if (!(await pairing.open(m)) || this.#closed) return;
     this.#host.emit({ event: 'local', commands: toolCommands(this.options, m) });
     const exec = this.options.exec;
-    if (exec !== undefined && this.#exec === undefined) this.#startExec(exec, m);
-  }
-
-  #startExec(exec: string, m: PeerMessage): void {
-    const [input, output] = execEnds(this.options, exec, m);
-    this.#exec = new SrtLiveTransmit({
-      input,
-      output,
-      binds: execBinds(this.options),
-      onOutput: (line) => {
-        this.#host.emit({ event: 'exec', line });
-      },
-      onStats: (stats) => {
-        this.#srtStats = stats;
-      },
-      onExit: (code) => {
-        this.#host.emit({
-          event: 'error',
-          code: 'ERR_EXEC_EXITED',
-          message: `srt-live-transmit exited (${code ?? 'signal'}); restarting`,
-          fatal: false,
-        });
-      },
-      onError: (error) => {
-        // The agent was asked to run it and cannot: carrying on would move no media.
-        this.#host.failed(this.#closeWith(execFailure(error)));
-      },
-    });
-    this.#exec.start();
+    if (exec !== undefined && this.#exec === undefined)
+      this.#exec = startExec(this.options, exec, m, {
+        emit: (e) => {
+          this.#host.emit(e);
+        },
+        stats: (stats) => {
+          this.#srtStats = stats;
+        },
+        failed: (f) => {
+          this.#host.failed(this.#closeWith(f));
+        },
+      });
   }
 
   // ---- data ---------------------------------------------------------------------------------
