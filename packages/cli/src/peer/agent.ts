@@ -22,9 +22,10 @@ const REGISTER_ERRORS = new Set([
  * closing, a refused token) and routes each stream's messages to its part by `stream`.
  *
  * One stream: its failure ends the agent, with its exit code. Every stream: a stream that
- * finds no path waits for its other side to come back; a stream that cannot go on at all (its
- * port is taken, its slot held by another live agent) stops, and the others carry on; the agent
- * ends when the session does, on a link failure, or once every stream has stopped.
+ * finds no path waits for its other side to come back, one whose slot is held elsewhere waits
+ * for it; a stream that cannot go on at all (its port is taken) stops, and the others carry
+ * on; the agent ends when the session does, on a link failure, or once every stream has
+ * stopped.
  */
 export class Agent {
   readonly #o: PeerOptions;

@@ -204,16 +204,21 @@ export class StreamAgent {
   replaced(message: string): void {
     if (this.#closed) return;
     this.#registered = false;
-    this.#reclaiming = true;
     clearTimeout(this.#stunWatch);
     this.#pairing?.drop();
+    this.#waitForSlot('ERR_REPLACED', message);
+  }
+
+  /** Another connection holds the slot: asked for again every few seconds, said once. */
+  #waitForSlot(code: 'ERR_REPLACED' | 'ERR_SLOT_TAKEN', message: string): void {
+    this.#reclaiming = true;
     this.#host.emit({
       event: 'error',
-      code: 'ERR_REPLACED',
+      code,
       message: `${message}; this stream is asked for again every ${RECLAIM_MS / 1000} s and comes back once it is free`,
       fatal: false,
     });
-    this.setStatus('waiting', 'taken over: waiting for this stream to be free again');
+    this.setStatus('waiting', 'held by another connection: waiting for it to be free');
     this.#registerIn(RECLAIM_MS);
   }
 
@@ -237,6 +242,12 @@ export class StreamAgent {
     if (code === 'ERR_SLOT_TAKEN' && Date.now() - this.#firstRegisterAt < SLOT_WAIT_MS) {
       this.setStatus('connecting', 'another agent holds this slot; asking again');
       this.#registerIn(1000);
+      return;
+    }
+    // Receiving every stream: one held elsewhere (a producer watching it, a spare agent) is
+    // this agent's again once it is free; the others carry on meanwhile.
+    if (code === 'ERR_SLOT_TAKEN' && this.options.oneOfMany) {
+      this.#waitForSlot(code, message);
       return;
     }
     const f = serverErrorFailure(code, message, this.options);

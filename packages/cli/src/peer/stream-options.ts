@@ -8,6 +8,8 @@ export interface StreamOptions extends Omit<PeerOptions, 'stream' | 'map'> {
    * peer's source address, so a restarted agent resumes the same SRT session from it).
    */
   readonly sourcePort: number;
+  /** One of every stream an all-streams agent carries (a slot held elsewhere is waited for). */
+  readonly oneOfMany: boolean;
 }
 
 /**
@@ -36,6 +38,7 @@ export function streamOptions(o: PeerOptions, name: string, index: number): Stre
       ...rest,
       stream: name,
       sourcePort: o.srtTarget.port + 1,
+      oneOfMany: false,
       exec: o.exec?.replaceAll('{stream}', name),
     };
   const target: HostPort = map.get(name) ?? {
@@ -47,6 +50,7 @@ export function streamOptions(o: PeerOptions, name: string, index: number): Stre
     stream: name,
     srtTarget: target,
     sourcePort: o.srtTarget.port + SOURCE_OFFSET + index,
+    oneOfMany: true,
     mediaPort: o.mediaPort === 0 ? 0 : o.mediaPort + index,
     exec: o.exec === undefined ? undefined : execFor(o.exec, name, index),
   };

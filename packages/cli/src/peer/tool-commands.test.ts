@@ -11,6 +11,7 @@ const OPTIONS: StreamOptions = {
   srtListen: { host: '127.0.0.1', port: 9000 },
   srtTarget: { host: '127.0.0.1', port: 9100 },
   sourcePort: 9101,
+  oneOfMany: false,
   mediaPort: 0,
   bind: '0.0.0.0',
   lan: true,
