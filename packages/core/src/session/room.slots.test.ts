@@ -235,6 +235,18 @@ describe('register', () => {
     expect(mcr.closedWith?.code).toBe(4409);
   });
 
+  it('the same kind of token taking one slot takes the whole socket (a reconnect): one takeover', () => {
+    const mcr = join(peerClaims(null));
+    register(mcr, 'cam-wide', 'receiver');
+    register(mcr, 'cam-close', 'receiver');
+    const back = join(peerClaims(null));
+    send(back, { type: 'register', stream: 'cam-wide', role: 'receiver', takeover: true });
+    expect(mcr.closedWith?.code).toBe(4409);
+    send(back, { type: 'register', stream: 'cam-close', role: 'receiver', takeover: true });
+    const records = fx.room.view(adminClaims()).streams.map((v) => v.takeover);
+    expect(records.filter((t) => t !== null)).toHaveLength(1);
+  });
+
   it('a silent agent receiving every stream is replaced whole (a restart)', () => {
     const mcr = join(peerClaims(null));
     register(mcr, 'cam-wide', 'receiver');

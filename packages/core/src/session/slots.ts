@@ -177,10 +177,15 @@ export function register(room: RoomState, conn: Conn, ref: SlotRef, takeover: bo
       `the ${role} of "${stream}" was taken over by ${by}`,
     );
     // A live socket that holds other slots too (an agent receiving every stream) loses this
-    // one alone: a producer watching one camera must not take the whole MCR off air. A silent
-    // one is a dead agent being restarted: it goes whole.
+    // one alone when the taker's token has another scope: a producer watching one camera must
+    // not take the whole MCR off air. A silent one is a dead agent being restarted, and one
+    // taken by the same kind of token is the same agent reconnecting or its replacement: it
+    // goes whole (one takeover, not one per stream).
     const others = (room.conns.get(existing.conn)?.slots.size ?? 0) > 1;
-    if (live && others) releaseOne(room, existing.conn, ref, err);
+    const sameScope =
+      existing.conn.claims.role === conn.claims.role &&
+      existing.conn.claims.stream === conn.claims.stream;
+    if (live && others && !sameScope) releaseOne(room, existing.conn, ref, err);
     else expel(room, existing.conn, err);
     // A live holder pushed out is news for the producer; a silent one replaced is a restart.
     if (live)
