@@ -265,6 +265,9 @@ export class Agent {
         this.stop(EXIT.ended);
         break;
       case 'error': {
+        // A report already on its way when the stream's slot was taken: that stream knows.
+        if (m.code === 'ERR_NOT_REGISTERED' && this.#streams.get(m.stream ?? '')?.waiting === true)
+          break;
         if (m.code === 'ERR_REPLACED') {
           // One slot of several taken (this agent receives every stream): that stream alone
           // waits for it, the others go on.

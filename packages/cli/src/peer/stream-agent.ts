@@ -88,6 +88,11 @@ export class StreamAgent {
     return this.#closed;
   }
 
+  /** Its slot is held by another connection, and asked for again (see `replaced`). */
+  get waiting(): boolean {
+    return this.#reclaiming;
+  }
+
   /** Opens the loopback side and the media socket; a failure closes the stream and says why. */
   async open(): Promise<Failure | undefined> {
     const o = this.options;
@@ -303,7 +308,8 @@ export class StreamAgent {
         relayed: (address, why) => {
           const transport = this.#pairing?.relay?.transport ?? 'udp';
           this.#host.emit({ event: 'relay', address, transport, why });
-          this.#host.send({ type: 'endpoint', stream, role, relay: address });
+          // Unregistered (its slot taken, or a reconnect): told again once registered.
+          if (this.#registered) this.#host.send({ type: 'endpoint', stream, role, relay: address });
         },
         relayProblem: (message) => {
           this.#host.emit({ event: 'error', code: 'ERR_RELAY', message, fatal: false });
@@ -371,7 +377,7 @@ export class StreamAgent {
   #onStunAnswer({ mapped, target }: StunAnswer): void {
     // An external STUN server: tell Punch what it saw (Punch checks the IP). Punch's own STUN
     // port recorded it already, by the USERNAME.
-    if (target.username === undefined) {
+    if (target.username === undefined && this.#registered) {
       const { stream, role } = this.options;
       this.#host.send({ type: 'endpoint', stream, role, public: mapped });
     }
