@@ -10,7 +10,6 @@ import {
   localBindFailure,
   mediaBindFailure,
   noPathFailure,
-  serverErrorFailure,
   type Failure,
 } from './failures.js';
 import { Traffic } from './health.js';
@@ -18,16 +17,13 @@ import type { PeerMessage } from './link.js';
 import { LocalSide } from './local.js';
 import { openMediaSocket } from './media-socket.js';
 import { Pairing, RELAY_AFTER_MS } from './pairing.js';
+import { SlotClaim } from './slot-claim.js';
 import type { HostPort } from './options.js';
 import type { StreamOptions } from './stream-options.js';
 import { StunProbe, type StunAnswer } from './stun-probe.js';
 import { toolCommands } from './tool-commands.js';
 
 const HEALTH_MS = 1000;
-/** How long a refused first registration (ERR_SLOT_TAKEN) is asked again before failing. */
-const SLOT_WAIT_MS = 7000;
-/** How often a slot taken by another connection is asked for again (see `replaced`). */
-const RECLAIM_MS = 5000;
 
 /** The server messages that concern one stream (the link routes them by their `stream`). */
 export type StreamMessage = Extract<
@@ -60,15 +56,9 @@ export class StreamAgent {
   #local: LocalSide | undefined;
   #probe: StunProbe | undefined;
   #pairing: Pairing | undefined;
-  /** When this stream first asked for its slot (ms since the epoch), for ERR_SLOT_TAKEN. */
-  #firstRegisterAt = 0;
-  #registerRetry: NodeJS.Timeout | undefined;
-  /** Registered once: later registrations are this agent's own, after a reconnect. */
-  #everRegistered = false;
+  readonly #claim: SlotClaim;
   /** Registered on the current connection (reset by each `welcome`). */
   #registered = false;
-  /** Another connection took the slot (see `replaced`): asked for again, never taken over. */
-  #reclaiming = false;
   #exec: SrtLiveTransmit | undefined;
   /** The public STUN server Punch named in `welcome` (Workers), asked when `--stun` is not given. */
   #publicStun: HostPort | undefined;
@@ -82,6 +72,17 @@ export class StreamAgent {
   constructor(options: StreamOptions, host: StreamHost) {
     this.options = options;
     this.#host = host;
+    this.#claim = new SlotClaim(options, {
+      send: (m) => {
+        host.send(m);
+      },
+      emit: (e) => {
+        host.emit(e);
+      },
+      status: (status, detail) => {
+        this.setStatus(status, detail);
+      },
+    });
   }
 
   get closed(): boolean {
@@ -90,7 +91,7 @@ export class StreamAgent {
 
   /** Its slot is held by another connection, and asked for again (see `replaced`). */
   get waiting(): boolean {
-    return this.#reclaiming;
+    return this.#claim.waiting;
   }
 
   /** Opens the loopback side and the media socket; a failure closes the stream and says why. */
@@ -141,7 +142,7 @@ export class StreamAgent {
     this.#closed = true;
     clearInterval(this.#healthTimer);
     clearTimeout(this.#stunWatch);
-    clearTimeout(this.#registerRetry);
+    this.#claim.stop();
     this.#probe?.stop();
     this.#pairing?.close();
     this.#exec?.stop();
@@ -187,77 +188,27 @@ export class StreamAgent {
 
   /** Asks for the slot on the current connection. */
   register(): void {
-    if (this.#closed) return;
-    if (this.#firstRegisterAt === 0) this.#firstRegisterAt = Date.now();
-    const { stream, role, takeover } = this.options;
-    // Registering again after a reconnect takes over this agent's own slot: its old socket
-    // may still look live to Punch for a few seconds.
-    this.#host.send({
-      type: 'register',
-      stream,
-      role,
-      ...(!this.#reclaiming && (takeover || this.#everRegistered) ? { takeover: true } : {}),
-    });
+    if (!this.#closed) this.#claim.register();
   }
 
   /**
    * Punch gave this stream's slot to another connection (a producer watching it with an admin
-   * link) and left this agent its other streams: this one lets its pairing go, and asks for
-   * the slot again every few seconds without taking over, so it is back once the other has
-   * gone, and never fights it meanwhile.
+   * link) and left this agent its other streams: this one lets its pairing go and waits for
+   * the slot (`SlotClaim.wait`).
    */
   replaced(message: string): void {
     if (this.#closed) return;
     this.#registered = false;
     clearTimeout(this.#stunWatch);
     this.#pairing?.drop();
-    this.#waitForSlot('ERR_REPLACED', message);
-  }
-
-  /** Another connection holds the slot: asked for again every few seconds, said once. */
-  #waitForSlot(code: 'ERR_REPLACED' | 'ERR_SLOT_TAKEN', message: string): void {
-    this.#reclaiming = true;
-    this.#host.emit({
-      event: 'error',
-      code,
-      message: `${message}; this stream is asked for again every ${RECLAIM_MS / 1000} s and comes back once it is free`,
-      fatal: false,
-    });
-    this.setStatus('waiting', 'held by another connection: waiting for it to be free');
-    this.#registerIn(RECLAIM_MS);
-  }
-
-  #registerIn(ms: number): void {
-    clearTimeout(this.#registerRetry);
-    this.#registerRetry = setTimeout(() => {
-      this.register();
-    }, ms);
+    this.#claim.wait('ERR_REPLACED', message);
   }
 
   /** Punch refused this stream's registration (the link matched the error to it). */
   refused(code: string, message: string): void {
     if (this.#closed) return;
-    // Still held by the connection that took it: ask again later, quietly.
-    if (code === 'ERR_SLOT_TAKEN' && this.#reclaiming) {
-      this.#registerIn(RECLAIM_MS);
-      return;
-    }
-    // A holder that is really gone (this agent, crashed and restarted) stops looking live
-    // within 5 s: ask again for a little longer than that before giving up.
-    if (code === 'ERR_SLOT_TAKEN' && Date.now() - this.#firstRegisterAt < SLOT_WAIT_MS) {
-      this.setStatus('connecting', 'another agent holds this slot; asking again');
-      this.#registerIn(1000);
-      return;
-    }
-    // Receiving every stream: one held elsewhere (a producer watching it, a spare agent) is
-    // this agent's again once it is free; the others carry on meanwhile.
-    if (code === 'ERR_SLOT_TAKEN' && this.options.oneOfMany) {
-      this.#waitForSlot(code, message);
-      return;
-    }
-    const f = serverErrorFailure(code, message, this.options);
+    const f = this.#claim.refused(code, message);
     if (f !== undefined) this.#host.failed(this.#closeWith(f));
-    else this.#host.emit({ event: 'error', code, message, fatal: false });
   }
 
   onMessage(m: StreamMessage): void {
@@ -329,9 +280,7 @@ export class StreamAgent {
 
   #onRegistered(m: Extract<StreamMessage, { type: 'registered' }>): void {
     const { stream, role } = this.options;
-    this.#everRegistered = true;
-    this.#reclaiming = false;
-    clearTimeout(this.#registerRetry);
+    this.#claim.registered();
     const mode = m.mode ?? 'auto';
     this.#pairing?.configure(mode, m.relay ?? null);
     // Registered again (a reconnect): Punch learns the allocation again, once the relay
