@@ -200,6 +200,51 @@ describe('PunchedPath between two agents on loopback', () => {
     expect(ra.events.some((e) => e.type === 'failed' || e.type === 'down')).toBe(false);
   });
 
+  it('the other side back at a new address (restarted, or remapped by its NAT): the path moves there', async () => {
+    const k = await key();
+    const [sa, sb, sb2] = await Promise.all([udp(), udp(), udp()]);
+    const [ra, rb, rb2] = [new Recorder(), new Recorder(), new Recorder()];
+    const options = { key: k, punchTimeoutMs: WAIT_MS * 2 };
+    const a = new PunchedPath({
+      ...options,
+      socket: sa,
+      role: 'sender',
+      remote: addr(sb),
+      events: ra.sink,
+      silenceMs: 2000,
+    });
+    const b = new PunchedPath({
+      ...options,
+      socket: sb,
+      role: 'receiver',
+      remote: addr(sa),
+      events: rb.sink,
+    });
+    route(sa, () => a, ra);
+    route(sb, () => b, rb);
+    paths.push(a, b);
+    await Promise.all([ra.next('up'), rb.next('up')]);
+    // The old one goes quiet for good; the new one finds A, and pings it from its new address.
+    b.close();
+    const b2 = new PunchedPath({
+      ...options,
+      socket: sb2,
+      role: 'receiver',
+      remote: addr(sa),
+      events: rb2.sink,
+    });
+    route(sb2, () => b2, rb2);
+    paths.push(b2);
+    await rb2.next('up');
+    // A must not go on sending into the old address because the new one keeps talking to it.
+    await vi.waitFor(
+      () => {
+        expect(a.remote).toEqual(addr(sb2));
+      },
+      { timeout: WAIT_MS, interval: 50 },
+    );
+  });
+
   it('measures RTT with pings once up', async () => {
     const { a, b, ra, rb } = await pair();
     await Promise.all([ra.next('up'), rb.next('up')]);

@@ -168,7 +168,7 @@ export class PunchedPath implements MediaPath {
       case 'data':
         // From an address that never proved the passphrase: not this path's data.
         if (!this.isRemote(from)) return false;
-        this.heard();
+        if (this.#isCurrent(from)) this.heard();
         this.#events.data(packet.subarray(1));
         return true;
       default:
@@ -193,7 +193,7 @@ export class PunchedPath implements MediaPath {
       if (!this.#candidates.some((c) => same(c.addr, from)) && this.#candidates.length < 16)
         this.#candidates.push({ addr: from, via: 'public' });
       if (!this.#proven.has(key(from))) await this.#probe(from);
-      if (this.isRemote(from)) this.#lastHeard = Date.now();
+      if (this.#isCurrent(from)) this.#lastHeard = Date.now();
       return;
     }
     const sent = this.#nonces.get(Buffer.from(p.nonce).toString('hex'));
@@ -211,12 +211,20 @@ export class PunchedPath implements MediaPath {
     if (!this.isRemote(from)) return;
     const p = decodePing(packet);
     if (p === undefined) return;
-    this.#lastHeard = Date.now();
+    // Only the address media goes to keeps the path alive: the other side talking from a new
+    // one (restarted, remapped by its NAT) must not hide that the old one went dead.
+    if (this.#isCurrent(from)) this.#lastHeard = Date.now();
     if (p.kind === 'ping') this.#sendControl(encodePing('pong', p.seq, p.sentAt), from);
     else {
       this.#pongs++;
       this.#rttMs = Math.max(0, performance.now() - p.sentAt);
     }
+  }
+
+  /** True for the address this side sends to. */
+  #isCurrent(addr: Addr): boolean {
+    const r = this.#remote;
+    return r !== undefined && r.port === addr.port && r.ip === addr.ip;
   }
 
   close(): void {
