@@ -131,6 +131,10 @@ async function show(names: string[]): Promise<{
   return { s, pass, all: await peerToken(host.url, s, null) };
 }
 
+/** The receiving agent with the all-streams token `all`, its listeners from `target` on. */
+const receiveAll = (all: string, target: string): Agent =>
+  agent(['--server', host.url, '--token', all, '--receive', '--srt-target', target]);
+
 /** One sending agent per stream, each with its own --srt-listen port. */
 function senders(
   s: Created,
@@ -196,15 +200,7 @@ it.skipIf(MISSING.length > 0)(
     const base = await freePorts([0, 1, 100, 101]);
     const files = names.map((n) => join(dir, `${n}.ts`));
     const listeners = names.map((n, i) => listener(base + i, pass[n]!, files[i]!));
-    const recv = agent([
-      '--server',
-      host.url,
-      '--token',
-      all,
-      '--receive',
-      '--srt-target',
-      `127.0.0.1:${base}`,
-    ]);
+    const recv = receiveAll(all, `127.0.0.1:${base}`);
     const sent = await senders(s, names);
     await pathsUp(recv, sent, names);
     // The commands the receiving agent prints point each stream's tool at its own port.
@@ -457,15 +453,7 @@ it('a producer watching one stream with her admin link takes that one alone; it 
   const names = ['cam-1', 'cam-2'];
   const { s, all } = await show(names);
   const sent = await senders(s, names);
-  const recv = agent([
-    '--server',
-    host.url,
-    '--token',
-    all,
-    '--receive',
-    '--srt-target',
-    `127.0.0.1:${await freePorts([0, 1])}`,
-  ]);
+  const recv = receiveAll(all, `127.0.0.1:${await freePorts([0, 1])}`);
   await pathsUp(recv, sent, names);
 
   // An admin token takes a live slot without asking: only cam-1's, not the whole agent.
