@@ -537,7 +537,7 @@ await runBench('tally', reaper, async () => {
       page === undefined
         ? `page: SKIPPED (${support.ok ? '' : support.why}); "p95 < 100 ms" judges the socket.`
         : '"p95 < 100 ms" judges the page.',
-      '"bridge": the bridge\'s own figure, from the frame arriving to Punch answering the PUT.',
+      '"bridge": the bridge\'s own figure, from the frame arriving to Punch\'s answer (the tally push on its admin socket).',
     ],
     opts.json,
     results,
