@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -441,5 +441,32 @@ describe('useIpv4 (Punch names a public STUN server: the agent will claim an IPv
     await new Promise((r) => setTimeout(r, 500)); // ten quiet periods
     expect(events.seen.filter((e) => e.type === 'retrying')).toEqual([]);
     expect(link.open).toBe(true);
+  });
+
+  it('gives up an upgrade that never completes, and tries again', async () => {
+    // A port that takes the connection and never answers it (a black-holed route, a wedged proxy).
+    const mute = createNetServer(() => undefined);
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const events = new Waiter<LinkEvent>();
+    const link = new SignalLink({
+      server: `http://127.0.0.1:${(mute.address() as AddressInfo).port}`,
+      session: 'nab-floor',
+      token: TOKEN,
+      ipv4: false,
+      reconnect: FAST,
+      connectTimeoutMs: 200,
+      onEvent: (e) => {
+        events.push(e);
+      },
+    });
+    links.push(link);
+    try {
+      link.connect();
+      const retrying = await events.next((e) => e.type === 'retrying', 'a retry');
+      expect(retrying.type === 'retrying' && retrying.reason).toMatch(/cannot reach Punch/);
+    } finally {
+      link.close();
+      mute.close();
+    }
   });
 });

@@ -64,6 +64,8 @@ export interface LinkOptions {
    * the connection after two and a half times that (default 10 s: gone after 25 s).
    */
   readonly quietMs?: number;
+  /** How long an upgrade may take before it is given up and tried again (default 10 s). */
+  readonly connectTimeoutMs?: number;
   readonly onEvent: (e: LinkEvent) => void;
 }
 
@@ -112,6 +114,8 @@ export class SignalLink {
     const url = `${this.#o.server.replace(/^http/, 'ws')}/api/session/${encodeURIComponent(this.#o.session)}/ws`;
     const ws = new WebSocket(url, [SUBPROTOCOL], {
       headers: { authorization: `Bearer ${this.#token}` },
+      // A route into a black hole would otherwise hang the upgrade for minutes.
+      handshakeTimeout: this.#o.connectTimeoutMs ?? 10_000,
       // IPv4 only when the agent claims its endpoint: see LinkOptions.ipv4.
       ...(this.#ipv4 ? { family: 4 } : {}),
     });

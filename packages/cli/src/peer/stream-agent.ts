@@ -198,17 +198,27 @@ export class StreamAgent {
    */
   replaced(message: string): void {
     if (this.#closed) return;
-    this.#registered = false;
-    clearTimeout(this.#stunWatch);
-    this.#pairing?.drop();
+    this.#letGo();
     this.#claim.wait('ERR_REPLACED', message);
   }
 
-  /** Punch refused this stream's registration (the link matched the error to it). */
+  /**
+   * Punch refused this stream's registration (the link matched the error to it). Waiting for
+   * a slot held elsewhere, the stream lets go of what it had, as when the slot is taken.
+   */
   refused(code: string, message: string): void {
     if (this.#closed) return;
+    const waiting = this.#claim.waiting;
     const f = this.#claim.refused(code, message);
     if (f !== undefined) this.#host.failed(this.#closeWith(f));
+    else if (!waiting && this.#claim.waiting) this.#letGo();
+  }
+
+  /** Another connection holds the slot: the old pairing must not punch on towards its media. */
+  #letGo(): void {
+    this.#registered = false;
+    clearTimeout(this.#stunWatch);
+    this.#pairing?.drop();
   }
 
   onMessage(m: StreamMessage): void {
