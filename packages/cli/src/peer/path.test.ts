@@ -245,6 +245,50 @@ describe('PunchedPath between two agents on loopback', () => {
     );
   });
 
+  it("the other side's new relayed address replaces its old one at once, not after a silence", async () => {
+    const k = await key();
+    const [sa, sb, sb2] = await Promise.all([udp(), udp(), udp()]);
+    const [ra, rb, rb2] = [new Recorder(), new Recorder(), new Recorder()];
+    const options = { key: k, punchTimeoutMs: WAIT_MS * 2 };
+    // B's "relayed address" is a socket of its own here: what matters is the label and the order.
+    const a = new PunchedPath({
+      ...options,
+      socket: sa,
+      role: 'sender',
+      remote: { ip: '127.0.0.1', port: 9, relay: addr(sb) },
+      events: ra.sink,
+      silenceMs: 60_000, // a move now cannot be the silence's doing
+    });
+    const b = new PunchedPath({
+      ...options,
+      socket: sb,
+      role: 'receiver',
+      remote: addr(sa),
+      events: rb.sink,
+    });
+    route(sa, () => a, ra);
+    route(sb, () => b, rb);
+    paths.push(a, b);
+    expect(await ra.next('up')).toMatchObject({ remote: addr(sb), via: 'relay' });
+    // B allocates again: Punch names its new relayed address; the old one still answers for now.
+    const b2 = new PunchedPath({
+      ...options,
+      socket: sb2,
+      role: 'receiver',
+      remote: addr(sa),
+      events: rb2.sink,
+    });
+    route(sb2, () => b2, rb2);
+    paths.push(b2);
+    a.addRelay(addr(sb2));
+    await vi.waitFor(
+      () => {
+        expect(a.remote).toEqual(addr(sb2));
+      },
+      { timeout: WAIT_MS, interval: 50 },
+    );
+  });
+
   it('measures RTT with pings once up', async () => {
     const { a, b, ra, rb } = await pair();
     await Promise.all([ra.next('up'), rb.next('up')]);

@@ -43,6 +43,8 @@ export class PunchedPath implements MediaPath {
   #candidates: { addr: Addr; via: Via }[];
   readonly #nonces = new Map<string, Addr>();
   readonly #proven = new Set<string>();
+  /** The other side's newest relayed address (`addRelay`): it replaces any older one. */
+  #newestRelay: Addr | undefined;
   #remote: Addr | undefined;
   #via: Via | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
@@ -107,6 +109,7 @@ export class PunchedPath implements MediaPath {
    */
   addRelay(relay: Addr): void {
     if (this.#closed) return;
+    this.#newestRelay = { ip: relay.ip, port: relay.port };
     const known = this.#candidates.find((c) => same(c.addr, relay));
     if (known !== undefined) known.via = 'relay';
     else if (this.#candidates.length < 16)
@@ -202,8 +205,16 @@ export class PunchedPath implements MediaPath {
     if (this.#proven.size < 16) this.#proven.add(key(from));
     const via = this.#candidates.find((c) => same(c.addr, from))?.via ?? 'public';
     // A LAN path wins over the public one (no hairpin through the NAT needed), and both over
-    // the other side's relay.
-    if (this.#remote === undefined || rank(via) > rank(this.#via)) this.#confirm(from, via);
+    // the other side's relay; the other side's newest relayed address over its older one (it
+    // allocated again: the old one is gone, or soon will be).
+    const newerRelay =
+      via === 'relay' &&
+      this.#via === 'relay' &&
+      this.#newestRelay !== undefined &&
+      same(from, this.#newestRelay) &&
+      !this.#isCurrent(from);
+    if (this.#remote === undefined || rank(via) > rank(this.#via) || newerRelay)
+      this.#confirm(from, via);
   }
 
   /** Handles a ping or pong datagram. */
