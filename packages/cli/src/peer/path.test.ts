@@ -185,6 +185,29 @@ async function pair(keys?: [CryptoKey, CryptoKey], punchTimeoutMs = WAIT_MS * 2)
   return { a, b, sa, sb, ra, rb };
 }
 
+/** A path on `socket` towards `remote`, routed, and closed after the test. */
+function side(
+  socket: Socket,
+  k: CryptoKey,
+  role: 'sender' | 'receiver',
+  remote: ConstructorParameters<typeof PunchedPath>[0]['remote'],
+  silenceMs?: number,
+): { path: PunchedPath; rec: Recorder } {
+  const rec = new Recorder();
+  const path = new PunchedPath({
+    key: k,
+    punchTimeoutMs: WAIT_MS * 2,
+    socket,
+    role,
+    remote,
+    events: rec.sink,
+    ...(silenceMs === undefined ? {} : { silenceMs }),
+  });
+  route(socket, () => path, rec);
+  paths.push(path);
+  return { path, rec };
+}
+
 describe('PunchedPath between two agents on loopback', () => {
   it('confirms up on both sides, each pointing at the other', async () => {
     const { a, b, sa, sb, ra, rb } = await pair();
@@ -203,39 +226,12 @@ describe('PunchedPath between two agents on loopback', () => {
   it('the other side back at a new address (restarted, or remapped by its NAT): the path moves there', async () => {
     const k = await key();
     const [sa, sb, sb2] = await Promise.all([udp(), udp(), udp()]);
-    const [ra, rb, rb2] = [new Recorder(), new Recorder(), new Recorder()];
-    const options = { key: k, punchTimeoutMs: WAIT_MS * 2 };
-    const a = new PunchedPath({
-      ...options,
-      socket: sa,
-      role: 'sender',
-      remote: addr(sb),
-      events: ra.sink,
-      silenceMs: 2000,
-    });
-    const b = new PunchedPath({
-      ...options,
-      socket: sb,
-      role: 'receiver',
-      remote: addr(sa),
-      events: rb.sink,
-    });
-    route(sa, () => a, ra);
-    route(sb, () => b, rb);
-    paths.push(a, b);
-    await Promise.all([ra.next('up'), rb.next('up')]);
+    const { path: a, rec: ra } = side(sa, k, 'sender', addr(sb), 2000);
+    const b = side(sb, k, 'receiver', addr(sa));
+    await Promise.all([ra.next('up'), b.rec.next('up')]);
     // The old one goes quiet for good; the new one finds A, and pings it from its new address.
-    b.close();
-    const b2 = new PunchedPath({
-      ...options,
-      socket: sb2,
-      role: 'receiver',
-      remote: addr(sa),
-      events: rb2.sink,
-    });
-    route(sb2, () => b2, rb2);
-    paths.push(b2);
-    await rb2.next('up');
+    b.path.close();
+    await side(sb2, k, 'receiver', addr(sa)).rec.next('up');
     // A must not go on sending into the old address because the new one keeps talking to it.
     await vi.waitFor(
       () => {
@@ -248,38 +244,14 @@ describe('PunchedPath between two agents on loopback', () => {
   it("the other side's new relayed address replaces its old one at once, not after a silence", async () => {
     const k = await key();
     const [sa, sb, sb2] = await Promise.all([udp(), udp(), udp()]);
-    const [ra, rb, rb2] = [new Recorder(), new Recorder(), new Recorder()];
-    const options = { key: k, punchTimeoutMs: WAIT_MS * 2 };
-    // B's "relayed address" is a socket of its own here: what matters is the label and the order.
-    const a = new PunchedPath({
-      ...options,
-      socket: sa,
-      role: 'sender',
-      remote: { ip: '127.0.0.1', port: 9, relay: addr(sb) },
-      events: ra.sink,
-      silenceMs: 60_000, // a move now cannot be the silence's doing
-    });
-    const b = new PunchedPath({
-      ...options,
-      socket: sb,
-      role: 'receiver',
-      remote: addr(sa),
-      events: rb.sink,
-    });
-    route(sa, () => a, ra);
-    route(sb, () => b, rb);
-    paths.push(a, b);
+    // B's "relayed address" is a socket of its own here: what matters is the label and the
+    // order. A long silence: a move now cannot be the silence's doing.
+    const remote = { ip: '127.0.0.1', port: 9, relay: addr(sb) };
+    const { path: a, rec: ra } = side(sa, k, 'sender', remote, 60_000);
+    side(sb, k, 'receiver', addr(sa));
     expect(await ra.next('up')).toMatchObject({ remote: addr(sb), via: 'relay' });
     // B allocates again: Punch names its new relayed address; the old one still answers for now.
-    const b2 = new PunchedPath({
-      ...options,
-      socket: sb2,
-      role: 'receiver',
-      remote: addr(sa),
-      events: rb2.sink,
-    });
-    route(sb2, () => b2, rb2);
-    paths.push(b2);
+    side(sb2, k, 'receiver', addr(sa));
     a.addRelay(addr(sb2));
     await vi.waitFor(
       () => {
