@@ -9,35 +9,21 @@
  * to; SIGTERM stops the bridge cleanly (atem-connection's exit hook would otherwise end it with
  * 143).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type Host } from '../conformance/host.js';
-import { Children } from './agents.js';
+import { describe, expect, it } from 'vitest';
+import type { Host } from '../conformance/host.js';
 import { FakeAtem, command } from './fake-atem.js';
-import {
-  closeShow,
-  nth,
-  openShow,
-  operatorSees,
-  startBridge,
-  tallies,
-  type Show,
-} from './tally-harness.js';
+import { bridgeSuite, nth, openShow, operatorSees, startBridge, tallies } from './tally-harness.js';
 
 let host: Host;
-const children = new Children();
-const shows: Show[] = [];
 const atems: FakeAtem[] = [];
-beforeAll(async () => {
-  host = await startHost();
-});
-afterEach(async () => {
-  await children.stopAll();
-  for (const s of shows.splice(0)) closeShow(s);
-  for (const a of atems.splice(0)) await a.stop();
-});
-afterAll(async () => {
-  await host.stop();
-});
+const { children, shows } = bridgeSuite(
+  (h) => {
+    host = h;
+  },
+  async () => {
+    for (const a of atems.splice(0)) await a.stop();
+  },
+);
 
 const MAP = ['--map', '1=cam-wide', '--map', '2=cam-close'];
 

@@ -6,36 +6,22 @@
  * inside nested scenes and groups.
  */
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { startHost, type Host } from '../conformance/host.js';
-import { Children } from './agents.js';
+import type { Host } from '../conformance/host.js';
 import { FakeObs } from './fake-obs.js';
-import {
-  closeShow,
-  nth,
-  openShow,
-  operatorSees,
-  startBridge,
-  tallies,
-  type Show,
-} from './tally-harness.js';
+import { bridgeSuite, nth, openShow, operatorSees, startBridge, tallies } from './tally-harness.js';
 
 let host: Host;
-const children = new Children();
-const shows: Show[] = [];
 const fakes: FakeObs[] = [];
-beforeAll(async () => {
-  host = await startHost();
-});
-afterEach(async () => {
-  await children.stopAll();
-  for (const s of shows.splice(0)) closeShow(s);
-  for (const f of fakes.splice(0)) await f.stop();
-});
-afterAll(async () => {
-  await host.stop();
-});
+const { children, shows } = bridgeSuite(
+  (h) => {
+    host = h;
+  },
+  async () => {
+    for (const f of fakes.splice(0)) await f.stop();
+  },
+);
 
 const MAP = ['--map', 'Cam Wide=cam-wide', '--map', 'Cam Close=cam-close'];
 

@@ -7,11 +7,11 @@
 import { createSocket } from 'node:dgram';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import TSL5 from 'tsl-umd-v5';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type Host } from '../conformance/host.js';
-import { Children, freeUdpPort, type AgentProc } from './agents.js';
+import { describe, expect, it } from 'vitest';
+import type { Host } from '../conformance/host.js';
+import { freeUdpPort, type AgentProc } from './agents.js';
 import {
-  closeShow,
+  bridgeSuite,
   nth,
   openShow,
   operatorSees,
@@ -22,17 +22,8 @@ import {
 } from './tally-harness.js';
 
 let host: Host;
-const children = new Children();
-const shows: Show[] = [];
-beforeAll(async () => {
-  host = await startHost();
-});
-afterEach(async () => {
-  await children.stopAll();
-  for (const s of shows.splice(0)) closeShow(s);
-});
-afterAll(async () => {
-  await host.stop();
+const { children, shows } = bridgeSuite((h) => {
+  host = h;
 });
 
 /** A TSL display message as tsl-umd-v5 takes it: all three lamps `lamp` (0 off, 1 red, 2 green). */

@@ -5,37 +5,30 @@
  * vMix that goes away and comes back is reconnected to.
  */
 import { createServer, type AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call } from '../conformance/client.js';
 import { startHost, type Host } from '../conformance/host.js';
-import { Children } from './agents.js';
 import { FakeVmix } from './fake-vmix.js';
 import {
-  closeShow,
+  bridgeSuite,
   nth,
   openShow,
   operatorSees,
   pressTally,
   startBridge,
   tallies,
-  type Show,
 } from './tally-harness.js';
 
 let host: Host;
-const children = new Children();
-const shows: Show[] = [];
 const vmixes: FakeVmix[] = [];
-beforeAll(async () => {
-  host = await startHost();
-});
-afterEach(async () => {
-  await children.stopAll();
-  for (const s of shows.splice(0)) closeShow(s);
-  for (const v of vmixes.splice(0)) await v.stop();
-});
-afterAll(async () => {
-  await host.stop();
-});
+const { children, shows } = bridgeSuite(
+  (h) => {
+    host = h;
+  },
+  async () => {
+    for (const v of vmixes.splice(0)) await v.stop();
+  },
+);
 
 describe('punch tally bridge from vMix', () => {
   it('follows TALLY OK lines: program, preview, off; repeats set nothing; garbage is counted', async () => {

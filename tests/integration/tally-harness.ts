@@ -12,8 +12,9 @@ import {
   type Created,
   type Msg,
 } from '../conformance/client.js';
-import type { Host } from '../conformance/host.js';
-import { AgentProc, CLI, type Children, type Event } from './agents.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startHost, type Host } from '../conformance/host.js';
+import { AgentProc, CLI, Children, type Event } from './agents.js';
 
 export interface Show {
   readonly created: Created;
@@ -21,6 +22,32 @@ export interface Show {
   readonly operator: WsClient;
   /** The producer's dashboard socket: sees every tally message the session sends. */
   readonly producer: WsClient;
+}
+
+/**
+ * The hooks every bridge test file shares: one Punch for the file (handed to `onHost`), and
+ * after each test its bridges stopped, its shows closed and `cleanup` run (the file's fakes).
+ */
+export function bridgeSuite(
+  onHost: (host: Host) => void,
+  cleanup: () => Promise<void> = () => Promise.resolve(),
+): { readonly children: Children; readonly shows: Show[] } {
+  const children = new Children();
+  const shows: Show[] = [];
+  let host: Host | undefined;
+  beforeAll(async () => {
+    host = await startHost();
+    onHost(host);
+  });
+  afterEach(async () => {
+    await children.stopAll();
+    for (const s of shows.splice(0)) closeShow(s);
+    await cleanup();
+  });
+  afterAll(async () => {
+    await host?.stop();
+  });
+  return { children, shows };
 }
 
 export async function openShow(host: Host): Promise<Show> {
