@@ -143,11 +143,9 @@ export class PunchedPath implements MediaPath {
    * counts, not only the one this side sends to.
    */
   isRemote(addr: Addr): boolean {
-    const r = this.#remote;
-    if (r === undefined) return false;
+    if (this.#remote === undefined) return false;
     // Per-packet fast path: the address this side sends to.
-    if (r.port === addr.port && r.ip === addr.ip) return true;
-    return this.#proven.has(key(addr));
+    return this.#isCurrent(addr) || this.#proven.has(key(addr));
   }
 
   send(packet: Uint8Array): boolean {
@@ -234,8 +232,7 @@ export class PunchedPath implements MediaPath {
 
   /** True for the address this side sends to. */
   #isCurrent(addr: Addr): boolean {
-    const r = this.#remote;
-    return r !== undefined && r.port === addr.port && r.ip === addr.ip;
+    return this.#remote !== undefined && same(this.#remote, addr);
   }
 
   close(): void {

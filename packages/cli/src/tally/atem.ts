@@ -14,7 +14,13 @@ import { createRequire } from 'node:module';
 import type * as AtemConnection from 'atem-connection';
 import { UsageError } from '../usage.js';
 import type { KeyState } from './mapping.js';
-import { hostPort, type SourceEvent, type SourceUrl, type TallySource } from './source.js';
+import {
+  hostPort,
+  printable,
+  type SourceEvent,
+  type SourceUrl,
+  type TallySource,
+} from './source.js';
 
 export type AtemModule = typeof AtemConnection;
 
@@ -131,7 +137,7 @@ export class AtemSource implements TallySource {
     });
     // atem-connection says `error` for a command it could not read (and goes on): a bad frame.
     atem.on('error', (message) => {
-      this.#emit({ type: 'bad-frame', reason: printable(message) });
+      this.#emit({ type: 'bad-frame', reason: printable(message, 120) });
     });
     this.#waitForAnswer();
     const signals = listenersOf();
@@ -143,7 +149,7 @@ export class AtemSource implements TallySource {
           for (const l of process.listeners(signal)) if (!had.includes(l)) process.off(signal, l);
       },
       (err: unknown) => {
-        this.#emit({ type: 'lost', reason: printable(String(err)), retryInMs: RETRY_MS });
+        this.#emit({ type: 'lost', reason: printable(String(err), 120), retryInMs: RETRY_MS });
       },
     );
   }
@@ -192,10 +198,4 @@ export class AtemSource implements TallySource {
 
 function listenersOf(): Map<NodeJS.Signals, readonly unknown[]> {
   return new Map((['SIGINT', 'SIGTERM'] as const).map((s) => [s, process.listeners(s)]));
-}
-
-/** A message shortened and stripped of control characters, fit to print. */
-function printable(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean;
 }

@@ -77,6 +77,17 @@ export function parseSourceUrl(text: string): SourceUrl {
   return { kind, host, port };
 }
 
+/**
+ * What a switcher said, fit to print: control and non-ASCII characters as `?`, cut to `max`.
+ *
+ * @example
+ * printable('TALLY OK \u0007', 60); // 'TALLY OK ?'
+ */
+export function printable(text: string, max: number): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
 /** A host and port as people write them: IPv6 in brackets. */
 export function hostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host || '*'}:${port}`;

@@ -6,7 +6,14 @@
  */
 import { Socket } from 'node:net';
 import type { KeyState } from './mapping.js';
-import { Retry, hostPort, type SourceEvent, type SourceUrl, type TallySource } from './source.js';
+import {
+  Retry,
+  hostPort,
+  printable,
+  type SourceEvent,
+  type SourceUrl,
+  type TallySource,
+} from './source.js';
 
 /** A line longer than this is not vMix's (a tally line is one digit per input). */
 const MAX_LINE = 16 * 1024;
@@ -129,7 +136,7 @@ export class VmixSource implements TallySource {
     if (line.startsWith('TALLY ')) {
       const state = parseTallyLine(line);
       if (state === undefined) {
-        this.#emit({ type: 'bad-frame', reason: `not a tally line: ${printable(line)}` });
+        this.#emit({ type: 'bad-frame', reason: `not a tally line: ${printable(line, 60)}` });
         return;
       }
       // A tally line is vMix for sure: the next loss starts the backoff again. (A port that
@@ -142,15 +149,12 @@ export class VmixSource implements TallySource {
       return;
     }
     if (line.startsWith('SUBSCRIBE ER')) {
-      this.#emit({ type: 'note', text: `vMix refused the tally subscription: ${printable(line)}` });
+      this.#emit({
+        type: 'note',
+        text: `vMix refused the tally subscription: ${printable(line, 60)}`,
+      });
       return;
     }
     // VERSION OK …, SUBSCRIBE OK TALLY and the answers to other clients' commands: not tally.
   }
-}
-
-/** A line shortened and stripped of control characters, fit to print. */
-function printable(line: string): string {
-  const clean = line.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 60 ? `${clean.slice(0, 60)}…` : clean;
 }
